@@ -1,0 +1,1 @@
+"""Kipoi dataloaders shared by the model directories (installed as ``seqzoo_dataloaders``)."""

@@ -1,0 +1,114 @@
+"""Command line: ``seqzoo score``, ``seqzoo windows``, ``seqzoo models``.
+
+``seqzoo score --model Framepool --fasta F --gtf G --vcf V -o OUT`` writes one row per
+(VCF record x ALT x feature) to OUT (.tsv, .tsv.gz or .parquet), every allele that gives no row
+to ``OUT.skipped.tsv`` with its reason, the run summary to ``OUT.summary.json`` and, last, a
+summary line on stderr. ``seqzoo windows`` writes the ref/alt model inputs instead of scores.
+User mistakes (missing files, bad weights, malformed input) end with one ``seqzoo: error:`` line
+and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import registry
+from .genome.fasta import GenomeError
+from .keras_h5 import ConversionError
+from .outputs import TableWriter, default_skip_path, default_summary_path, table_format
+from .scoring import METADATA_COLUMNS, SKIP_COLUMNS, PairScorer, VariantWindows, chunked, metadata_row
+from .weights import WeightsError
+
+log = logging.getLogger("seqzoo")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help=f"model name ({', '.join(sorted(registry.MODELS))})")
+    p.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    p.add_argument("--gtf", required=True, help="annotation GTF (Ensembl or GENCODE; plain or gzipped)")
+    p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
+    p.add_argument("-o", "--output", required=True, help="output table: .tsv, .tsv.gz or .parquet")
+    p.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
+    p.add_argument("--chunk-rows", type=int, default=4096, help="rows scored and written per chunk")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqzoo", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    score = sub.add_parser("score", help="score VCF variants with a model")
+    _common(score)
+    score.add_argument("--weights", default=None, help="weights file (overrides the resolved published file)")
+    score.add_argument("--batch-size", type=int, default=64)
+    score.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    windows = sub.add_parser("windows", help="write the ref/alt sequences the model sees, per row")
+    _common(windows)
+    sub.add_parser("models", help="list the models")
+    return parser
+
+
+def _progress(events, quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return events
+    from tqdm import tqdm
+    return tqdm(events, unit=" rows", file=sys.stderr, mininterval=0.5)
+
+
+def run(args) -> int:
+    spec = registry.get(args.model)
+    table_format(args.output)
+    model = None
+    if args.command == "score":
+        import seqzoo
+        model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
+    windows = VariantWindows(spec, args.fasta, args.gtf)
+    if model is not None:
+        scorer = PairScorer(spec, model, batch_size=args.batch_size)
+        columns = scorer.columns()
+    else:
+        columns = list(METADATA_COLUMNS) + ["ref_seq", "alt_seq"]
+    skip_path = args.skipped or default_skip_path(args.output)
+    writer = TableWriter(args.output, columns)
+    skips = TableWriter(skip_path, SKIP_COLUMNS)
+    try:
+        for pairs, skipped in chunked(_progress(windows.events(args.vcf), args.quiet), args.chunk_rows):
+            if model is not None:
+                rows = scorer.score(pairs)
+            else:
+                rows = [dict(metadata_row(p), ref_seq=p.ref_seq, alt_seq=p.alt_seq) for p in pairs]
+            writer.write(rows)
+            skips.write([s.as_row() for s in skipped])
+    finally:
+        writer.close()
+        skips.close()
+    summary = windows.summary
+    summary.check()
+    with open(default_summary_path(args.output), "w") as fh:
+        fh.write(summary.to_json() + "\n")
+    if not args.quiet:
+        print(f"seqzoo {args.command} {args.model}: {summary.line()}", file=sys.stderr)
+        print(f"seqzoo: wrote {args.output}, {skip_path}, {default_summary_path(args.output)}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="seqzoo: %(levelname)s: %(message)s")
+    if args.command == "models":
+        for name in sorted(registry.MODELS):
+            spec = registry.MODELS[name]
+            print(f"{name}\t{spec.description}\t{spec.weights.filename}")
+        return 0
+    try:
+        return run(args)
+    except (GenomeError, WeightsError, ConversionError, KeyError, ValueError, FileNotFoundError,
+            ImportError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"seqzoo: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""One-hot encoding of DNA/RNA strings, shared by every model.
+
+Channels are A, C, G, T (U is read as T); lower case is read as upper case. ``N`` and any other
+character (IUPAC ambiguity codes, ``X``) become the row ``n_value`` in all four channels (0 for
+Framepool and Xpresso, 0.25 for APARENT2).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+ALPHABET = "ACGT"
+
+
+def _table(n_value: float) -> np.ndarray:
+    table = np.full((256, 4), n_value, dtype=np.float32)
+    for i, base in enumerate(ALPHABET):
+        for ch in (base, base.lower()):
+            table[ord(ch)] = 0.0
+            table[ord(ch), i] = 1.0
+    for ch in "Uu":
+        table[ord(ch)] = table[ord("T")]
+    return table
+
+
+_TABLES: dict[float, np.ndarray] = {}
+
+
+def lookup_table(n_value: float = 0.0) -> np.ndarray:
+    """(256, 4) float32 table mapping a byte to its one-hot row."""
+    if n_value not in _TABLES:
+        _TABLES[n_value] = _table(n_value)
+    return _TABLES[n_value]
+
+
+def one_hot(seq: str, n_value: float = 0.0) -> np.ndarray:
+    """Encode one sequence: returns float32 array of shape (len(seq), 4)."""
+    return lookup_table(n_value)[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+
+
+def one_hot_batch(seqs: Sequence[str], width: int | None = None, n_value: float = 0.0,
+                  pad: str = "left") -> np.ndarray:
+    """Encode sequences into one float32 array of shape (N, width, 4).
+
+    Shorter sequences are padded with all-zero rows on the ``pad`` side ('left' keeps the 3' ends
+    aligned, as Framepool's batching does; 'right' keeps the 5' ends aligned). ``width`` defaults
+    to the longest sequence; a sequence longer than ``width`` raises ValueError.
+    """
+    lengths = [len(s) for s in seqs]
+    if width is None:
+        width = max(lengths, default=0)
+    table = lookup_table(n_value)
+    out = np.zeros((len(seqs), width, 4), dtype=np.float32)
+    for i, s in enumerate(seqs):
+        n = lengths[i]
+        if n > width:
+            raise ValueError(f"sequence {i} has length {n} > batch width {width}")
+        if n == 0:
+            continue
+        codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8)
+        if pad == "left":
+            out[i, width - n:] = table[codes]
+        elif pad == "right":
+            out[i, :n] = table[codes]
+        else:
+            raise ValueError(f"pad must be 'left' or 'right', not {pad!r}")
+    return out
+
+
+_COMPLEMENT = str.maketrans("ACGTURYKMSWBDHVNacgturykmswbdhvn",
+                            "TGCAAYRMKSWVHDBNtgcaayrmkswvhdbn")
+
+
+def reverse_complement(seq: str) -> str:
+    """Reverse complement (IUPAC-aware, case preserved; U complements to A)."""
+    return seq.translate(_COMPLEMENT)[::-1]

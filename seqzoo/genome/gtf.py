@@ -1,0 +1,158 @@
+"""Reading GTF annotations (Ensembl or GENCODE style, plain or gzipped) into transcript models.
+
+GTF coordinates are 1-based closed; everything returned here is 0-based half-open.
+"""
+from __future__ import annotations
+
+import bisect
+import gzip
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .fasta import GenomeError
+from .names import ContigNames
+
+_ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
+
+#: feature types read as 5'UTR exons directly (Ensembl; UCSC genePredToGtf writes "5UTR")
+FIVE_PRIME_UTR_TYPES = ("five_prime_utr", "5UTR")
+
+
+@dataclass
+class Transcript:
+    """A transcript and some of its exonic segments (``exons``: sorted 0-based half-open spans).
+
+    ``chrom`` is the FASTA's contig name; ``gtf_chrom`` the name as written in the GTF.
+    """
+
+    transcript_id: str
+    gene_id: str
+    gene_name: str
+    chrom: str
+    gtf_chrom: str
+    strand: str
+    exons: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt")
+    return open(path, "rt")
+
+
+def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[tuple[int, list[str], dict]]:
+    """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenomeError(f"GTF file {path} does not exist")
+    wanted = set(feature_types)
+    try:
+        with _open_text(path) as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                fields = line.rstrip("\n\r").split("\t")
+                if len(fields) != 9:
+                    raise GenomeError(f"GTF file {path}, line {line_no}: expected 9 tab-separated columns, "
+                                      f"found {len(fields)}. Is this a GTF (not GFF3/BED)?")
+                if fields[2] not in wanted:
+                    continue
+                attrs = dict(_ATTR.findall(fields[8]))
+                yield line_no, fields, attrs
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise GenomeError(f"Cannot read GTF file {path}: {exc}") from exc
+
+
+def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[Transcript]:
+    """Transcripts with their 5'UTR exons, in the GTF's order of first appearance.
+
+    Uses ``five_prime_utr`` (or ``5UTR``) features when the file has any; otherwise GENCODE-style
+    ``UTR`` features lying 5' of the transcript's CDS in transcript orientation (left of the CDS
+    start on '+', right of the CDS end on '-'). Transcripts on contigs absent from the FASTA are
+    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found.
+    """
+    path = Path(path)
+    direct: dict[str, Transcript] = {}
+    generic: dict[str, Transcript] = {}
+    cds: dict[str, tuple[int, int]] = {}
+    for line_no, f, attrs in iter_gtf(path, FIVE_PRIME_UTR_TYPES + ("UTR", "CDS")):
+        tid = attrs.get("transcript_id")
+        if tid is None:
+            raise GenomeError(f"GTF file {path}, line {line_no}: {f[2]} feature without a transcript_id attribute")
+        try:
+            start, end = int(f[3]) - 1, int(f[4])
+        except ValueError:
+            raise GenomeError(f"GTF file {path}, line {line_no}: start/end {f[3]!r}/{f[4]!r} are not integers") from None
+        if f[2] == "CDS":
+            lo, hi = cds.get(tid, (start, end))
+            cds[tid] = (min(lo, start), max(hi, end))
+            continue
+        if f[6] not in "+-" or len(f[6]) != 1:
+            raise GenomeError(f"GTF file {path}, line {line_no}: strand {f[6]!r} of {f[2]} feature of {tid} "
+                              f"must be '+' or '-'")
+        table = direct if f[2] in FIVE_PRIME_UTR_TYPES else generic
+        tx = table.get(tid)
+        if tx is None:
+            tx = table[tid] = Transcript(tid, attrs.get("gene_id", ""), attrs.get("gene_name", ""),
+                                         f[0], f[0], f[6])
+        elif tx.strand != f[6] or tx.gtf_chrom != f[0]:
+            raise GenomeError(f"GTF file {path}, line {line_no}: transcript {tid} has features on "
+                              f"{tx.gtf_chrom}{tx.strand} and {f[0]}{f[6]}")
+        tx.exons.append((start, end))
+    if direct:
+        transcripts = list(direct.values())
+    else:
+        transcripts = []
+        for tid, tx in generic.items():
+            if tid not in cds:
+                continue  # a UTR of a transcript without CDS cannot be classified 5' or 3'
+            cds_start, cds_end = cds[tid]
+            tx.exons = [(s, e) for s, e in tx.exons if (e <= cds_start if tx.strand == "+" else s >= cds_end)]
+            if tx.exons:
+                transcripts.append(tx)
+    if not transcripts:
+        raise GenomeError(f"GTF file {path} has no 5'UTR: looked for features of type "
+                          f"{' / '.join(FIVE_PRIME_UTR_TYPES)} and for GENCODE 'UTR' features 5' of a 'CDS' "
+                          f"of the same transcript_id. Use an Ensembl or GENCODE GTF with UTR annotation.")
+    kept = []
+    for tx in transcripts:
+        chrom = names.resolve(tx.gtf_chrom, "GTF")
+        if chrom is None:
+            continue
+        tx.chrom = chrom
+        tx.exons.sort()
+        kept.append(tx)
+    return kept
+
+
+class SegmentIndex:
+    """Overlap queries over many (chrom, start, end, payload) segments, 0-based half-open."""
+
+    def __init__(self, segments: Iterable[tuple[str, int, int, object]]):
+        by_chrom: dict[str, list[tuple[int, int, object]]] = defaultdict(list)
+        for chrom, start, end, payload in segments:
+            by_chrom[chrom].append((start, end, payload))
+        self._starts: dict[str, list[int]] = {}
+        self._items: dict[str, list[tuple[int, int, object]]] = {}
+        self._max_len: dict[str, int] = {}
+        for chrom, items in by_chrom.items():
+            items.sort(key=lambda t: (t[0], t[1]))
+            self._items[chrom] = items
+            self._starts[chrom] = [s for s, _, _ in items]
+            self._max_len[chrom] = max(e - s for s, e, _ in items)
+
+    def overlapping(self, chrom: str, start: int, end: int) -> list[tuple[int, int, object]]:
+        """Segments overlapping [start, end); a zero-length query [p, p) matches segments holding p."""
+        starts = self._starts.get(chrom)
+        if not starts:
+            return []
+        end = max(end, start + 1)
+        lo = bisect.bisect_left(starts, start - self._max_len[chrom] + 1)
+        hi = bisect.bisect_left(starts, end)
+        return [it for it in self._items[chrom][lo:hi] if it[1] > start]

@@ -1,0 +1,1 @@
+"""Torch modules of the published models, one module per model, each with its h5 converter."""

@@ -1,0 +1,251 @@
+"""Streaming VCF alleles through a model's window rule and the model, with full accounting.
+
+Every ALT of every VCF record ends up either in at least one output row or in the skip report
+with a reason; :class:`RunSummary` counts both and :meth:`RunSummary.check` proves
+``alleles == scored_alleles + skipped``.
+
+Skip reasons (whole allele): ``no_alt_allele``, ``spanning_deletion_alt``, ``symbolic_alt``,
+``non_acgt_allele``, ``contig_not_in_fasta``, ``beyond_contig_end``, ``ref_mismatch``, plus the
+window rule's own (Framepool: ``not_in_5utr``, ``crosses_utr_exon_boundary``,
+``window_without_bases``). A feature-level skip (one transcript of a scored allele) is reported
+with its ``feature_id`` and does not count as a skipped allele.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .genome.fasta import Genome
+from .genome.names import ContigNames
+from .genome.vcf import VariantAllele, iter_alleles
+from .windows.base import WindowPair
+
+METADATA_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
+SKIP_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "record", "feature_id", "reason", "detail")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An allele (``feature_id == ''``) or one feature of an allele that gives no row."""
+
+    allele: VariantAllele
+    reason: str
+    detail: str
+    feature_id: str = ""
+
+    def as_row(self) -> dict:
+        a = self.allele
+        return {"variant_id": a.variant_id, "chrom": a.chrom, "pos": a.pos, "ref": a.ref, "alt": a.alt,
+                "record": a.record, "feature_id": self.feature_id, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class RunSummary:
+    """Counts of one run. ``skipped`` counts whole alleles by reason."""
+
+    records: int = 0
+    alleles: int = 0
+    rows: int = 0
+    scored_alleles: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    feature_skips: Counter = field(default_factory=Counter)
+    unmatched_contigs: dict = field(default_factory=dict)
+
+    @property
+    def skipped_alleles(self) -> int:
+        return sum(self.skipped.values())
+
+    def check(self) -> None:
+        if self.alleles != self.scored_alleles + self.skipped_alleles:
+            raise AssertionError(f"accounting broken: alleles={self.alleles} != scored {self.scored_alleles} "
+                                 f"+ skipped {self.skipped_alleles}")
+
+    def line(self) -> str:
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.skipped.items())) or "none"
+        text = (f"records={self.records} alleles={self.alleles} rows={self.rows} "
+                f"scored_alleles={self.scored_alleles} skipped={self.skipped_alleles} "
+                f"(skipped by reason: {reasons})")
+        if self.feature_skips:
+            text += " feature_skips: " + ", ".join(f"{k}={v}" for k, v in sorted(self.feature_skips.items()))
+        for source, names in sorted(self.unmatched_contigs.items()):
+            if names:
+                text += f" unmatched {source} contigs: {', '.join(sorted(names))}"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"records": self.records, "alleles": self.alleles, "rows": self.rows,
+                "scored_alleles": self.scored_alleles, "skipped_alleles": self.skipped_alleles,
+                "skipped_by_reason": dict(sorted(self.skipped.items())),
+                "feature_skips_by_reason": dict(sorted(self.feature_skips.items())),
+                "unmatched_contigs": {k: sorted(v) for k, v in self.unmatched_contigs.items() if v},
+                "identity_holds": self.alleles == self.scored_alleles + self.skipped_alleles}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+_BASES = frozenset("ACGT")
+
+
+class VariantWindows:
+    """Opens FASTA + GTF once for a model's window rule and streams a VCF into window events.
+
+    Iterating :meth:`events` yields :class:`WindowPair` and :class:`Skip` objects in VCF order
+    and fills :attr:`summary`.
+    """
+
+    def __init__(self, spec, fasta_file, gtf_file):
+        self.spec = spec
+        self.genome = Genome(fasta_file)
+        self.names = ContigNames(self.genome.lengths)
+        self.rule = spec.window_rule(self.genome, gtf_file, self.names)
+        self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
+
+    def _allele_events(self, allele: VariantAllele) -> list:
+        problem = allele.allele_problem()
+        if problem:
+            return [Skip(allele, *problem)]
+        chrom = self.names.resolve(allele.chrom, "VCF")
+        if chrom is None:
+            return [Skip(allele, "contig_not_in_fasta",
+                         f"contig {allele.chrom!r} matches no FASTA contig (chr prefix and chrM/MT tried)")]
+        length = self.genome.lengths[chrom]
+        if allele.start < 0 or allele.end > length:
+            return [Skip(allele, "beyond_contig_end",
+                         f"REF spans {allele.pos}-{allele.pos + len(allele.ref) - 1} (1-based) but {chrom} has "
+                         f"length {length}")]
+        fasta_ref = self.genome.fetch(chrom, allele.start, allele.end)
+        if fasta_ref != allele.ref:
+            return [Skip(allele, "ref_mismatch", f"VCF REF={allele.ref} FASTA={fasta_ref} at {chrom}:{allele.pos}")]
+        pairs, feature_skips = self.rule.windows(allele, chrom)
+        events: list = []
+        for pair in pairs:
+            if _BASES.isdisjoint(pair.alt_seq) or _BASES.isdisjoint(pair.ref_seq):
+                feature_skips.append(_feature_skip(pair, "window_without_bases",
+                                                   "the ref or alt window has no A/C/G/T base"))
+            else:
+                events.append(pair)
+        skip_events = [Skip(allele, fs.reason, fs.detail, fs.feature_id) for fs in feature_skips]
+        if events:
+            return events + skip_events
+        if skip_events:  # one line for the allele, naming every feature it failed in
+            return [Skip(allele, skip_events[0].reason, "; ".join(f"{e.feature_id}: {e.detail}" for e in skip_events))]
+        return [Skip(allele, *self.rule.no_feature_reason())]
+
+    def events(self, vcf_file) -> Iterator:
+        s = self.summary
+        last_record = 0
+        for allele in iter_alleles(vcf_file):
+            if allele.record != last_record:
+                s.records += 1
+                last_record = allele.record
+            s.alleles += 1
+            events = self._allele_events(allele)
+            scored = False
+            for ev in events:
+                if isinstance(ev, WindowPair):
+                    scored = True
+                    s.rows += 1
+                elif ev.feature_id:
+                    s.feature_skips[ev.reason] += 1
+                else:
+                    s.skipped[ev.reason] += 1
+                yield ev
+            s.scored_alleles += scored
+
+
+def _feature_skip(pair: WindowPair, reason: str, detail: str):
+    from .windows.base import FeatureSkip
+    return FeatureSkip(pair.feature_id, reason, detail)
+
+
+def metadata_row(pair: WindowPair) -> dict:
+    a = pair.allele
+    return {"variant_id": a.variant_id, "chrom": a.chrom, "pos": a.pos, "ref": a.ref, "alt": a.alt,
+            "feature_id": pair.feature_id, "gene_id": pair.gene_id, "strand": pair.strand}
+
+
+class PairScorer:
+    """Scores batches of :class:`WindowPair` with one model, sharing reference predictions.
+
+    Reference windows are predicted once per ``ref_key`` (kept in an LRU cache of
+    ``ref_cache_size`` windows); alt windows once per distinct sequence in a batch.
+    """
+
+    def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int = 100_000, **extra):
+        self.spec = spec
+        self.model = model
+        self.batch_size = batch_size
+        self.extra = extra
+        self._ref_cache: OrderedDict = OrderedDict()
+        self.ref_cache_size = ref_cache_size
+
+    def _predict_unique(self, seqs: Sequence[str]) -> tuple[dict, list[int]]:
+        uniq: dict[str, int] = {}
+        idx = [uniq.setdefault(s, len(uniq)) for s in seqs]
+        preds = self.model.predict_sequences(list(uniq), batch_size=self.batch_size, **self.extra)
+        return preds, idx
+
+    def predict_pairs(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
+        """Ref and alt predictions for ``pairs``: two dicts of arrays with first axis len(pairs)."""
+        missing = OrderedDict()
+        for p in pairs:
+            key = (p.ref_key, p.ref_seq)
+            if key in self._ref_cache:
+                self._ref_cache.move_to_end(key)
+            else:
+                missing[key] = p.ref_seq
+        if missing:
+            preds = self.model.predict_sequences(list(missing.values()), batch_size=self.batch_size, **self.extra)
+            for i, key in enumerate(missing):
+                self._ref_cache[key] = {k: v[i] for k, v in preds.items()}
+            while len(self._ref_cache) > self.ref_cache_size:
+                self._ref_cache.popitem(last=False)
+        ref_rows = [self._ref_cache[(p.ref_key, p.ref_seq)] for p in pairs]
+        ref = {k: np.stack([r[k] for r in ref_rows]) for k in ref_rows[0]} if ref_rows else {}
+        alt_preds, idx = self._predict_unique([p.alt_seq for p in pairs])
+        alt = {k: v[idx] for k, v in alt_preds.items()}
+        return ref, alt
+
+    def score(self, pairs: Sequence[WindowPair]) -> list[dict]:
+        """One output row per pair: metadata, ``ref_<output>``, ``alt_<output>`` and the effects."""
+        if not pairs:
+            return []
+        ref, alt = self.predict_pairs(pairs)
+        effects = self.spec.effects(ref, alt)
+        rows = []
+        for i, p in enumerate(pairs):
+            row = metadata_row(p)
+            for k in self.spec.outputs:
+                row[f"ref_{k}"] = ref[k][i]
+                row[f"alt_{k}"] = alt[k][i]
+            for k, v in effects.items():
+                row[k] = v[i]
+            rows.append(row)
+        return rows
+
+    def columns(self) -> list[str]:
+        cols = list(METADATA_COLUMNS)
+        for k in self.spec.outputs:
+            cols += [f"ref_{k}", f"alt_{k}"]
+        return cols + list(self.spec.effect_names)
+
+
+def chunked(events: Iterable, chunk_rows: int) -> Iterator[tuple[list[WindowPair], list[Skip]]]:
+    """Group an event stream into (pairs, skips) chunks of about ``chunk_rows`` pairs."""
+    pairs: list[WindowPair] = []
+    skips: list[Skip] = []
+    for ev in events:
+        if isinstance(ev, WindowPair):
+            pairs.append(ev)
+            if len(pairs) >= chunk_rows:
+                yield pairs, skips
+                pairs, skips = [], []
+        else:
+            skips.append(ev)
+    if pairs or skips:
+        yield pairs, skips

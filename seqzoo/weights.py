@@ -1,0 +1,142 @@
+"""Finding, downloading, verifying and caching published weight files.
+
+A model's file is resolved in this order:
+
+1. an explicit path (``load_model(name, weights=PATH)``, ``seqzoo score --weights PATH``);
+   used as given (a differing md5 is logged, not refused, so retrained or synthetic files in the
+   published layout can be used on purpose);
+2. ``$SEQZOO_WEIGHTS_DIR/<official file name>`` (offline copies; md5 verified);
+3. the user cache ``$SEQZOO_CACHE_DIR`` or ``$XDG_CACHE_HOME/seqzoo`` or ``~/.cache/seqzoo``
+   (md5 verified);
+4. a download from the official URL into the cache: written to a temporary file in the cache
+   folder, md5 verified, then atomically renamed, so concurrent processes never see a partial file.
+
+Every failure raises :class:`WeightsError` naming the file, the URL and how to provide it offline.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ENV_WEIGHTS_DIR = "SEQZOO_WEIGHTS_DIR"
+ENV_CACHE_DIR = "SEQZOO_CACHE_DIR"
+ENV_OFFLINE = "SEQZOO_OFFLINE"
+
+
+class WeightsError(RuntimeError):
+    """A weights file could not be found, downloaded or verified."""
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One published weights file: its official name, URL and md5."""
+
+    filename: str
+    url: str
+    md5: str
+
+    def offline_hint(self) -> str:
+        return (f"To work offline, download it yourself (e.g. `curl -L -o {self.filename} '{self.url}'`) "
+                f"and either put it in a folder named by ${ENV_WEIGHTS_DIR} under the name "
+                f"'{self.filename}', or pass its path explicitly (--weights PATH / weights=PATH).")
+
+
+def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    """The user cache folder for weights (not created here)."""
+    if os.environ.get(ENV_CACHE_DIR):
+        return Path(os.environ[ENV_CACHE_DIR])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "seqzoo"
+
+
+def _verify(path: Path, spec: WeightsFile, where: str) -> Path:
+    got = md5sum(path)
+    if got != spec.md5:
+        size = path.stat().st_size
+        raise WeightsError(
+            f"Weights file {path} ({where}) has md5 {got} ({size} bytes) but the published "
+            f"'{spec.filename}' from {spec.url} has md5 {spec.md5}: the file is corrupted, truncated "
+            f"or a different release. Delete it and let seqzoo download it again, or replace it. "
+            + spec.offline_hint())
+    return path
+
+
+def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: bool | None = None) -> Path:
+    """Return a local path to ``spec``'s file, downloading it into the cache if needed.
+
+    ``download=None`` means: download unless ``$SEQZOO_OFFLINE`` is set to a non-empty value.
+    """
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise WeightsError(f"Weights file {p} (given explicitly for '{spec.filename}') does not exist. "
+                               + spec.offline_hint())
+        if md5sum(p) != spec.md5:
+            log.warning("weights %s: md5 differs from the published %s (%s); using it as given",
+                        p, spec.filename, spec.md5)
+        return p
+    env_dir = os.environ.get(ENV_WEIGHTS_DIR)
+    if env_dir:
+        p = Path(env_dir) / spec.filename
+        if p.is_file():
+            return _verify(p, spec, f"from ${ENV_WEIGHTS_DIR}")
+    cached = cache_dir() / spec.filename
+    if cached.is_file():
+        return _verify(cached, spec, "from the seqzoo cache")
+    if download is None:
+        download = not os.environ.get(ENV_OFFLINE)
+    if not download:
+        where = f"${ENV_WEIGHTS_DIR}={env_dir}" if env_dir else f"${ENV_WEIGHTS_DIR} (not set)"
+        raise WeightsError(f"Weights file '{spec.filename}' is not in {where} nor in the cache "
+                           f"{cache_dir()}, and downloads are off (${ENV_OFFLINE}). "
+                           + spec.offline_hint())
+    return _download(spec, cached)
+
+
+def _download(spec: WeightsFile, target: Path) -> Path:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsError(f"Cannot create the weights cache {target.parent}: {exc}. Set ${ENV_CACHE_DIR} "
+                           f"to a writable folder. " + spec.offline_hint()) from exc
+    log.info("downloading %s from %s", spec.filename, spec.url)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(spec.url, timeout=60) as response:
+                    shutil.copyfileobj(response, out, 1 << 20)
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                raise WeightsError(f"Could not download '{spec.filename}' from {spec.url}: {exc}. "
+                                   + spec.offline_hint()) from exc
+        got = md5sum(tmp)
+        if got != spec.md5:
+            raise WeightsError(f"Downloaded '{spec.filename}' from {spec.url} has md5 {got}, expected "
+                               f"{spec.md5} (truncated or changed upstream); nothing was cached. "
+                               + spec.offline_hint())
+        os.replace(tmp, target)  # atomic: other processes see the whole file or none
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target

@@ -1,0 +1,44 @@
+"""The vocabulary shared by window rules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..genome.vcf import VariantAllele
+
+
+@dataclass(frozen=True)
+class WindowPair:
+    """The ref and alt model inputs for one (allele, feature).
+
+    Sequences are in model orientation (reverse-complemented for '-' features). ``ref_key``
+    identifies the reference window so that one reference prediction serves every variant in it.
+    """
+
+    allele: VariantAllele
+    feature_id: str
+    gene_id: str
+    strand: str
+    ref_seq: str
+    alt_seq: str
+    ref_key: str
+
+
+@dataclass(frozen=True)
+class FeatureSkip:
+    """A feature the allele touches but cannot be scored in (``reason`` is a fixed token)."""
+
+    feature_id: str
+    reason: str
+    detail: str
+
+
+def apply_allele(segment: str, segment_start: int, allele: VariantAllele) -> str:
+    """Replace REF by ALT in ``segment`` (forward strand, starting at 0-based ``segment_start``).
+
+    REF must lie inside the segment: [allele.start, allele.end) within [segment_start,
+    segment_start + len(segment)).
+    """
+    offset = allele.start - segment_start
+    if offset < 0 or offset + len(allele.ref) > len(segment):
+        raise ValueError(f"allele {allele.variant_id} does not lie inside the segment")
+    return segment[:offset] + allele.alt + segment[offset + len(allele.ref):]

@@ -1,0 +1,69 @@
+"""5'UTR windows (Framepool), with the Kipoi/kipoiseq ``SingleVariantUTRDataLoader`` semantics.
+
+A transcript's 5'UTR is its 5'UTR exons (see :func:`seqzoo.genome.gtf.read_utr5_transcripts`)
+joined in genomic order and reverse-complemented on '-', i.e. in transcript orientation 5'->3',
+ending right before the start codon. A variant is applied inside the exon that holds its whole
+REF; the alt 5'UTR changes length with indels. Every transcript whose 5'UTR holds the variant gives
+one row. Deviations from kipoiseq: a REF that overlaps a 5'UTR exon but extends beyond it (into an
+intron or the CDS) is skipped with ``crosses_utr_exon_boundary`` instead of being clipped to the
+exon; N in the FASTA is kept (kipoiseq's reverse complement crashes on it).
+"""
+from __future__ import annotations
+
+from ..encoding import reverse_complement
+from ..genome.fasta import Genome
+from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
+from ..genome.names import ContigNames
+from ..genome.vcf import VariantAllele
+from .base import FeatureSkip, WindowPair, apply_allele
+
+
+class Utr5Windows:
+    """Window rule: allele -> one :class:`WindowPair` per transcript whose 5'UTR holds its REF."""
+
+    def __init__(self, genome: Genome, gtf_path, names: ContigNames):
+        self.genome = genome
+        self.transcripts: list[Transcript] = read_utr5_transcripts(gtf_path, names)
+        self.index = SegmentIndex((tx.chrom, s, e, (ti, ei))
+                                  for ti, tx in enumerate(self.transcripts)
+                                  for ei, (s, e) in enumerate(tx.exons))
+        self._exon_seqs: dict[int, list[str]] = {}
+
+    def exon_sequences(self, ti: int) -> list[str]:
+        """Forward-strand sequences of transcript ``ti``'s 5'UTR exons (cached)."""
+        seqs = self._exon_seqs.get(ti)
+        if seqs is None:
+            tx = self.transcripts[ti]
+            seqs = self._exon_seqs[ti] = [self.genome.fetch(tx.chrom, s, e) for s, e in tx.exons]
+        return seqs
+
+    def utr_sequence(self, ti: int, exon_seqs: list[str] | None = None) -> str:
+        seq = "".join(exon_seqs if exon_seqs is not None else self.exon_sequences(ti))
+        return reverse_complement(seq) if self.transcripts[ti].strand == "-" else seq
+
+    def windows(self, allele: VariantAllele, chrom: str) -> tuple[list[WindowPair], list[FeatureSkip]]:
+        hits = self.index.overlapping(chrom, allele.start, allele.end)
+        pairs, skips = [], []
+        by_tx: dict[int, list[int]] = {}
+        for _, _, (ti, ei) in hits:
+            by_tx.setdefault(ti, []).append(ei)
+        for ti in sorted(by_tx):
+            tx = self.transcripts[ti]
+            exon_ids = by_tx[ti]
+            s, e = tx.exons[exon_ids[0]]
+            if len(exon_ids) > 1 or allele.start < s or allele.end > e:
+                skips.append(FeatureSkip(tx.transcript_id, "crosses_utr_exon_boundary",
+                                         f"REF {allele.chrom}:{allele.start}-{allele.end} (0-based) is not inside "
+                                         f"one 5'UTR exon of {tx.transcript_id} (exon {chrom}:{s}-{e})"))
+                continue
+            exon_seqs = self.exon_sequences(ti)
+            alt_exons = list(exon_seqs)
+            alt_exons[exon_ids[0]] = apply_allele(exon_seqs[exon_ids[0]], s, allele)
+            pairs.append(WindowPair(allele, tx.transcript_id, tx.gene_id, tx.strand,
+                                    self.utr_sequence(ti), self.utr_sequence(ti, alt_exons),
+                                    ref_key=tx.transcript_id))
+        return pairs, skips
+
+    @staticmethod
+    def no_feature_reason() -> tuple[str, str]:
+        return "not_in_5utr", "the variant overlaps no 5'UTR exon in the GTF"

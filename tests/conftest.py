@@ -1,0 +1,39 @@
+"""Shared fixtures: the published weights folder (../shared/weights or $SEQZOO_WEIGHTS_DIR)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "reference"
+
+
+def weights_dir() -> Path:
+    return Path(os.environ.get("SEQZOO_WEIGHTS_DIR") or SHARED / "weights")
+
+
+def require_weights(filename: str) -> Path:
+    """Path of a published weights file, or a loud skip naming what is missing and where."""
+    path = weights_dir() / filename
+    if not path.is_file():
+        pytest.skip(f"SKIPPED LOUDLY: published weights file {filename} is not in {weights_dir()} "
+                    f"(set SEQZOO_WEIGHTS_DIR to a folder holding it); parity NOT checked")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _offline_weights(monkeypatch, tmp_path_factory):
+    """Tests never download: weights come from the shared folder; the cache is a temp folder."""
+    monkeypatch.setenv("SEQZOO_WEIGHTS_DIR", str(weights_dir()))
+    monkeypatch.setenv("SEQZOO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("SEQZOO_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def framepool_model():
+    import seqzoo
+    path = require_weights("Framepool_combined_residual.h5")
+    return seqzoo.load_model("Framepool", weights=path)
