@@ -37,8 +37,8 @@ setup(
             "related==0.7.3",
             "six",
         ],
-        "test": ["pytest>=7", "pyarrow>=12"],
-        "parquet": ["pyarrow>=12"],
+        "test": ["pytest>=7", "pyarrow>=12,<22", "PyYAML"],
+        "parquet": ["pyarrow>=12,<22"],
     },
     entry_points={"console_scripts": ["seqzoo=seqzoo.cli:main"]},
 )

@@ -39,8 +39,7 @@ class TableWriter:
         self.path = Path(path)
         self.columns = list(columns)
         self.format = table_format(self.path)
-        if not self.path.parent.exists():
-            raise FileNotFoundError(f"output folder {self.path.parent} does not exist")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._parquet = None
         if self.format == ".parquet":
             try:

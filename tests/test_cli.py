@@ -1,0 +1,115 @@
+"""`seqzoo score` / `seqzoo windows` end to end on a synthetic genome, with the accounting identity."""
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import require_weights
+from seqzoo import registry
+from seqzoo.cli import main
+from seqzoo.scoring import VariantWindows
+from seqzoo.synthetic import make_utr_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_utr_dataset(tmp_path_factory.mktemp("genome"), seed=3, n_genes=10, variants_per_utr=4)
+
+
+def read_table(path):
+    if str(path).endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["nan"])
+
+
+def args(d, out, command="score"):
+    return [command, "--model", "Framepool", "--fasta", str(d["fasta"]), "--gtf", str(d["gtf"]),
+            "--vcf", str(d["vcf"]), "-o", str(out)]
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".tsv.gz", ".parquet"])
+def test_score_outputs_accounting_and_values(dataset, tmp_path, suffix, framepool_model, capsys):
+    out = tmp_path / f"scores{suffix}"
+    assert main(args(dataset, out)) == 0
+    table = read_table(out)
+    skipped = pd.read_csv(str(out) + ".skipped.tsv", sep="\t", keep_default_na=False)
+    summary = json.loads(open(str(out) + ".summary.json").read())
+    assert list(table.columns) == ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand",
+                                   "ref_mrl", "alt_mrl", "ref_mrl_unscaled", "alt_mrl_unscaled",
+                                   "mrl_fold_change", "shift_1", "shift_2"]
+    # accounting: every allele of the VCF is a row or an allele-level skip
+    allele_keys = set(zip(table.variant_id, table.alt))
+    allele_skips = skipped[skipped.feature_id == ""]
+    assert summary["alleles"] == len(allele_keys) + len(allele_skips)
+    assert summary["scored_alleles"] == len(allele_keys) and summary["rows"] == len(table)
+    assert summary["identity_holds"] is True
+    assert set(allele_skips.reason) == {"ref_mismatch", "not_in_5utr", "crosses_utr_exon_boundary",
+                                        "symbolic_alt", "contig_not_in_fasta"}
+    assert summary["unmatched_contigs"] == {"VCF": ["chrUn_unknown"]}
+    err = capsys.readouterr().err
+    assert f"records={summary['records']} alleles={summary['alleles']} rows={len(table)}" in err
+    # values: the rows equal a direct prediction on the windows the model saw
+    windows = tmp_path / f"windows{suffix}"
+    assert main(args(dataset, windows, "windows")) == 0
+    w = read_table(windows)
+    assert list(w.variant_id) == list(table.variant_id) and list(w.feature_id) == list(table.feature_id)
+    ref = framepool_model.predict_sequences(list(w.ref_seq))
+    alt = framepool_model.predict_sequences(list(w.alt_seq))
+    np.testing.assert_allclose(table.ref_mrl, ref["mrl"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(table.alt_mrl, alt["mrl"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(table.mrl_fold_change, np.log2(alt["mrl"].astype(float) / ref["mrl"]), atol=1e-5)
+    np.testing.assert_allclose(table.shift_2, np.log2(alt["mrl_shift_2"].astype(float) / ref["mrl_shift_2"]),
+                               atol=1e-5)
+    assert (table.chrom.str.startswith("chr")).all()  # VCF names kept in the output
+
+
+def test_multiallelic_and_transcript_rows(dataset, tmp_path):
+    out = tmp_path / "s.tsv"
+    assert main(args(dataset, out) + ["--quiet"]) == 0
+    table = read_table(out)
+    multi = table[table.variant_id == "multi"]
+    # two ALTs x two transcripts sharing the 5'UTR (gene G000 has T000.1 and T000.2)
+    assert len(multi) == 4 and set(multi.feature_id) == {"T000.1", "T000.2"} and multi.alt.nunique() == 2
+
+
+def test_bgzipped_vcf_gives_the_same_rows(dataset, tmp_path):
+    from seqzoo.synthetic import write_vcf
+    from cyvcf2 import VCF
+    recs = [(v.CHROM, v.POS, v.ID, v.REF, ",".join(v.ALT)) for v in VCF(str(dataset["vcf"]))]
+    gz = write_vcf(tmp_path / "v.vcf.gz", recs, bgzip=True)
+    with gzip.open(gz, "rt") as fh:
+        assert fh.readline().startswith("##fileformat")
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    assert main(args(dataset, a) + ["--quiet"]) == 0
+    d2 = dict(dataset, vcf=gz)
+    assert main(args(d2, b) + ["--quiet"]) == 0
+    assert a.read_text() == b.read_text()
+
+
+def test_user_errors_are_one_line_not_a_traceback(dataset, tmp_path):
+    exe = [sys.executable, "-m", "seqzoo"]
+    missing = dict(dataset, vcf=tmp_path / "nope.vcf")
+    res = subprocess.run(exe + args(missing, tmp_path / "o.tsv"), capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"seqzoo: error: VCF file {tmp_path / 'nope.vcf'} does not exist"
+    res = subprocess.run(exe + args(dataset, tmp_path / "o.csv"), capture_output=True, text=True)
+    assert res.returncode == 2 and "must end in .tsv, .tsv.gz, .parquet" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = subprocess.run(exe + args(dataset, tmp_path / "o.tsv") + ["--weights", str(tmp_path / "w.h5")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "does not exist" in res.stderr and "zenodo.org" in res.stderr
+
+
+def test_windows_needs_no_weights(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQZOO_WEIGHTS_DIR", str(tmp_path))  # no weights anywhere
+    out = tmp_path / "w.tsv"
+    assert main(args(dataset, out, "windows") + ["--quiet"]) == 0
+    vw = VariantWindows(registry.get("Framepool"), dataset["fasta"], dataset["gtf"])
+    n = sum(1 for e in vw.events(dataset["vcf"]) if hasattr(e, "alt_seq"))
+    assert len(read_table(out)) == n > 0
