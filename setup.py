@@ -13,7 +13,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=["seqzoo", "seqzoo.nets", "seqzoo.genome", "seqzoo_dataloaders"],
+    packages=["seqzoo", "seqzoo.nets", "seqzoo.genome", "seqzoo.windows", "seqzoo_dataloaders"],
     package_dir={"seqzoo_dataloaders": "dataloaders"},
     install_requires=[
         # torch: the CPU wheel is the tested one; see constraints.txt

@@ -25,4 +25,9 @@ def load_model(name: str, weights=None, device: str = "cpu"):
     spec = registry.get(name)
     path = weights_mod.resolve(spec.weights, weights)
     model = spec.build(path)
+    if str(device).startswith("cuda"):
+        import torch
+        # TF32 convolutions/matmuls would cost ~1e-3 relative error: keep float32 fidelity.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     return model.to(device).eval()

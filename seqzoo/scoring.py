@@ -169,6 +169,14 @@ def metadata_row(pair: WindowPair) -> dict:
             "feature_id": pair.feature_id, "gene_id": pair.gene_id, "strand": pair.strand}
 
 
+def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
+    """``model.predict_sequences(seqs)``, predicting each distinct sequence once."""
+    uniq: dict[str, int] = {}
+    idx = np.array([uniq.setdefault(s, len(uniq)) for s in seqs], dtype=np.int64)
+    preds = model.predict_sequences(list(uniq), batch_size=batch_size, **extra)
+    return {k: v[idx] for k, v in preds.items()}
+
+
 class PairScorer:
     """Scores batches of :class:`WindowPair` with one model, sharing reference predictions.
 
@@ -183,12 +191,6 @@ class PairScorer:
         self.extra = extra
         self._ref_cache: OrderedDict = OrderedDict()
         self.ref_cache_size = ref_cache_size
-
-    def _predict_unique(self, seqs: Sequence[str]) -> tuple[dict, list[int]]:
-        uniq: dict[str, int] = {}
-        idx = [uniq.setdefault(s, len(uniq)) for s in seqs]
-        preds = self.model.predict_sequences(list(uniq), batch_size=self.batch_size, **self.extra)
-        return preds, idx
 
     def predict_pairs(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
         """Ref and alt predictions for ``pairs``: two dicts of arrays with first axis len(pairs)."""
@@ -207,8 +209,7 @@ class PairScorer:
                 self._ref_cache.popitem(last=False)
         ref_rows = [self._ref_cache[(p.ref_key, p.ref_seq)] for p in pairs]
         ref = {k: np.stack([r[k] for r in ref_rows]) for k in ref_rows[0]} if ref_rows else {}
-        alt_preds, idx = self._predict_unique([p.alt_seq for p in pairs])
-        alt = {k: v[idx] for k, v in alt_preds.items()}
+        alt = predict_unique(self.model, [p.alt_seq for p in pairs], self.batch_size, **self.extra)
         return ref, alt
 
     def score(self, pairs: Sequence[WindowPair]) -> list[dict]:

@@ -96,3 +96,13 @@ def test_shifts_equal_appended_zero_rows(framepool_model, ref):
 def test_sequence_without_bases_is_refused(framepool_model):
     with pytest.raises(ValueError, match="no A/C/G/T base"):
         framepool_model.predict_sequences(["ACGT", "NNNN"])
+
+
+def test_cuda_matches_reference(ref):
+    """The CUDA path (--device cuda); CI has no GPU, so this skips there, saying so."""
+    if not torch.cuda.is_available():
+        pytest.skip("SKIPPED LOUDLY: no CUDA device on this machine; the CUDA path is NOT checked here")
+    import seqzoo
+    model = seqzoo.load_model("Framepool", weights=require_weights("Framepool_combined_residual.h5"), device="cuda")
+    out = model.predict_sequences(list(ref["seqs"]))
+    assert np.abs(out["mrl"] - ref["mrl"]).max() <= TOL

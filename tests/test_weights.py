@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-
 import pytest
 
 from seqzoo.weights import WeightsError, WeightsFile, resolve
@@ -88,14 +86,3 @@ def test_missing_explicit_path(tmp_path):
     spec, _ = make_spec(tmp_path)
     with pytest.raises(WeightsError, match="does not exist"):
         resolve(spec, tmp_path / "nope.h5")
-
-
-def test_registry_matches_model_yaml():
-    """model.yaml names the same official URL and md5 as seqzoo's registry."""
-    import yaml
-    from seqzoo import registry
-    root = Path(__file__).resolve().parents[1]
-    for name, spec in registry.MODELS.items():
-        text = (root / "models" / name / "model.yaml").read_text()
-        assert spec.weights.url in text and spec.weights.md5 in text, name
-        yaml.safe_load(text)

@@ -28,6 +28,7 @@ class Utr5Windows:
                                   for ti, tx in enumerate(self.transcripts)
                                   for ei, (s, e) in enumerate(tx.exons))
         self._exon_seqs: dict[int, list[str]] = {}
+        self._ref_utrs: dict[int, str] = {}
 
     def exon_sequences(self, ti: int) -> list[str]:
         """Forward-strand sequences of transcript ``ti``'s 5'UTR exons (cached)."""
@@ -38,8 +39,15 @@ class Utr5Windows:
         return seqs
 
     def utr_sequence(self, ti: int, exon_seqs: list[str] | None = None) -> str:
+        """Transcript ``ti``'s 5'UTR in transcript orientation, from ``exon_seqs`` (forward strand,
+        genomic order) or, by default, from the reference (cached)."""
+        if exon_seqs is None and ti in self._ref_utrs:
+            return self._ref_utrs[ti]
         seq = "".join(exon_seqs if exon_seqs is not None else self.exon_sequences(ti))
-        return reverse_complement(seq) if self.transcripts[ti].strand == "-" else seq
+        seq = reverse_complement(seq) if self.transcripts[ti].strand == "-" else seq
+        if exon_seqs is None:
+            self._ref_utrs[ti] = seq
+        return seq
 
     def windows(self, allele: VariantAllele, chrom: str) -> tuple[list[WindowPair], list[FeatureSkip]]:
         hits = self.index.overlapping(chrom, allele.start, allele.end)
