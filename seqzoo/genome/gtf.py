@@ -156,3 +156,60 @@ class SegmentIndex:
         lo = bisect.bisect_left(starts, start - self._max_len[chrom] + 1)
         hi = bisect.bisect_left(starts, end)
         return [it for it in self._items[chrom][lo:hi] if it[1] > start]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A transcript or gene: 0-based half-open [start, end) on FASTA contig ``chrom``."""
+
+    feature_id: str
+    gene_id: str
+    gene_name: str
+    chrom: str
+    strand: str
+    start: int
+    end: int
+
+
+def read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[Span]:
+    """Transcripts (``level='transcript'``) or genes (``level='gene'``) with their extents.
+
+    Uses the GTF's own ``transcript`` / ``gene`` lines when it has any; otherwise the extent of the
+    ``exon`` lines sharing the ID. Spans on contigs absent from the FASTA are dropped (reported once
+    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found.
+    """
+    if level not in ("transcript", "gene"):
+        raise ValueError(f"level must be 'transcript' or 'gene', not {level!r}")
+    path = Path(path)
+    id_key = f"{level}_id"
+    own: dict[str, list] = {}
+    from_exons: dict[str, list] = {}
+    for line_no, f, attrs in iter_gtf(path, (level, "exon")):
+        fid = attrs.get(id_key)
+        if fid is None:
+            raise GenomeError(f"GTF file {path}, line {line_no}: {f[2]} feature without a {id_key} attribute")
+        try:
+            start, end = int(f[3]) - 1, int(f[4])
+        except ValueError:
+            raise GenomeError(f"GTF file {path}, line {line_no}: start/end {f[3]!r}/{f[4]!r} are not integers") from None
+        if f[6] not in ("+", "-"):
+            raise GenomeError(f"GTF file {path}, line {line_no}: strand {f[6]!r} of {fid} must be '+' or '-'")
+        table = own if f[2] == level else from_exons
+        rec = table.get(fid)
+        if rec is None:
+            table[fid] = [fid, attrs.get("gene_id", ""), attrs.get("gene_name", ""), f[0], f[6], start, end]
+        else:
+            if rec[3] != f[0] or rec[4] != f[6]:
+                raise GenomeError(f"GTF file {path}, line {line_no}: {level} {fid} has features on "
+                                  f"{rec[3]}{rec[4]} and {f[0]}{f[6]}")
+            rec[5], rec[6] = min(rec[5], start), max(rec[6], end)
+    table = own or from_exons
+    if not table:
+        raise GenomeError(f"GTF file {path} has no {level}s: looked for '{level}' lines and for 'exon' lines "
+                          f"with a {id_key} attribute")
+    spans = []
+    for fid, gene_id, gene_name, gtf_chrom, strand, start, end in table.values():
+        chrom = names.resolve(gtf_chrom, "GTF")
+        if chrom is not None:
+            spans.append(Span(fid, gene_id, gene_name, chrom, strand, start, end))
+    return spans
