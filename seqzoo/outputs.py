@@ -22,8 +22,6 @@ def table_format(path: str | os.PathLike) -> str:
 
 def _cell(value) -> str:
     if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return "nan"
         return format(float(value), ".9g") if isinstance(value, np.float32) else format(float(value), ".12g")
     return str(value)
 
