@@ -58,6 +58,12 @@ class VariantWindowsDataLoader(SampleIterator):
     model_name: str | None = None
 
     def __init__(self, fasta_file, gtf_file, vcf_file, skip_report=None):
+        self._init(fasta_file, gtf_file, vcf_file, skip_report, {})
+
+    def _init(self, fasta_file, gtf_file, vcf_file, skip_report, rule_options: dict):
+        """The constructor's work; a subclass whose model takes window-rule options (Xpresso's
+        ``halflife_file``) defines ``__init__`` with them (Kipoi matches its arguments to
+        ``dataloader.yaml``) and calls this with ``rule_options``."""
         if not self.model_name:
             raise TypeError(f"{type(self).__name__} must set the class attribute `model_name` "
                             f"(one of: {', '.join(sorted(registry.MODELS))})")
@@ -69,8 +75,13 @@ class VariantWindowsDataLoader(SampleIterator):
         if skip_report is not None:
             self.skip_report = os.path.abspath(os.fspath(skip_report))
             table_format(self.skip_report)  # ValueError now for an unsupported suffix, not after the run
+        unknown = set(rule_options) - set(self.spec.rule_options)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown argument(s) {sorted(unknown)}")
+        rule_options = {k: os.path.abspath(os.fspath(v)) if k.endswith("_file") and v is not None else v
+                        for k, v in rule_options.items()}
         self.windows = VariantWindows(self.spec, os.path.abspath(os.fspath(fasta_file)),
-                                      os.path.abspath(os.fspath(gtf_file)))
+                                      os.path.abspath(os.fspath(gtf_file)), **rule_options)
         self._samples = None
         self._finished = False
 
@@ -102,8 +113,8 @@ class VariantWindowsDataLoader(SampleIterator):
         try:
             for event in self.windows.events(self.vcf_file):
                 if isinstance(event, WindowPair):
-                    yield {"inputs": {"ref": event.ref_seq, "alt": event.alt_seq},
-                           "metadata": metadata_row(event)}
+                    yield {"inputs": {"ref": event.ref_seq, "alt": event.alt_seq, **(event.inputs or {})},
+                           "metadata": metadata_row(event, self.spec)}
                 elif writer is not None:
                     pending.append(event.as_row())
                     if len(pending) >= SKIP_CHUNK:

@@ -17,7 +17,7 @@ from . import registry
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
 from .outputs import TableWriter, default_skip_path, default_summary_path, table_format
-from .scoring import METADATA_COLUMNS, SKIP_COLUMNS, PairScorer, VariantWindows, chunked, metadata_row
+from .scoring import SKIP_COLUMNS, PairScorer, VariantWindows, chunked, metadata_columns, metadata_row
 from .weights import WeightsError
 
 log = logging.getLogger("seqzoo")
@@ -32,6 +32,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
     p.add_argument("--chunk-rows", type=int, default=4096, help="rows scored and written per chunk")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+    p.add_argument("--halflife-file", default=None,
+                   help="Xpresso: TSV of gene_id + the six mRNA half-life features (default: zeros)")
+
+
+def _rule_options(args, spec) -> dict:
+    """Window-rule options given on the command line; refuses those the model does not take."""
+    options = {}
+    for name in ("halflife_file",):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name not in spec.rule_options:
+            raise ValueError(f"--{name.replace('_', '-')} does not apply to model {spec.name}")
+        options[name] = value
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,12 +77,12 @@ def run(args) -> int:
     if args.command == "score":
         import seqzoo
         model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
-    windows = VariantWindows(spec, args.fasta, args.gtf)
+    windows = VariantWindows(spec, args.fasta, args.gtf, **_rule_options(args, spec))
     if model is not None:
         scorer = PairScorer(spec, model, batch_size=args.batch_size)
         columns = scorer.columns()
     else:
-        columns = list(METADATA_COLUMNS) + ["ref_seq", "alt_seq"]
+        columns = metadata_columns(spec) + ["ref_seq", "alt_seq"]
     skip_path = args.skipped or default_skip_path(args.output)
     writer = TableWriter(args.output, columns)
     skips = TableWriter(skip_path, SKIP_COLUMNS)
@@ -76,7 +91,7 @@ def run(args) -> int:
             if model is not None:
                 rows = scorer.score(pairs)
             else:
-                rows = [dict(metadata_row(p), ref_seq=p.ref_seq, alt_seq=p.alt_seq) for p in pairs]
+                rows = [dict(metadata_row(p, spec), ref_seq=p.ref_seq, alt_seq=p.alt_seq) for p in pairs]
             writer.write(rows)
             skips.write([s.as_row() for s in skipped])
     finally:

@@ -31,6 +31,10 @@ class ModelSpec:
     effects: Callable[[dict, dict], dict]
     effect_names: tuple[str, ...]
     description: str = ""
+    #: extra per-row columns the window rule fills (``WindowPair.notes``)
+    note_columns: tuple[str, ...] = ()
+    #: window-rule options the CLI and the Kipoi dataloader accept (e.g. ``halflife_file``)
+    rule_options: tuple[str, ...] = ()
 
 
 def _log2_ratio(alt: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -80,6 +84,46 @@ register(ModelSpec(
     effect_names=("mrl_fold_change", "shift_1", "shift_2"),
     description="5'UTR -> mean ribosome load (Karollus et al. 2021)",
 ))
+
+
+def xpresso_effects(ref: dict, alt: dict) -> dict:
+    """``delta_expression`` = alt - ref predicted expression (log10 scale of the model's output)."""
+    return {"delta_expression": np.asarray(alt["expression"], np.float64) - np.asarray(ref["expression"], np.float64)}
+
+
+def _build_xpresso(path):
+    from .nets.xpresso import from_keras_h5
+    return from_keras_h5(path)
+
+
+def _tss_rule(genome, gtf_path, names, halflife_file=None):
+    from .windows.tss import tss_rule
+    return tss_rule(genome, gtf_path, names, halflife_file=halflife_file)
+
+
+_XPRESSO_URL = "https://zenodo.org/record/4075690/files/"
+#: Kipoi's names for the five published Xpresso weight sets -> (file, md5)
+XPRESSO_WEIGHT_SETS = {
+    "human_median": ("humanMedian_trainepoch.11-0.426.h5", "9d00a3bc614da81655328b6e278569e2"),
+    "mouse_median": ("mouseMedian_trainepoch.05-0.278.h5", "938f5979c90f726b06f4b4e5b1919c16"),
+    "human_K562": ("K562_trainepoch.11-0.4917.h5", "142990996e762e9a5c6e529a0f294ba6"),
+    "human_GM12878": ("GM12878_trainepoch.06-0.5062.h5", "a4ed48f207408ff99358d9b24cd0b632"),
+    "mouse_ESCs": ("mESC_trainepoch.10-0.3867.h5", "07f21238bff057ae9865fd9bb89565a8"),
+}
+for _set, (_file, _md5) in XPRESSO_WEIGHT_SETS.items():
+    register(ModelSpec(
+        name=f"Xpresso/{_set}",
+        weights=WeightsFile(_file, _XPRESSO_URL + _file, _md5),
+        build=_build_xpresso,
+        window_rule=_tss_rule,
+        outputs=("expression",),
+        effects=xpresso_effects,
+        effect_names=("delta_expression",),
+        description=f"promoter (10.5 kb, TSS at 7000) + 6 half-life features -> mRNA level, {_set} "
+                    f"(Agarwal & Shendure 2020)",
+        note_columns=("halflife_source",),
+        rule_options=("halflife_file",),
+    ))
 
 
 def get(name: str) -> ModelSpec:

@@ -95,14 +95,15 @@ class VariantWindows:
     """Opens FASTA + GTF once for a model's window rule and streams a VCF into window events.
 
     Iterating :meth:`events` yields :class:`WindowPair` and :class:`Skip` objects in VCF order
-    and fills :attr:`summary`.
+    and fills :attr:`summary`. ``rule_options`` go to the model's window rule (Xpresso:
+    ``halflife_file``).
     """
 
-    def __init__(self, spec, fasta_file, gtf_file):
+    def __init__(self, spec, fasta_file, gtf_file, **rule_options):
         self.spec = spec
         self.genome = Genome(fasta_file)
         self.names = ContigNames(self.genome.lengths)
-        self.rule = spec.window_rule(self.genome, gtf_file, self.names)
+        self.rule = spec.window_rule(self.genome, gtf_file, self.names, **rule_options)
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
 
     def _allele_events(self, allele: VariantAllele) -> list:
@@ -163,17 +164,50 @@ def _feature_skip(pair: WindowPair, reason: str, detail: str):
     return FeatureSkip(pair.feature_id, reason, detail)
 
 
-def metadata_row(pair: WindowPair) -> dict:
+def metadata_row(pair: WindowPair, spec=None) -> dict:
+    """The metadata columns of a row, plus the model's ``note_columns`` when ``spec`` is given."""
     a = pair.allele
-    return {"variant_id": a.variant_id, "chrom": a.chrom, "pos": a.pos, "ref": a.ref, "alt": a.alt,
-            "feature_id": pair.feature_id, "gene_id": pair.gene_id, "strand": pair.strand}
+    row = {"variant_id": a.variant_id, "chrom": a.chrom, "pos": a.pos, "ref": a.ref, "alt": a.alt,
+           "feature_id": pair.feature_id, "gene_id": pair.gene_id, "strand": pair.strand}
+    if spec is not None:
+        notes = pair.notes or {}
+        for col in spec.note_columns:
+            row[col] = notes.get(col, "")
+    return row
 
 
-def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
-    """``model.predict_sequences(seqs)``, predicting each distinct sequence once."""
-    uniq: dict[str, int] = {}
-    idx = np.array([uniq.setdefault(s, len(uniq)) for s in seqs], dtype=np.int64)
-    preds = model.predict_sequences(list(uniq), batch_size=batch_size, **extra)
+def metadata_columns(spec) -> list[str]:
+    return list(METADATA_COLUMNS) + list(spec.note_columns)
+
+
+def _inputs_key(inputs: dict | None) -> tuple:
+    if not inputs:
+        return ()
+    return tuple((k, np.asarray(v).tobytes()) for k, v in sorted(inputs.items()))
+
+
+def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Sequence[dict | None] | None = None,
+                   **extra) -> dict[str, np.ndarray]:
+    """``model.predict_sequences(seqs)``, predicting each distinct (sequence, inputs) once.
+
+    ``inputs``: optional per-sequence dicts of extra model inputs (all with the same keys), passed
+    to the model stacked along a first axis of length N.
+    """
+    inputs = list(inputs) if inputs is not None else [None] * len(seqs)
+    uniq: dict[tuple, int] = {}
+    first: list[int] = []
+    idx = np.empty(len(seqs), dtype=np.int64)
+    for i, (s, inp) in enumerate(zip(seqs, inputs)):
+        key = (s, _inputs_key(inp))
+        j = uniq.get(key)
+        if j is None:
+            j = uniq[key] = len(first)
+            first.append(i)
+        idx[i] = j
+    per_seq = {}
+    if first and inputs[first[0]]:
+        per_seq = {k: np.stack([np.asarray(inputs[i][k]) for i in first]) for k in inputs[first[0]]}
+    preds = model.predict_sequences([seqs[i] for i in first], batch_size=batch_size, **extra, **per_seq)
     return {k: v[idx] for k, v in preds.items()}
 
 
@@ -194,22 +228,25 @@ class PairScorer:
 
     def predict_pairs(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
         """Ref and alt predictions for ``pairs``: two dicts of arrays with first axis len(pairs)."""
-        missing = OrderedDict()
-        for p in pairs:
-            key = (p.ref_key, p.ref_seq)
+        keys = [(p.ref_key, p.ref_seq, _inputs_key(p.inputs)) for p in pairs]
+        missing: OrderedDict = OrderedDict()
+        for key, p in zip(keys, pairs):
             if key in self._ref_cache:
                 self._ref_cache.move_to_end(key)
-            else:
-                missing[key] = p.ref_seq
+            elif key not in missing:
+                missing[key] = p
         if missing:
-            preds = self.model.predict_sequences(list(missing.values()), batch_size=self.batch_size, **self.extra)
+            todo = list(missing.values())
+            preds = predict_unique(self.model, [p.ref_seq for p in todo], self.batch_size,
+                                   inputs=[p.inputs for p in todo], **self.extra)
             for i, key in enumerate(missing):
                 self._ref_cache[key] = {k: v[i] for k, v in preds.items()}
-            while len(self._ref_cache) > self.ref_cache_size:
-                self._ref_cache.popitem(last=False)
-        ref_rows = [self._ref_cache[(p.ref_key, p.ref_seq)] for p in pairs]
+        ref_rows = [self._ref_cache[key] for key in keys]
+        while len(self._ref_cache) > self.ref_cache_size:
+            self._ref_cache.popitem(last=False)
         ref = {k: np.stack([r[k] for r in ref_rows]) for k in ref_rows[0]} if ref_rows else {}
-        alt = predict_unique(self.model, [p.alt_seq for p in pairs], self.batch_size, **self.extra)
+        alt = predict_unique(self.model, [p.alt_seq for p in pairs], self.batch_size,
+                             inputs=[p.inputs for p in pairs], **self.extra)
         return ref, alt
 
     def score(self, pairs: Sequence[WindowPair]) -> list[dict]:
@@ -220,7 +257,7 @@ class PairScorer:
         effects = self.spec.effects(ref, alt)
         rows = []
         for i, p in enumerate(pairs):
-            row = metadata_row(p)
+            row = metadata_row(p, self.spec)
             for k in self.spec.outputs:
                 row[f"ref_{k}"] = ref[k][i]
                 row[f"alt_{k}"] = alt[k][i]
@@ -230,7 +267,7 @@ class PairScorer:
         return rows
 
     def columns(self) -> list[str]:
-        cols = list(METADATA_COLUMNS)
+        cols = metadata_columns(self.spec)
         for k in self.spec.outputs:
             cols += [f"ref_{k}", f"alt_{k}"]
         return cols + list(self.spec.effect_names)

@@ -1,7 +1,7 @@
 """The vocabulary shared by window rules."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..genome.vcf import VariantAllele
 
@@ -11,7 +11,8 @@ class WindowPair:
     """The ref and alt model inputs for one (allele, feature).
 
     Sequences are in model orientation (reverse-complemented for '-' features). ``ref_key``
-    identifies the reference window so that one reference prediction serves every variant in it.
+    identifies the reference window so that one reference prediction serves every variant in it
+    (together with ``inputs``, which both ref and alt use).
     """
 
     allele: VariantAllele
@@ -21,6 +22,10 @@ class WindowPair:
     ref_seq: str
     alt_seq: str
     ref_key: str
+    #: model inputs besides the sequence, per window (e.g. Xpresso ``halflife``: (6,) float32)
+    inputs: dict | None = field(default=None, compare=False)
+    #: extra output columns describing this row (e.g. Xpresso ``halflife_source``)
+    notes: dict | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

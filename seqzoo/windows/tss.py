@@ -1,17 +1,32 @@
-"""Xpresso windows: 10,500 nt around each gene's TSS.
+"""Xpresso windows: 10,500 nt around each gene's TSS, plus the gene's mRNA half-life features.
 
 In transcript orientation (reverse-complemented on '-') the TSS — gene start on '+', gene end on
 '-' — sits at index 7000: 7,000 nt upstream, the TSS and 3,499 nt downstream. The TSS is the
 anchor that indels keep in place (see :mod:`seqzoo.windows.fixed`). Forward-strand window:
 [tss - 7000, tss + 3500) on '+', [tss - 3499, tss + 7001) on '-' (``tss`` 0-based).
+
+Half-life features: ``halflife_file`` is a TSV with a header, ``gene_id`` in the first column and
+the six features in the next six, in the order of Xpresso's training data (seqzoo does not reorder
+or standardise them). Without the file every gene gets zeros — the Kipoi wrapper's choice, which
+after the paper's standardisation means average mRNA features — and each row says so in
+``halflife_source``: ``zeros`` (no file), ``file``, or ``zeros_gene_not_in_file``.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..genome.fasta import GenomeError
 from ..genome.gtf import read_spans
+from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
 
 WINDOW = 10_500
 TSS_INDEX = 7_000
+N_HALFLIFE = 6
 
 
 def tss_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: int, end: int) -> AnchoredWindow:
@@ -20,11 +35,63 @@ def tss_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: in
         w_start = start - TSS_INDEX
     else:
         w_start = (end - 1) - (WINDOW - 1 - TSS_INDEX)
-    return AnchoredWindow(feature_id, feature_id, chrom, strand, w_start, w_start + WINDOW, TSS_INDEX)
+    return AnchoredWindow(feature_id, gene_id, chrom, strand, w_start, w_start + WINDOW, TSS_INDEX)
 
 
-def tss_rule(genome, gtf_path, names) -> AnchoredWindowRule:
-    windows = [tss_window(g.feature_id, g.gene_id, g.chrom, g.strand, g.start, g.end)
-               for g in read_spans(gtf_path, names, "gene")]
-    return AnchoredWindowRule(genome, windows, (
-        "not_in_promoter_window", "the variant overlaps no gene's 10,500-nt TSS window"))
+def read_halflife_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """gene_id -> (6,) float32 from a TSV (header line; gene_id + six numeric columns)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenomeError(f"half-life file {path} does not exist")
+    table: dict[str, np.ndarray] = {}
+    with open(path) as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if len(header) != 1 + N_HALFLIFE:
+            raise GenomeError(f"half-life file {path}, line 1: expected a header of gene_id + {N_HALFLIFE} feature "
+                              f"columns (tab-separated), found {len(header)} columns")
+        for line_no, line in enumerate(fh, start=2):
+            if not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 1 + N_HALFLIFE:
+                raise GenomeError(f"half-life file {path}, line {line_no}: expected {1 + N_HALFLIFE} columns, "
+                                  f"found {len(fields)}")
+            try:
+                values = np.array([float(v) for v in fields[1:]], dtype=np.float32)
+            except ValueError:
+                raise GenomeError(f"half-life file {path}, line {line_no}: the six features must be numbers, "
+                                  f"got {fields[1:]}") from None
+            if fields[0] in table:
+                raise GenomeError(f"half-life file {path}, line {line_no}: gene {fields[0]} appears twice")
+            table[fields[0]] = values
+    return table
+
+
+class TssWindows(AnchoredWindowRule):
+    """Gene TSS windows; every pair carries ``inputs={"halflife": (6,)}`` and ``halflife_source``."""
+
+    def __init__(self, genome, gtf_path, names, halflife_file=None):
+        windows = [tss_window(g.feature_id, g.gene_id, g.chrom, g.strand, g.start, g.end)
+                   for g in read_spans(gtf_path, names, "gene")]
+        super().__init__(genome, windows, (
+            "not_in_promoter_window", "the variant overlaps no gene's 10,500-nt TSS window"))
+        self.halflife = read_halflife_file(halflife_file) if halflife_file else None
+
+    def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
+        if self.halflife is None:
+            return np.zeros(N_HALFLIFE, np.float32), "zeros"
+        if gene_id in self.halflife:
+            return self.halflife[gene_id], "file"
+        return np.zeros(N_HALFLIFE, np.float32), "zeros_gene_not_in_file"
+
+    def windows(self, allele: VariantAllele, chrom: str):
+        pairs, skips = super().windows(allele, chrom)
+        out = []
+        for p in pairs:
+            hl, source = self.gene_inputs(p.gene_id)
+            out.append(dataclasses.replace(p, inputs={"halflife": hl}, notes={"halflife_source": source}))
+        return out, skips
+
+
+def tss_rule(genome, gtf_path, names, halflife_file=None) -> TssWindows:
+    return TssWindows(genome, gtf_path, names, halflife_file)
