@@ -79,7 +79,8 @@ def run(args) -> int:
         model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
     windows = VariantWindows(spec, args.fasta, args.gtf, **_rule_options(args, spec))
     if model is not None:
-        scorer = PairScorer(spec, model, batch_size=args.batch_size)
+        scorer = PairScorer(spec, model, batch_size=args.batch_size,
+                            vectors=table_format(args.output) == ".parquet")
         columns = scorer.columns()
     else:
         columns = metadata_columns(spec) + ["ref_seq", "alt_seq"]

@@ -87,6 +87,8 @@ class TableWriter:
 def _py(value):
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     return value
 
 

@@ -35,6 +35,10 @@ class ModelSpec:
     note_columns: tuple[str, ...] = ()
     #: window-rule options the CLI and the Kipoi dataloader accept (e.g. ``halflife_file``)
     rule_options: tuple[str, ...] = ()
+    #: per-position outputs reported for ref and alt in Parquet only (TSV holds scalars)
+    vector_outputs: tuple[str, ...] = ()
+    #: per-position effects (Parquet only), also returned by ``effects``
+    vector_effect_names: tuple[str, ...] = ()
 
 
 def _log2_ratio(alt: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -83,6 +87,63 @@ register(ModelSpec(
     effects=framepool_effects,
     effect_names=("mrl_fold_change", "shift_1", "shift_2"),
     description="5'UTR -> mean ribosome load (Karollus et al. 2021)",
+))
+
+
+def _logodds(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(p / (1.0 - p))
+
+
+def aparent2_effects(ref: dict, alt: dict) -> dict:
+    """The APARENT2 authors' variant scores (examples/aparent2_score_variants.ipynb), in float64:
+
+    * ``delta_logodds_narrow``: logit(sum alt cut_prob[77:127]) - logit(same for ref)
+      (isoform = cleavage at positions 77..126);
+    * ``delta_logodds``: the same over positions 0..204 (all cleavage inside the window);
+    * ``delta_cut_prob`` (N, 206): alt - ref cleavage probability per position (Parquet);
+      ``max_abs_delta_cut_prob`` and ``argmax_abs_delta_cut_prob``: its largest change and where.
+    """
+    r = np.asarray(ref["cut_prob"], np.float64)
+    a = np.asarray(alt["cut_prob"], np.float64)
+    delta = a - r
+    pos = np.abs(delta).argmax(axis=1)
+    return {
+        "delta_logodds_narrow": _logodds(a[:, 77:127].sum(1)) - _logodds(r[:, 77:127].sum(1)),
+        "delta_logodds": _logodds(a[:, 0:205].sum(1)) - _logodds(r[:, 0:205].sum(1)),
+        "max_abs_delta_cut_prob": np.abs(delta)[np.arange(len(pos)), pos],
+        "argmax_abs_delta_cut_prob": pos,
+        "delta_cut_prob": delta.astype(np.float32),
+    }
+
+
+def _build_aparent2(path):
+    from .nets.aparent2 import from_keras_h5
+    return from_keras_h5(path)
+
+
+def _pas_rule(genome, gtf_path, names):
+    from .windows.pas import pas_rule
+    return pas_rule(genome, gtf_path, names)
+
+
+_APARENT2_FILE = "aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5"
+register(ModelSpec(
+    name="APARENT2",
+    weights=WeightsFile(
+        _APARENT2_FILE,
+        "https://github.com/johli/aparent-resnet/raw/a745736a4d9fbe411d1869200f2596a02f875532/saved_models/"
+        + _APARENT2_FILE,
+        "433351a295a49346f4e8632e23e08586"),
+    build=_build_aparent2,
+    window_rule=_pas_rule,
+    outputs=("iso_prob",),
+    effects=aparent2_effects,
+    effect_names=("delta_logodds_narrow", "delta_logodds", "max_abs_delta_cut_prob", "argmax_abs_delta_cut_prob"),
+    description="205 nt around the cleavage site (PAS at 70) -> cleavage distribution and isoform usage "
+                "(APARENT2, Linder et al. 2022)",
+    vector_outputs=("cut_prob",),
+    vector_effect_names=("delta_cut_prob",),
 ))
 
 

@@ -218,8 +218,10 @@ class PairScorer:
     ``ref_cache_size`` windows); alt windows once per distinct sequence in a batch.
     """
 
-    def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int = 100_000, **extra):
+    def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int = 100_000,
+                 vectors: bool = False, **extra):
         self.spec = spec
+        self.vectors = vectors  # also per-position outputs/effects (Parquet)
         self.model = model
         self.batch_size = batch_size
         self.extra = extra
@@ -256,21 +258,24 @@ class PairScorer:
         ref, alt = self.predict_pairs(pairs)
         effects = self.spec.effects(ref, alt)
         rows = []
+        outputs = list(self.spec.outputs) + (list(self.spec.vector_outputs) if self.vectors else [])
+        effect_names = list(self.spec.effect_names) + (list(self.spec.vector_effect_names) if self.vectors else [])
         for i, p in enumerate(pairs):
             row = metadata_row(p, self.spec)
-            for k in self.spec.outputs:
+            for k in outputs:
                 row[f"ref_{k}"] = ref[k][i]
                 row[f"alt_{k}"] = alt[k][i]
-            for k, v in effects.items():
-                row[k] = v[i]
+            for k in effect_names:
+                row[k] = effects[k][i]
             rows.append(row)
         return rows
 
     def columns(self) -> list[str]:
         cols = metadata_columns(self.spec)
-        for k in self.spec.outputs:
+        for k in list(self.spec.outputs) + (list(self.spec.vector_outputs) if self.vectors else []):
             cols += [f"ref_{k}", f"alt_{k}"]
-        return cols + list(self.spec.effect_names)
+        cols += list(self.spec.effect_names)
+        return cols + (list(self.spec.vector_effect_names) if self.vectors else [])
 
 
 def chunked(events: Iterable, chunk_rows: int) -> Iterator[tuple[list[WindowPair], list[Skip]]]:
