@@ -57,6 +57,51 @@ class VariantAllele:
         return None
 
 
+#: the empty BGZF block every complete bgzip file ends with (SAM/BAM spec, section 4.1.2)
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def check_compressed(path: Path) -> None:
+    """Refuse a truncated gzip/bgzip file before htslib reads it (htslib can crash on one).
+
+    A bgzip file must end with the BGZF EOF block; a plain-gzip file is decompressed once to
+    check that it is whole.
+    """
+    import gzip
+    import zlib
+
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"\x1f\x8b":
+            return
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - len(BGZF_EOF)))
+        if fh.read() == BGZF_EOF:
+            return
+    try:
+        with gzip.open(path, "rb") as gz:
+            while gz.read(1 << 22):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        raise GenomeError(f"VCF file {path} is a truncated or corrupt gzip file ({exc}). Re-download or "
+                          f"re-create it (`bgzip` it again from the plain VCF).") from exc
+
+
+def _count_header_lines(path: Path) -> int:
+    """Number of '#' lines at the top of a (plain or gzipped) VCF, for line numbers in errors."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    n = 0
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        for line in fh:
+            if not line.startswith(b"#"):
+                break
+            n += 1
+    return n
+
+
 def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
     """Yield every ALT of every record in file order; a record with ALT '.' yields one allele '.'.
 
@@ -67,12 +112,30 @@ def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"VCF file {path} does not exist")
+    check_compressed(path)
     try:
         reader = VCF(str(path), lazy=True)
     except (OSError, IOError) as exc:
         raise GenomeError(f"Cannot read VCF file {path}: {exc}. Is it a VCF (plain or bgzipped)?") from exc
+    header_lines = _count_header_lines(path)
+    def malformed(record_no: int, what: str) -> GenomeError:
+        return GenomeError(f"VCF file {path}, record {record_no} (line {header_lines + record_no}{what}): malformed "
+                           f"record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). "
+                           f"Is the file truncated?")
+
+    records = iter(reader)
+    record_no = 0
     try:
-        for record_no, rec in enumerate(reader, start=1):
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                break
+            except Exception as exc:  # cyvcf2 raises a bare Exception when htslib cannot parse a line
+                raise malformed(record_no + 1, f": {exc}") from exc
+            record_no += 1
+            if rec.end <= rec.start:  # htslib could not parse the line (reading its REF would crash)
+                raise malformed(record_no, f", contig {rec.CHROM!r}")
             ref = rec.REF.upper()
             alts = rec.ALT or ["."]
             for i, alt in enumerate(alts):
