@@ -266,3 +266,304 @@ def update_results(section: str, body: str, path: str | os.PathLike = RESULTS_PA
 
 def timestamp() -> str:
     return _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+# -- scaffolding shared by the model scripts (seqzoo imported lazily) -------------------------------
+CONTENDED_CORES = 0.25  # other processes' average core use above which a timing is flagged
+
+
+def contended(*mons) -> bool:
+    return any(m is not None and m.foreign_cores is not None and m.foreign_cores > CONTENDED_CORES for m in mons)
+
+
+class Worst:
+    """The most contended of several monitors (for rows derived from several measurements)."""
+
+    def __init__(self, *mons):
+        loads = [m.foreign_cores for m in mons if m is not None and m.foreign_cores is not None]
+        self.foreign_cores = max(loads) if loads else None
+
+
+def status(value: float, target: float, mon=None) -> str:
+    if value >= target:
+        return "PASS"
+    return "FAIL (contended, rerun)" if contended(mon) else "FAIL"
+
+
+def load_note(mon) -> str:
+    if mon is None or mon.foreign_cores is None:
+        return "n/a"
+    flag = " (contended)" if mon.foreign_cores > CONTENDED_CORES else ""
+    return f"{mon.foreign_cores:.2f}{flag}"
+
+
+def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
+    """``n`` uniformly random ACGT strings of ``length`` nt (vectorised)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    codes = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, size=(n, length))]
+    return [row.tobytes().decode("ascii") for row in codes]
+
+
+def random_genome(n_contigs: int, length: int, seed: int = 0) -> dict[str, str]:
+    """Contigs ``1``, ``2``, ... of uniformly random ACGT."""
+    return {str(i + 1): s for i, s in enumerate(random_seqs(n_contigs, length, seed))}
+
+
+def sample_variants(rng, seq: str, chrom: str, start: int, end: int, n: int,
+                    max_indel: int = 3) -> list[tuple]:
+    """``n`` VCF records (chrom, pos 1-based, id, ref, alt) whose REF starts in the 0-based window
+    [start, end) of contig sequence ``seq``: 1/2 SNVs, 1/4 insertions, 1/4 deletions of 1..max_indel nt
+    (a deletion may run a few bases past ``end``; the window rules pull reference sequence in)."""
+    out = []
+    for _ in range(n):
+        p0 = int(rng.integers(start, end))
+        ref_base = seq[p0]
+        kind = rng.random()
+        if kind < 0.5:
+            alt = "ACGT"[(("ACGT".index(ref_base)) + int(rng.integers(1, 4))) % 4]
+            out.append((chrom, p0 + 1, None, ref_base, alt))
+        elif kind < 0.75:
+            ins = "".join("ACGT"[i] for i in rng.integers(0, 4, size=int(rng.integers(1, max_indel + 1))))
+            out.append((chrom, p0 + 1, None, ref_base, ref_base + ins))
+        else:
+            k = int(rng.integers(1, max_indel + 1))
+            out.append((chrom, p0 + 1, None, seq[p0:p0 + k + 1], ref_base))
+    return out
+
+
+def vcf_subset(src, dst, n_records: int) -> Path:
+    """The header and the first ``n_records`` records of a plain VCF."""
+    kept = 0
+    with open(src) as fin, open(dst, "w") as fout:
+        for line in fin:
+            if line.startswith("#"):
+                fout.write(line)
+            elif kept < n_records:
+                fout.write(line)
+                kept += 1
+            else:
+                break
+    return Path(dst)
+
+
+def read_summary(out) -> dict:
+    """The ``OUT.summary.json`` that ``seqzoo score`` writes next to ``OUT``."""
+    import json
+    return json.loads(Path(str(out) + ".summary.json").read_text())
+
+
+def max_abs_diff(a_tsv, b_tsv, columns: Sequence[str]) -> tuple[float, int]:
+    """Max |a - b| over ``columns`` of two TSVs with the same rows in the same order (NaN == NaN,
+    +-inf == same inf)."""
+    import csv
+    import math
+
+    worst, n = 0.0, 0
+    with open(a_tsv) as fa, open(b_tsv) as fb:
+        for ra, rb in zip(csv.DictReader(fa, delimiter="\t"), csv.DictReader(fb, delimiter="\t"), strict=True):
+            if (ra["variant_id"], ra["feature_id"]) != (rb["variant_id"], rb["feature_id"]):
+                raise AssertionError(f"row {n}: {ra['variant_id']}/{ra['feature_id']} vs "
+                                     f"{rb['variant_id']}/{rb['feature_id']}")
+            for c in columns:
+                x, y = float(ra[c]), float(rb[c])
+                if math.isnan(x) and math.isnan(y) or x == y:
+                    continue
+                worst = max(worst, abs(x - y))
+            n += 1
+    return worst, n
+
+
+class Counted:
+    """Wraps ``model.predict_sequences`` to count the sequences predicted, calls and time spent."""
+
+    def __init__(self, model):
+        self.model, self.seqs, self.calls, self.seconds = model, 0, 0, 0.0
+        self._orig = model.predict_sequences
+
+    def __enter__(self):
+        def counted(seqs, *args, **kwargs):
+            t0 = time.perf_counter()
+            out = self._orig(seqs, *args, **kwargs)
+            self.seconds += time.perf_counter() - t0
+            self.seqs += len(seqs)
+            self.calls += 1
+            return out
+        self.model.predict_sequences = counted  # instance attribute shadows the method
+        return self
+
+    def __exit__(self, *exc):
+        del self.model.predict_sequences
+        return False
+
+
+def score_argv(model_name: str, fasta, gtf, vcf, out, batch_size: int, weights: str | None = None,
+               extra: Sequence[str] = ()) -> list[str]:
+    """``seqzoo score`` arguments (quiet) for :func:`run_cli`."""
+    argv = ["score", "--model", model_name, "--fasta", str(fasta), "--gtf", str(gtf), "--vcf", str(vcf),
+            "-o", str(out), "--quiet", "--batch-size", str(batch_size), *extra]
+    if weights:
+        argv += ["--weights", weights]
+    return argv
+
+
+def run_cli(argv: list[str], model=None, scorer=None, counter: Counted | None = None) -> CpuMonitor:
+    """``seqzoo.cli.main(argv)`` timed; ``model`` preloaded (``seqzoo.load_model`` patched to return
+    it) and/or ``scorer`` swapped in for ``seqzoo.cli.PairScorer``."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    import seqzoo
+    import seqzoo.cli
+
+    with ExitStack() as stack:
+        if model is not None:
+            stack.enter_context(mock.patch.object(seqzoo, "load_model", lambda *a, **k: model))
+        if scorer is not None:
+            stack.enter_context(mock.patch.object(seqzoo.cli, "PairScorer", scorer))
+        if counter is not None:
+            stack.enter_context(counter)
+        with CpuMonitor() as mon:
+            rc = seqzoo.cli.main(argv)
+    if rc != 0:
+        raise RuntimeError(f"seqzoo {' '.join(argv)} exited {rc}")
+    return mon
+
+
+def naive_pair_scorer(per_variant: bool = False):
+    """A :class:`seqzoo.scoring.PairScorer` subclass that predicts ref and alt for every row, with
+    no reference sharing (no cache) and no deduplication: the per-variant scheme of Kipoi's
+    variant-effect plugin (ref and alt windows of each variant through the model).
+
+    Batched (default): each slice of ``batch_size`` rows is one ``predict_sequences`` call on its
+    ref windows and one on its alt windows. ``per_variant=True``: one ``predict_sequences([ref,
+    alt])`` call per row. Extra model inputs (``WindowPair.inputs``, e.g. Xpresso's half-life
+    features) are passed per sequence. Output rows and columns are exactly PairScorer's.
+    """
+    import numpy as np
+    from seqzoo.scoring import PairScorer
+
+    def stacked(pairs):
+        if not pairs or not pairs[0].inputs:
+            return {}
+        return {k: np.stack([np.asarray(p.inputs[k]) for p in pairs]) for k in pairs[0].inputs}
+
+    class NaivePairScorer(PairScorer):
+        def predict_pairs(self, pairs):
+            model, bs = self.model, self.batch_size
+            refs, alts = [], []
+            if per_variant:
+                for p in pairs:
+                    inp = stacked([p, p])
+                    out = model.predict_sequences([p.ref_seq, p.alt_seq], batch_size=2, **self.extra, **inp)
+                    refs.append({k: v[:1] for k, v in out.items()})
+                    alts.append({k: v[1:] for k, v in out.items()})
+            else:
+                for start in range(0, len(pairs), bs):
+                    batch = pairs[start:start + bs]
+                    inp = stacked(batch)
+                    refs.append(model.predict_sequences([p.ref_seq for p in batch], batch_size=bs, **self.extra, **inp))
+                    alts.append(model.predict_sequences([p.alt_seq for p in batch], batch_size=bs, **self.extra, **inp))
+            cat = lambda parts: {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}  # noqa: E731
+            return cat(refs), cat(alts)
+
+    NaivePairScorer.__name__ = "NaivePairScorer" + ("PerVariant" if per_variant else "")
+    return NaivePairScorer
+
+
+class BenchRun:
+    """The parts every model script shares: command-line options, logging, quiet waits, the
+    matmul yardstick at start and end, the results table and the RESULTS.md section.
+
+    ``BenchRun(name, section, doc, default_batch)`` parses the common options (plus those a script
+    adds to :attr:`parser` before :meth:`parse`); :meth:`add` appends a table row; :meth:`finish`
+    prints the section and (full runs) writes it.
+    """
+
+    HEADERS = ["#", "measurement", "result", "target", "status", "other load (cores)", "notes"]
+
+    def __init__(self, title: str, section: str, description: str, default_batch: int, script: str):
+        import argparse
+
+        self.title, self.section, self.script, self.default_batch = title, section, script, default_batch
+        ap = argparse.ArgumentParser(description=description)
+        ap.add_argument("--quick", action="store_true", help="smaller sizes; does not update RESULTS.md")
+        ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+        ap.add_argument("--batch-size", type=int, default=default_batch,
+                        help=f"model batch size (default {default_batch})")
+        ap.add_argument("--weights", default=None, help="weights file (default: resolved by seqzoo)")
+        ap.add_argument("--results", default=str(RESULTS_PATH), help="results Markdown file to update")
+        ap.add_argument("--write", dest="write", action="store_true", default=None,
+                        help="update the results file (default: yes for full runs, no with --quick)")
+        ap.add_argument("--no-write", dest="write", action="store_false")
+        ap.add_argument("--keep", default=None, help="write the synthetic dataset and outputs here (kept)")
+        ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+        ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
+                        help="before each measurement wait until other processes use < 0.25 cores, at most "
+                             "SECONDS in all (default 60, 10 with --quick; 0: never wait)")
+        self.parser = ap
+        self.rows: list[list[str]] = []
+        self.results: dict[str, float] = {}
+
+    def parse(self, argv=None):
+        import torch
+
+        self.args = args = self.parser.parse_args(argv)
+        self.write = (not args.quick) if args.write is None else args.write
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        budget = args.wait_quiet if args.wait_quiet is not None else (10 if args.quick else 60)
+        self.waiter = QuietWaiter(budget, threshold=CONTENDED_CORES)
+        self.t_start = time.perf_counter()
+        self.info = machine_info()
+        return args
+
+    def quiet(self) -> float:
+        return self.waiter.wait()
+
+    def log(self, msg: str) -> None:
+        import sys
+        print(f"[{time.perf_counter() - self.t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    def add(self, n, what, value, unit, target="", st="", mon=None, notes=""):
+        self.rows.append([n, what, f"{value} {unit}".strip(), target, st, load_note(mon), notes])
+
+    def matmul(self, repeats: int) -> tuple[float, CpuMonitor]:
+        self.quiet()
+        with CpuMonitor() as mon:
+            gf = matmul_gflops(2048, repeats=repeats)
+        return gf, mon
+
+    @property
+    def targets_met(self) -> bool:
+        return not any(r[4].startswith("FAIL") for r in self.rows)
+
+    def finish(self, notes: Sequence[str] = ()) -> int:
+        import sys
+        import torch
+
+        args = self.args
+        table = markdown_table(self.HEADERS, self.rows)
+        total = time.perf_counter() - self.t_start
+        mode = "quick" if args.quick else "full"
+        cmd = f"python benchmarks/{self.script}" + (" --quick" if args.quick else "") + \
+            (f" --threads {args.threads}" if args.threads else "") + \
+            (f" --batch-size {args.batch_size}" if args.batch_size != self.default_batch else "")
+        body = "\n\n".join([
+            f"## {self.title} ({mode} run, {timestamp()})",
+            f"Command: `{cmd}` (total {total:.0f} s, of which {self.waiter.waited:.0f} s waiting for other "
+            f"processes to leave the CPUs; torch {torch.get_num_threads()} threads). "
+            f"Targets: {'all met' if self.targets_met else 'NOT all met'}.",
+            "Machine:\n\n" + machine_markdown(self.info),
+            table,
+            *notes,
+            "\"other load\" is the average number of cores used by other processes during the measurement; "
+            f"above {CONTENDED_CORES} the row is marked contended and its number is pessimistic.",
+        ])
+        print(body)
+        if self.write:
+            path = update_results(self.section, body, args.results)
+            self.log(f"updated {path}")
+        self.log(f"done in {total:.0f} s")
+        return 1 if (args.strict and not self.targets_met) else 0

@@ -26,7 +26,9 @@ log = logging.getLogger("seqzoo")
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help=f"model name ({', '.join(sorted(registry.MODELS))})")
     p.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
-    p.add_argument("--gtf", required=True, help="annotation GTF (Ensembl or GENCODE; plain or gzipped)")
+    p.add_argument("--gtf", default=None,
+                   help="annotation GTF (Ensembl or GENCODE; plain or gzipped); required by every model "
+                        "whose windows come from features")
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
     p.add_argument("-o", "--output", required=True, help="output table: .tsv, .tsv.gz or .parquet")
     p.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
@@ -73,6 +75,8 @@ def _progress(events, quiet: bool):
 def run(args) -> int:
     spec = registry.get(args.model)
     table_format(args.output)
+    if spec.needs_gtf and not args.gtf:
+        raise ValueError(f"model {spec.name} needs --gtf (its windows come from annotated features)")
     model = None
     if args.command == "score":
         import seqzoo

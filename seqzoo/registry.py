@@ -39,6 +39,8 @@ class ModelSpec:
     vector_outputs: tuple[str, ...] = ()
     #: per-position effects (Parquet only), also returned by ``effects``
     vector_effect_names: tuple[str, ...] = ()
+    #: whether the window rule reads a GTF (variant-centred windows do not)
+    needs_gtf: bool = True
 
 
 def _log2_ratio(alt: np.ndarray, ref: np.ndarray) -> np.ndarray:
