@@ -1,6 +1,7 @@
 """The models seqzoo knows: weights file, torch builder, window rule and variant-effect scores.
 
-The official URL and md5 here must equal ``models/<name>/model.yaml`` (a test checks it).
+The official URL and md5 here must equal ``models/<name>/model.yaml`` (Xpresso: the rows of
+``models/Xpresso/models.tsv``, rendered through ``model-template.yaml``); tests check both.
 """
 from __future__ import annotations
 
