@@ -190,6 +190,40 @@ for _set, (_file, _md5) in XPRESSO_WEIGHT_SETS.items():
     ))
 
 
+def hal_effects(ref: dict, alt: dict) -> dict:
+    """HAL: ``delta`` = alt - ref score and ``sigmoid_delta`` = 1 / (1 + exp(-delta)) (the Kipoi HAL
+    model's output for a ref/alt pair), float64."""
+    from .nets.hal import hal_effects as _effects
+    return _effects(ref, alt)
+
+
+def _build_hal(path):
+    from .nets.hal import from_npz
+    return from_npz(path)
+
+
+def _donor_rule(genome, gtf_path, names):
+    from .windows.donor import donor_rule
+    return donor_rule(genome, gtf_path, names)
+
+
+register(ModelSpec(
+    name="HAL",
+    weights=WeightsFile(
+        "HAL_mer_scores.npz",
+        "https://zenodo.org/record/1466088/files/HAL_mer_scores.npz?download=1",
+        "4db740f6b72345db5303c106ed6aad61"),
+    build=_build_hal,
+    window_rule=_donor_rule,
+    outputs=("score",),
+    effects=hal_effects,
+    effect_names=("delta", "sigmoid_delta"),
+    description="160 nt around a 5' splice donor (80 exonic + 80 intronic) -> hexamer additive 5' splice-site "
+                "usage score (HAL, Rosenberg et al. 2015)",
+    note_columns=("donor_ids",),
+))
+
+
 def get(name: str) -> ModelSpec:
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; seqzoo has: {', '.join(sorted(MODELS))}")

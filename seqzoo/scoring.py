@@ -12,6 +12,7 @@ with its ``feature_id`` and does not count as a skipped allele.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from .genome.vcf import VariantAllele, iter_alleles
 from .windows.base import WindowPair
 
 METADATA_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
-SKIP_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "record", "feature_id", "reason", "detail")
+SKIP_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "record", "model", "feature_id", "reason", "detail")
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ class Skip:
     reason: str
     detail: str
     feature_id: str = ""
+    model: str = ""
 
     def as_row(self) -> dict:
         a = self.allele
         return {"variant_id": a.variant_id, "chrom": a.chrom, "pos": a.pos, "ref": a.ref, "alt": a.alt,
-                "record": a.record, "feature_id": self.feature_id, "reason": self.reason, "detail": self.detail}
+                "record": a.record, "model": self.model, "feature_id": self.feature_id, "reason": self.reason,
+                "detail": self.detail}
 
 
 @dataclass
@@ -54,6 +57,9 @@ class RunSummary:
     skipped: Counter = field(default_factory=Counter)
     feature_skips: Counter = field(default_factory=Counter)
     unmatched_contigs: dict = field(default_factory=dict)
+    #: per model: rows and alleles scored (several models in one run)
+    model_rows: Counter = field(default_factory=Counter)
+    model_scored_alleles: Counter = field(default_factory=Counter)
 
     @property
     def skipped_alleles(self) -> int:
@@ -82,6 +88,8 @@ class RunSummary:
                 "skipped_by_reason": dict(sorted(self.skipped.items())),
                 "feature_skips_by_reason": dict(sorted(self.feature_skips.items())),
                 "unmatched_contigs": {k: sorted(v) for k, v in self.unmatched_contigs.items() if v},
+                "rows_by_model": dict(sorted(self.model_rows.items())),
+                "scored_alleles_by_model": dict(sorted(self.model_scored_alleles.items())),
                 "identity_holds": self.alleles == self.scored_alleles + self.skipped_alleles}
 
     def to_json(self) -> str:
@@ -92,50 +100,83 @@ _BASES = frozenset("ACGT")
 
 
 class VariantWindows:
-    """Opens FASTA + GTF once for a model's window rule and streams a VCF into window events.
+    """Opens FASTA and GTF once for one or several models' window rules and streams a VCF into
+    window events.
 
-    Iterating :meth:`events` yields :class:`WindowPair` and :class:`Skip` objects in VCF order
-    and fills :attr:`summary`. ``rule_options`` go to the model's window rule (Xpresso:
-    ``halflife_file``).
+    Iterating :meth:`events` yields :class:`WindowPair` (``model`` set) and :class:`Skip` objects
+    in VCF order (per allele: models in the order given) and fills :attr:`summary`. An allele that
+    no model can score gets one allele-level Skip; with several models its reason is the models'
+    common reason, or ``no_window_in_any_model`` with every model's reason in the detail.
+    ``rule_options`` go to the window rules that take them (Xpresso: ``halflife_file``).
     """
 
-    def __init__(self, spec, fasta_file, gtf_file, **rule_options):
-        self.spec = spec
+    def __init__(self, specs, fasta_file, gtf_file, **rule_options):
+        self.specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
+        self.spec = self.specs[0]
         self.genome = Genome(fasta_file)
         self.names = ContigNames(self.genome.lengths)
-        self.rule = spec.window_rule(self.genome, gtf_file, self.names, **rule_options)
+        for option in rule_options:
+            if not any(option in spec.rule_options for spec in self.specs):
+                raise ValueError(f"option {option} applies to none of the models {[s.name for s in self.specs]}")
+        self.rules = {}
+        for spec in self.specs:
+            options = {k: v for k, v in rule_options.items() if k in spec.rule_options}
+            self.rules[spec.name] = spec.window_rule(self.genome, gtf_file, self.names, **options)
+        self.rule = self.rules[self.spec.name]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
 
-    def _allele_events(self, allele: VariantAllele) -> list:
+    def _allele_problem(self, allele: VariantAllele) -> tuple[str | None, tuple[str, str] | None]:
+        """(FASTA contig, None) for an allele that windows can be built for, else (None, (reason, detail))."""
         problem = allele.allele_problem()
         if problem:
-            return [Skip(allele, *problem)]
+            return None, problem
         chrom = self.names.resolve(allele.chrom, "VCF")
         if chrom is None:
-            return [Skip(allele, "contig_not_in_fasta",
-                         f"contig {allele.chrom!r} matches no FASTA contig (chr prefix and chrM/MT tried)")]
+            return None, ("contig_not_in_fasta",
+                          f"contig {allele.chrom!r} matches no FASTA contig (chr prefix and chrM/MT tried)")
         length = self.genome.lengths[chrom]
         if allele.start < 0 or allele.end > length:
-            return [Skip(allele, "beyond_contig_end",
-                         f"REF spans {allele.pos}-{allele.pos + len(allele.ref) - 1} (1-based) but {chrom} has "
-                         f"length {length}")]
+            return None, ("beyond_contig_end", f"REF spans {allele.pos}-{allele.pos + len(allele.ref) - 1} "
+                                               f"(1-based) but {chrom} has length {length}")
         fasta_ref = self.genome.fetch(chrom, allele.start, allele.end)
         if fasta_ref != allele.ref:
-            return [Skip(allele, "ref_mismatch", f"VCF REF={allele.ref} FASTA={fasta_ref} at {chrom}:{allele.pos}")]
-        pairs, feature_skips = self.rule.windows(allele, chrom)
+            return None, ("ref_mismatch", f"VCF REF={allele.ref} FASTA={fasta_ref} at {chrom}:{allele.pos}")
+        return chrom, None
+
+    def _model_events(self, name: str, allele: VariantAllele, chrom: str) -> tuple[list, tuple[str, str] | None]:
+        """(pairs + feature-level skips, None) or ([], (reason, detail)) when this model gives no row."""
+        rule = self.rules[name]
+        pairs, feature_skips = rule.windows(allele, chrom)
         events: list = []
         for pair in pairs:
             if _BASES.isdisjoint(pair.alt_seq) or _BASES.isdisjoint(pair.ref_seq):
                 feature_skips.append(_feature_skip(pair, "window_without_bases",
                                                    "the ref or alt window has no A/C/G/T base"))
             else:
-                events.append(pair)
-        skip_events = [Skip(allele, fs.reason, fs.detail, fs.feature_id) for fs in feature_skips]
+                events.append(dataclasses.replace(pair, model=name))
         if events:
-            return events + skip_events
-        if skip_events:  # one line for the allele, naming every feature it failed in
-            return [Skip(allele, skip_events[0].reason, "; ".join(f"{e.feature_id}: {e.detail}" for e in skip_events))]
-        return [Skip(allele, *self.rule.no_feature_reason())]
+            return events + [Skip(allele, fs.reason, fs.detail, fs.feature_id, name) for fs in feature_skips], None
+        if feature_skips:  # one reason for the allele, naming every feature it failed in
+            return [], (feature_skips[0].reason, "; ".join(f"{fs.feature_id}: {fs.detail}" for fs in feature_skips))
+        return [], rule.no_feature_reason()
+
+    def _allele_events(self, allele: VariantAllele) -> list:
+        chrom, problem = self._allele_problem(allele)
+        if problem:
+            return [Skip(allele, *problem)]
+        events, failures = [], []
+        for spec in self.specs:
+            model_events, failure = self._model_events(spec.name, allele, chrom)
+            events += model_events
+            if failure:
+                failures.append((spec.name, failure))
+        if events:
+            return events
+        if len(failures) == 1:
+            return [Skip(allele, *failures[0][1], model=failures[0][0])]
+        reasons = {reason for _, (reason, _) in failures}
+        reason = reasons.pop() if len(reasons) == 1 else "no_window_in_any_model"
+        return [Skip(allele, reason, "; ".join(f"{name}: {r} ({d})" for name, (r, d) in failures))]
 
     def events(self, vcf_file) -> Iterator:
         s = self.summary
@@ -145,18 +186,20 @@ class VariantWindows:
                 s.records += 1
                 last_record = allele.record
             s.alleles += 1
-            events = self._allele_events(allele)
-            scored = False
-            for ev in events:
+            scored_by: set[str] = set()
+            for ev in self._allele_events(allele):
                 if isinstance(ev, WindowPair):
-                    scored = True
+                    scored_by.add(ev.model)
                     s.rows += 1
+                    s.model_rows[ev.model] += 1
                 elif ev.feature_id:
                     s.feature_skips[ev.reason] += 1
                 else:
                     s.skipped[ev.reason] += 1
                 yield ev
-            s.scored_alleles += scored
+            s.scored_alleles += bool(scored_by)
+            for name in scored_by:
+                s.model_scored_alleles[name] += 1
 
 
 def _feature_skip(pair: WindowPair, reason: str, detail: str):

@@ -26,6 +26,8 @@ class WindowPair:
     inputs: dict | None = field(default=None, compare=False)
     #: extra output columns describing this row (e.g. Xpresso ``halflife_source``)
     notes: dict | None = field(default=None, compare=False)
+    #: registry name of the model these windows are for (set by the scoring stream)
+    model: str = ""
 
 
 @dataclass(frozen=True)

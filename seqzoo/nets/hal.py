@@ -1,0 +1,242 @@
+"""HAL (Rosenberg et al. 2015, Cell 163: 698): the hexamer additive linear model of 5' splice-site usage.
+
+The published model is a table, ``HAL_mer_scores.npz`` (Zenodo record 1466088, md5
+``4db740f6b72345db5303c106ed6aad61``): key ``weights``, shape (4096, 8).
+
+* **Rows** enumerate the hexamers over the base order A, T, C, G (not A, C, G, T), the first base
+  being the most significant digit: row = sum_j digit(seq[j]) * 4**(5 - j) with A=0, T=1, C=2, G=3
+  (``AAAAAA`` = 0, ``AAAAAT`` = 1, ``TAAAAA`` = 1024, ``GGGGGG`` = 4095). This is the order of
+  ``HALModel.make_mer_list`` in kipoi/models ``HAL/model.py`` (each round appends every base to every
+  hexamer prefix) and of ``make_hexamer_list`` in DLS5-Omics/multimolecule's HAL converter.
+* **Columns** are position regions of the 160-nt donor window (80 exonic + 80 intronic nt, the first
+  intronic base at index 80). A hexamer starting at window index ``s`` uses column
+  :data:`COLUMN_OF_START` ``[s]``: starts 0-39 -> 0, 40-69 -> 1, 77 -> 2, 78 -> 3, 79 -> 4, 80 -> 5,
+  86-114 -> 6, 115-154 -> 7; starts 70-76 and 81-85 (hexamers overlapping the consensus around the
+  splice site) are not scored.
+
+Two readings of the table (``mode``):
+
+``"kipoi"`` (default) — the Kipoi HAL model's formula (``HALModel._score_seq_pos`` + ``predict_seq``)::
+
+    score = sum over scored starts s of weights[row(seq[s:s+6]), COLUMN_OF_START[s]]
+
+  (Kipoi spreads each coefficient as w/6 over the hexamer's six bases and sums the 160 positions,
+  which is the same sum up to float rounding.)
+
+``"averaged"`` — the MultiMolecule HAL reading (``HalEmbedding`` + ``HalModule`` and the converter's
+  ``weights.mean(axis=1)``): one effect per hexamer, the mean of its eight columns, applied to
+  normalised hexamer frequencies over all 155 starts 0..154::
+
+    score = sum over starts s with a valid hexamer of mean(weights[row(seq[s:s+6]), :]) / max(n_valid, 1)
+
+  where ``n_valid`` is the number of starts whose hexamer is all A/C/G/T (155 for a window without N).
+
+In both readings lower case is read as upper case, U as T, and a hexamer holding N or any other
+non-ACGT character contributes 0 (Kipoi's model raises a KeyError on such a hexamer; MultiMolecule
+drops it from the counts and from ``n_valid``, as here). Scores are float64 (the table is
+converted to float64 once). Computation is vectorised: one gather over a (batch, starts) index
+array per batch, no loop over positions.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..keras_h5 import ConversionError
+from .base import SequenceModel
+
+log = logging.getLogger(__name__)
+
+WINDOW = 160
+KMER = 6
+N_STARTS = WINDOW - KMER + 1       # 155 hexamer starts 0..154
+N_KMERS = 4 ** KMER                # 4096 table rows
+N_REGIONS = 8                      # table columns
+BASES = "ATCG"                     # row-enumeration order; the first hexamer base is the most significant digit
+NPZ_KEY = "weights"
+MODES = ("kipoi", "averaged")
+DEFAULT_MODE = "kipoi"
+
+#: Kipoi's regions: (first start, last start + 1, column)
+KIPOI_REGIONS = ((0, 40, 0), (40, 70, 1), (77, 78, 2), (78, 79, 3), (79, 80, 4), (80, 81, 5),
+                 (86, 115, 6), (115, 155, 7))
+
+
+def _column_of_start() -> np.ndarray:
+    col = np.full(N_STARTS, -1, dtype=np.int64)
+    for a, b, c in KIPOI_REGIONS:
+        col[a:b] = c
+    return col
+
+
+#: (155,) table column of the hexamer starting at each window index; -1 = not scored (70-76, 81-85)
+COLUMN_OF_START = _column_of_start()
+
+
+def _digit_table() -> np.ndarray:
+    table = np.full(256, -1, dtype=np.int64)
+    for digit, base in enumerate(BASES):
+        table[ord(base)] = table[ord(base.lower())] = digit
+    table[ord("U")] = table[ord("u")] = BASES.index("T")
+    return table
+
+
+#: byte -> base digit in :data:`BASES` order (A=0, T=1, C=2, G=3; lower case and U too), -1 otherwise
+DIGIT_OF_BYTE = _digit_table()
+
+
+def hexamer_row(hexamer: str) -> int:
+    """Table row of a hexamer (A/C/G/T/U, any case); ValueError for other characters."""
+    if len(hexamer) != KMER:
+        raise ValueError(f"a hexamer has {KMER} bases, got {hexamer!r}")
+    row = 0
+    for ch in hexamer:
+        d = DIGIT_OF_BYTE[ord(ch)] if ord(ch) < 256 else -1
+        if d < 0:
+            raise ValueError(f"hexamer {hexamer!r} holds {ch!r}, not one of A, C, G, T")
+        row = row * 4 + int(d)
+    return row
+
+
+def check_lengths(seqs: Sequence[str]) -> None:
+    """ValueError naming the first sequence (by index) that is not 160 nt long."""
+    bad = [(i, len(s)) for i, s in enumerate(seqs) if len(s) != WINDOW]
+    if bad:
+        i, n = bad[0]
+        raise ValueError(f"HAL scores {WINDOW}-nt windows (80 exonic + 80 intronic nt); sequence {i} has length {n}"
+                         + (f" ({len(bad)} sequences have another length)" if len(bad) > 1 else ""))
+
+
+def encode_digits(seqs: Sequence[str]) -> np.ndarray:
+    """(N, 160) int64 base digits of 160-nt windows (-1 for N and every non-ACGT character)."""
+    check_lengths(seqs)
+    if not seqs:
+        return np.empty((0, WINDOW), dtype=np.int64)
+    # 'replace' keeps one byte per character: a non-ASCII character becomes '?' (not a base)
+    codes = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
+    return DIGIT_OF_BYTE[codes].reshape(len(seqs), WINDOW)
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it names a reading of the table (:data:`MODES`), else ValueError."""
+    if mode not in MODES:
+        raise ValueError(f"HAL mode must be one of {MODES}, got {mode!r}")
+    return mode
+
+
+class HAL(SequenceModel):
+    """HAL on 160-nt donor windows -> ``{"score": (N,) float64}``.
+
+    ``weights``: the (4096, 8) table (rows in A, T, C, G order); ``mode``: ``"kipoi"`` (default,
+    position-specific columns) or ``"averaged"`` (MultiMolecule's reading); see the module docstring.
+    ``predict_sequences(seqs, mode=...)`` overrides the mode for one call.
+    """
+
+    name = "HAL"
+
+    def __init__(self, weights: np.ndarray | torch.Tensor | None = None, mode: str = DEFAULT_MODE):
+        super().__init__()
+        w = torch.zeros(N_KMERS, N_REGIONS, dtype=torch.float64) if weights is None else \
+            torch.as_tensor(np.asarray(weights, dtype=np.float64)).clone()
+        if tuple(w.shape) != (N_KMERS, N_REGIONS):
+            raise ValueError(f"HAL weights have shape ({N_KMERS}, {N_REGIONS}), got {tuple(w.shape)}")
+        # a (frozen) parameter, so that .to(device) moves it and SequenceModel.device finds it
+        self.weights = torch.nn.Parameter(w, requires_grad=False)
+        self.mode = check_mode(mode)
+
+    def hexamer_rows(self, seqs: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 155) table rows of every hexamer start and (N, 155) bool: all six bases A/C/G/T."""
+        digits = torch.from_numpy(encode_digits(seqs)).to(self.weights.device)
+        valid = digits >= 0
+        digits = digits.clamp(min=0)
+        rows = torch.zeros(digits.shape[0], N_STARTS, dtype=torch.int64, device=digits.device)
+        ok = torch.ones(digits.shape[0], N_STARTS, dtype=torch.bool, device=digits.device)
+        for j in range(KMER):  # six shifted slices (hexamer offsets), not a loop over positions
+            rows = rows * 4 + digits[:, j:j + N_STARTS]
+            ok &= valid[:, j:j + N_STARTS]
+        return rows, ok
+
+    def scores(self, seqs: Sequence[str], mode: str | None = None) -> torch.Tensor:
+        """(N,) float64 HAL scores of 160-nt windows (on the model's device)."""
+        mode = check_mode(mode or self.mode)
+        rows, ok = self.hexamer_rows(seqs)
+        w = self.weights.detach()
+        if mode == "kipoi":
+            col = torch.from_numpy(COLUMN_OF_START).to(rows.device)
+            used = col >= 0
+            coef = w.reshape(-1)[rows[:, used] * N_REGIONS + col[used]]
+            return torch.where(ok[:, used], coef, torch.zeros((), dtype=coef.dtype, device=coef.device)).sum(1)
+        effect = w.mean(1)
+        coef = torch.where(ok, effect[rows], torch.zeros((), dtype=w.dtype, device=w.device))
+        n_valid = ok.sum(1).clamp(min=1).to(w.dtype)
+        return coef.sum(1) / n_valid
+
+    def predict_sequences(self, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
+        seqs = [str(s) for s in seqs]
+        check_lengths(seqs)  # before batching, so that the error names the caller's index
+        if "mode" in extra:
+            extra["mode"] = check_mode(extra["mode"] or self.mode)
+        return super().predict_sequences(seqs, batch_size=batch_size, **extra)
+
+    def predict_batch(self, seqs: Sequence[str], mode: str | None = None) -> dict[str, np.ndarray]:
+        return {"score": self.scores(seqs, mode).cpu().numpy()}
+
+    def forward(self, seqs: Sequence[str], mode: str | None = None) -> torch.Tensor:
+        return self.scores(seqs, mode)
+
+
+def read_table(path: str | os.PathLike) -> np.ndarray:
+    """The (4096, 8) float64 table of a ``HAL_mer_scores.npz``-style file (key ``weights``).
+
+    Raises :class:`seqzoo.keras_h5.ConversionError` naming the file when it is not an npz archive,
+    lacks the key, or holds another shape or a non-numeric array.
+    """
+    path = Path(path)
+    layout = (f"the published HAL_mer_scores.npz layout is an .npz archive with the key '{NPZ_KEY}' holding a "
+              f"({N_KMERS}, {N_REGIONS}) numeric array (rows: hexamers over A, T, C, G; columns: 8 window regions)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConversionError(f"HAL weights file {path} cannot be read as an .npz archive ({exc}); {layout}") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ConversionError(f"HAL weights file {path} is a plain .npy array, not an .npz archive; {layout}")
+    with archive:
+        if NPZ_KEY not in archive.files:
+            raise ConversionError(f"HAL weights file {path} has no array '{NPZ_KEY}' (it holds {archive.files}); "
+                                  f"{layout}")
+        try:
+            w = archive[NPZ_KEY]
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise ConversionError(f"HAL weights file {path}: array '{NPZ_KEY}' cannot be read ({exc}); "
+                                  f"{layout}") from exc
+    if w.shape != (N_KMERS, N_REGIONS):
+        raise ConversionError(f"HAL weights file {path}: array '{NPZ_KEY}' has shape {w.shape}, expected "
+                              f"({N_KMERS}, {N_REGIONS}); {layout}")
+    if w.dtype.kind not in "iuf":
+        raise ConversionError(f"HAL weights file {path}: array '{NPZ_KEY}' has dtype {w.dtype}, not a real "
+                              f"number type; {layout}")
+    w = w.astype(np.float64)
+    if not np.isfinite(w).all():
+        log.warning("HAL weights file %s: %d non-finite coefficients (windows using them score NaN/inf)",
+                    path, int((~np.isfinite(w)).sum()))
+    return w
+
+
+def from_npz(path: str | os.PathLike, mode: str = DEFAULT_MODE) -> HAL:
+    """A :class:`HAL` model (eval mode) from a table in the published ``HAL_mer_scores.npz`` layout."""
+    return HAL(read_table(path), mode=mode).eval()
+
+
+def hal_effects(ref: dict, alt: dict) -> dict:
+    """``delta`` = alt - ref score and ``sigmoid_delta`` = 1 / (1 + exp(-delta)) (the Kipoi HAL
+    model's output for a (ref, alt) pair), float64."""
+    delta = np.asarray(alt["score"], np.float64) - np.asarray(ref["score"], np.float64)
+    with np.errstate(over="ignore", under="ignore"):  # exp(-delta) = inf below -709: sigmoid 0, as it should be
+        sigmoid = 1.0 / (1.0 + np.exp(-delta))
+    return {"delta": delta, "sigmoid_delta": sigmoid}
