@@ -17,14 +17,16 @@ from . import registry
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
 from .outputs import TableWriter, default_skip_path, default_summary_path, table_format
-from .scoring import SKIP_COLUMNS, PairScorer, VariantWindows, chunked, metadata_columns, metadata_row
+from .scoring import (SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, chunked, window_columns,
+                      window_row)
 from .weights import WeightsError
 
 log = logging.getLogger("seqzoo")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help=f"model name ({', '.join(sorted(registry.MODELS))})")
+    p.add_argument("--model", required=True,
+                   help=f"model name, several separated by commas, or 'all' ({', '.join(sorted(registry.MODELS))})")
     p.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
     p.add_argument("--gtf", default=None,
                    help="annotation GTF (Ensembl or GENCODE; plain or gzipped); required by every model "
@@ -38,15 +40,16 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="Xpresso: TSV of gene_id + the six mRNA half-life features (default: zeros)")
 
 
-def _rule_options(args, spec) -> dict:
-    """Window-rule options given on the command line; refuses those the model does not take."""
+def _rule_options(args, specs) -> dict:
+    """Window-rule options given on the command line; refuses those no model being run takes."""
     options = {}
     for name in ("halflife_file",):
         value = getattr(args, name, None)
         if value is None:
             continue
-        if name not in spec.rule_options:
-            raise ValueError(f"--{name.replace('_', '-')} does not apply to model {spec.name}")
+        if not any(name in spec.rule_options for spec in specs):
+            raise ValueError(f"--{name.replace('_', '-')} does not apply to model "
+                             f"{', '.join(spec.name for spec in specs)}")
         options[name] = value
     return options
 
@@ -56,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     score = sub.add_parser("score", help="score VCF variants with a model")
     _common(score)
-    score.add_argument("--weights", default=None, help="weights file (overrides the resolved published file)")
+    score.add_argument("--weights", action="append", default=None, metavar="[MODEL=]PATH",
+                       help="weights file overriding the resolved published file; with several models "
+                            "MODEL=PATH, repeatable")
     score.add_argument("--batch-size", type=int, default=64)
     score.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     windows = sub.add_parser("windows", help="write the ref/alt sequences the model sees, per row")
@@ -72,31 +77,83 @@ def _progress(events, quiet: bool):
     return tqdm(events, unit=" rows", file=sys.stderr, mininterval=0.5)
 
 
+def _weights_by_model(values, names: list[str]) -> dict[str, str]:
+    """--weights PATH (one model) or MODEL=PATH (repeatable) -> {model: path}."""
+    out: dict[str, str] = {}
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if sep and name in registry.MODELS:
+            out[name] = path
+        elif len(names) == 1 and not (sep and name in registry.MODELS):
+            out[names[0]] = value
+        else:
+            raise ValueError(f"--weights {value!r}: with several models give MODEL=PATH (models: {', '.join(names)})")
+    unknown = set(out) - set(names)
+    if unknown:
+        raise ValueError(f"--weights names model(s) not being run: {', '.join(sorted(unknown))}")
+    return out
+
+
+def _model_names(value: str) -> list[str]:
+    if value == "all":
+        return list(registry.MODELS)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    for name in names:
+        registry.get(name)  # KeyError naming the known models
+    if len(set(names)) != len(names):
+        raise ValueError(f"--model {value!r} names a model twice")
+    return names
+
+
+def _load_models(names: list[str], args, explicit: bool) -> dict:
+    """name -> torch model. With ``--model all`` models whose weights do not resolve are left out
+    (a warning says which and why); a model named explicitly must load."""
+    import seqzoo
+    from .weights import WeightsError
+
+    weights = _weights_by_model(args.weights, names)
+    models = {}
+    for name in names:
+        try:
+            models[name] = seqzoo.load_model(name, weights=weights.get(name), device=args.device)
+        except WeightsError as exc:
+            if explicit:
+                raise
+            log.warning("--model all: leaving out %s: %s", name, exc)
+    if not models:
+        raise ValueError("--model all: no model's weights could be found; see the warnings above")
+    return models
+
+
 def run(args) -> int:
-    spec = registry.get(args.model)
     table_format(args.output)
-    if spec.needs_gtf and not args.gtf:
-        raise ValueError(f"model {spec.name} needs --gtf (its windows come from annotated features)")
-    model = None
+    names = _model_names(args.model)
+    models = None
     if args.command == "score":
-        import seqzoo
-        model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
-    windows = VariantWindows(spec, args.fasta, args.gtf, **_rule_options(args, spec))
-    if model is not None:
-        scorer = PairScorer(spec, model, batch_size=args.batch_size,
-                            vectors=table_format(args.output) == ".parquet")
+        models = _load_models(names, args, explicit=args.model != "all")
+        names = list(models)
+    specs = [registry.get(n) for n in names]
+    gtf_needers = [s.name for s in specs if s.needs_gtf]
+    if gtf_needers and not args.gtf:
+        raise ValueError(f"model(s) {', '.join(gtf_needers)} need --gtf (their windows come from annotated features)")
+    windows = VariantWindows(specs, args.fasta, args.gtf, **_rule_options(args, specs))
+    if models is not None:
+        vectors = table_format(args.output) == ".parquet"
+        scorer = ModelsScorer({n: PairScorer(registry.get(n), m, batch_size=args.batch_size, vectors=vectors)
+                               for n, m in models.items()})
         columns = scorer.columns()
     else:
-        columns = metadata_columns(spec) + ["ref_seq", "alt_seq"]
+        columns = window_columns(specs)
+    by_name = {s.name: s for s in specs}
     skip_path = args.skipped or default_skip_path(args.output)
     writer = TableWriter(args.output, columns)
     skips = TableWriter(skip_path, SKIP_COLUMNS)
     try:
         for pairs, skipped in chunked(_progress(windows.events(args.vcf), args.quiet), args.chunk_rows):
-            if model is not None:
+            if models is not None:
                 rows = scorer.score(pairs)
             else:
-                rows = [dict(metadata_row(p, spec), ref_seq=p.ref_seq, alt_seq=p.alt_seq) for p in pairs]
+                rows = [window_row(p, by_name[p.model], len(specs) > 1) for p in pairs]
             writer.write(rows)
             skips.write([s.as_row() for s in skipped])
     finally:
@@ -107,7 +164,7 @@ def run(args) -> int:
     with open(default_summary_path(args.output), "w") as fh:
         fh.write(summary.to_json() + "\n")
     if not args.quiet:
-        print(f"seqzoo {args.command} {args.model}: {summary.line()}", file=sys.stderr)
+        print(f"seqzoo {args.command} {','.join(names)}: {summary.line()}", file=sys.stderr)
         print(f"seqzoo: wrote {args.output}, {skip_path}, {default_summary_path(args.output)}", file=sys.stderr)
     return 0
 

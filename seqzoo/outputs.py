@@ -21,6 +21,8 @@ def table_format(path: str | os.PathLike) -> str:
 
 
 def _cell(value) -> str:
+    if value is None:  # a column of another model (several models in one run)
+        return ""
     if isinstance(value, (float, np.floating)):
         return format(float(value), ".9g") if isinstance(value, np.float32) else format(float(value), ".12g")
     return str(value)
@@ -56,14 +58,14 @@ class TableWriter:
             self._write_parquet(rows)
             return
         for row in rows:
-            self._fh.write("\t".join(_cell(row[c]) for c in self.columns) + "\n")
+            self._fh.write("\t".join(_cell(row.get(c)) for c in self.columns) + "\n")
         self._fh.flush()
 
     def _write_parquet(self, rows: Sequence[dict]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({c: [_py(r[c]) for r in rows] for c in self.columns}) if rows else None
+        table = pa.table({c: [_py(r.get(c)) for r in rows] for c in self.columns}) if rows else None
         if self._parquet is None:
             if table is None:
                 return

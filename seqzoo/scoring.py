@@ -335,3 +335,53 @@ def chunked(events: Iterable, chunk_rows: int) -> Iterator[tuple[list[WindowPair
             skips.append(ev)
     if pairs or skips:
         yield pairs, skips
+
+
+class ModelsScorer:
+    """Scores window pairs of several models (one :class:`PairScorer` each) into rows in stream order.
+
+    With one model the columns are :meth:`PairScorer.columns`; with several a ``model`` column
+    comes first and the other columns are the union over models (empty where a model has none).
+    """
+
+    def __init__(self, scorers: dict[str, PairScorer]):
+        self.scorers = scorers
+
+    def columns(self) -> list[str]:
+        if len(self.scorers) == 1:
+            return next(iter(self.scorers.values())).columns()
+        return _union(["model"], *(sc.columns() for sc in self.scorers.values()))
+
+    def score(self, pairs: Sequence[WindowPair]) -> list[dict]:
+        if len(self.scorers) == 1:
+            return next(iter(self.scorers.values())).score(pairs)
+        by_model: dict[str, list[int]] = {}
+        for i, p in enumerate(pairs):
+            by_model.setdefault(p.model, []).append(i)
+        rows: list = [None] * len(pairs)
+        for name, idx in by_model.items():
+            for i, row in zip(idx, self.scorers[name].score([pairs[i] for i in idx])):
+                rows[i] = dict(row, model=name)
+        return rows
+
+
+def window_columns(specs) -> list[str]:
+    """Columns of ``seqzoo windows`` output for one or several models."""
+    if len(specs) == 1:
+        return metadata_columns(specs[0]) + ["ref_seq", "alt_seq"]
+    return _union(["model"], *(metadata_columns(s) for s in specs), ["ref_seq", "alt_seq"])
+
+
+def window_row(pair: WindowPair, spec, with_model: bool) -> dict:
+    row = dict(metadata_row(pair, spec), ref_seq=pair.ref_seq, alt_seq=pair.alt_seq)
+    if with_model:
+        row["model"] = pair.model
+    return row
+
+
+def _union(*column_lists) -> list[str]:
+    out: list[str] = []
+    for cols in column_lists:
+        out += [c for c in cols if c not in out]
+    return out
+

@@ -144,3 +144,59 @@ def make_utr_dataset(out_dir: str | os.PathLike, seed: int = 0, n_contigs: int =
                          {vcf_name(c): len(s) for c, s in contigs.items()}),
     }
     return paths
+
+
+def make_gene_model_dataset(out_dir: str | os.PathLike, seed: int = 0, n_genes: int = 4,
+                            contig_length: int = 60_000, variants_per_site: int = 3) -> dict[str, Path]:
+    """A genome whose genes carry every feature the models read, and variants at every kind of site.
+
+    Each gene (alternating strands, ~12 kb apart) has ``gene``, ``transcript``, three ``exon``,
+    ``five_prime_utr`` and ``CDS`` lines, so Framepool (5'UTR), APARENT2 (3' end), Xpresso (TSS)
+    and HAL (donors) all have windows. Variants (SNVs and small indels) are drawn around each TSS,
+    5'UTR, donor and 3' end, plus one intergenic SNV far from every gene. Contig ``1`` in the
+    FASTA, ``chr1`` in the VCF. Returns {"fasta", "gtf", "vcf"}.
+    """
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seq = random_sequence(rng, contig_length)
+    lines, sites = [], []
+    for g in range(n_genes):
+        strand = "+" if g % 2 == 0 else "-"
+        left = 11_000 + g * 12_000
+        # exon lengths/introns in genomic order; 5'UTR = first 60 nt of the 5'-most exon
+        exons = [(left, left + 199), (left + 600, left + 799), (left + 1200, left + 1599)]
+        tid, gid = f"TX{g}", f"GENE{g}"
+        lines.append(gtf_line("1", "gene", left, left + 1599, strand, tid, gid))
+        lines.append(gtf_line("1", "transcript", left, left + 1599, strand, tid, gid))
+        for s, e in exons:
+            lines.append(gtf_line("1", "exon", s, e, strand, tid, gid))
+        if strand == "+":
+            utr, cds = (left, left + 59), (left + 60, left + 1399)
+            tss, tx_end = left, left + 1599
+            donors = [exons[0][1], exons[1][1]]
+        else:
+            utr, cds = (left + 1540, left + 1599), (left + 200, left + 1539)
+            tss, tx_end = left + 1599, left
+            donors = [exons[2][0], exons[1][0]]
+        lines.append(gtf_line("1", "five_prime_utr", utr[0], utr[1], strand, tid, gid))
+        lines.append(gtf_line("1", "CDS", cds[0], cds[1], strand, tid, gid))
+        sites += [tss, (utr[0] + utr[1]) // 2, tx_end] + donors
+    records = []
+    for site in sites:
+        for _ in range(variants_per_site):
+            p = int(site + rng.integers(-40, 40))
+            base = seq[p - 1]
+            kind = int(rng.integers(3))
+            if kind == 0:
+                records.append(("1", p, None, base, str(rng.choice([b for b in "ACGT" if b != base]))))
+            elif kind == 1:
+                records.append(("1", p, None, base, base + random_sequence(rng, int(rng.integers(1, 4)))))
+            else:
+                records.append(("1", p, None, seq[p - 1:p + 2], base))
+    records.append(("1", 3_000, "intergenic", seq[2999], "A" if seq[2999] != "A" else "C"))
+    records.sort(key=lambda r: r[1])
+    records = [("chr" + c, p, i, r, a) for c, p, i, r, a in records]
+    return {"fasta": write_fasta(out_dir / "genome.fa", {"1": seq}),
+            "gtf": write_gtf(out_dir / "annotation.gtf", lines),
+            "vcf": write_vcf(out_dir / "variants.vcf", records, {"chr1": contig_length})}

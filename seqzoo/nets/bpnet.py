@@ -188,13 +188,13 @@ class BPNet(SequenceModel):
         n = len(seqs)
         prof_bias, cnt_bias = self._bias_arrays(n, extra)
         dev = self.device
-        x = torch.from_numpy(one_hot_batch(seqs, width=SEQ_LEN, n_value=0.0)).to(dev)
-        pb = torch.from_numpy(prof_bias).to(dev) if prof_bias is not None else None
-        cb = torch.from_numpy(cnt_bias).to(dev) if cnt_bias is not None else None
-        profile, counts = self.forward(x, pb, cb)
-        probs = torch.softmax(profile, dim=2)
-        scaled = probs * torch.exp(counts).unsqueeze(2)
-        profile, counts, scaled = profile.cpu().numpy(), counts.cpu().numpy(), scaled.cpu().numpy()
+        with torch.inference_mode():
+            x = torch.from_numpy(one_hot_batch(seqs, width=SEQ_LEN, n_value=0.0)).to(dev)
+            pb = torch.from_numpy(prof_bias).to(dev) if prof_bias is not None else None
+            cb = torch.from_numpy(cnt_bias).to(dev) if cnt_bias is not None else None
+            profile, counts = self.forward(x, pb, cb)
+            scaled = torch.softmax(profile, dim=2).mul_(torch.exp(counts).unsqueeze(2))
+            profile, counts, scaled = profile.cpu().numpy(), counts.cpu().numpy(), scaled.cpu().numpy()
         log_total = log_total_counts(counts).astype(np.float32)
         out = {}
         for i, t in enumerate(self.tasks):
@@ -264,7 +264,7 @@ def effects(ref: dict, alt: dict) -> dict:
         p, q = _softmax_positions(ref[f"{t}/profile"]), _softmax_positions(alt[f"{t}/profile"])
         out[f"{t}/profile_jsd"] = js_distance(p, q, axis=-2).mean(axis=-1)
         d = np.asarray(alt[f"{t}/profile_counts"], np.float64) - np.asarray(ref[f"{t}/profile_counts"], np.float64)
-        out[f"{t}/max_abs_delta_profile_counts"] = np.abs(d).reshape(len(d), -1).max(axis=1, initial=0.0)
+        out[f"{t}/max_abs_delta_profile_counts"] = np.abs(d).max(axis=(1, 2), initial=0.0)
     return out
 
 
