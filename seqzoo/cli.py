@@ -16,9 +16,10 @@ import sys
 from . import registry
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
-from .outputs import TableWriter, default_skip_path, default_summary_path, table_format
-from .scoring import (SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, chunked, window_columns,
-                      window_row)
+from .outputs import VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, table_format
+from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, chunked,
+                      window_columns, window_row)
+from .vcf_output import VcfAnnotator
 from .weights import WeightsError
 
 log = logging.getLogger("seqzoo")
@@ -126,7 +127,7 @@ def _load_models(names: list[str], args, explicit: bool) -> dict:
 
 
 def run(args) -> int:
-    table_format(args.output)
+    out_format = table_format(args.output, vcf=args.command == "score")
     names = _model_names(args.model)
     models = None
     if args.command == "score":
@@ -138,7 +139,7 @@ def run(args) -> int:
         raise ValueError(f"model(s) {', '.join(gtf_needers)} need --gtf (their windows come from annotated features)")
     windows = VariantWindows(specs, args.fasta, args.gtf, **_rule_options(args, specs))
     if models is not None:
-        vectors = table_format(args.output) == ".parquet"
+        vectors = out_format in (".parquet", ".h5")
         scorer = ModelsScorer({n: PairScorer(registry.get(n), m, batch_size=args.batch_size, vectors=vectors)
                                for n, m in models.items()})
         columns = scorer.columns()
@@ -146,7 +147,10 @@ def run(args) -> int:
         columns = window_columns(specs)
     by_name = {s.name: s for s in specs}
     skip_path = args.skipped or default_skip_path(args.output)
-    writer = TableWriter(args.output, columns)
+    if out_format in VCF_SUFFIXES:
+        writer = VcfAnnotator(args.output, args.vcf, {s.name: list(s.effect_names) for s in specs})
+    else:
+        writer = open_table(args.output, columns, metadata_columns=set(METADATA_COLUMNS) | {"model"})
     skips = TableWriter(skip_path, SKIP_COLUMNS)
     try:
         for pairs, skipped in chunked(_progress(windows.events(args.vcf), args.quiet), args.chunk_rows):
@@ -154,7 +158,11 @@ def run(args) -> int:
                 rows = scorer.score(pairs)
             else:
                 rows = [window_row(p, by_name[p.model], len(specs) > 1) for p in pairs]
-            writer.write(rows)
+            if isinstance(writer, VcfAnnotator):
+                writer.add(rows, default_model=names[0])
+                writer.flush(upto=max(e.allele.record for e in list(pairs[-1:]) + list(skipped[-1:])))
+            else:
+                writer.write(rows)
             skips.write([s.as_row() for s in skipped])
     finally:
         writer.close()

@@ -9,15 +9,19 @@ from typing import Sequence
 
 import numpy as np
 
-TABLE_SUFFIXES = (".tsv", ".tsv.gz", ".parquet")
+TABLE_SUFFIXES = (".tsv", ".tsv.gz", ".parquet", ".h5")
+#: outputs that are the input VCF annotated with INFO fields (see :mod:`seqzoo.vcf_output`)
+VCF_SUFFIXES = (".vcf.gz", ".vcf")
 
 
-def table_format(path: str | os.PathLike) -> str:
+def table_format(path: str | os.PathLike, vcf: bool = False) -> str:
+    """The output's format by suffix; ``vcf=True`` also accepts .vcf.gz / .vcf."""
     name = str(path)
-    for suffix in TABLE_SUFFIXES:
+    for suffix in TABLE_SUFFIXES + (VCF_SUFFIXES if vcf else ()):
         if name.endswith(suffix):
             return suffix
-    raise ValueError(f"output {name} must end in {', '.join(TABLE_SUFFIXES)}")
+    allowed = TABLE_SUFFIXES + (VCF_SUFFIXES if vcf else ())
+    raise ValueError(f"output {name} must end in {', '.join(allowed)}")
 
 
 def _cell(value) -> str:
@@ -26,6 +30,84 @@ def _cell(value) -> str:
     if isinstance(value, (float, np.floating)):
         return format(float(value), ".9g") if isinstance(value, np.float32) else format(float(value), ".12g")
     return str(value)
+
+
+def open_table(path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = ()):
+    """A TSV / TSV.gz / Parquet :class:`TableWriter` or an :class:`Hdf5Writer` by suffix."""
+    if str(path).endswith(".h5"):
+        return Hdf5Writer(path, columns, metadata_columns)
+    return TableWriter(path, columns)
+
+
+class Hdf5Writer:
+    """Rows to HDF5 in Kipoi's layout: ``metadata/<column>`` for the metadata columns and
+    ``preds/<column>`` for the rest, one resizable dataset per column (strings UTF-8, numbers
+    float64 or int64, per-position vectors 2-D). A column first seen empty (another model's,
+    several models in one run) is filled with NaN / "" where it has no value.
+    """
+
+    def __init__(self, path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = ()):
+        import h5py
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.columns = list(columns)
+        self.metadata = set(metadata_columns)
+        self._h5 = h5py.File(self.path, "w")
+        self._n = 0
+        self._datasets: dict[str, object] = {}
+
+    def _group(self, column: str) -> str:
+        return ("metadata/" if column in self.metadata else "preds/") + column
+
+    def _create(self, column: str, sample):
+        import h5py
+
+        if isinstance(sample, str):
+            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
+                                         dtype=h5py.string_dtype(), chunks=True, fillvalue="")
+        elif isinstance(sample, np.ndarray):
+            ds = self._h5.create_dataset(self._group(column), shape=(self._n,) + sample.shape,
+                                         maxshape=(None,) + sample.shape, dtype=np.float32, chunks=True,
+                                         fillvalue=np.nan)
+        elif isinstance(sample, (int, np.integer)) and not isinstance(sample, bool):
+            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
+                                         dtype=np.int64, chunks=True, fillvalue=-1)
+        else:
+            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
+                                         dtype=np.float64, chunks=True, fillvalue=np.nan)
+        self._datasets[column] = ds
+        return ds
+
+    def write(self, rows: Sequence[dict]) -> None:
+        if not rows:
+            return
+        n0, n1 = self._n, self._n + len(rows)
+        for column in self.columns:
+            values = [r.get(column) for r in rows]
+            present = [i for i, v in enumerate(values) if v is not None]
+            ds = self._datasets.get(column)
+            if ds is None:
+                if not present:
+                    continue
+                ds = self._create(column, values[present[0]])
+            ds.resize(n1, axis=0)
+            if len(present) == len(values):
+                ds[n0:n1] = np.asarray(values, dtype=ds.dtype) if ds.dtype.kind != "O" else values
+            else:
+                for i in present:
+                    ds[n0 + i] = values[i]
+        self._n = n1
+        for ds in self._datasets.values():  # columns absent from this chunk
+            if ds.shape[0] < self._n:
+                ds.resize(self._n, axis=0)
+
+    def close(self) -> None:
+        for column in self.columns:  # never-filled columns still exist, all empty
+            if column not in self._datasets:
+                self._h5.create_dataset(self._group(column), shape=(self._n,), dtype=np.float64,
+                                        fillvalue=np.nan)
+        self._h5.close()
 
 
 class TableWriter:

@@ -305,6 +305,7 @@ class PairScorer:
         effect_names = list(self.spec.effect_names) + (list(self.spec.vector_effect_names) if self.vectors else [])
         for i, p in enumerate(pairs):
             row = metadata_row(p, self.spec)
+            row["_record"] = p.allele.record  # not a column: for the VCF writer
             for k in outputs:
                 row[f"ref_{k}"] = ref[k][i]
                 row[f"alt_{k}"] = alt[k][i]

@@ -1,0 +1,93 @@
+"""Writing the input VCF back with seqzoo's effects as INFO fields (bgzipped, tabix-indexed).
+
+One INFO field per model, ``SEQZOO_<model>`` (``/`` in a model name becomes ``_``), declared in the
+header with ``Number=.``, ``Type=String`` and a Description naming its sub-fields, in VEP's CSQ
+style: one comma-separated entry per (ALT x feature), each ``ALT|feature_id|score1|score2|...``
+(the model's scalar effect scores, see the model cards). Every input record is written, scored or
+not, with its sample columns. Records are written as soon as the scoring stream has passed them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[,;=|\s]")
+
+
+def info_id(model: str) -> str:
+    return "SEQZOO_" + re.sub(r"[^A-Za-z0-9_]", "_", model)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return _UNSAFE.sub("_", str(value))
+    return format(f, ".6g")
+
+
+class VcfAnnotator:
+    """Copies ``vcf_in`` to ``path`` (``.vcf.gz``: bgzipped + tabix index; ``.vcf``: plain) adding
+    per-model INFO fields from scored rows.
+
+    ``add(rows)`` takes rows with ``model`` (or the single model), ``alt``, ``feature_id`` and the
+    effect columns plus ``_record`` (the 1-based VCF record number); ``flush(upto)`` writes every
+    record numbered below ``upto``; ``close()`` writes the rest and indexes.
+    """
+
+    def __init__(self, path: str | os.PathLike, vcf_in: str | os.PathLike, effects_by_model: dict[str, list[str]]):
+        from cyvcf2 import VCF, Writer
+
+        self.path = Path(path)
+        if not (str(self.path).endswith(".vcf.gz") or str(self.path).endswith(".vcf")):
+            raise ValueError(f"VCF output {self.path} must end in .vcf.gz or .vcf")
+        self.effects = effects_by_model
+        self._reader = VCF(str(vcf_in), lazy=True)
+        for model, names in effects_by_model.items():
+            self._reader.add_info_to_header({
+                "ID": info_id(model), "Number": ".", "Type": "String",
+                "Description": f"seqzoo {model} variant effects, one entry per ALT and feature: "
+                               f"Format: ALT|feature_id|{'|'.join(names)}"})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = Writer(str(self.path), self._reader, mode="wz" if str(self.path).endswith(".gz") else "w")
+        self._records = iter(self._reader)
+        self._next_record = 1
+        self._pending: dict[int, dict[str, list[str]]] = {}
+        self.records_written = 0
+
+    def add(self, rows, default_model: str | None = None) -> None:
+        for row in rows:
+            model = row.get("model") or default_model
+            entry = "|".join([_fmt(row["alt"]), _fmt(row["feature_id"])]
+                             + [_fmt(row.get(name)) for name in self.effects[model]])
+            self._pending.setdefault(row["_record"], {}).setdefault(model, []).append(entry)
+
+    def flush(self, upto: int | None = None) -> None:
+        """Write records numbered < ``upto`` (all remaining records when None)."""
+        while upto is None or self._next_record < upto:
+            try:
+                rec = next(self._records)
+            except StopIteration:
+                break
+            for model, entries in self._pending.pop(self._next_record, {}).items():
+                rec.INFO[info_id(model)] = ",".join(entries)
+            self._writer.write_record(rec)
+            self._next_record += 1
+            self.records_written += 1
+
+    def close(self) -> None:
+        self.flush(None)
+        self._writer.close()
+        self._reader.close()
+        if str(self.path).endswith(".gz"):
+            try:
+                import pysam
+                pysam.tabix_index(str(self.path), preset="vcf", force=True)
+            except Exception as exc:  # unsorted input: a readable, unindexed file
+                log.warning("could not tabix-index %s (%s); sort the input VCF to get an index", self.path, exc)

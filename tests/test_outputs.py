@@ -1,0 +1,83 @@
+"""Annotated VCF (bgzipped, tabix-indexed, every record kept) and HDF5 (Kipoi layout) outputs."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from cyvcf2 import VCF
+
+from conftest import require_weights
+from seqzoo.cli import main
+from seqzoo.synthetic import make_gene_model_dataset, write_vcf
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("outputs")
+    paths = make_gene_model_dataset(d, seed=2)
+    # a sample column, to check it is kept
+    lines = paths["vcf"].read_text().splitlines()
+    out = []
+    for line in lines:
+        if line.startswith("##"):
+            out.append(line)
+        elif line.startswith("#CHROM"):
+            out += ['##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">', line + "\tFORMAT\tS1"]
+        else:
+            out.append(line + "\tGT\t0/1")
+    paths["vcf"].write_text("\n".join(out) + "\n")
+    return paths
+
+
+def score(paths, out, models="Framepool,APARENT2"):
+    return main(["score", "--model", models, "--fasta", str(paths["fasta"]), "--gtf", str(paths["gtf"]),
+                 "--vcf", str(paths["vcf"]), "-o", str(out), "--quiet"])
+
+
+def test_vcf_output_keeps_every_record_and_samples(data, tmp_path):
+    require_weights("Framepool_combined_residual.h5")
+    require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
+    out = tmp_path / "ann.vcf.gz"
+    assert score(data, out, "Framepool,APARENT2") == 0
+    assert score(data, tmp_path / "t.tsv", "Framepool,APARENT2") == 0
+    table = pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False)
+    assert (tmp_path / "ann.vcf.gz.tbi").exists()
+    vin = list(VCF(str(data["vcf"])))
+    reader = VCF(str(out))
+    header = reader.raw_header
+    assert "##INFO=<ID=SEQZOO_Framepool,Number=.,Type=String," in header
+    assert "Format: ALT|feature_id|delta_logodds_narrow|delta_logodds|max_abs_delta_cut_prob" in header
+    vout = list(reader)
+    assert len(vout) == len(vin) and [v.POS for v in vout] == [v.POS for v in vin]
+    assert all(v.genotypes[0][:2] == [0, 1] for v in vout)
+    n_entries = 0
+    for v in vout:
+        for model in ("Framepool", "APARENT2"):
+            info = v.INFO.get(f"SEQZOO_{model}")
+            rows = table[(table.pos == v.POS) & (table.ref == v.REF) & (table.model == model)]
+            if info is None:
+                assert rows.empty
+                continue
+            entries = info.split(",")
+            n_entries += len(entries)
+            assert len(entries) == len(rows)
+            first = entries[0].split("|")
+            assert first[0] == rows.alt.iloc[0] and first[1] == rows.feature_id.iloc[0]
+            score_col = "mrl_fold_change" if model == "Framepool" else "delta_logodds_narrow"
+            assert float(first[2]) == pytest.approx(float(rows[score_col].iloc[0]), rel=1e-5, abs=1e-6)
+    assert n_entries == len(table)
+
+
+def test_hdf5_has_the_parquet_content(data, tmp_path):
+    require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
+    assert score(data, tmp_path / "s.h5", "APARENT2") == 0
+    assert score(data, tmp_path / "s.parquet", "APARENT2") == 0
+    pq = pd.read_parquet(tmp_path / "s.parquet")
+    with h5py.File(tmp_path / "s.h5") as h5:
+        assert set(h5["metadata"]) == {"variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand"}
+        assert [x.decode() for x in h5["metadata/variant_id"][:]] == list(pq.variant_id)
+        np.testing.assert_array_equal(h5["metadata/pos"][:], pq.pos)
+        np.testing.assert_allclose(h5["preds/delta_logodds"][:], pq.delta_logodds, atol=1e-12)
+        assert h5["preds/delta_cut_prob"].shape == (len(pq), 206)
+        np.testing.assert_allclose(h5["preds/delta_cut_prob"][:], np.stack(pq.delta_cut_prob), atol=1e-7)
