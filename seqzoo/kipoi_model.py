@@ -7,13 +7,17 @@ class for a group of weight sets, as Xpresso's). Batches come from
 
     x = {"ref": (B,) str, "alt": (B,) str, **extra}     # extra: per-sample model inputs, e.g.
                                                         # Xpresso "halflife" (B, 6)
-    predict_on_batch(x) = {"ref": {output: (B,)...}, "alt": {output: (B,)...},
+    predict_on_batch(x) = {"ref": {output: (B,) or (B, L)...}, "alt": {output: ...},
                            "effect": spec.effects(ref, alt)}
 
-``output`` runs over ``spec.outputs`` and the effects over ``spec.effect_names``. Extra inputs must
-be names the torch model takes per sequence (``per_sequence_inputs``); the ref and the alt window of
-a row share them. Every distinct (sequence, extra inputs) of a batch is predicted once
-(:func:`seqzoo.scoring.predict_unique`): rows of one feature share their reference window.
+``output`` runs over ``spec.outputs`` and ``spec.vector_outputs``, the effects over what
+``spec.effects`` returns (``spec.effect_names`` and ``spec.vector_effect_names``): per-position
+arrays (APARENT2 ``cut_prob``, ``delta_cut_prob``: (B, 206)) are returned too; Kipoi's TSV writer
+flattens them into one column per position (``preds/ref/cut_prob/0`` ...), its HDF5 writer keeps
+the arrays. Extra inputs must be names the torch model takes per sequence
+(``per_sequence_inputs``); the ref and the alt window of a row share them. Every distinct
+(sequence, extra inputs) of a batch is predicted once (:func:`seqzoo.scoring.predict_unique`):
+rows of one feature share their reference window.
 
 The weights file is found by :func:`seqzoo.weights.resolve` from the URL and md5 that
 ``model.yaml`` names: an explicit ``weights`` path, else ``$SEQZOO_WEIGHTS_DIR/<official file>``
@@ -112,8 +116,9 @@ class SeqzooKipoiModel(_KipoiBaseModel):
         preds = predict_unique(self.model, ref + alt, self.batch_size, inputs=inputs)
         ref_preds = {k: v[:len(ref)] for k, v in preds.items()}
         alt_preds = {k: v[len(ref):] for k, v in preds.items()}
+        outputs = self.spec.outputs + self.spec.vector_outputs
         return {
-            "ref": {k: ref_preds[k] for k in self.spec.outputs},
-            "alt": {k: alt_preds[k] for k in self.spec.outputs},
+            "ref": {k: ref_preds[k] for k in outputs},
+            "alt": {k: alt_preds[k] for k in outputs},
             "effect": self.spec.effects(ref_preds, alt_preds),
         }
