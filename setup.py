@@ -37,8 +37,9 @@ setup(
             "related==0.7.3",
             "six",
         ],
-        "test": ["pytest>=7", "pyarrow>=12,<22", "PyYAML"],
+        "test": ["pytest>=7", "pyarrow>=12,<22", "PyYAML", "matplotlib>=3.7"],
         "parquet": ["pyarrow>=12,<22"],
+        "plot": ["matplotlib>=3.7"],
     },
     entry_points={"console_scripts": ["seqzoo=seqzoo.cli:main"]},
 )

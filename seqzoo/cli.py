@@ -13,6 +13,8 @@ import argparse
 import logging
 import sys
 
+import numpy as np
+
 from . import registry
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
@@ -68,7 +70,60 @@ def build_parser() -> argparse.ArgumentParser:
     windows = sub.add_parser("windows", help="write the ref/alt sequences the model sees, per row")
     _common(windows)
     sub.add_parser("models", help="list the models")
+    plot = sub.add_parser("plot", help="plot effect distributions, or one variant's ref/alt tracks")
+    plot_sub = plot.add_subparsers(dest="plot", required=True)
+    dist = plot_sub.add_parser("effects", help="histogram of each model's effect score from a score table")
+    dist.add_argument("--scores", required=True, help="a seqzoo score table (.tsv, .tsv.gz, .parquet)")
+    dist.add_argument("--score", action="append", default=None, metavar="[MODEL=]NAME",
+                      help="effect column to plot (default: each model's first effect score)")
+    dist.add_argument("-o", "--output", required=True, help=".png or .pdf")
+    track = plot_sub.add_parser("variant", help="ref vs alt tracks of one variant (models with per-position "
+                                                "outputs: APARENT2 cleavage profile)")
+    _common(track)
+    track.add_argument("--variant", required=True, help="variant_id as in the score table")
+    track.add_argument("--weights", action="append", default=None, metavar="[MODEL=]PATH")
+    track.add_argument("--device", default="cpu")
+    track.add_argument("--batch-size", type=int, default=64)
     return parser
+
+
+def run_plot(args) -> int:
+    from . import plots
+
+    if args.plot == "effects":
+        table = plots.read_scores(args.scores)
+        models = list(dict.fromkeys(table["model"])) if "model" in table.columns else None
+        if models is None:  # one-model table: find the model by its effect columns
+            models = [n for n, s in registry.MODELS.items() if s.effect_names and s.effect_names[0] in table.columns][:1]
+        chosen = {}
+        for value in args.score or []:
+            name, sep, col = value.rpartition("=")
+            for m in ([name] if sep else models):
+                chosen[m] = col
+        scores = {m: chosen.get(m, registry.get(m).effect_names[0]) for m in models}
+        for m, col in scores.items():
+            if col not in table.columns:
+                raise ValueError(f"{args.scores} has no column {col!r} for model {m}")
+        out = plots.plot_effect_distributions(table, args.output, scores)
+    else:
+        names = _model_names(args.model)
+        models = _load_models(names, args, explicit=True)
+        specs = [registry.get(n) for n in models]
+        windows = VariantWindows(specs, args.fasta, args.gtf, **_rule_options(args, specs))
+        pairs = [e for e in windows.events(args.vcf) if hasattr(e, "alt_seq") and e.allele.variant_id == args.variant]
+        if not pairs:
+            raise ValueError(f"variant {args.variant!r} gives no window in {args.vcf} for {', '.join(models)} "
+                             f"(see `seqzoo windows` and its skip report)")
+        pair = pairs[0]
+        spec, model = registry.get(pair.model), models[pair.model]
+        ref, alt = PairScorer(spec, model).predict_pairs([pair])
+        keys = list(spec.vector_outputs) or list(spec.outputs)
+        tracks = {k: (np.atleast_1d(ref[k][0]), np.atleast_1d(alt[k][0])) for k in keys}
+        title = f"{pair.model} {args.variant} {pair.allele.ref}>{pair.allele.alt} in {pair.feature_id} ({pair.strand})"
+        out = plots.plot_tracks(title, tracks, plots.first_difference(pair.ref_seq, pair.alt_seq), args.output)
+    if not getattr(args, "quiet", False):
+        print(f"seqzoo: wrote {out}", file=sys.stderr)
+    return 0
 
 
 def _progress(events, quiet: bool):
@@ -187,6 +242,8 @@ def main(argv=None) -> int:
             print(f"{name}\t{spec.description}\t{spec.weights.filename}")
         return 0
     try:
+        if args.command == "plot":
+            return run_plot(args)
         return run(args)
     except (GenomeError, WeightsError, ConversionError, KeyError, ValueError, FileNotFoundError,
             ImportError) as exc:
