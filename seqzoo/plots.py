@@ -40,12 +40,7 @@ def plot_effect_distributions(table, out: str | os.PathLike, scores: dict[str, s
         ax.hist(values, bins=min(50, max(5, len(values) // 5 or 5)), color="#4477aa")
         ax.set_title(f"{model}: {scores[model]} (n = {len(values)})", fontsize=10)
         ax.set_ylabel("rows")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def first_difference(ref: str, alt: str) -> int:
@@ -70,6 +65,10 @@ def plot_tracks(title: str, tracks: dict[str, tuple[np.ndarray, np.ndarray]], va
     axes[0, 0].set_title(title, fontsize=10)
     axes[0, 0].legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("window position (model orientation; dashed: variant)")
+    return _save(plt, fig, out)
+
+
+def _save(plt, fig, out: str | os.PathLike) -> Path:
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

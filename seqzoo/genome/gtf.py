@@ -69,6 +69,27 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
         raise GenomeError(f"Cannot read GTF file {path}: {exc}") from exc
 
 
+def feature_id(path: Path, line_no: int, fields: list[str], attrs: dict, key: str) -> str:
+    """The ``key`` attribute (e.g. ``transcript_id``) of a GTF line, or a GenomeError naming the line."""
+    value = attrs.get(key)
+    if value is None:
+        raise GenomeError(f"GTF file {path}, line {line_no}: {fields[2]} feature without a {key} attribute")
+    return value
+
+
+def feature_span(path: Path, line_no: int, fields: list[str]) -> tuple[int, int]:
+    """0-based half-open [start, end) of a GTF line (1-based closed columns 4-5), validated."""
+    try:
+        start, end = int(fields[3]) - 1, int(fields[4])
+    except ValueError:
+        raise GenomeError(f"GTF file {path}, line {line_no}: start/end {fields[3]!r}/{fields[4]!r} are not "
+                          f"integers") from None
+    if end <= start:
+        raise GenomeError(f"GTF file {path}, line {line_no}: {fields[2]} ends ({fields[4]}) before it starts "
+                          f"({fields[3]})")
+    return start, end
+
+
 def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[Transcript]:
     """Transcripts with their 5'UTR exons, in the GTF's order of first appearance.
 
@@ -82,13 +103,8 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     generic: dict[str, Transcript] = {}
     cds: dict[str, tuple[int, int]] = {}
     for line_no, f, attrs in iter_gtf(path, FIVE_PRIME_UTR_TYPES + ("UTR", "CDS")):
-        tid = attrs.get("transcript_id")
-        if tid is None:
-            raise GenomeError(f"GTF file {path}, line {line_no}: {f[2]} feature without a transcript_id attribute")
-        try:
-            start, end = int(f[3]) - 1, int(f[4])
-        except ValueError:
-            raise GenomeError(f"GTF file {path}, line {line_no}: start/end {f[3]!r}/{f[4]!r} are not integers") from None
+        tid = feature_id(path, line_no, f, attrs, "transcript_id")
+        start, end = feature_span(path, line_no, f)
         if f[2] == "CDS":
             lo, hi = cds.get(tid, (start, end))
             cds[tid] = (min(lo, start), max(hi, end))
@@ -185,13 +201,8 @@ def read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[
     own: dict[str, list] = {}
     from_exons: dict[str, list] = {}
     for line_no, f, attrs in iter_gtf(path, (level, "exon")):
-        fid = attrs.get(id_key)
-        if fid is None:
-            raise GenomeError(f"GTF file {path}, line {line_no}: {f[2]} feature without a {id_key} attribute")
-        try:
-            start, end = int(f[3]) - 1, int(f[4])
-        except ValueError:
-            raise GenomeError(f"GTF file {path}, line {line_no}: start/end {f[3]!r}/{f[4]!r} are not integers") from None
+        fid = feature_id(path, line_no, f, attrs, id_key)
+        start, end = feature_span(path, line_no, f)
         if f[6] not in ("+", "-"):
             raise GenomeError(f"GTF file {path}, line {line_no}: strand {f[6]!r} of {fid} must be '+' or '-'")
         table = own if f[2] == level else from_exons

@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 
 from ..genome.fasta import GenomeError
-from ..genome.gtf import Transcript, iter_gtf
+from ..genome.gtf import Transcript, feature_id, feature_span, iter_gtf
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
@@ -50,15 +50,8 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     path = Path(path)
     table: dict[str, Transcript] = {}
     for line_no, f, attrs in iter_gtf(path, ("exon",)):
-        tid = attrs.get("transcript_id")
-        if tid is None:
-            raise GenomeError(f"GTF file {path}, line {line_no}: exon feature without a transcript_id attribute")
-        try:
-            start, end = int(f[3]) - 1, int(f[4])
-        except ValueError:
-            raise GenomeError(f"GTF file {path}, line {line_no}: start/end {f[3]!r}/{f[4]!r} are not integers") from None
-        if end <= start:
-            raise GenomeError(f"GTF file {path}, line {line_no}: exon of {tid} ends ({f[4]}) before it starts ({f[3]})")
+        tid = feature_id(path, line_no, f, attrs, "transcript_id")
+        start, end = feature_span(path, line_no, f)
         if f[6] not in ("+", "-"):
             raise GenomeError(f"GTF file {path}, line {line_no}: strand {f[6]!r} of exon of {tid} must be '+' or '-'")
         tx = table.get(tid)
