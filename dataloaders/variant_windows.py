@@ -80,8 +80,10 @@ class VariantWindowsDataLoader(SampleIterator):
             raise TypeError(f"{type(self).__name__}: unknown argument(s) {sorted(unknown)}")
         rule_options = {k: os.path.abspath(os.fspath(v)) if k.endswith("_file") and v is not None else v
                         for k, v in rule_options.items()}
-        self.windows = VariantWindows(self.spec, os.path.abspath(os.fspath(fasta_file)),
-                                      os.path.abspath(os.fspath(gtf_file)), **rule_options)
+        if gtf_file is None and self.spec.needs_gtf:
+            raise TypeError(f"{type(self).__name__}: model {self.spec.name} needs gtf_file")
+        gtf_file = os.path.abspath(os.fspath(gtf_file)) if gtf_file is not None else None
+        self.windows = VariantWindows(self.spec, os.path.abspath(os.fspath(fasta_file)), gtf_file, **rule_options)
         self._samples = None
         self._finished = False
 

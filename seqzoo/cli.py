@@ -1,4 +1,4 @@
-"""Command line: ``seqzoo score``, ``seqzoo windows``, ``seqzoo models``.
+"""Command line: ``seqzoo score``, ``seqzoo windows``, ``seqzoo predict``, ``seqzoo models``.
 
 ``seqzoo score --model Framepool --fasta F --gtf G --vcf V -o OUT`` writes one row per
 (VCF record x ALT x feature) to OUT (.tsv, .tsv.gz or .parquet), every allele that gives no row
@@ -69,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     windows = sub.add_parser("windows", help="write the ref/alt sequences the model sees, per row")
     _common(windows)
+    predict = sub.add_parser("predict", help="predict the windows of BED regions (models with a region mode)")
+    predict.add_argument("--model", required=True, help="model name (with a region mode: BPNet-OSKN)")
+    predict.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    predict.add_argument("--bed", required=True,
+                         help="regions, BED (0-based; plain or gzipped): each gives the model window centred on its "
+                              "midpoint")
+    predict.add_argument("-o", "--output", required=True,
+                         help="output table: .tsv, .tsv.gz, .parquet or .h5 (Parquet/HDF5 add the per-position "
+                              "outputs)")
+    predict.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
+    predict.add_argument("--weights", default=None, help="weights file (overrides the resolved published file)")
+    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    predict.add_argument("--chunk-rows", type=int, default=4096, help="regions predicted and written per chunk")
+    predict.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     sub.add_parser("models", help="list the models")
     plot = sub.add_parser("plot", help="plot effect distributions, or one variant's ref/alt tracks")
     plot_sub = plot.add_subparsers(dest="plot", required=True)
@@ -181,7 +196,79 @@ def _load_models(names: list[str], args, explicit: bool) -> dict:
     return models
 
 
+REGION_COLUMNS = ("name", "chrom", "start", "end", "window_chrom", "window_start", "window_end")
+REGION_SKIP_COLUMNS = ("name", "chrom", "start", "end", "line", "reason", "detail")
+
+
+def run_predict(args) -> int:
+    """``seqzoo predict``: one row per BED region (the model's window for it: metadata + outputs),
+    regions without a window in OUT.skipped.tsv with their reason, counts in OUT.summary.json."""
+    import json
+    from collections import Counter
+
+    import seqzoo
+    from .genome.fasta import Genome
+    from .genome.names import ContigNames
+
+    out_format = table_format(args.output)
+    spec = registry.get(args.model)
+    if spec.region_windows is None:
+        have = [n for n, s in sorted(registry.MODELS.items()) if s.region_windows is not None]
+        raise ValueError(f"model {spec.name} has no region mode; seqzoo predict supports: {', '.join(have)}")
+    outputs = list(spec.outputs) + (list(spec.vector_outputs) if out_format in (".parquet", ".h5") else [])
+    genome = Genome(args.fasta)
+    names = ContigNames(genome.lengths)
+    events = spec.region_windows(genome, args.bed, names)
+    model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
+    skip_path = args.skipped or default_skip_path(args.output)
+    writer = open_table(args.output, list(REGION_COLUMNS) + outputs, metadata_columns=set(REGION_COLUMNS))
+    skips = TableWriter(skip_path, REGION_SKIP_COLUMNS)
+    regions, rows, reasons, pending = 0, 0, Counter(), []
+
+    def flush():
+        nonlocal rows
+        if pending:
+            preds = model.predict_sequences([w.seq for w in pending], batch_size=args.batch_size)
+            writer.write([{"name": w.name, "chrom": w.bed_chrom, "start": w.region_start, "end": w.region_end,
+                           "window_chrom": w.chrom, "window_start": w.start, "window_end": w.end,
+                           **{k: preds[k][i] for k in outputs}} for i, w in enumerate(pending)])
+            rows += len(pending)
+            pending.clear()
+
+    try:
+        for ev in events:
+            regions += 1
+            if hasattr(ev, "seq"):
+                pending.append(ev)
+                if len(pending) >= args.chunk_rows:
+                    flush()
+            else:
+                reasons[ev.reason] += 1
+                skips.write([{"name": ev.name, "chrom": ev.bed_chrom, "start": ev.region_start, "end": ev.region_end,
+                              "line": ev.line, "reason": ev.reason, "detail": ev.detail}])
+        flush()
+    finally:
+        writer.close()
+        skips.close()
+    summary = {"regions": regions, "rows": rows, "skipped": sum(reasons.values()),
+               "skipped_by_reason": dict(sorted(reasons.items())),
+               "unmatched_contigs": {k: sorted(v) for k, v in names.unmatched.items() if v},
+               "identity_holds": regions == rows + sum(reasons.values())}
+    if not summary["identity_holds"]:
+        raise AssertionError(f"accounting broken: {summary}")
+    with open(default_summary_path(args.output), "w") as fh:
+        fh.write(json.dumps(summary, indent=2) + "\n")
+    if not args.quiet:
+        by_reason = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
+        print(f"seqzoo predict {spec.name}: regions={regions} rows={rows} skipped={summary['skipped']} "
+              f"(skipped by reason: {by_reason})", file=sys.stderr)
+        print(f"seqzoo: wrote {args.output}, {skip_path}, {default_summary_path(args.output)}", file=sys.stderr)
+    return 0
+
+
 def run(args) -> int:
+    if args.command == "predict":
+        return run_predict(args)
     out_format = table_format(args.output, vcf=args.command == "score")
     names = _model_names(args.model)
     models = None

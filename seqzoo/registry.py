@@ -42,6 +42,12 @@ class ModelSpec:
     vector_effect_names: tuple[str, ...] = ()
     #: whether the window rule reads a GTF (variant-centred windows do not)
     needs_gtf: bool = True
+    #: ``region_windows(genome, bed_path, names)`` -> BedWindow / BedSkip events for ``seqzoo predict``
+    #: (None: the model has no region mode)
+    region_windows: Callable | None = None
+    #: reference windows whose predictions PairScorer keeps (LRU); small where a prediction is big
+    #: and reference windows are rarely shared (variant-centred windows)
+    ref_cache_size: int = 100_000
 
 
 def _log2_ratio(alt: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -221,6 +227,50 @@ register(ModelSpec(
     description="160 nt around a 5' splice donor (80 exonic + 80 intronic) -> hexamer additive 5' splice-site "
                 "usage score (HAL, Rosenberg et al. 2015)",
     note_columns=("donor_ids",),
+))
+
+
+def _build_bpnet(path):
+    from .nets.bpnet import from_keras_h5
+    return from_keras_h5(path)
+
+
+def _centered_rule(genome, gtf_path, names):
+    from .windows.centered import centered_rule
+    return centered_rule(genome, gtf_path, names)
+
+
+def _bed_windows(genome, bed_path, names):
+    from .windows.centered import iter_bed_windows
+    return iter_bed_windows(genome, bed_path, names)
+
+
+def bpnet_effects(ref: dict, alt: dict) -> dict:
+    """Per task: ``<task>/delta_log_counts``, ``<task>/profile_jsd``,
+    ``<task>/max_abs_delta_profile_counts`` (definitions: :func:`seqzoo.nets.bpnet.effects`)."""
+    from .nets.bpnet import effects
+    return effects(ref, alt)
+
+
+BPNET_TASKS = ("Oct4", "Sox2", "Nanog", "Klf4")
+register(ModelSpec(
+    name="BPNet-OSKN",
+    weights=WeightsFile(
+        "bpnet.model.h5",
+        "https://zenodo.org/record/4294904/files/bpnet.model.h5?download=1",
+        "bbe883baef261877bfad07d05feb627d"),
+    build=_build_bpnet,
+    window_rule=_centered_rule,
+    outputs=tuple(f"{t}/log_total_counts" for t in BPNET_TASKS),
+    effects=bpnet_effects,
+    effect_names=tuple(f"{t}/{s}" for t in BPNET_TASKS
+                       for s in ("delta_log_counts", "profile_jsd", "max_abs_delta_profile_counts")),
+    description="1000 bp centred on the variant -> ChIP-nexus profiles and counts of Oct4, Sox2, Nanog, Klf4 "
+                "(BPNet, Avsec et al. 2021)",
+    vector_outputs=tuple(f"{t}/{k}" for t in BPNET_TASKS for k in ("counts", "profile_counts")),
+    needs_gtf=False,
+    region_windows=_bed_windows,
+    ref_cache_size=1024,  # a window is shared only by alleles at one POS; each prediction is ~64 KB
 ))
 
 

@@ -261,7 +261,7 @@ class PairScorer:
     ``ref_cache_size`` windows); alt windows once per distinct sequence in a batch.
     """
 
-    def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int = 100_000,
+    def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int | None = None,
                  vectors: bool = False, **extra):
         self.spec = spec
         self.vectors = vectors  # also per-position outputs/effects (Parquet)
@@ -269,7 +269,7 @@ class PairScorer:
         self.batch_size = batch_size
         self.extra = extra
         self._ref_cache: OrderedDict = OrderedDict()
-        self.ref_cache_size = ref_cache_size
+        self.ref_cache_size = ref_cache_size if ref_cache_size is not None else getattr(spec, "ref_cache_size", 100_000)
 
     def predict_pairs(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
         """Ref and alt predictions for ``pairs``: two dicts of arrays with first axis len(pairs)."""
