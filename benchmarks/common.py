@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import platform
@@ -164,6 +165,7 @@ class CpuMonitor:
         except (OSError, ValueError):
             self._stat = None
         self._t = time.perf_counter()
+        self.timed_out = False  # set by the helpers that run the block under a time limit
         return self
 
     def __exit__(self, *exc):
@@ -282,9 +284,12 @@ class Worst:
     def __init__(self, *mons):
         loads = [m.foreign_cores for m in mons if m is not None and m.foreign_cores is not None]
         self.foreign_cores = max(loads) if loads else None
+        self.timed_out = False
 
 
-def status(value: float, target: float, mon=None) -> str:
+def status(value: float | None, target: float, mon=None) -> str:
+    if value is None:
+        return "n/a (timed out, contended)" if contended(mon) else "n/a (timed out)"
     if value >= target:
         return "PASS"
     return "FAIL (contended, rerun)" if contended(mon) else "FAIL"
@@ -294,7 +299,18 @@ def load_note(mon) -> str:
     if mon is None or mon.foreign_cores is None:
         return "n/a"
     flag = " (contended)" if mon.foreign_cores > CONTENDED_CORES else ""
+    if getattr(mon, "timed_out", False):
+        flag += f" (timed out after {mon.wall:.0f} s)"
     return f"{mon.foreign_cores:.2f}{flag}"
+
+
+def rate(count: float, seconds: float | None) -> float | None:
+    """count / seconds, or None for a measurement that did not complete."""
+    return None if not seconds else count / seconds
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or b is None else f"{a / b:.1f}x"
 
 
 def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
@@ -408,15 +424,65 @@ def score_argv(model_name: str, fasta, gtf, vcf, out, batch_size: int, weights: 
     return argv
 
 
-def run_cli(argv: list[str], model=None, scorer=None, counter: Counted | None = None) -> CpuMonitor:
+class TimeLimitExceeded(BaseException):
+    """Raised by :func:`time_limit` (a BaseException, so no ``except Exception`` swallows it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt the block with :class:`TimeLimitExceeded` after ``seconds`` (SIGALRM; main thread
+    on Unix only, elsewhere no limit). Used so that a measurement slowed 10-50x by other processes
+    (2 OpenMP threads on 2 cores with a busy neighbour) cannot stretch a run without bound."""
+    import signal
+    import threading
+
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise TimeLimitExceeded(seconds)
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def best_time_limited(fn: Callable[[], object], repeats: int, limit: float | None,
+                      warmup: int = 1) -> tuple[float | None, list[float], CpuMonitor]:
+    """:func:`best_time` under a time limit for the whole measurement: (best of the runs completed
+    or None, their times, monitor with ``timed_out``)."""
+    times: list[float] = []
+    with CpuMonitor() as mon:
+        try:
+            with time_limit(limit):
+                for _ in range(warmup):
+                    fn()
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - t0)
+        except TimeLimitExceeded:
+            mon.timed_out = True
+    return (min(times) if times else None), times, mon
+
+
+def run_cli(argv: list[str], model=None, scorer=None, counter: Counted | None = None,
+            limit: float | None = None) -> CpuMonitor:
     """``seqzoo.cli.main(argv)`` timed; ``model`` preloaded (``seqzoo.load_model`` patched to return
-    it) and/or ``scorer`` swapped in for ``seqzoo.cli.PairScorer``."""
+    it) and/or ``scorer`` swapped in for ``seqzoo.cli.PairScorer``. With ``limit`` the run is
+    interrupted after that many seconds (the monitor's ``timed_out`` is then True)."""
     from contextlib import ExitStack
     from unittest import mock
 
     import seqzoo
     import seqzoo.cli
 
+    rc = 0
     with ExitStack() as stack:
         if model is not None:
             stack.enter_context(mock.patch.object(seqzoo, "load_model", lambda *a, **k: model))
@@ -425,7 +491,11 @@ def run_cli(argv: list[str], model=None, scorer=None, counter: Counted | None = 
         if counter is not None:
             stack.enter_context(counter)
         with CpuMonitor() as mon:
-            rc = seqzoo.cli.main(argv)
+            try:
+                with time_limit(limit):
+                    rc = seqzoo.cli.main(argv)
+            except TimeLimitExceeded:
+                mon.timed_out = True
     if rc != 0:
         raise RuntimeError(f"seqzoo {' '.join(argv)} exited {rc}")
     return mon
@@ -502,6 +572,10 @@ class BenchRun:
         ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
                         help="before each measurement wait until other processes use < 0.25 cores, at most "
                              "SECONDS in all (default 60, 10 with --quick; 0: never wait)")
+        ap.add_argument("--max-seconds", type=float, default=None, metavar="SECONDS",
+                        help="time budget of the whole run: measurements still running when it is spent "
+                             "are interrupted and reported as timed out (default 180, 40 with --quick; "
+                             "0: no budget, only the per-measurement limits)")
         self.parser = ap
         self.rows: list[list[str]] = []
         self.results: dict[str, float] = {}
@@ -516,11 +590,10 @@ class BenchRun:
         budget = args.wait_quiet if args.wait_quiet is not None else (10 if args.quick else 60)
         self.waiter = QuietWaiter(budget, threshold=CONTENDED_CORES)
         self.t_start = time.perf_counter()
+        max_s = args.max_seconds if args.max_seconds is not None else (40 if args.quick else 180)
+        self.deadline = self.t_start + max_s if max_s else None
         self.info = machine_info()
         return args
-
-    def quiet(self) -> float:
-        return self.waiter.wait()
 
     def log(self, msg: str) -> None:
         import sys
@@ -528,6 +601,37 @@ class BenchRun:
 
     def add(self, n, what, value, unit, target="", st="", mon=None, notes=""):
         self.rows.append([n, what, f"{value} {unit}".strip(), target, st, load_note(mon), notes])
+
+    #: seconds of the run's budget kept for the closing matmul measurement and the output
+    RESERVE_S = 4.0
+
+    def limit(self, seconds: float | None) -> float | None:
+        """A measurement's time limit: ``seconds``, cut to what is left of the run's budget (at
+        least 0.5 s)."""
+        if self.deadline is None:
+            return seconds
+        left = max(0.5, self.deadline - time.perf_counter() - self.RESERVE_S)
+        return left if seconds is None else min(seconds, left)
+
+    def quiet(self) -> float:
+        """Wait for a quiet machine, within the waiting budget and the run's budget."""
+        if self.deadline is None:
+            return self.waiter.wait()
+        left = self.deadline - time.perf_counter() - 2 * self.RESERVE_S
+        if left <= 0:
+            return 0.0
+        budget = self.waiter.budget
+        self.waiter.budget = min(budget, self.waiter.waited + left)
+        try:
+            return self.waiter.wait()
+        finally:
+            self.waiter.budget = budget
+
+    def timed(self, fn: Callable[[], object], repeats: int, limit: float | None, warmup: int = 1):
+        """Wait for a quiet machine, then :func:`best_time_limited` under ``self.limit(limit)``:
+        (best s or None, times, monitor)."""
+        self.quiet()
+        return best_time_limited(fn, repeats, self.limit(limit), warmup)
 
     def matmul(self, repeats: int) -> tuple[float, CpuMonitor]:
         self.quiet()
@@ -567,3 +671,92 @@ class BenchRun:
             self.log(f"updated {path}")
         self.log(f"done in {total:.0f} s")
         return 1 if (args.strict and not self.targets_met) else 0
+
+
+def end_to_end(run: BenchRun, model, argv_for: Callable, vcf, work: Path, cfg: dict, compared: Sequence[str],
+               dataset_note: str, compared_note: str, target: float) -> dict:
+    """Section 3 and 4 of a model script: ``seqzoo score`` VCF -> TSV cold and preloaded, the naive
+    baseline (batched and one variant at a time) on the first records, the ratios; adds rows 3b-4b.
+
+    ``argv_for(vcf, out)`` gives the ``seqzoo score`` argv. ``cfg`` keys: ``e2e_repeats``,
+    ``baseline_records``, ``per_variant_records``, ``e2e_limit`` (seconds per full-VCF run),
+    ``baseline_limit`` (seconds per baseline run). A run over its limit (a machine loaded by other
+    processes) is interrupted and reported as timed out instead of stretching the benchmark.
+    """
+    f, log, add = fmt, run.log, run.add
+    bs = run.args.batch_size
+    out = work / "scores.tsv"
+
+    log("seqzoo score, cold (model load, .fai build included)")
+    run.quiet()
+    cold_mon = run_cli(argv_for(vcf, out), limit=run.limit(cfg["e2e_limit"]))
+    summary = None if cold_mon.timed_out else read_summary(out)
+
+    warm = []  # (monitor, counter)
+    for i in range(cfg["e2e_repeats"]):
+        log(f"seqzoo score, model preloaded ({i + 1}/{cfg['e2e_repeats']})")
+        counter = Counted(model)
+        run.quiet()
+        mon = run_cli(argv_for(vcf, out), model=model, counter=counter, limit=run.limit(cfg["e2e_limit"]))
+        warm.append((mon, counter))
+        if summary is None and not mon.timed_out:
+            summary = read_summary(out)
+    done = [(m, c) for m, c in warm if not m.timed_out]
+    warm_mon, counter = min(done, key=lambda mc: mc[0].wall) if done else (Worst(*[m for m, _ in warm]), None)
+    n_alleles = summary["alleles"] if summary else None
+
+    sub_vcf = vcf_subset(vcf, work / "subset.vcf", cfg["baseline_records"])
+    sub_out, base_out = work / "subset_seqzoo.tsv", work / "subset_naive.tsv"
+    log(f"seqzoo score on the first {cfg['baseline_records']} records")
+    run.quiet()
+    sub_mon = run_cli(argv_for(sub_vcf, sub_out), model=model, limit=run.limit(cfg["baseline_limit"]))
+    log(f"naive baseline (batch {bs}) on the same records")
+    base_counter = Counted(model)
+    run.quiet()
+    base_mon = run_cli(argv_for(sub_vcf, base_out), model=model, scorer=naive_pair_scorer(),
+                       counter=base_counter, limit=run.limit(cfg["baseline_limit"]))
+    sub_alleles = read_summary(sub_out)["alleles"] if not sub_mon.timed_out else None
+    base_alleles = read_summary(base_out)["alleles"] if not base_mon.timed_out else None
+    diff = max_abs_diff(sub_out, base_out, compared) if sub_alleles and base_alleles else None
+    pv_vcf = vcf_subset(vcf, work / "subset_small.vcf", cfg["per_variant_records"])
+    pv_out = work / "subset_small_naive.tsv"
+    log(f"naive baseline, one variant at a time, on the first {cfg['per_variant_records']} records")
+    run.quiet()
+    pv_mon = run_cli(argv_for(pv_vcf, pv_out), model=model, scorer=naive_pair_scorer(per_variant=True),
+                     limit=run.limit(cfg["baseline_limit"]))
+    pv_alleles = read_summary(pv_out)["alleles"] if not pv_mon.timed_out else None
+
+    wall = lambda m: None if m.timed_out else m.wall  # noqa: E731
+    cold_vps = rate(n_alleles or 0, wall(cold_mon))
+    warm_vps = rate(n_alleles or 0, wall(warm_mon)) if counter else None
+    sub_vps, base_vps = rate(sub_alleles or 0, wall(sub_mon)), rate(base_alleles or 0, wall(base_mon))
+    pv_vps = rate(pv_alleles or 0, wall(pv_mon))
+    run.results.update(cold_vps=cold_vps, warm_vps=warm_vps, baseline_vps=base_vps, per_variant_vps=pv_vps)
+
+    counts = "no run completed"
+    if summary:
+        counts = (f"{summary['records']:,} records, {summary['alleles']:,} alleles, {summary['rows']:,} rows "
+                  f"({summary['skipped_alleles']} skipped)")
+    secs = lambda m: f"{m.wall:.1f} s" + (" (timed out)" if m.timed_out else "")  # noqa: E731
+    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", f(cold_vps),
+        "variants/s", mon=cold_mon, notes=f"{secs(cold_mon)}; {dataset_note}; {counts}")
+    notes = f"best of {len(done)} completed of {len(warm)} ({', '.join(secs(m) for m, _ in warm)})"
+    if counter and summary:
+        notes += (f"; {counter.seqs:,} sequences predicted ({counter.seqs / summary['rows']:.2f} per row) in "
+                  f"{counter.calls} calls, model {counter.seconds / warm_mon.wall:.0%} of the time at "
+                  f"{f(counter.seqs / counter.seconds)} seq/s")
+    add("3c", "end to end `seqzoo score`, model preloaded", f(warm_vps), "variants/s",
+        f">= {target:,.0f}", status(warm_vps, target, warm_mon), warm_mon, notes)
+    add("3d", f"same, first {cfg['baseline_records']:,} records only", f(sub_vps), "variants/s", mon=sub_mon,
+        notes=secs(sub_mon))
+    agree = (f"agrees with seqzoo to max abs diff {diff[0]:.1e} over {diff[1]:,} rows ({compared_note})"
+             if diff else "not compared")
+    add("3e", f"naive baseline (ref + alt per row, batch {bs}), same records", f(base_vps), "variants/s",
+        mon=base_mon, notes=f"{secs(base_mon)}; {base_counter.seqs:,} sequences predicted; {agree}")
+    add("3f", f"naive baseline, one variant at a time ([ref, alt] per call), first "
+              f"{cfg['per_variant_records']:,} records", f(pv_vps), "variants/s", mon=pv_mon, notes=secs(pv_mon))
+    add("4a", f"ratio seqzoo (3c) / naive batch {bs} (3e)", ratio(warm_vps, base_vps), "",
+        mon=Worst(warm_mon, base_mon), notes=f"same records (3d / 3e): {ratio(sub_vps, base_vps)}")
+    add("4b", "ratio seqzoo (3c) / naive one at a time (3f)", ratio(warm_vps, pv_vps), "",
+        mon=Worst(warm_mon, pv_mon))
+    return run.results
