@@ -644,7 +644,6 @@ class BenchRun:
         return not any(r[4].startswith("FAIL") for r in self.rows)
 
     def finish(self, notes: Sequence[str] = ()) -> int:
-        import sys
         import torch
 
         args = self.args

@@ -33,13 +33,10 @@ shared 2-core machine a value well above 0 means the number is contended and sho
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import torch
@@ -47,6 +44,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
+from common import (Counted, Worst, load_note, max_abs_diff, read_summary,  # noqa: E402
+                    run_cli, status, vcf_subset)
 
 import seqzoo  # noqa: E402
 import seqzoo.cli  # noqa: E402
@@ -54,11 +53,11 @@ from seqzoo.encoding import one_hot_batch  # noqa: E402
 from seqzoo.nets.framepool import DEFAULT_INDICATOR, N_FILTERS  # noqa: E402
 from seqzoo.registry import _log2_ratio  # noqa: E402
 from seqzoo.scoring import METADATA_COLUMNS, metadata_row  # noqa: E402
-from seqzoo.synthetic import make_utr_dataset, random_sequence  # noqa: E402
+from seqzoo.synthetic import make_utr_dataset  # noqa: E402
 
 TARGET_SEQS_PER_S = 2500.0
 TARGET_VARIANTS_PER_S = 1900.0
-CONTENDED_CORES = 0.25  # other processes' average core use above which a timing is flagged
+CONTENDED_CORES = common.CONTENDED_CORES
 
 FULL = dict(n_forward=4096, forward_repeats=3, matmul_repeats=5, e2e_repeats=3,
             dataset=dict(n_genes=160, variants_per_utr=63, contig_length=130_000),
@@ -133,26 +132,6 @@ class KipoiStylePairScorer:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def random_utrs(n: int, length: int, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    return [random_sequence(rng, length) for _ in range(n)]
-
-
-def vcf_subset(src: Path, dst: Path, n_records: int) -> Path:
-    """The header and the first ``n_records`` records of a plain VCF."""
-    kept = 0
-    with open(src) as fin, open(dst, "w") as fout:
-        for line in fin:
-            if line.startswith("#"):
-                fout.write(line)
-            elif kept < n_records:
-                fout.write(line)
-                kept += 1
-            else:
-                break
-    return dst
-
-
 def utr_lengths(gtf: Path) -> list[int]:
     per_tx: dict[str, int] = {}
     with open(gtf) as fh:
@@ -164,97 +143,12 @@ def utr_lengths(gtf: Path) -> list[int]:
     return list(per_tx.values())
 
 
-def read_summary(out: Path) -> dict:
-    import json
-    return json.loads(Path(str(out) + ".summary.json").read_text())
-
-
-def max_abs_diff(a_tsv: Path, b_tsv: Path, columns: list[str]) -> tuple[float, int]:
-    """Max |a - b| over ``columns`` of two TSVs with the same rows in the same order (NaN == NaN)."""
-    worst, n = 0.0, 0
-    with open(a_tsv) as fa, open(b_tsv) as fb:
-        for ra, rb in zip(csv.DictReader(fa, delimiter="\t"), csv.DictReader(fb, delimiter="\t"), strict=True):
-            if (ra["variant_id"], ra["feature_id"]) != (rb["variant_id"], rb["feature_id"]):
-                raise AssertionError(f"row {n}: {ra['variant_id']}/{ra['feature_id']} vs "
-                                     f"{rb['variant_id']}/{rb['feature_id']}")
-            for c in columns:
-                x, y = float(ra[c]), float(rb[c])
-                if not (np.isnan(x) and np.isnan(y)):
-                    worst = max(worst, abs(x - y))
-            n += 1
-    return worst, n
-
-
-class Counted:
-    """Wraps ``model.predict_sequences`` to count the sequences predicted and the time spent."""
-
-    def __init__(self, model):
-        self.model, self.seqs, self.calls, self.seconds = model, 0, 0, 0.0
-        self._orig = model.predict_sequences
-
-    def __enter__(self):
-        def counted(seqs, *args, **kwargs):
-            t0 = time.perf_counter()
-            out = self._orig(seqs, *args, **kwargs)
-            self.seconds += time.perf_counter() - t0
-            self.seqs += len(seqs)
-            self.calls += 1
-            return out
-        self.model.predict_sequences = counted  # instance attribute shadows the method
-        return self
-
-    def __exit__(self, *exc):
-        del self.model.predict_sequences
-        return False
-
-
 def score_argv(paths: dict, vcf: Path, out: Path, batch_size: int, weights: str | None) -> list[str]:
     argv = ["score", "--model", "Framepool", "--fasta", str(paths["fasta"]), "--gtf", str(paths["gtf"]),
             "--vcf", str(vcf), "-o", str(out), "--quiet", "--batch-size", str(batch_size)]
     if weights:
         argv += ["--weights", weights]
     return argv
-
-
-def run_cli(argv: list[str], model=None, scorer=None, counter: Counted | None = None) -> common.CpuMonitor:
-    """``seqzoo.cli.main(argv)`` timed; ``model`` preloaded and/or ``scorer`` class swapped in."""
-    with ExitStack() as stack:
-        if model is not None:
-            stack.enter_context(mock.patch.object(seqzoo, "load_model", lambda *a, **k: model))
-        if scorer is not None:
-            stack.enter_context(mock.patch.object(seqzoo.cli, "PairScorer", scorer))
-        if counter is not None:
-            stack.enter_context(counter)
-        with common.CpuMonitor() as mon:
-            rc = seqzoo.cli.main(argv)
-    if rc != 0:
-        raise RuntimeError(f"seqzoo {' '.join(argv)} exited {rc}")
-    return mon
-
-
-def contended(*mons) -> bool:
-    return any(m is not None and m.foreign_cores is not None and m.foreign_cores > CONTENDED_CORES for m in mons)
-
-
-class Worst:
-    """The most contended of several monitors (for rows derived from several measurements)."""
-
-    def __init__(self, *mons):
-        loads = [m.foreign_cores for m in mons if m is not None and m.foreign_cores is not None]
-        self.foreign_cores = max(loads) if loads else None
-
-
-def status(value: float, target: float, mon=None) -> str:
-    if value >= target:
-        return "PASS"
-    return "FAIL (contended, rerun)" if contended(mon) else "FAIL"
-
-
-def load_note(mon: common.CpuMonitor | None) -> str:
-    if mon is None or mon.foreign_cores is None:
-        return "n/a"
-    flag = " (contended)" if mon.foreign_cores > CONTENDED_CORES else ""
-    return f"{mon.foreign_cores:.2f}{flag}"
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -303,7 +197,7 @@ def main(argv=None) -> int:
     log("loading Framepool")
     with common.CpuMonitor() as load_mon:
         model = seqzoo.load_model("Framepool", weights=args.weights)
-    seqs = random_utrs(cfg["n_forward"], 100)
+    seqs = common.random_seqs(cfg["n_forward"], 100)
     flops = framepool_flops(100)
     log(f"predict_sequences on {len(seqs)} x 100 nt, batch {bs}")
     quiet()

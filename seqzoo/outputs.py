@@ -1,7 +1,6 @@
 """Writing result tables incrementally: TSV, gzipped TSV, Parquet; and the skip report (TSV)."""
 from __future__ import annotations
 
-import csv
 import gzip
 import os
 from pathlib import Path

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_weights
 from seqzoo import registry
 from seqzoo.cli import main
 from seqzoo.scoring import VariantWindows

@@ -9,7 +9,7 @@ from cyvcf2 import VCF
 
 from conftest import require_weights
 from seqzoo.cli import main
-from seqzoo.synthetic import make_gene_model_dataset, write_vcf
+from seqzoo.synthetic import make_gene_model_dataset
 
 
 @pytest.fixture(scope="module")

@@ -4,4 +4,4 @@ A rule is built from the genome, the GTF and the contig-name map, and answers on
 validated allele (REF already checked against the FASTA, contig already mapped):
 ``rule.windows(allele, chrom) -> (list[WindowPair], list[FeatureSkip])``.
 """
-from .base import FeatureSkip, WindowPair  # noqa: F401
+from .base import FeatureSkip, WindowPair  # noqa: F401  (re-exported)

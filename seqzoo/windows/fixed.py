@@ -67,7 +67,7 @@ def forward_alt_window(genome: Genome, w: AnchoredWindow, allele: VariantAllele,
     """
     L, g = w.length, w.split
     vs, ve = allele.start, allele.end
-    ref, alt = allele.ref, allele.alt
+    alt = allele.alt
     n_left = g - w.start
 
     def ref_seq(a: int, b: int) -> str:  # forward reference [a, b), from the cached window if inside
@@ -89,7 +89,7 @@ def forward_alt_window(genome: Genome, w: AnchoredWindow, allele: VariantAllele,
         a, b, piece = left
         tail = piece + ref_seq(b, g)  # everything from the variant to the split
         need = n_left - len(tail)
-        left_seq = (ref_seq(a - need, a) + tail) if need > 0 else tail[len(tail) - n_left:] if n_left else ""
+        left_seq = (ref_seq(a - need, a) + tail) if need > 0 else tail[len(tail) - n_left:]
     if right is None:
         right_seq = ref_forward[n_left:]
     else:
