@@ -86,3 +86,23 @@ def test_missing_explicit_path(tmp_path):
     spec, _ = make_spec(tmp_path)
     with pytest.raises(WeightsError, match="does not exist"):
         resolve(spec, tmp_path / "nope.h5")
+
+
+def test_two_processes_filling_the_cache_at_once(tmp_path):
+    """Concurrent downloads into one cache: each verifies its own temp file and renames atomically,
+    so the cache ends with exactly one whole file and no partial one."""
+    import subprocess
+    import sys
+    content = bytes(range(256)) * 40_000  # 10 MB: both downloads overlap
+    spec, _ = make_spec(tmp_path, content=content, name="big.h5")
+    cache = tmp_path / "cache"
+    code = ("import sys; from seqzoo.weights import WeightsFile, resolve; "
+            f"print(resolve(WeightsFile('big.h5', {spec.url!r}, {spec.md5!r})))")
+    env = {"SEQZOO_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert {o[0].strip() for o in outs} == {str(cache / "big.h5")}
+    assert [p.name for p in cache.iterdir()] == ["big.h5"]
+    assert (cache / "big.h5").read_bytes() == content
