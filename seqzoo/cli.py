@@ -1,4 +1,5 @@
-"""Command line: ``seqzoo score``, ``seqzoo windows``, ``seqzoo predict``, ``seqzoo models``.
+"""Command line: ``seqzoo score``, ``seqzoo windows``, ``seqzoo predict``, ``seqzoo models``,
+``seqzoo shard`` / ``seqzoo merge`` (the Snakemake workflow's steps, :mod:`seqzoo.workflow`).
 
 ``seqzoo score --model Framepool --fasta F --gtf G --vcf V -o OUT`` writes one row per
 (VCF record x ALT x feature) to OUT (.tsv, .tsv.gz or .parquet), every allele that gives no row
@@ -15,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import registry
+from . import registry, workflow
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
 from .outputs import VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, table_format
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--chunk-rows", type=int, default=4096, help="regions predicted and written per chunk")
     predict.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     sub.add_parser("models", help="list the models")
+    workflow.add_parsers(sub)
     plot = sub.add_parser("plot", help="plot effect distributions, or one variant's ref/alt tracks")
     plot_sub = plot.add_subparsers(dest="plot", required=True)
     dist = plot_sub.add_parser("effects", help="histogram of each model's effect score from a score table")
@@ -331,6 +333,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "plot":
             return run_plot(args)
+        if args.command in ("shard", "merge"):
+            return workflow.run(args)
         return run(args)
     except (GenomeError, WeightsError, ConversionError, KeyError, ValueError, FileNotFoundError,
             ImportError) as exc:
