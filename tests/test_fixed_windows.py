@@ -24,7 +24,9 @@ def expected_window(w: AnchoredWindow, allele: VariantAllele) -> str | None:
     vs, ve, ref, alt = allele.start, allele.end, allele.ref, allele.alt
     g = w.split
     alt_contig = CONTIG[:vs] + alt + CONTIG[ve:]
-    if ve <= g:
+    if w.strand == "-" and ve == g and len(alt) > len(ref):
+        g2 = vs + len(ref)  # the inserted bases go right of the split: 5' of the anchor in model orientation
+    elif ve <= g:
         g2 = g + len(alt) - len(ref)
     elif vs >= g:
         g2 = g

@@ -157,11 +157,11 @@ def test_indels_keep_160_nt_anchored_at_the_boundary_minus(rule):
     assert alt == rc(CONTIG[3920:4001] + "AC" + CONTIG[4001:4078])
     assert alt[80:] == rc(CONTIG[3920:4000])
     # insertion after forward 4000 (the first intronic base; exactly at the junction): the inserted
-    # bases open the intronic half (VCF's left-anchored representation puts them left of the split)
+    # bases go to the exonic half, as on '+'; the intronic half (anchor at 80) stays intact
     a = allele(4000, b(4000), b(4000) + "AC")
     alt = rule.windows(a, "chr1")[0][0].alt_seq
-    assert alt == rc(CONTIG[3922:4000] + "AC" + CONTIG[4000:4080])
-    assert alt[:80] == rc(CONTIG[4000:4080]) and alt[80:82] == "GT"
+    assert alt == rc(CONTIG[3920:4000] + "AC" + CONTIG[4000:4078])
+    assert alt[80:] == rc(CONTIG[3920:4000]) and alt[78:80] == rc("AC")
 
 
 def test_skips_and_no_feature(rule):

@@ -5,7 +5,9 @@ orientation (transcript orientation: reverse-complemented on '-'). The anchor ba
 whatever the variant: an indel on one side of the anchor trims sequence, or pulls more reference
 sequence in, at that side's far end — kipoiseq's ``VariantSeqExtractor(..., anchor, fixed_len=True)``
 semantics with the anchor meaning the window index it should mean. A variant whose REF straddles the
-anchor is split there (REF and ALT cut at the same offset, as kipoiseq does).
+anchor is split there (REF and ALT cut at the same offset, as kipoiseq does). Inserted bases never
+take the anchor's index: on both strands an insertion next to the anchor goes to its 5' side
+(model orientation) when it is anchored on the base 5' of it, and to its 3' side otherwise.
 
 On the forward strand the split point is ``start + anchor`` on '+' and ``end - anchor`` on '-'
 (on '-', model index ``anchor`` is forward index ``L - 1 - anchor``, the last base left of the
@@ -75,8 +77,13 @@ def forward_alt_window(genome: Genome, w: AnchoredWindow, allele: VariantAllele,
             return ref_forward[a - w.start:b - w.start]
         return _fetch(genome, w.chrom, a, b)
 
-    # split the allele at the anchor (REF and ALT cut at the same offset)
-    if ve <= g:
+    # split the allele at the anchor (REF and ALT cut at the same offset). On '-' the anchor base is
+    # the last one left of the split: a VCF insertion anchored on it (REF ends at the split) puts its
+    # new bases right of the split, i.e. 5' of the anchor in model orientation, as on '+'.
+    if w.strand == "-" and ve == g and len(alt) > len(allele.ref):
+        mid = len(allele.ref)
+        left, right = (vs, g, alt[:mid]), (g, g, alt[mid:])
+    elif ve <= g:
         left, right = (vs, ve, alt), None
     elif vs >= g:
         left, right = None, (vs, ve, alt)
