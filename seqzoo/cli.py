@@ -21,7 +21,7 @@ from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
 from .outputs import VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, table_format
 from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, chunked,
-                      window_columns, window_row)
+                      column_kinds, window_columns, window_row)
 from .vcf_output import VcfAnnotator
 from .weights import WeightsError
 
@@ -294,8 +294,11 @@ def run(args) -> int:
     if out_format in VCF_SUFFIXES:
         writer = VcfAnnotator(args.output, args.vcf, {s.name: list(s.effect_names) for s in specs})
     else:
-        writer = open_table(args.output, columns, metadata_columns=set(METADATA_COLUMNS) | {"model"})
+        strings, lists = column_kinds(specs)
+        writer = open_table(args.output, columns, metadata_columns=set(METADATA_COLUMNS) | {"model"},
+                            string_columns=strings, list_columns=lists)
     skips = TableWriter(skip_path, SKIP_COLUMNS)
+    completed = False
     try:
         for pairs, skipped in chunked(_progress(windows.events(args.vcf), args.quiet), args.chunk_rows):
             if models is not None:
@@ -308,8 +311,12 @@ def run(args) -> int:
             else:
                 writer.write(rows)
             skips.write([s.as_row() for s in skipped])
+        completed = True
     finally:
-        writer.close()
+        if completed or not isinstance(writer, VcfAnnotator):
+            writer.close()
+        else:  # a failed run leaves no complete-looking annotated VCF behind
+            writer.abort()
         skips.close()
     summary = windows.summary
     summary.check()

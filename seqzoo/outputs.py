@@ -31,11 +31,12 @@ def _cell(value) -> str:
     return str(value)
 
 
-def open_table(path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = ()):
+def open_table(path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = (),
+               string_columns: Sequence[str] = (), list_columns: Sequence[str] = ()):
     """A TSV / TSV.gz / Parquet :class:`TableWriter` or an :class:`Hdf5Writer` by suffix."""
     if str(path).endswith(".h5"):
         return Hdf5Writer(path, columns, metadata_columns)
-    return TableWriter(path, columns)
+    return TableWriter(path, columns, string_columns, list_columns)
 
 
 class Hdf5Writer:
@@ -116,9 +117,13 @@ class TableWriter:
     Parquet is written as one row group per chunk (readable only once closed).
     """
 
-    def __init__(self, path: str | os.PathLike, columns: Sequence[str]):
+    def __init__(self, path: str | os.PathLike, columns: Sequence[str], string_columns: Sequence[str] = (),
+                 list_columns: Sequence[str] = ()):
         self.path = Path(path)
         self.columns = list(columns)
+        # Parquet types of columns that are empty in the first chunk (another model's, several
+        # models in one run): strings, lists of floats, else float64
+        self.string_columns, self.list_columns = set(string_columns), set(list_columns)
         self.format = table_format(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._parquet = None
@@ -150,10 +155,17 @@ class TableWriter:
         if self._parquet is None:
             if table is None:
                 return
-            self._schema = table.schema
+            self._schema = pa.schema([f if not pa.types.is_null(f.type) else pa.field(f.name, self._type_of(f.name))
+                                      for f in table.schema])
             self._parquet = pq.ParquetWriter(str(self.path), self._schema)
         if table is not None:
             self._parquet.write_table(table.cast(self._schema))
+
+    def _type_of(self, column: str):
+        import pyarrow as pa
+        if column in self.list_columns:
+            return pa.list_(pa.float64())
+        return pa.string() if column in self.string_columns else pa.float64()
 
     def close(self) -> None:
         if self.format == ".parquet":

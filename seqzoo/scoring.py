@@ -366,6 +366,17 @@ class ModelsScorer:
         return rows
 
 
+def column_kinds(specs) -> tuple[set[str], set[str]]:
+    """(string columns, per-position list columns) of the output of ``specs``, for typed writers."""
+    strings = {"variant_id", "chrom", "ref", "alt", "feature_id", "gene_id", "strand", "model", "ref_seq", "alt_seq"}
+    lists: set[str] = set()
+    for spec in specs:
+        strings |= set(spec.note_columns)
+        lists |= {f"{side}_{k}" for k in spec.vector_outputs for side in ("ref", "alt")}
+        lists |= set(spec.vector_effect_names)
+    return strings, lists
+
+
 def window_columns(specs) -> list[str]:
     """Columns of ``seqzoo windows`` output for one or several models."""
     if len(specs) == 1:

@@ -22,6 +22,11 @@ def info_id(model: str) -> str:
     return "SEQZOO_" + re.sub(r"[^A-Za-z0-9_]", "_", model)
 
 
+def _text(value) -> str:
+    """A text sub-field (ALT, feature ID) with INFO-unsafe characters replaced by '_'."""
+    return _UNSAFE.sub("_", str(value))
+
+
 def _fmt(value) -> str:
     if value is None:
         return ""
@@ -64,7 +69,7 @@ class VcfAnnotator:
     def add(self, rows, default_model: str | None = None) -> None:
         for row in rows:
             model = row.get("model") or default_model
-            entry = "|".join([_fmt(row["alt"]), _fmt(row["feature_id"])]
+            entry = "|".join([_text(row["alt"]), _text(row["feature_id"])]
                              + [_fmt(row.get(name)) for name in self.effects[model]])
             self._pending.setdefault(row["_record"], {}).setdefault(model, []).append(entry)
 
@@ -80,6 +85,12 @@ class VcfAnnotator:
             self._writer.write_record(rec)
             self._next_record += 1
             self.records_written += 1
+
+    def abort(self) -> None:
+        """Stop after a failure: close the files and delete the partial output."""
+        self._writer.close()
+        self._reader.close()
+        self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.flush(None)

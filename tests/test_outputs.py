@@ -81,3 +81,36 @@ def test_hdf5_has_the_parquet_content(data, tmp_path):
         np.testing.assert_allclose(h5["preds/delta_logodds"][:], pq.delta_logodds, atol=1e-12)
         assert h5["preds/delta_cut_prob"].shape == (len(pq), 206)
         np.testing.assert_allclose(h5["preds/delta_cut_prob"][:], np.stack(pq.delta_cut_prob), atol=1e-7)
+
+
+def test_parquet_with_several_models_and_small_chunks(data, tmp_path):
+    """A column that is empty in the first chunk (another model's) still gets its type."""
+    require_weights("Framepool_combined_residual.h5")
+    require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
+    out = tmp_path / "small.parquet"
+    args = ["score", "--model", "APARENT2,Framepool", "--fasta", str(data["fasta"]), "--gtf", str(data["gtf"]),
+            "--vcf", str(data["vcf"]), "--quiet", "--chunk-rows", "2"]
+    assert main(args + ["-o", str(out)]) == 0
+    assert main(args[:-2] + ["-o", str(tmp_path / "big.parquet")]) == 0
+    small, big = pd.read_parquet(out), pd.read_parquet(tmp_path / "big.parquet")
+    assert list(small.columns) == list(big.columns) and len(small) == len(big)
+    assert list(small.model) == list(big.model)
+    np.testing.assert_allclose(small.mrl_fold_change.astype(float), big.mrl_fold_change.astype(float), atol=1e-5)
+
+
+def test_failed_run_leaves_no_annotated_vcf(data, tmp_path, capsys):
+    require_weights("Framepool_combined_residual.h5")
+    bad = tmp_path / "bad.vcf"
+    lines = data["vcf"].read_text().splitlines()
+    body = [x for x in lines if not x.startswith("#")]
+    bad.write_text("\n".join([x for x in lines if x.startswith("#")] + body[:5] + ["chr1\t1070"] + body[5:]) + "\n")
+    out = tmp_path / "bad.vcf.gz"
+    assert main(["score", "--model", "Framepool", "--fasta", str(data["fasta"]), "--gtf", str(data["gtf"]),
+                 "--vcf", str(bad), "-o", str(out), "--quiet"]) == 2
+    assert "malformed record" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_numeric_feature_ids_stay_text_in_vcf_info(tmp_path):
+    from seqzoo.vcf_output import _text
+    assert _text("100000012") == "100000012" and _text("a b;c") == "a_b_c"
