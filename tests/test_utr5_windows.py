@@ -192,3 +192,13 @@ def test_gtf_without_utr_is_a_clear_error(tmp_path):
     gtf = [gtf_line("1", "exon", 11, 100, "+", "TP", "GP")]
     with pytest.raises(GenomeError, match="has no 5'UTR: looked for features of type five_prime_utr"):
         run(tmp_path, [("chr1", 12, "x", s(12, 12), "A")], gtf=gtf)
+
+
+def test_utr_exon_past_the_contig_end_is_a_skip_not_a_crash(tmp_path):
+    gtf = GTF + [gtf_line("1", "five_prime_utr", 195, 210, "+", "TX_EDGE", "GE"),
+                 gtf_line("1", "CDS", 211, 260, "+", "TX_EDGE", "GE")]
+    events, summary = run(tmp_path, [("chr1", 196, "edge", s(196, 196), other(s(196, 196))),
+                                     ("chr1", 33, "ok", s(33, 33), other(s(33, 33)))], gtf=gtf)
+    skips = [(e.allele.variant_id, e.reason) for e in events if isinstance(e, Skip)]
+    assert skips == [("edge", "window_past_contig_end")]
+    assert summary.scored_alleles == 1

@@ -11,7 +11,7 @@ exon; N in the FASTA is kept (kipoiseq's reverse complement crashes on it).
 from __future__ import annotations
 
 from ..encoding import reverse_complement
-from ..genome.fasta import Genome
+from ..genome.fasta import Genome, GenomeError
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
@@ -64,7 +64,11 @@ class Utr5Windows:
                                          f"REF {allele.chrom}:{allele.start}-{allele.end} (0-based) is not inside "
                                          f"one 5'UTR exon of {tx.transcript_id} (exon {chrom}:{s}-{e})"))
                 continue
-            exon_seqs = self.exon_sequences(ti)
+            try:
+                exon_seqs = self.exon_sequences(ti)
+            except GenomeError as exc:  # an annotated exon past the contig end (GTF of another assembly)
+                skips.append(FeatureSkip(tx.transcript_id, "window_past_contig_end", str(exc)))
+                continue
             alt_exons = list(exon_seqs)
             alt_exons[exon_ids[0]] = apply_allele(exon_seqs[exon_ids[0]], s, allele)
             pairs.append(WindowPair(allele, tx.transcript_id, tx.gene_id, tx.strand,
