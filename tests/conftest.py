@@ -11,6 +11,15 @@ SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "reference"
 
 
+def load_script(filename: str):
+    """The module of ``scripts/<filename>`` (example generators and the like), loaded by path."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(Path(filename).stem, ROOT / "scripts" / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def weights_dir() -> Path:
     return Path(os.environ.get("SEQZOO_WEIGHTS_DIR") or SHARED / "weights")
 

@@ -7,7 +7,6 @@ authors' ``bpnet.extractors.extract_seq`` (kundajelab/bpnet 0cb7277): fetch [sta
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import types
 from pathlib import Path
 
@@ -31,10 +30,8 @@ CONTIG = random_sequence(np.random.default_rng(23), LENGTH)
 
 
 def _example_module():
-    spec = importlib.util.spec_from_file_location("bpnet_make_example_files", ROOT / "scripts" / "make_bpnet_example.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_script
+    return load_script("make_bpnet_example.py")
 
 
 @pytest.fixture(scope="module")

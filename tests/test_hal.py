@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -261,14 +258,6 @@ def test_model_yaml_names_the_official_file():
         assert (descr["args"]["weights_url"], descr["args"]["weights_md5"]) == (official.url, official.md5)
 
 
-def kipoi_script() -> Path:
-    pytest.importorskip("kipoi", reason="the kipoi extra is not installed (pip install -e '.[kipoi,test]')")
-    script = Path(sys.executable).parent / "kipoi"
-    if not script.is_file():
-        pytest.skip(f"SKIPPED LOUDLY: no `kipoi` script next to {sys.executable}; Kipoi CLI NOT tested")
-    return script
-
-
 def model_dir_with_weights(tmp_path, table_path) -> Path:
     """A copy of models/HAL whose model.yaml also passes ``weights: <generated table>``.
 
@@ -283,16 +272,6 @@ def model_dir_with_weights(tmp_path, table_path) -> Path:
     assert marker in text
     (copy / "model.yaml").write_text(text.replace(marker, marker + f"  weights: {table_path}\n"))
     return copy
-
-
-def run_kipoi(args, cwd, timeout=300):
-    env = dict(os.environ, SEQZOO_OFFLINE="1")
-    proc = subprocess.run([str(kipoi_script())] + args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"kipoi {' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}"
-                             f"\n--- stderr\n{proc.stderr[-6000:]}")
-    return proc
 
 
 def example_events():
@@ -358,6 +337,7 @@ def test_kipoi_test_and_predict_with_a_generated_table(tmp_path, table):
     """`kipoi test` and `kipoi predict` on a copy of models/HAL that names the generated table."""
     hal_registered()
     import pandas as pd
+    from test_kipoi import run_kipoi  # the shared Kipoi CLI runner (skips loudly without kipoi)
 
     path, w = table
     copy = model_dir_with_weights(tmp_path, path)
@@ -386,10 +366,8 @@ def test_kipoi_test_and_predict_with_a_generated_table(tmp_path, table):
 
 # ---- the model card's table of both readings; the published table when present -----------------------
 def test_readme_table_is_what_compare_readings_prints():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("hal_compare_readings", ROOT / "scripts" / "hal_compare_readings.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from conftest import load_script
+    mod = load_script("hal_compare_readings.py")
     table = mod.table_markdown(hal.HAL(mod.stand_in_table()))
     line = mod.agreement_line(hal.HAL(mod.stand_in_table()))
     readme = (MODEL_DIR / "README.md").read_text()
@@ -407,5 +385,6 @@ def test_published_table_layout_and_kipoi_test():
     got = hal.from_npz(path).predict_sequences(seqs)["score"]
     np.testing.assert_allclose(got, [reference_score(s, w) for s in seqs], rtol=0, atol=1e-9)
     hal_registered()
+    from test_kipoi import run_kipoi
     proc = run_kipoi(["test", "models/HAL", "--source", "dir"], cwd=ROOT)
     assert "Successfully ran test_predict" in proc.stdout + proc.stderr, weights_dir()

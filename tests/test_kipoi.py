@@ -60,18 +60,21 @@ def run_kipoi(args: list[str], cwd: Path = ROOT, timeout: int = 300) -> subproce
     return proc
 
 
+#: text columns of seqzoo's and kipoi's tables (skip reports, metadata), read as str
+TEXT_COLUMNS = ("variant_id", "chrom", "ref", "alt", "model", "feature_id", "gene_id", "strand", "reason", "detail",
+                "halflife_source")
+
+
 def read_tsv(path):
     import pandas as pd
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["nan"],
-                       dtype={c: str for c in ("variant_id", "chrom", "ref", "alt", "feature_id", "gene_id",
-                                               "strand", "reason", "detail", "metadata/variant_id",
-                                               "metadata/chrom", "metadata/ref", "metadata/alt",
-                                               "metadata/feature_id", "metadata/gene_id", "metadata/strand")})
+                       dtype={c: str for name in TEXT_COLUMNS for c in (name, f"metadata/{name}")})
 
 
-def seqzoo_events(paths):
-    spec = registry.get("Framepool")
-    windows = VariantWindows(spec, paths["fasta"], paths["gtf"])
+def seqzoo_events(paths, model="Framepool", **rule_options):
+    """(spec, summary, window pairs, skips) of seqzoo's own stream over ``paths`` for ``model``."""
+    spec = registry.get(model)
+    windows = VariantWindows(spec, paths["fasta"], paths["gtf"], **rule_options)
     events = list(windows.events(paths["vcf"]))
     pairs = [e for e in events if isinstance(e, WindowPair)]
     skips = [e for e in events if isinstance(e, Skip)]

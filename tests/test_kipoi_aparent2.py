@@ -9,7 +9,6 @@ into one column per position.
 from __future__ import annotations
 
 import filecmp
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,12 +17,11 @@ import pytest
 
 kipoi = pytest.importorskip("kipoi", reason="the kipoi extra is not installed (pip install -e '.[kipoi,test]')")
 
-from conftest import require_weights  # noqa: E402
-from test_kipoi import run_kipoi  # noqa: E402  (the same subprocess runner as Framepool's tests)
+from conftest import load_script, require_weights  # noqa: E402
+from test_kipoi import read_tsv, run_kipoi, seqzoo_events  # noqa: E402  (the same helpers as Framepool's tests)
 
 from seqzoo import registry  # noqa: E402
-from seqzoo.scoring import SKIP_COLUMNS, PairScorer, Skip, VariantWindows, metadata_row  # noqa: E402
-from seqzoo.windows.base import WindowPair  # noqa: E402
+from seqzoo.scoring import SKIP_COLUMNS, PairScorer, metadata_row  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "APARENT2"
@@ -40,30 +38,7 @@ TARGETS = {
 }
 
 
-def _load_script():
-    path = ROOT / "scripts" / "make_aparent2_example.py"
-    spec = importlib.util.spec_from_file_location("make_aparent2_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _load_script()
-
-
-def read_tsv(path):
-    import pandas as pd
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["nan"],
-                       dtype={c: str for c in [f"metadata/{k}" for k in METADATA if k != "pos"]
-                              + ["variant_id", "chrom", "ref", "alt", "model", "feature_id", "reason", "detail"]})
-
-
-def seqzoo_events(paths):
-    windows = VariantWindows(SPEC, paths["fasta"], paths["gtf"])
-    events = list(windows.events(paths["vcf"]))
-    pairs = [e for e in events if isinstance(e, WindowPair)]
-    skips = [e for e in events if isinstance(e, Skip)]
-    return windows.summary, pairs, skips
+SCRIPT = load_script("make_aparent2_example.py")
 
 
 def example_paths():
@@ -112,7 +87,7 @@ def test_example_files_are_the_script_output_and_small(tmp_path):
             f"models/APARENT2/example_files/{name} differs from `python scripts/make_aparent2_example.py`"
     files = example_paths()
     assert sum(f.stat().st_size for f in files.values()) < 50_000
-    summary, pairs, skips = seqzoo_events(files)
+    _, summary, pairs, skips = seqzoo_events(files, "APARENT2")
     summary.check()
     assert (summary.alleles, summary.rows) == (SCRIPT.EXPECTED_ALLELES, SCRIPT.EXPECTED_ROWS)
     assert {s.allele.variant_id: s.reason for s in skips if not s.feature_id} == SCRIPT.PLANTED_SKIPS
@@ -128,7 +103,7 @@ def test_dataloader_yields_205_nt_windows_and_metadata(dataset, tmp_path, monkey
     monkeypatch.chdir(ROOT)
     Dl = kipoi.get_dataloader_factory("models/APARENT2", "dir")
     assert Dl.model_name == "APARENT2" and Dl.type == "SampleIterator"
-    summary, pairs, skips = seqzoo_events(dataset)
+    _, summary, pairs, skips = seqzoo_events(dataset, "APARENT2")
     report = tmp_path / "skipped.tsv"
     dl = Dl(fasta_file=str(dataset["fasta"]), gtf_file=str(dataset["gtf"]), vcf_file=str(dataset["vcf"]),
             skip_report=str(report))
@@ -177,7 +152,7 @@ def test_kipoi_predict_matches_seqzoo(dataset, aparent2, tmp_path):
     proc = run_kipoi(["predict", "models/APARENT2", "--source", "dir", "--dataloader_args", json.dumps(args),
                       "--batch_size", "16", "-m", "-o", str(out)])
 
-    summary, pairs, skips = seqzoo_events(dataset)
+    _, summary, pairs, skips = seqzoo_events(dataset, "APARENT2")
     expected = PairScorer(SPEC, aparent2, vectors=True).score(pairs)
     assert summary.line() in proc.stdout + proc.stderr  # the dataloader's accounting line
 

@@ -20,12 +20,12 @@ import pytest
 
 kipoi = pytest.importorskip("kipoi", reason="the kipoi extra is not installed (pip install -e '.[kipoi,test]')")
 
-from conftest import require_weights, weights_dir  # noqa: E402
-from test_kipoi import run_kipoi  # noqa: E402  (the same subprocess runner as Framepool's tests)
+import test_kipoi as kipoi_tests  # noqa: E402
+from conftest import load_script, require_weights, weights_dir  # noqa: E402
+from test_kipoi import read_tsv, run_kipoi  # noqa: E402  (the same helpers as Framepool's tests)
 
 from seqzoo import registry  # noqa: E402
-from seqzoo.scoring import SKIP_COLUMNS, PairScorer, Skip, VariantWindows, metadata_row  # noqa: E402
-from seqzoo.windows.base import WindowPair  # noqa: E402
+from seqzoo.scoring import SKIP_COLUMNS, PairScorer, metadata_row  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = ROOT / "models" / "Xpresso"
@@ -34,31 +34,12 @@ METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id",
 EXAMPLE_NAMES = ("genome.fa", "annotation.gtf", "variants.vcf", "halflife.tsv")
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_xpresso_example", ROOT / "scripts" / "make_xpresso_example.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _load_script()
-
-
-def read_tsv(path):
-    import pandas as pd
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["nan"],
-                       dtype={c: str for c in [f"metadata/{k}" for k in METADATA if k != "pos"]
-                              + ["variant_id", "chrom", "ref", "alt", "feature_id", "reason", "detail"]})
+SCRIPT = load_script("make_xpresso_example.py")
 
 
 def seqzoo_events(paths, halflife=True):
-    spec = registry.get("Xpresso/human_median")
     options = {"halflife_file": str(paths["halflife"])} if halflife else {}
-    windows = VariantWindows(spec, paths["fasta"], paths["gtf"], **options)
-    events = list(windows.events(paths["vcf"]))
-    pairs = [e for e in events if isinstance(e, WindowPair)]
-    skips = [e for e in events if isinstance(e, Skip)]
-    return spec, windows.summary, pairs, skips
+    return kipoi_tests.seqzoo_events(paths, "Xpresso/human_median", **options)
 
 
 @pytest.fixture(scope="module")
