@@ -23,7 +23,7 @@ import numpy as np
 from .genome.fasta import Genome
 from .genome.names import ContigNames
 from .genome.vcf import VariantAllele, iter_alleles
-from .windows.base import WindowPair
+from .windows.base import FeatureSkip, WindowPair
 
 METADATA_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
 SKIP_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "record", "model", "feature_id", "reason", "detail")
@@ -150,8 +150,8 @@ class VariantWindows:
         events: list = []
         for pair in pairs:
             if _BASES.isdisjoint(pair.alt_seq) or _BASES.isdisjoint(pair.ref_seq):
-                feature_skips.append(_feature_skip(pair, "window_without_bases",
-                                                   "the ref or alt window has no A/C/G/T base"))
+                feature_skips.append(FeatureSkip(pair.feature_id, "window_without_bases",
+                                                 "the ref or alt window has no A/C/G/T base"))
             else:
                 events.append(dataclasses.replace(pair, model=name))
         if events:
@@ -200,11 +200,6 @@ class VariantWindows:
             s.scored_alleles += bool(scored_by)
             for name in scored_by:
                 s.model_scored_alleles[name] += 1
-
-
-def _feature_skip(pair: WindowPair, reason: str, detail: str):
-    from .windows.base import FeatureSkip
-    return FeatureSkip(pair.feature_id, reason, detail)
 
 
 def metadata_row(pair: WindowPair, spec=None) -> dict:
