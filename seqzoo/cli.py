@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import numpy as np
@@ -19,9 +20,12 @@ import numpy as np
 from . import registry, workflow
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
-from .outputs import VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, table_format
-from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, chunked,
-                      column_kinds, window_columns, window_row)
+from .outputs import (VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, parts_dir,
+                      table_format)
+from .checkpoint import Progress, Stopped, file_identity, stop_signals
+from .prefetch import prefetch
+from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, column_kinds,
+                      window_columns, window_row)
 from .vcf_output import VcfAnnotator
 from .weights import WeightsError
 
@@ -38,7 +42,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
     p.add_argument("-o", "--output", required=True, help="output table: .tsv, .tsv.gz or .parquet")
     p.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
-    p.add_argument("--chunk-rows", type=int, default=4096, help="rows scored and written per chunk")
+    p.add_argument("--chunk-rows", type=int, default=4096,
+                   help="rows (plus skips) scored and written per chunk; a chunk always holds whole VCF records")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a stopped or killed run from its progress note OUTPUT.progress.json (same "
+                        "command otherwise); without a note, start from the beginning")
+    p.add_argument("--io-workers", type=int, default=1, choices=(0, 1),
+                   help="1 (default): a background thread reads the VCF/FASTA and builds the next chunks' windows "
+                        "while the model scores the current one; 0: all in one thread")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
     p.add_argument("--halflife-file", default=None,
                    help="Xpresso: TSV of gene_id + the six mRNA half-life features (default: zeros)")
@@ -143,11 +154,12 @@ def run_plot(args) -> int:
     return 0
 
 
-def _progress(events, quiet: bool):
+def _progress_bar(quiet: bool, start: int):
+    """A tqdm bar counting VCF records on a terminal's stderr, else None."""
     if quiet or not sys.stderr.isatty():
-        return events
+        return None
     from tqdm import tqdm
-    return tqdm(events, unit=" rows", file=sys.stderr, mininterval=0.5)
+    return tqdm(initial=start, unit=" records", file=sys.stderr, mininterval=0.5)
 
 
 def _weights_by_model(values, names: list[str]) -> dict[str, str]:
@@ -268,10 +280,26 @@ def run_predict(args) -> int:
     return 0
 
 
+def _fingerprint(args, names, columns) -> dict:
+    """What a resumed run must share with the run that wrote the progress note."""
+    return {"command": args.command, "models": names, "columns": columns,
+            "weights": sorted(getattr(args, "weights", None) or []),
+            "fasta": file_identity(args.fasta), "gtf": file_identity(args.gtf), "vcf": file_identity(args.vcf),
+            "halflife_file": file_identity(args.halflife_file)}
+
+
+def _where(chunk) -> str:
+    last = (chunk.pairs + chunk.skips)[-1].allele if chunk.pairs or chunk.skips else None
+    return f"{last.chrom}:{last.pos}" if last else ""
+
+
 def run(args) -> int:
     if args.command == "predict":
         return run_predict(args)
     out_format = table_format(args.output, vcf=args.command == "score")
+    if args.resume and out_format in VCF_SUFFIXES:
+        raise ValueError(f"--resume needs a table output (.tsv, .tsv.gz, .parquet, .h5), not {args.output}: an "
+                         f"annotated VCF is written whole or not at all")
     names = _model_names(args.model)
     models = None
     if args.command == "score":
@@ -282,6 +310,8 @@ def run(args) -> int:
     if gtf_needers and not args.gtf:
         raise ValueError(f"model(s) {', '.join(gtf_needers)} need --gtf (their windows come from annotated features)")
     windows = VariantWindows(specs, args.fasta, args.gtf, **_rule_options(args, specs))
+    if not os.path.isfile(args.vcf):
+        raise GenomeError(f"VCF file {args.vcf} does not exist")
     if models is not None:
         vectors = out_format in (".parquet", ".h5")
         scorer = ModelsScorer({n: PairScorer(registry.get(n), m, batch_size=args.batch_size, vectors=vectors)
@@ -291,40 +321,88 @@ def run(args) -> int:
         columns = window_columns(specs)
     by_name = {s.name: s for s in specs}
     skip_path = args.skipped or default_skip_path(args.output)
+    summary_path = default_summary_path(args.output)
+    progress = Progress(args.output, _fingerprint(args, names, columns))
+    note = progress.resume_point() if args.resume else None
+    if args.resume and note is None:
+        log.warning("--resume: no progress note %s; starting from the first record", progress.path)
+    summary_path.unlink(missing_ok=True)
     if out_format in VCF_SUFFIXES:
         writer = VcfAnnotator(args.output, args.vcf, {s.name: list(s.effect_names) for s in specs})
     else:
         strings, lists = column_kinds(specs)
         writer = open_table(args.output, columns, metadata_columns=set(METADATA_COLUMNS) | {"model"},
-                            string_columns=strings, list_columns=lists)
-    skips = TableWriter(skip_path, SKIP_COLUMNS)
-    completed = False
+                            string_columns=strings, list_columns=lists, resume=note and note["output_state"])
+    skips = TableWriter(skip_path, SKIP_COLUMNS, resume=note and note["skipped_state"])
+    after = 0
+    if note:
+        windows.summary.restore(note["summary"])
+        after = note["last_record"]
+    resumable = not isinstance(writer, VcfAnnotator)
+    saved = note  # the last progress note written (or resumed from)
+    bar = _progress_bar(args.quiet, after)
+    completed, stopped, error = False, None, None
     try:
-        for pairs, skipped in chunked(_progress(windows.events(args.vcf), args.quiet), args.chunk_rows):
-            if models is not None:
-                rows = scorer.score(pairs)
-            else:
-                rows = [window_row(p, by_name[p.model], len(specs) > 1) for p in pairs]
-            if isinstance(writer, VcfAnnotator):
-                writer.add(rows, default_model=names[0])
-                writer.flush(upto=max(e.allele.record for e in list(pairs[-1:]) + list(skipped[-1:])))
-            else:
-                writer.write(rows)
-            skips.write([s.as_row() for s in skipped])
-        completed = True
+        with stop_signals():
+            for chunk in prefetch(windows.chunks(args.vcf, args.chunk_rows, after_record=after),
+                                  depth=2 if args.io_workers else 0):
+                pairs = chunk.pairs
+                if models is not None:
+                    rows = scorer.score(pairs)
+                else:
+                    rows = [window_row(p, by_name[p.model], len(specs) > 1) for p in pairs]
+                if isinstance(writer, VcfAnnotator):
+                    writer.add(rows, default_model=names[0])
+                    writer.flush(upto=chunk.last_record + 1)
+                else:
+                    writer.write(rows)
+                skips.write([s.as_row() for s in chunk.skips])
+                if resumable:
+                    saved = {"last_record": chunk.last_record, "last_record_at": _where(chunk),
+                             "summary": chunk.summary, "output_state": writer.checkpoint(),
+                             "skipped_state": skips.checkpoint()}
+                    progress.save("running", **saved)
+                if bar is not None:
+                    bar.update(chunk.last_record - bar.n)
+            completed = True
+    except Stopped as exc:
+        stopped = exc
+    except BaseException as exc:
+        error = exc
+        raise
     finally:
-        if completed or not isinstance(writer, VcfAnnotator):
+        if bar is not None:
+            bar.close()
+        if completed:
             writer.close()
-        else:  # a failed run leaves no complete-looking annotated VCF behind
+            skips.close()
+            progress.remove()
+        elif not resumable:  # a failed run leaves no complete-looking annotated VCF behind
             writer.abort()
-        skips.close()
+            skips.close()
+        else:
+            writer.suspend()
+            skips.suspend()
+            if saved is not None:
+                status = "stopped" if stopped else "failed"
+                progress.save(status, **{k: saved[k] for k in ("last_record", "last_record_at", "summary",
+                                                               "output_state", "skipped_state")},
+                              error=None if stopped else f"{type(error).__name__}: {error}")
+                done = (f"every row of VCF records 1-{saved['last_record']} (up to {saved['last_record_at']})"
+                        if saved["last_record"] else "no record yet")
+                held = parts_dir(args.output) if out_format == ".parquet" else args.output
+                print(f"seqzoo: {'stopped (' + str(stopped) + ')' if stopped else 'failed'}; {held} and "
+                      f"{skip_path} hold {done}; progress note {progress.path}. Continue with the same command "
+                      f"plus --resume.", file=sys.stderr)
+    if stopped:
+        return 128 + stopped.signum
     summary = windows.summary
     summary.check()
-    with open(default_summary_path(args.output), "w") as fh:
+    with open(summary_path, "w") as fh:
         fh.write(summary.to_json() + "\n")
     if not args.quiet:
         print(f"seqzoo {args.command} {','.join(names)}: {summary.line()}", file=sys.stderr)
-        print(f"seqzoo: wrote {args.output}, {skip_path}, {default_summary_path(args.output)}", file=sys.stderr)
+        print(f"seqzoo: wrote {args.output}, {skip_path}, {summary_path}", file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,15 @@
-"""Writing result tables incrementally: TSV, gzipped TSV, Parquet; and the skip report (TSV)."""
+"""Writing result tables incrementally: TSV, gzipped TSV, Parquet, HDF5; and the skip report (TSV).
+
+Every writer can be checkpointed and resumed: :meth:`checkpoint` flushes and returns a small
+JSON-able state; a writer opened with ``resume=state`` cuts the file back to that state (dropping
+whatever a killed run wrote after it) and appends; :meth:`suspend` cuts back to the last
+checkpoint and closes without finishing the file, so that ``--resume`` can go on from it.
+"""
 from __future__ import annotations
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -32,30 +39,55 @@ def _cell(value) -> str:
 
 
 def open_table(path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = (),
-               string_columns: Sequence[str] = (), list_columns: Sequence[str] = ()):
+               string_columns: Sequence[str] = (), list_columns: Sequence[str] = (), resume: dict | None = None):
     """A TSV / TSV.gz / Parquet :class:`TableWriter` or an :class:`Hdf5Writer` by suffix."""
     if str(path).endswith(".h5"):
-        return Hdf5Writer(path, columns, metadata_columns)
-    return TableWriter(path, columns, string_columns, list_columns)
+        return Hdf5Writer(path, columns, metadata_columns, resume=resume)
+    return TableWriter(path, columns, string_columns, list_columns, resume=resume)
+
+
+def parts_dir(path: str | os.PathLike) -> Path:
+    """Where a Parquet output lives while it is written: ``OUT.parts/part-NNNNNN.parquet``."""
+    return Path(str(path) + ".parts")
 
 
 class Hdf5Writer:
     """Rows to HDF5 in Kipoi's layout: ``metadata/<column>`` for the metadata columns and
     ``preds/<column>`` for the rest, one resizable dataset per column (strings UTF-8, numbers
     float64 or int64, per-position vectors 2-D). A column first seen empty (another model's,
-    several models in one run) is filled with NaN / "" where it has no value.
+    several models in one run) is filled with NaN / "" where it has no value. The file is flushed
+    after every chunk; ``resume={"rows": n}`` reopens it and cuts every dataset back to n rows.
     """
 
-    def __init__(self, path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = ()):
+    def __init__(self, path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = (),
+                 resume: dict | None = None):
         import h5py
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.columns = list(columns)
         self.metadata = set(metadata_columns)
-        self._h5 = h5py.File(self.path, "w")
-        self._n = 0
         self._datasets: dict[str, object] = {}
+        self._n = 0
+        if resume is None:
+            self._h5 = h5py.File(self.path, "w")
+        else:
+            _require(self.path, "HDF5 output")
+            self._h5 = h5py.File(self.path, "a")
+            self._n = int(resume["rows"])
+            for column in self.columns:
+                if self._group(column) in self._h5:
+                    self._datasets[column] = self._h5[self._group(column)]
+            self._cut(self._n)
+        self._saved = self._n
+
+    def _cut(self, n: int) -> None:
+        for column, ds in list(self._datasets.items()):
+            if ds.shape[0] < n:
+                raise ValueError(f"{self.path}: dataset {ds.name} has {ds.shape[0]} rows, the progress note "
+                                 f"says {n}; the file was changed after the run stopped")
+            ds.resize(n, axis=0)
+        self._n = n
 
     def _group(self, column: str) -> str:
         return ("metadata/" if column in self.metadata else "preds/") + column
@@ -102,6 +134,15 @@ class Hdf5Writer:
             if ds.shape[0] < self._n:
                 ds.resize(self._n, axis=0)
 
+    def checkpoint(self) -> dict:
+        self._h5.flush()
+        self._saved = self._n
+        return {"rows": self._n}
+
+    def suspend(self) -> None:
+        self._cut(self._saved)
+        self._h5.close()
+
     def close(self) -> None:
         for column in self.columns:  # never-filled columns still exist, all empty
             if column not in self._datasets:
@@ -113,12 +154,14 @@ class Hdf5Writer:
 class TableWriter:
     """Writes rows (dicts) under fixed ``columns`` to ``path``, chunk by chunk.
 
-    A TSV is flushed after every chunk, so a killed run leaves every written chunk readable.
-    Parquet is written as one row group per chunk (readable only once closed).
+    TSV: flushed after every chunk, so a killed run leaves every written chunk readable.
+    TSV.gz: one gzip member per chunk (a valid multi-member gzip file after every chunk).
+    Parquet: one file per chunk in :func:`parts_dir` (each readable; the folder reads as one
+    dataset), joined into ``path`` (one row group per chunk) by :meth:`close`.
     """
 
     def __init__(self, path: str | os.PathLike, columns: Sequence[str], string_columns: Sequence[str] = (),
-                 list_columns: Sequence[str] = ()):
+                 list_columns: Sequence[str] = (), resume: dict | None = None):
         self.path = Path(path)
         self.columns = list(columns)
         # Parquet types of columns that are empty in the first chunk (another model's, several
@@ -126,40 +169,73 @@ class TableWriter:
         self.string_columns, self.list_columns = set(string_columns), set(list_columns)
         self.format = table_format(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._parquet = None
+        self._schema = None
         if self.format == ".parquet":
             try:
                 import pyarrow  # noqa: F401
             except ImportError as exc:
                 raise ImportError("Parquet output needs pyarrow: pip install 'seqzoo[parquet]'") from exc
             self._fh = None
+            self._parts = parts_dir(self.path)
+            self._n_parts = 0
+            if resume is None:
+                shutil.rmtree(self._parts, ignore_errors=True)
+                self._parts.mkdir(parents=True)
+            else:
+                _require(self._parts, "Parquet parts folder")
+                self._n_parts = int(resume["parts"])
+                self._drop_parts_from(self._n_parts)
+                if self._n_parts:
+                    import pyarrow.parquet as pq
+                    self._schema = pq.read_schema(self._part(0))
+            self.path.unlink(missing_ok=True)
+            self._saved = self._n_parts
         else:
-            self._fh = gzip.open(self.path, "wt", newline="") if self.format == ".tsv.gz" else \
-                open(self.path, "w", newline="")
-            self._fh.write("\t".join(self.columns) + "\n")
-            self._fh.flush()
+            if resume is None:
+                self._fh = open(self.path, "wb")
+                self._put("\t".join(self.columns) + "\n")
+            else:
+                _require(self.path, "output")
+                self._fh = open(self.path, "r+b")
+                size = self._fh.seek(0, os.SEEK_END)
+                if size < resume["bytes"]:
+                    raise ValueError(f"{self.path} has {size} bytes, the progress note says {resume['bytes']}; "
+                                     f"the file was changed after the run stopped")
+                self._fh.truncate(resume["bytes"])
+                self._fh.seek(resume["bytes"])
+            self._saved = self._fh.tell()
+
+    def _put(self, text: str) -> None:
+        data = text.encode()
+        self._fh.write(gzip.compress(data, compresslevel=6, mtime=0) if self.format == ".tsv.gz" else data)
+        self._fh.flush()
 
     def write(self, rows: Sequence[dict]) -> None:
         if self.format == ".parquet":
             self._write_parquet(rows)
-            return
-        for row in rows:
-            self._fh.write("\t".join(_cell(row.get(c)) for c in self.columns) + "\n")
-        self._fh.flush()
+        elif rows:
+            self._put("".join("\t".join(_cell(row.get(c)) for c in self.columns) + "\n" for row in rows))
+
+    def _part(self, i: int) -> Path:
+        return self._parts / f"part-{i:06d}.parquet"
+
+    def _drop_parts_from(self, first: int) -> None:
+        for part in self._parts.glob("part-*.parquet"):
+            if int(part.stem.split("-")[1]) >= first:
+                part.unlink()
 
     def _write_parquet(self, rows: Sequence[dict]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({c: [_py(r.get(c)) for r in rows] for c in self.columns}) if rows else None
-        if self._parquet is None:
-            if table is None:
-                return
+        if not rows:
+            return
+        table = pa.table({c: [_py(r.get(c)) for r in rows] for c in self.columns})
+        if self._schema is None:
             self._schema = pa.schema([f if not pa.types.is_null(f.type) else pa.field(f.name, self._type_of(f.name))
                                       for f in table.schema])
-            self._parquet = pq.ParquetWriter(str(self.path), self._schema)
-        if table is not None:
-            self._parquet.write_table(table.cast(self._schema))
+        pq.write_table(table.cast(self._schema), str(self._part(self._n_parts)))
+        self._n_parts += 1
 
     def _type_of(self, column: str):
         import pyarrow as pa
@@ -167,16 +243,43 @@ class TableWriter:
             return pa.list_(pa.float64())
         return pa.string() if column in self.string_columns else pa.float64()
 
-    def close(self) -> None:
+    def checkpoint(self) -> dict:
+        """Everything written so far is on disk; the state to resume from."""
         if self.format == ".parquet":
-            if self._parquet is None:  # no rows at all: still write a file with the columns
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-                pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(self.path))
-            else:
-                self._parquet.close()
+            self._saved = self._n_parts
+            return {"parts": self._n_parts}
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._saved = self._fh.tell()
+        return {"bytes": self._saved}
+
+    def suspend(self) -> None:
+        """Cut back to the last checkpoint and close, leaving the file resumable (Parquet: the parts)."""
+        if self.format == ".parquet":
+            self._drop_parts_from(self._saved)
         else:
+            self._fh.truncate(self._saved)
             self._fh.close()
+
+    def close(self) -> None:
+        if self.format != ".parquet":
+            self._fh.close()
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._schema is None:  # no rows at all: still write a file with the columns
+            pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(self.path))
+        else:
+            with pq.ParquetWriter(str(self.path), self._schema) as out:
+                for i in range(self._n_parts):
+                    out.write_table(pq.read_table(self._part(i)))
+        shutil.rmtree(self._parts, ignore_errors=True)
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise ValueError(f"cannot resume: the {what} {path} is gone; start again without --resume")
 
 
 def _py(value):

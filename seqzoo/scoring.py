@@ -16,7 +16,7 @@ import dataclasses
 import json
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -94,6 +94,17 @@ class RunSummary:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+    def restore(self, saved: dict) -> None:
+        """Take over the counts of :meth:`to_dict` output (a resumed run's earlier part)."""
+        self.records, self.alleles, self.rows = saved["records"], saved["alleles"], saved["rows"]
+        self.scored_alleles = saved["scored_alleles"]
+        self.skipped = Counter(saved["skipped_by_reason"])
+        self.feature_skips = Counter(saved["feature_skips_by_reason"])
+        self.model_rows = Counter(saved["rows_by_model"])
+        self.model_scored_alleles = Counter(saved["scored_alleles_by_model"])
+        for source, names in saved["unmatched_contigs"].items():
+            self.unmatched_contigs.setdefault(source, set()).update(names)
 
 
 _BASES = frozenset("ACGT")
@@ -178,28 +189,78 @@ class VariantWindows:
         reason = reasons.pop() if len(reasons) == 1 else "no_window_in_any_model"
         return [Skip(allele, reason, "; ".join(f"{name}: {r} ({d})" for name, (r, d) in failures))]
 
-    def events(self, vcf_file) -> Iterator:
-        s = self.summary
-        last_record = 0
+    def _alleles(self, vcf_file, after_record: int = 0) -> Iterator[tuple[VariantAllele, list]]:
+        """(allele, its events) in VCF order, from the first record numbered above ``after_record``."""
         for allele in iter_alleles(vcf_file):
-            if allele.record != last_record:
-                s.records += 1
-                last_record = allele.record
-            s.alleles += 1
-            scored_by: set[str] = set()
-            for ev in self._allele_events(allele):
-                if isinstance(ev, WindowPair):
-                    scored_by.add(ev.model)
-                    s.rows += 1
-                    s.model_rows[ev.model] += 1
-                elif ev.feature_id:
-                    s.feature_skips[ev.reason] += 1
-                else:
-                    s.skipped[ev.reason] += 1
-                yield ev
-            s.scored_alleles += bool(scored_by)
-            for name in scored_by:
-                s.model_scored_alleles[name] += 1
+            if allele.record > after_record:
+                yield allele, self._allele_events(allele)
+
+    def _count(self, allele: VariantAllele, events: list) -> None:
+        s = self.summary
+        if allele.record != self._last_record:
+            s.records += 1
+            self._last_record = allele.record
+        s.alleles += 1
+        scored_by: set[str] = set()
+        for ev in events:
+            if isinstance(ev, WindowPair):
+                scored_by.add(ev.model)
+                s.rows += 1
+                s.model_rows[ev.model] += 1
+            elif ev.feature_id:
+                s.feature_skips[ev.reason] += 1
+            else:
+                s.skipped[ev.reason] += 1
+        s.scored_alleles += bool(scored_by)
+        for name in scored_by:
+            s.model_scored_alleles[name] += 1
+
+    _last_record = 0
+
+    def events(self, vcf_file) -> Iterator:
+        """Every WindowPair and Skip of ``vcf_file`` in order; :attr:`summary` counts an allele
+        before its events are yielded."""
+        for allele, events in self._alleles(vcf_file):
+            self._count(allele, events)
+            yield from events
+
+    def chunks(self, vcf_file, chunk_rows: int, after_record: int = 0) -> Iterator["Chunk"]:
+        """The event stream cut into :class:`Chunk` objects at VCF record boundaries.
+
+        A chunk closes at the first record boundary after it holds ``chunk_rows`` events (pairs
+        plus skips), so every record's rows are in one chunk. Records numbered up to
+        ``after_record`` are read but not windowed (``--resume``); :attr:`summary` must then
+        already hold their counts (:meth:`RunSummary.restore`). Each chunk carries a copy of the
+        summary covering exactly the records up to and including its last one.
+        """
+        self._last_record = after_record
+        pairs: list[WindowPair] = []
+        skips: list[Skip] = []
+        last = after_record
+        for allele, events in self._alleles(vcf_file, after_record):
+            if allele.record != last and len(pairs) + len(skips) >= chunk_rows:
+                yield Chunk(pairs, skips, last, self.summary.to_dict())
+                pairs, skips = [], []
+            self._count(allele, events)
+            last = allele.record
+            for ev in events:
+                (pairs if isinstance(ev, WindowPair) else skips).append(ev)
+        if pairs or skips:
+            yield Chunk(pairs, skips, last, self.summary.to_dict())
+
+
+@dataclass
+class Chunk:
+    """Consecutive whole VCF records' events: ``pairs`` to score, ``skips`` to report.
+
+    ``last_record``: the 1-based number of the last VCF record in the chunk; ``summary``: the
+    run's :meth:`RunSummary.to_dict` after it.
+    """
+
+    pairs: list
+    skips: list
+    last_record: int
+    summary: dict
 
 
 def metadata_row(pair: WindowPair, spec=None) -> dict:
@@ -315,22 +376,6 @@ class PairScorer:
             cols += [f"ref_{k}", f"alt_{k}"]
         cols += list(self.spec.effect_names)
         return cols + (list(self.spec.vector_effect_names) if self.vectors else [])
-
-
-def chunked(events: Iterable, chunk_rows: int) -> Iterator[tuple[list[WindowPair], list[Skip]]]:
-    """Group an event stream into (pairs, skips) chunks of about ``chunk_rows`` pairs."""
-    pairs: list[WindowPair] = []
-    skips: list[Skip] = []
-    for ev in events:
-        if isinstance(ev, WindowPair):
-            pairs.append(ev)
-            if len(pairs) >= chunk_rows:
-                yield pairs, skips
-                pairs, skips = [], []
-        else:
-            skips.append(ev)
-    if pairs or skips:
-        yield pairs, skips
 
 
 class ModelsScorer:
