@@ -22,9 +22,18 @@ def load_model(name: str, weights=None, device: str = "cpu"):
     :func:`seqzoo.weights.resolve` ($SEQZOO_WEIGHTS_DIR, the user cache, then a verified download).
     """
     from . import registry, weights as weights_mod
+    from .keras_h5 import ConversionError
     spec = registry.get(name)
     path = weights_mod.resolve(spec.weights, weights)
-    model = spec.build(path)
+    try:
+        model = spec.build(path)
+    except ConversionError as exc:
+        raise ConversionError(f"{path} cannot be loaded as {name} weights: {exc}. Is it the published "
+                              f"'{spec.weights.filename}' (md5 {spec.weights.md5}, {spec.weights.url})?") from exc
+    except (OSError, ValueError, KeyError) as exc:  # e.g. a HAL table that is not an npz
+        raise ConversionError(f"{path} cannot be loaded as {name} weights ({type(exc).__name__}: {exc}). Is it the "
+                              f"published '{spec.weights.filename}' (md5 {spec.weights.md5}, "
+                              f"{spec.weights.url})?") from exc
     if str(device).startswith("cuda"):
         import torch
         # TF32 convolutions/matmuls would cost ~1e-3 relative error: keep float32 fidelity.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
@@ -24,6 +25,8 @@ from .genome.fasta import Genome
 from .genome.names import ContigNames
 from .genome.vcf import VariantAllele, iter_alleles
 from .windows.base import FeatureSkip, WindowPair
+
+log = logging.getLogger(__name__)
 
 METADATA_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
 SKIP_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "record", "model", "feature_id", "reason", "detail")
@@ -60,6 +63,25 @@ class RunSummary:
     #: per model: rows and alleles scored (several models in one run)
     model_rows: Counter = field(default_factory=Counter)
     model_scored_alleles: Counter = field(default_factory=Counter)
+    #: records whose VCF ID an earlier record already had (their rows share a variant_id)
+    duplicate_ids: int = 0
+    duplicate_id_examples: list = field(default_factory=list)
+
+    def count_record_id(self, vcf_id: str | None, seen: set, record: int, vcf_file) -> None:
+        """Count ``vcf_id`` as a duplicate if ``seen`` has it (warning once per run), then add it."""
+        if not vcf_id:
+            return
+        if vcf_id in seen:
+            self.duplicate_ids += 1
+            if len(self.duplicate_id_examples) < 5:
+                self.duplicate_id_examples.append(vcf_id)
+            if self.duplicate_ids == 1:
+                log.warning("VCF file %s: record %d repeats the ID %r of an earlier record; both are kept (their "
+                            "rows share the variant_id; chrom, pos, ref, alt and the skip report's record column "
+                            "tell them apart). The summary counts such records under duplicate_ids.",
+                            vcf_file, record, vcf_id)
+        else:
+            seen.add(vcf_id)
 
     @property
     def skipped_alleles(self) -> int:
@@ -75,6 +97,9 @@ class RunSummary:
         text = (f"records={self.records} alleles={self.alleles} rows={self.rows} "
                 f"scored_alleles={self.scored_alleles} skipped={self.skipped_alleles} "
                 f"(skipped by reason: {reasons})")
+        if self.duplicate_ids:
+            text += (f" duplicate_ids={self.duplicate_ids} (e.g. "
+                     f"{', '.join(self.duplicate_id_examples[:3])})")
         if self.feature_skips:
             text += " feature_skips: " + ", ".join(f"{k}={v}" for k, v in sorted(self.feature_skips.items()))
         for source, names in sorted(self.unmatched_contigs.items()):
@@ -90,6 +115,7 @@ class RunSummary:
                 "unmatched_contigs": {k: sorted(v) for k, v in self.unmatched_contigs.items() if v},
                 "rows_by_model": dict(sorted(self.model_rows.items())),
                 "scored_alleles_by_model": dict(sorted(self.model_scored_alleles.items())),
+                "duplicate_ids": self.duplicate_ids, "duplicate_id_examples": list(self.duplicate_id_examples),
                 "identity_holds": self.alleles == self.scored_alleles + self.skipped_alleles}
 
     def to_json(self) -> str:
@@ -103,6 +129,8 @@ class RunSummary:
         self.feature_skips = Counter(saved["feature_skips_by_reason"])
         self.model_rows = Counter(saved["rows_by_model"])
         self.model_scored_alleles = Counter(saved["scored_alleles_by_model"])
+        self.duplicate_ids = saved["duplicate_ids"]
+        self.duplicate_id_examples = list(saved["duplicate_id_examples"])
         for source, names in saved["unmatched_contigs"].items():
             self.unmatched_contigs.setdefault(source, set()).update(names)
 
@@ -190,16 +218,21 @@ class VariantWindows:
         return [Skip(allele, reason, "; ".join(f"{name}: {r} ({d})" for name, (r, d) in failures))]
 
     def _alleles(self, vcf_file, after_record: int = 0) -> Iterator[tuple[VariantAllele, list]]:
-        """(allele, its events) in VCF order, from the first record numbered above ``after_record``."""
+        """(allele, its events) in VCF order, from the first record numbered above ``after_record``
+        (the IDs of the records before it are remembered, for the duplicate-ID count)."""
+        self._vcf_file, self._seen_ids = vcf_file, set()
         for allele in iter_alleles(vcf_file):
             if allele.record > after_record:
                 yield allele, self._allele_events(allele)
+            elif allele.vcf_id:
+                self._seen_ids.add(allele.vcf_id)
 
     def _count(self, allele: VariantAllele, events: list) -> None:
         s = self.summary
         if allele.record != self._last_record:
             s.records += 1
             self._last_record = allele.record
+            s.count_record_id(allele.vcf_id, self._seen_ids, allele.record, self._vcf_file)
         s.alleles += 1
         scored_by: set[str] = set()
         for ev in events:

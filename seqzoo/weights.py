@@ -84,7 +84,8 @@ def _verify(path: Path, spec: WeightsFile, where: str) -> Path:
 def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: bool | None = None) -> Path:
     """Return a local path to ``spec``'s file, downloading it into the cache if needed.
 
-    ``download=None`` means: download unless ``$SEQZOO_OFFLINE`` is set to a non-empty value.
+    ``download=None`` means: download unless ``$SEQZOO_OFFLINE`` is set (to anything but empty, 0,
+    false or no).
     """
     if path is not None:
         p = Path(path)
@@ -104,7 +105,7 @@ def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: 
     if cached.is_file():
         return _verify(cached, spec, "from the seqzoo cache")
     if download is None:
-        download = not os.environ.get(ENV_OFFLINE)
+        download = os.environ.get(ENV_OFFLINE, "").strip().lower() in ("", "0", "false", "no")
     if not download:
         where = f"${ENV_WEIGHTS_DIR}={env_dir}" if env_dir else f"${ENV_WEIGHTS_DIR} (not set)"
         raise WeightsError(f"Weights file '{spec.filename}' is not in {where} nor in the cache "

@@ -254,6 +254,7 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     schema = pa.schema([(c, types.get(c, pa.null()) if any_rows else pa.string()) for c in columns])
 
     summary = RunSummary()
+    seen_ids: set = set()
     unmatched: dict[str, set] = {}
     Path(out_parquet).parent.mkdir(parents=True, exist_ok=True)
     pq_writer = pq.ParquetWriter(str(out_parquet), schema)
@@ -262,6 +263,9 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     try:
         for s, alleles in _alleles_by_shard(vcf, shards):
             offset = s.first_record - 1
+            for a in alleles:
+                if a.alt_index == 0:
+                    summary.count_record_id(a.vcf_id, seen_ids, a.record, vcf)
             per_model_rows, per_model_skips = {}, {}
             for m in models:
                 path = part_path(parts_dir, m, s.name)

@@ -1,14 +1,44 @@
-"""Bad inputs get one clear error naming file, record and fix, or a skip row — never a crash."""
+"""The bad-input catalogue: every user mistake gets one clear error naming the file, record (line)
+and fix, or a skip row with its reason — never a traceback — and ``alleles == scored + skipped``
+holds in every run that scores.
+
+Catalogue item -> test (here unless named):
+  chr1/1 and chrM/MT naming .................. test_contig_names_are_harmonised
+  contig absent from the FASTA, REF mismatch, N in REF or ALT, '*', <DEL>, <INS>, breakend,
+  ALT '.', REF beyond the contig end ......... test_allele_skip_catalogue (exact reason + detail)
+  multi-allelic record (one row per ALT) ...... test_multiallelic_record_gives_one_row_per_alt
+  lower-case / soft-masked FASTA .............. test_soft_masked_fasta_gives_the_same_windows
+  window past a contig edge ................... test_window_past_a_contig_edge_is_a_skip
+                                                (+ test_utr5_windows::test_utr_exon_past_the_contig_end...)
+  unsorted VCF ................................ test_unsorted_vcf_keeps_file_order
+  bgzipped VCF without index .................. test_bgzipped_vcf_without_index
+  truncated gzip / malformed record ........... test_truncated_gzip_is_refused, test_malformed_record_names_file_and_line
+  empty VCF (every output format) ............. test_empty_vcf_gives_headers_and_a_summary
+  duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
+  missing .fai, read-only FASTA folder ........ test_missing_fai_is_built_and_read_only_folder_is_a_clear_error
+  GTF without UTR features .................... test_gtf_without_utr_names_what_was_looked_for
+  GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
+  corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
+  no network and no weights ................... test_no_network_and_no_weights
+  (concurrent cache fill: test_weights::test_two_processes_filling_the_cache_at_once)
+"""
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import json
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from seqzoo import registry
 from seqzoo.cli import main
-from seqzoo.synthetic import make_utr_dataset, write_vcf
+from seqzoo.synthetic import gtf_line, make_utr_dataset, random_sequence, write_fasta, write_gtf, write_vcf
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +51,24 @@ def windows(d, vcf, out, fasta=None):
                  "--vcf", str(vcf), "-o", str(out), "--quiet"])
 
 
-def test_empty_vcf_gives_headers_and_a_summary(d, tmp_path):
+@pytest.mark.parametrize("suffix", [".tsv", ".tsv.gz", ".parquet", ".h5"])
+def test_empty_vcf_gives_headers_and_a_summary(d, tmp_path, suffix):
     vcf = tmp_path / "empty.vcf"
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
-    assert windows(d, vcf, tmp_path / "o.tsv") == 0
-    assert (tmp_path / "o.tsv").read_text().startswith("variant_id\tchrom\tpos")
-    assert len((tmp_path / "o.tsv").read_text().splitlines()) == 1
-    assert '"alleles": 0' in (tmp_path / "o.tsv.summary.json").read_text()
+    out = tmp_path / f"o{suffix}"
+    assert windows(d, vcf, out) == 0
+    columns = ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "ref_seq", "alt_seq"]
+    if suffix == ".h5":
+        import h5py
+        with h5py.File(out) as h5:
+            assert sorted(h5["metadata"]) == sorted(columns[:-2]) and sorted(h5["preds"]) == ["alt_seq", "ref_seq"]
+            assert h5["metadata/variant_id"].shape == (0,)
+    else:
+        table = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, sep="\t")
+        assert list(table.columns) == columns and len(table) == 0
+    summary = json.loads(Path(f"{out}.summary.json").read_text())
+    assert (summary["records"], summary["alleles"], summary["rows"], summary["identity_holds"]) == (0, 0, 0, True)
+    assert Path(f"{out}.skipped.tsv").read_text().startswith("variant_id\tchrom\tpos\tref\talt\trecord")
 
 
 def test_malformed_record_names_file_and_line(d, tmp_path, capsys):
@@ -81,3 +122,193 @@ def test_missing_fai_is_built_and_read_only_folder_is_a_clear_error(d, tmp_path,
     err = capsys.readouterr().err
     assert f"FASTA file {fasta} has no index genome.fa.fai and its folder is not writable" in err
     assert "samtools faidx" in err
+
+
+# --- a hand-built genome for the allele-level catalogue: chr1 (3,000 nt) and chrM (400 nt), one
+# 5'UTR transcript on each (chr1 1011-1060, chrM 101-150); the VCF names them "1" and "MT".
+RNG = np.random.default_rng(11)
+CHR1, CHRM = random_sequence(RNG, 3000), random_sequence(RNG, 400)
+
+
+def b(pos: int, seq: str = CHR1) -> str:
+    """The base at 1-based ``pos``."""
+    return seq[pos - 1]
+
+
+def other(base: str) -> str:
+    return "A" if base != "A" else "C"
+
+
+CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
+    ("chrUn", 5, "absent", "A", "G", "contig_not_in_fasta",
+     "contig 'chrUn' matches no FASTA contig (chr prefix and chrM/MT tried)"),
+    ("chr1", 1021, "mismatch", other(b(1021)), "G", "ref_mismatch",
+     f"VCF REF={other(b(1021))} FASTA={b(1021)} at chr1:1021"),
+    ("chr1", 1022, "n_ref", "N", "A", "non_acgt_allele", "REF 'N' contains a base other than A/C/G/T"),
+    ("chr1", 1023, "n_alt", b(1023), "N", "non_acgt_allele", "ALT 'N' contains a base other than A/C/G/T"),
+    ("chr1", 1025, "star", b(1025), "*", "spanning_deletion_alt", "ALT '*' (allele missing due to an upstream deletion)"),
+    ("chr1", 1026, "sym_del", b(1026), "<DEL>", "symbolic_alt",
+     "symbolic or breakend ALT '<DEL>' cannot be applied to a sequence"),
+    ("chr1", 1027, "sym_ins", b(1027), "<INS>", "symbolic_alt",
+     "symbolic or breakend ALT '<INS>' cannot be applied to a sequence"),
+    ("chr1", 1028, "breakend", b(1028), b(1028) + "]chr1:2000]", "symbolic_alt",
+     f"symbolic or breakend ALT '{b(1028)}]chr1:2000]' cannot be applied to a sequence"),
+    ("chr1", 1031, "no_alt", b(1031), ".", "no_alt_allele", "the record has no ALT allele ('.')"),
+    ("chr1", 2999, "ref_past_end", CHR1[2998:3000] + "A", b(2999), "beyond_contig_end",
+     "REF spans 2999-3001 (1-based) but chr1 has length 3000"),
+    ("chr1", 3500, "beyond_end", "A", "G", "beyond_contig_end", "REF spans 3500-3500 (1-based) but chr1 has length 3000"),
+]
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory):
+    out = tmp_path_factory.mktemp("catalogue")
+    write_fasta(out / "g.fa", {"chr1": CHR1, "chrM": CHRM})
+    write_gtf(out / "a.gtf", [gtf_line("chr1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+                              gtf_line("chr1", "CDS", 1061, 1300, "+", "TP", "GP"),
+                              gtf_line("chrM", "five_prime_utr", 101, 150, "+", "TMT", "GMT"),
+                              gtf_line("chrM", "CDS", 151, 300, "+", "TMT", "GMT")])
+    return out
+
+
+def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, **vcf_kw):
+    """``seqzoo windows`` on ``records``: (exit status, rows, skip report, summary); checks the identity."""
+    vcf = write_vcf(tmp_path / ("v.vcf.gz" if vcf_kw.get("bgzip") else "v.vcf"), records, {"chr1": 3000}, **vcf_kw)
+    out = tmp_path / "o.tsv"
+    argv = ["windows", "--model", model, "--fasta", str(fasta or genome / "g.fa"), "--vcf", str(vcf), "-o", str(out),
+            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if registry.get(model).needs_gtf else [])
+    assert main(argv) == 0
+    summary = json.loads(Path(f"{out}.summary.json").read_text())
+    assert summary["identity_holds"] and summary["alleles"] == summary["scored_alleles"] + summary["skipped_alleles"]
+    rows = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t", dtype=str, keep_default_na=False)
+    return rows, skipped, summary
+
+
+def test_allele_skip_catalogue(genome, tmp_path):
+    records = [r[:5] for r in CATALOGUE]
+    rows, skipped, summary = run_windows(genome, records, tmp_path)
+    assert len(rows) == 0 and summary["alleles"] == len(CATALOGUE) == summary["skipped_alleles"]
+    got = {r.variant_id: (r.reason, r.detail, r.record) for r in skipped.itertuples()}
+    for i, (_, _, vid, _, _, reason, detail) in enumerate(CATALOGUE, start=1):
+        assert got[vid] == (reason, detail, str(i)), vid
+    assert summary["unmatched_contigs"] == {"VCF": ["chrUn"]}
+
+
+def test_contig_names_are_harmonised(genome, tmp_path):
+    records = [("1", 1020, "one", b(1020), other(b(1020))), ("MT", 120, "mt", b(120, CHRM), other(b(120, CHRM))),
+               ("chr1", 1021, "chr1", b(1021), other(b(1021)))]
+    rows, skipped, summary = run_windows(genome, records, tmp_path)
+    assert [(r.variant_id, r.chrom, r.feature_id) for r in rows.itertuples()] == \
+        [("one", "1", "TP"), ("mt", "MT", "TMT"), ("chr1", "chr1", "TP")]
+    assert rows.ref_seq[0] == CHR1[1010:1060] and rows.ref_seq[1] == CHRM[100:150]
+    assert len(skipped) == 0 and summary["unmatched_contigs"] == {}
+
+
+def test_multiallelic_record_gives_one_row_per_alt(genome, tmp_path):
+    alts = [x for x in "ACGT" if x != b(1024)]
+    rows, _, summary = run_windows(genome, [("chr1", 1024, "multi", b(1024), ",".join(alts + ["*"]))], tmp_path)
+    assert list(rows.alt) == alts and [s[13] for s in rows.alt_seq] == alts
+    assert (summary["records"], summary["alleles"], summary["scored_alleles"]) == (1, 4, 3)
+    assert summary["skipped_by_reason"] == {"spanning_deletion_alt": 1}
+
+
+def test_soft_masked_fasta_gives_the_same_windows(genome, tmp_path):
+    masked = tmp_path / "masked.fa"
+    write_fasta(masked, {"chr1": CHR1[:1015].lower() + CHR1[1015:1040] + CHR1[1040:].lower(), "chrM": CHRM.lower()})
+    records = [("chr1", 1012, "a", b(1012), other(b(1012))), ("chr1", 1030, "b", b(1030), other(b(1030))),
+               ("chrM", 110, "c", b(110, CHRM), other(b(110, CHRM)))]
+    (tmp_path / "m").mkdir()
+    (tmp_path / "u").mkdir()
+    rows_masked, _, _ = run_windows(genome, records, tmp_path / "m", fasta=masked)
+    rows_upper, _, _ = run_windows(genome, records, tmp_path / "u")
+    assert rows_masked.equals(rows_upper) and len(rows_upper) == 3
+    assert rows_masked.ref_seq[0] == CHR1[1010:1060]  # upper case
+
+
+def test_window_past_a_contig_edge_is_a_skip(genome, tmp_path):
+    rows, skipped, _ = run_windows(genome, [("chr1", 100, "edge", b(100), other(b(100))),
+                                            ("chr1", 1500, "inside", b(1500), other(b(1500)))],
+                                   tmp_path, model="BPNet-OSKN")
+    assert list(rows.variant_id) == ["inside"]
+    assert list(skipped.reason) == ["window_past_contig_end"] and skipped.model[0] == "BPNet-OSKN"
+    assert skipped.detail[0].endswith("the 1000-nt window centred on the variant needs sequence past a contig end: "
+                                      "chr1:-401-599 (0-based) is outside contig chr1 (length 3000)")
+
+
+def test_bgzipped_vcf_without_index(genome, tmp_path):
+    records = [r[:5] for r in CATALOGUE] + [("1", 1020, "one", b(1020), other(b(1020)))]
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "plain").mkdir()
+    rows_gz, skipped_gz, _ = run_windows(genome, records, tmp_path / "gz", bgzip=True)
+    assert not list((tmp_path / "gz").glob("*.tbi")) and not list((tmp_path / "gz").glob("*.csi"))
+    rows, skipped, _ = run_windows(genome, records, tmp_path / "plain")
+    assert rows_gz.equals(rows) and skipped_gz.equals(skipped) and len(rows) == 1
+
+
+def test_duplicated_ids_are_kept_and_counted(genome, tmp_path, caplog):
+    records = [("chr1", 1029, "rs1", b(1029), other(b(1029))), ("chr1", 1030, "rs1", b(1030), other(b(1030))),
+               ("chr1", 1030, "rs1", b(1030), other(b(1030)))]  # the same variant twice, too
+    rows, _, summary = run_windows(genome, records, tmp_path)
+    assert list(rows.variant_id) == ["rs1"] * 3 and list(rows.pos) == ["1029", "1030", "1030"]
+    assert summary["duplicate_ids"] == 2 and summary["duplicate_id_examples"] == ["rs1", "rs1"]
+    assert "record 2 repeats the ID 'rs1' of an earlier record; both are kept" in caplog.text
+
+
+def test_gtf_without_utr_names_what_was_looked_for(genome, tmp_path, capsys):
+    gtf = write_gtf(tmp_path / "exons.gtf", [gtf_line("chr1", "exon", 1011, 1300, "+", "TP", "GP")])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other(b(1020)))])
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"seqzoo: error: GTF file {gtf} has no 5'UTR: looked for features of type five_prime_utr / 5UTR and for "
+        f"GENCODE 'UTR' features 5' of a 'CDS' of the same transcript_id. Use an Ensembl or GENCODE GTF with UTR "
+        f"annotation.")
+
+
+def score_argv(genome, tmp_path, *extra):
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other(b(1020)))])
+    return ["score", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+            "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), *extra]
+
+
+def test_corrupted_weights_name_file_and_url(genome, tmp_path, monkeypatch, capsys):
+    spec = registry.get("Framepool").weights
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / spec.filename).write_bytes(b"not the published file")
+    monkeypatch.setenv("SEQZOO_WEIGHTS_DIR", str(folder))
+    assert main(score_argv(genome, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqzoo: error: Weights file {folder / spec.filename} (from $SEQZOO_WEIGHTS_DIR) has md5 ")
+    assert (f"but the published '{spec.filename}' from {spec.url} has md5 {spec.md5}: the file is corrupted, "
+            f"truncated or a different release. Delete it") in err
+    assert "Traceback" not in err
+
+
+def test_wrong_weights_file(genome, tmp_path, capsys):
+    spec = registry.get("Framepool").weights
+    junk = tmp_path / "junk.h5"
+    junk.write_text("junk")
+    assert main(score_argv(genome, tmp_path, "--weights", str(junk))) == 2
+    err = capsys.readouterr().err
+    assert (f"seqzoo: error: {junk} cannot be loaded as Framepool weights: Cannot read Keras h5 file {junk}: "
+            in err and f"Is it the published '{spec.filename}' (md5 {spec.md5}, {spec.url})?" in err)
+    other_model = FIXTURES / "bpnet" / "bpnet.fixture.h5"  # a Keras file of another model
+    assert main(score_argv(genome, tmp_path, "--weights", str(other_model))) == 2
+    err = capsys.readouterr().err
+    assert f"seqzoo: error: {other_model} cannot be loaded as Framepool weights: " in err
+    assert f"Is it the published '{spec.filename}'" in err and "Traceback" not in err
+
+
+def test_no_network_and_no_weights(genome, tmp_path, monkeypatch, capsys):
+    spec = registry.get("Framepool")
+    offline = dataclasses.replace(spec.weights, url="http://127.0.0.1:9/Framepool_combined_residual.h5")
+    monkeypatch.setitem(registry.MODELS, "Framepool", dataclasses.replace(spec, weights=offline))
+    monkeypatch.setenv("SEQZOO_WEIGHTS_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("SEQZOO_OFFLINE", "0")  # "0" means downloads are on
+    assert main(score_argv(genome, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqzoo: error: Could not download '{offline.filename}' from {offline.url}")
+    assert "SEQZOO_WEIGHTS_DIR" in err and "--weights PATH" in err
+    assert not list(Path(tmp_path).glob("o.tsv*"))  # nothing written before the weights resolve

@@ -105,7 +105,8 @@ def _count_header_lines(path: Path) -> int:
 def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
     """Yield every ALT of every record in file order; a record with ALT '.' yields one allele '.'.
 
-    Alleles are upper-cased. Raises GenomeError for an unreadable file.
+    Alleles are upper-cased (symbolic and breakend ALTs are kept as written). Raises GenomeError for
+    an unreadable file.
     """
     from cyvcf2 import VCF
 
@@ -139,7 +140,7 @@ def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
             ref = rec.REF.upper()
             alts = rec.ALT or ["."]
             for i, alt in enumerate(alts):
-                yield VariantAllele(rec.CHROM, rec.POS, ref, alt.upper() if not alt.startswith("<") else alt,
-                                    rec.ID, record_no, i)
+                symbolic = alt.startswith("<") or "[" in alt or "]" in alt  # kept as written
+                yield VariantAllele(rec.CHROM, rec.POS, ref, alt if symbolic else alt.upper(), rec.ID, record_no, i)
     finally:
         reader.close()
