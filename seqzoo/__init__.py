@@ -15,6 +15,24 @@ def list_models() -> list[str]:
     return sorted(registry.MODELS)
 
 
+def check_device(device: str) -> None:
+    """Refuse a device string torch does not know, or CUDA where none is available (ValueError)."""
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise ValueError(f"--device {device}: no CUDA device is available here (torch {torch.__version__}, "
+                             f"{build}); use --device cpu, or install a CUDA build of torch on a GPU machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type != "cpu":
+        raise ValueError(f"--device {device}: seqzoo runs on cpu or cuda")
+
+
 def load_model(name: str, weights=None, device: str = "cpu"):
     """The torch model ``name`` with its published weights, in eval mode on ``device``.
 
@@ -23,6 +41,7 @@ def load_model(name: str, weights=None, device: str = "cpu"):
     """
     from . import registry, weights as weights_mod
     from .keras_h5 import ConversionError
+    check_device(device)
     spec = registry.get(name)
     path = weights_mod.resolve(spec.weights, weights)
     try:

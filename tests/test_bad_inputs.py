@@ -312,3 +312,15 @@ def test_no_network_and_no_weights(genome, tmp_path, monkeypatch, capsys):
     assert err.startswith(f"seqzoo: error: Could not download '{offline.filename}' from {offline.url}")
     assert "SEQZOO_WEIGHTS_DIR" in err and "--weights PATH" in err
     assert not list(Path(tmp_path).glob("o.tsv*"))  # nothing written before the weights resolve
+
+
+@pytest.mark.parametrize("device, message", [
+    ("gpu", "seqzoo: error: --device 'gpu' is not a torch device; use cpu, cuda or cuda:N"),
+    ("cuda", "seqzoo: error: --device cuda: no CUDA device is available here"),
+])
+def test_unusable_device_is_a_clear_error(genome, tmp_path, capsys, device, message):
+    import torch
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("a CUDA device is available here: the CUDA path is tested in the parity tests instead")
+    assert main(score_argv(genome, tmp_path, "--device", device, "--weights", str(tmp_path / "unused.h5"))) == 2
+    assert capsys.readouterr().err.startswith(message)

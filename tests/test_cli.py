@@ -112,3 +112,18 @@ def test_windows_needs_no_weights(dataset, tmp_path, monkeypatch):
     vw = VariantWindows(registry.get("Framepool"), dataset["fasta"], dataset["gtf"])
     n = sum(1 for e in vw.events(dataset["vcf"]) if hasattr(e, "alt_seq"))
     assert len(read_table(out)) == n > 0
+
+
+def test_score_on_cuda_equals_cpu(dataset, tmp_path, framepool_model):
+    """`seqzoo score --device cuda` (CI has no GPU: skips there, saying so)."""
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip("SKIPPED LOUDLY: no CUDA device here; `seqzoo score --device cuda` is checked only on a GPU "
+                    "machine (parity of every model on CUDA: the *_parity tests)")
+    assert main(args(dataset, tmp_path / "cpu.tsv") + ["-q"]) == 0
+    assert main(args(dataset, tmp_path / "cuda.tsv") + ["-q", "--device", "cuda"]) == 0
+    cpu, cuda = read_table(tmp_path / "cpu.tsv"), read_table(tmp_path / "cuda.tsv")
+    assert list(cpu.columns) == list(cuda.columns) and len(cpu) == len(cuda) > 0
+    numeric = cpu.select_dtypes("number").columns
+    np.testing.assert_allclose(cuda[numeric].to_numpy(float), cpu[numeric].to_numpy(float), rtol=0, atol=1e-5)
+    assert (cpu.drop(columns=numeric) == cuda.drop(columns=numeric)).all().all()
