@@ -8,7 +8,11 @@ Skip reasons (whole allele): ``no_alt_allele``, ``spanning_deletion_alt``, ``sym
 ``non_acgt_allele``, ``contig_not_in_fasta``, ``beyond_contig_end``, ``ref_mismatch``, plus the
 window rule's own (Framepool: ``not_in_5utr``, ``crosses_utr_exon_boundary``,
 ``window_without_bases``). A feature-level skip (one transcript of a scored allele) is reported
-with its ``feature_id`` and does not count as a skipped allele.
+with its ``feature_id`` and does not count as a skipped allele. With several models, a model that
+had windows for an allele another model scored, and could score none of them, gets one skip row
+with its ``model`` and an empty ``feature_id``; it is counted with the feature-level skips (the
+allele is scored). A model whose features do not cover the allele at all (:data:`NO_FEATURE_REASONS`)
+is silent for it.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import numpy as np
 from .genome.fasta import Genome
 from .genome.names import ContigNames
 from .genome.vcf import VariantAllele, iter_alleles
-from .windows.base import FeatureSkip, WindowPair
+from .windows.base import NO_FEATURE_REASONS, FeatureSkip, WindowPair
 
 log = logging.getLogger(__name__)
 
@@ -203,14 +207,19 @@ class VariantWindows:
         chrom, problem = self._allele_problem(allele)
         if problem:
             return [Skip(allele, *problem)]
-        events, failures = [], []
+        per_model = []
         for spec in self.specs:
             model_events, failure = self._model_events(spec.name, allele, chrom)
-            events += model_events
-            if failure:
-                failures.append((spec.name, failure))
-        if events:
+            per_model.append((spec.name, model_events, failure))
+        if any(model_events for _, model_events, _ in per_model):
+            events = []
+            for name, model_events, failure in per_model:
+                events += model_events
+                if failure and failure[0] not in NO_FEATURE_REASONS:
+                    # another model scored the allele; this one had windows for it and scored none
+                    events.append(Skip(allele, *failure, model=name))
             return events
+        failures = [(name, failure) for name, _, failure in per_model]
         if len(failures) == 1:
             return [Skip(allele, *failures[0][1], model=failures[0][0])]
         reasons = {reason for _, (reason, _) in failures}
@@ -234,13 +243,12 @@ class VariantWindows:
             self._last_record = allele.record
             s.count_record_id(allele.vcf_id, self._seen_ids, allele.record, self._vcf_file)
         s.alleles += 1
-        scored_by: set[str] = set()
+        scored_by = {ev.model for ev in events if isinstance(ev, WindowPair)}
         for ev in events:
             if isinstance(ev, WindowPair):
-                scored_by.add(ev.model)
                 s.rows += 1
                 s.model_rows[ev.model] += 1
-            elif ev.feature_id:
+            elif ev.feature_id or scored_by:  # one feature, or one model of an allele others scored
                 s.feature_skips[ev.reason] += 1
             else:
                 s.skipped[ev.reason] += 1

@@ -31,6 +31,7 @@ from typing import Iterator, Sequence
 
 from .outputs import TableWriter
 from .scoring import SKIP_COLUMNS, ModelsScorer, PairScorer, RunSummary
+from .windows.base import NO_FEATURE_REASONS
 
 MANIFEST_COLUMNS = ("shard", "first_record", "n_records", "contig")
 
@@ -305,7 +306,13 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
                             out_rows.append(dict(row, model=m, _record=a.record) if multi else dict(row, _record=a.record))
                 if scorers:
                     summary.scored_alleles += 1
-                    for m in scorers:
+                    for m in models:
+                        if m not in scorers:  # m's own skip of an allele another model scored
+                            failed = per_model_skips[m][0][key].pop(0)
+                            if failed["model"] and failed["reason"] not in NO_FEATURE_REASONS:
+                                out_skips.append(_skip_row(failed, a.record))
+                                summary.feature_skips[failed["reason"]] += 1
+                            continue
                         queue = per_model_skips[m][1].get(key, [])
                         # feature skips of this allele only (a repeated (record, alt) takes them in turn)
                         n = len(queue) // repeats[key]

@@ -38,6 +38,8 @@ from seqzoo import registry
 from seqzoo.cli import main
 from seqzoo.synthetic import gtf_line, make_utr_dataset, random_sequence, write_fasta, write_gtf, write_vcf
 
+from conftest import require_weights
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -176,7 +178,7 @@ def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, **vcf_
     vcf = write_vcf(tmp_path / ("v.vcf.gz" if vcf_kw.get("bgzip") else "v.vcf"), records, {"chr1": 3000}, **vcf_kw)
     out = tmp_path / "o.tsv"
     argv = ["windows", "--model", model, "--fasta", str(fasta or genome / "g.fa"), "--vcf", str(vcf), "-o", str(out),
-            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if registry.get(model).needs_gtf else [])
+            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if any(registry.get(m).needs_gtf for m in model.split(",")) else [])
     assert main(argv) == 0
     summary = json.loads(Path(f"{out}.summary.json").read_text())
     assert summary["identity_holds"] and summary["alleles"] == summary["scored_alleles"] + summary["skipped_alleles"]
@@ -324,3 +326,51 @@ def test_unusable_device_is_a_clear_error(genome, tmp_path, capsys, device, mess
         pytest.skip("a CUDA device is available here: the CUDA path is tested in the parity tests instead")
     assert main(score_argv(genome, tmp_path, "--device", device, "--weights", str(tmp_path / "unused.h5"))) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+# --- several models: a model that had windows for an allele another model scored, and could score
+# none of them, gets its own skip row (model set, feature_id empty); one outside all of its features
+# is silent. chrM (400 nt) is too short for any 1000-nt BPNet window; its 5'UTR is Framepool's.
+TWO_MODEL_RECORDS = [("MT", 120, "mt_utr", b(120, CHRM), other(b(120, CHRM))),  # Framepool row, BPNet skip row
+                     ("chr1", 1500, "chr1_cds", b(1500), other(b(1500))),  # BPNet row; outside Framepool's UTRs
+                     ("MT", 300, "mt_cds", b(300, CHRM), other(b(300, CHRM)))]  # no model: one allele skip
+BPNET_FIXTURE = FIXTURES / "bpnet" / "bpnet.fixture.h5"
+
+
+def test_a_model_failing_an_allele_another_model_scored_gets_a_skip_row(genome, tmp_path):
+    rows, skipped, summary = run_windows(genome, TWO_MODEL_RECORDS, tmp_path, model="Framepool,BPNet-OSKN")
+    assert [(r.model, r.variant_id) for r in rows.itertuples()] == [("Framepool", "mt_utr"),
+                                                                    ("BPNet-OSKN", "chr1_cds")]
+    assert [(r.variant_id, r.model, r.feature_id, r.reason) for r in skipped.itertuples()] == [
+        ("mt_utr", "BPNet-OSKN", "", "window_past_contig_end"),
+        ("mt_cds", "", "", "no_window_in_any_model")]
+    assert skipped.detail[1] == ("Framepool: not_in_5utr (the variant overlaps no 5'UTR exon in the GTF); "
+                                 "BPNet-OSKN: window_past_contig_end (chrM:-201-799: the 1000-nt window centred on the "
+                                 "variant needs sequence past a contig end: chrM:-201-799 (0-based) is outside "
+                                 "contig chrM (length 400))")
+    assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (3, 2, 1)
+    assert summary["feature_skips_by_reason"] == {"window_past_contig_end": 1}
+
+
+def test_sharded_merge_rebuilds_the_same_model_skip_rows(genome, tmp_path):
+    require_weights("Framepool_combined_residual.h5")
+    from seqzoo.workflow import part_path, read_manifest
+    vcf = write_vcf(tmp_path / "v.vcf", TWO_MODEL_RECORDS * 2, {"chr1": 3000})
+    common = ["--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"), "--quiet"]
+    weights = ["--weights", f"BPNet-OSKN={BPNET_FIXTURE}"]
+    assert main(["score", "--model", "Framepool,BPNet-OSKN", "--vcf", str(vcf), "-o", str(tmp_path / "one.parquet"),
+                 *common, *weights]) == 0
+    assert main(["shard", "--vcf", str(vcf), "--records-per-shard", "2", "-o", str(tmp_path / "shards"), "-q"]) == 0
+    for s in read_manifest(tmp_path / "shards" / "manifest.tsv"):
+        for model in ("Framepool", "BPNet-OSKN"):
+            extra = ["--weights", str(BPNET_FIXTURE)] if model == "BPNet-OSKN" else []
+            assert main(["score", "--model", model, "--vcf", str(tmp_path / "shards" / f"{s.name}.vcf"),
+                         "-o", str(part_path(tmp_path / "parts", model, s.name)), *common, *extra]) == 0
+    assert main(["merge", "--manifest", str(tmp_path / "shards" / "manifest.tsv"), "--parts", str(tmp_path / "parts"),
+                 "--model", "Framepool,BPNet-OSKN", "--vcf", str(vcf), "-o", str(tmp_path / "merged.parquet"),
+                 "-q"]) == 0
+    for suffix in (".skipped.tsv", ".summary.json"):
+        assert (tmp_path / f"merged.parquet{suffix}").read_text() == (tmp_path / f"one.parquet{suffix}").read_text()
+    skipped = pd.read_csv(tmp_path / "merged.parquet.skipped.tsv", sep="\t", keep_default_na=False)
+    assert list(zip(skipped.variant_id, skipped.model, skipped.reason)) == [
+        ("mt_utr", "BPNet-OSKN", "window_past_contig_end"), ("mt_cds", "", "no_window_in_any_model")] * 2
