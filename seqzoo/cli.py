@@ -310,7 +310,11 @@ def run(args) -> int:
     gtf_needers = [s.name for s in specs if s.needs_gtf]
     if gtf_needers and not args.gtf:
         raise ValueError(f"model(s) {', '.join(gtf_needers)} need --gtf (their windows come from annotated features)")
-    windows = VariantWindows(specs, args.fasta, args.gtf, **_rule_options(args, specs))
+    windows = VariantWindows(specs, args.fasta, args.gtf, leave_out_unusable=args.model == "all",
+                             **_rule_options(args, specs))
+    specs, names = windows.specs, [s.name for s in windows.specs]
+    if models is not None:
+        models = {n: models[n] for n in names}
     if not os.path.isfile(args.vcf):
         raise GenomeError(f"VCF file {args.vcf} does not exist")
     if models is not None:

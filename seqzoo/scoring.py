@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .genome.fasta import Genome
+from .genome.fasta import Genome, GenomeError
 from .genome.names import ContigNames
 from .genome.vcf import VariantAllele, iter_alleles
 from .windows.base import NO_FEATURE_REASONS, FeatureSkip, WindowPair
@@ -150,21 +150,31 @@ class VariantWindows:
     in VCF order (per allele: models in the order given) and fills :attr:`summary`. An allele that
     no model can score gets one allele-level Skip; with several models its reason is the models'
     common reason, or ``no_window_in_any_model`` with every model's reason in the detail.
-    ``rule_options`` go to the window rules that take them (Xpresso: ``halflife_file``).
+    ``rule_options`` go to the window rules that take them (Xpresso: ``halflife_file``). With
+    ``leave_out_unusable`` (``--model all``) a model whose windows cannot be built from the inputs
+    (a GTF without its features) is left out with a warning; :attr:`specs` are the models kept.
     """
 
-    def __init__(self, specs, fasta_file, gtf_file, **rule_options):
-        self.specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
-        self.spec = self.specs[0]
+    def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, **rule_options):
+        specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
         self.genome = Genome(fasta_file)
         self.names = ContigNames(self.genome.lengths)
         for option in rule_options:
-            if not any(option in spec.rule_options for spec in self.specs):
-                raise ValueError(f"option {option} applies to none of the models {[s.name for s in self.specs]}")
+            if not any(option in spec.rule_options for spec in specs):
+                raise ValueError(f"option {option} applies to none of the models {[s.name for s in specs]}")
         self.rules = {}
-        for spec in self.specs:
+        for spec in specs:
             options = {k: v for k, v in rule_options.items() if k in spec.rule_options}
-            self.rules[spec.name] = spec.window_rule(self.genome, gtf_file, self.names, **options)
+            try:
+                self.rules[spec.name] = spec.window_rule(self.genome, gtf_file, self.names, **options)
+            except GenomeError as exc:  # e.g. a GTF without the features this model reads
+                if not leave_out_unusable:
+                    raise
+                log.warning("--model all: leaving out %s: %s", spec.name, exc)
+        if not self.rules:
+            raise GenomeError("--model all: no model can build windows from these inputs; see the warnings above")
+        self.specs = [spec for spec in specs if spec.name in self.rules]
+        self.spec = self.specs[0]
         self.rule = self.rules[self.spec.name]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
 

@@ -178,7 +178,8 @@ def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, **vcf_
     vcf = write_vcf(tmp_path / ("v.vcf.gz" if vcf_kw.get("bgzip") else "v.vcf"), records, {"chr1": 3000}, **vcf_kw)
     out = tmp_path / "o.tsv"
     argv = ["windows", "--model", model, "--fasta", str(fasta or genome / "g.fa"), "--vcf", str(vcf), "-o", str(out),
-            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if any(registry.get(m).needs_gtf for m in model.split(",")) else [])
+            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if model == "all" or any(registry.get(m).needs_gtf
+                                                                                 for m in model.split(",")) else [])
     assert main(argv) == 0
     summary = json.loads(Path(f"{out}.summary.json").read_text())
     assert summary["identity_holds"] and summary["alleles"] == summary["scored_alleles"] + summary["skipped_alleles"]
@@ -374,3 +375,17 @@ def test_sharded_merge_rebuilds_the_same_model_skip_rows(genome, tmp_path):
     skipped = pd.read_csv(tmp_path / "merged.parquet.skipped.tsv", sep="\t", keep_default_na=False)
     assert list(zip(skipped.variant_id, skipped.model, skipped.reason)) == [
         ("mt_utr", "BPNet-OSKN", "window_past_contig_end"), ("mt_cds", "", "no_window_in_any_model")] * 2
+
+
+def test_model_all_leaves_out_models_the_gtf_cannot_serve(genome, tmp_path, caplog, capsys):
+    records = [("chr1", 1020, "utr", b(1020), other(b(1020)))]
+    rows, _, summary = run_windows(genome, records, tmp_path, model="all")
+    assert sorted(set(rows.model)) == ["BPNet-OSKN", "Framepool"]
+    assert ("--model all: leaving out HAL: GTF file " in caplog.text
+            and "has no 'exon' lines: HAL's splice-donor windows come from the exons of each transcript_id"
+            in caplog.text)
+    assert summary["rows_by_model"] == {"BPNet-OSKN": 1, "Framepool": 1}
+    vcf = tmp_path / "v.vcf"  # named explicitly, the same model is an error
+    assert main(["windows", "--model", "Framepool,HAL", "--fasta", str(genome / "g.fa"), "--gtf",
+                 str(genome / "a.gtf"), "--vcf", str(vcf), "-o", str(tmp_path / "x.tsv")]) == 2
+    assert "has no 'exon' lines" in capsys.readouterr().err
