@@ -5,6 +5,7 @@ GTF coordinates are 1-based closed; everything returned here is 0-based half-ope
 from __future__ import annotations
 
 import bisect
+import functools
 import gzip
 import os
 import re
@@ -192,10 +193,24 @@ def read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[
 
     Uses the GTF's own ``transcript`` / ``gene`` lines when it has any; otherwise the extent of the
     ``exon`` lines sharing the ID. Spans on contigs absent from the FASTA are dropped (reported once
-    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found.
+    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found. The file
+    is parsed once per (file, level, ``names``): the five Xpresso models of one run share it.
     """
     if level not in ("transcript", "gene"):
         raise ValueError(f"level must be 'transcript' or 'gene', not {level!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise GenomeError(f"GTF file {p} does not exist")
+    st = p.stat()
+    return list(_read_spans_once(str(p), st.st_size, st.st_mtime_ns, names, level))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_spans_once(path: str, size: int, mtime_ns: int, names: ContigNames, level: str) -> tuple[Span, ...]:
+    return tuple(_read_spans(path, names, level))
+
+
+def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[Span]:
     path = Path(path)
     id_key = f"{level}_id"
     own: dict[str, list] = {}
