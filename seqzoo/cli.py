@@ -386,8 +386,8 @@ def run(args) -> int:
             writer.abort()
             skips.close()
         else:
-            writer.suspend()
-            skips.suspend()
+            writer.suspend(saved and saved["output_state"])  # exactly what the note says
+            skips.suspend(saved and saved["skipped_state"])
             if saved is not None:
                 status = "stopped" if stopped else "failed"
                 progress.save(status, **{k: saved[k] for k in ("last_record", "last_record_at", "summary",

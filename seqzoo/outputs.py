@@ -139,8 +139,9 @@ class Hdf5Writer:
         self._saved = self._n
         return {"rows": self._n}
 
-    def suspend(self) -> None:
-        self._cut(self._saved)
+    def suspend(self, state: dict | None = None) -> None:
+        """Cut back to ``state`` (default: the last checkpoint) and close."""
+        self._cut(int(state["rows"]) if state else self._saved)
         self._h5.close()
 
     def close(self) -> None:
@@ -253,12 +254,13 @@ class TableWriter:
         self._saved = self._fh.tell()
         return {"bytes": self._saved}
 
-    def suspend(self) -> None:
-        """Cut back to the last checkpoint and close, leaving the file resumable (Parquet: the parts)."""
+    def suspend(self, state: dict | None = None) -> None:
+        """Cut back to ``state`` (default: the last checkpoint) and close, leaving the file
+        resumable (Parquet: the parts)."""
         if self.format == ".parquet":
-            self._drop_parts_from(self._saved)
+            self._drop_parts_from(int(state["parts"]) if state else self._saved)
         else:
-            self._fh.truncate(self._saved)
+            self._fh.truncate(int(state["bytes"]) if state else self._saved)
             self._fh.close()
 
     def close(self) -> None:
