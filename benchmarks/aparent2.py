@@ -31,8 +31,6 @@ What is measured (all in one process, torch's default threads unless ``--threads
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +39,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
 
-import seqzoo  # noqa: E402
 from seqzoo.encoding import one_hot_batch  # noqa: E402
 from seqzoo.nets.aparent2 import (BLOCKS_PER_GROUP, DILATIONS, N_CHANNELS, N_LIBRARIES, N_POSITIONS,  # noqa: E402
                                   N_VALUE, SEQ_LEN, library_onehot)
-from seqzoo.synthetic import gtf_line, write_fasta, write_gtf, write_vcf  # noqa: E402
+from seqzoo.synthetic import gtf_line  # noqa: E402
 from seqzoo.windows.pas import pas_window  # noqa: E402
 
 MODEL = "APARENT2"
@@ -132,42 +129,26 @@ def make_pas_dataset(out_dir: Path, seed: int = 0, n_genes: int = 200, variants_
             w = pas_window(tid, gene_id, chrom, strand, start, end)
             windows.setdefault((chrom, w.start, w.end), []).append(tid)
             n_tx += 1
-    records = []
-    for (chrom, w_start, w_end) in windows:
-        records += common.sample_variants(rng, contigs[chrom], chrom, w_start, w_end, variants_per_window)
-    order = {c: i for i, c in enumerate(contigs)}
-    records.sort(key=lambda r: (order[r[0]], r[1], r[3], r[4]))
-    paths = {
-        "fasta": write_fasta(out_dir / "genome.fa", contigs),
-        "gtf": write_gtf(out_dir / "annotation.gtf", lines),
-        "vcf": write_vcf(out_dir / "variants.vcf", records, {c: len(s) for c, s in contigs.items()}),
-    }
+    records = common.variants_in_windows(rng, contigs, windows, variants_per_window)
+    paths = common.write_dataset(out_dir, contigs, records, lines)
     return dict(paths=paths, n_genes=n_genes, n_transcripts=n_tx, n_windows=len(windows), n_records=len(records))
 
 
 # -- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
-    run = common.BenchRun("APARENT2", "aparent2", __doc__.split("\n\n")[0], 64, "aparent2.py")
+    run = common.BenchRun("APARENT2", "aparent2", __doc__.split("\n\n")[0], 64, "aparent2.py",
+                          full=FULL, quick=QUICK)
     args = run.parse(argv)
-    cfg = QUICK if args.quick else FULL
-    bs = args.batch_size
-    log, add, f = run.log, run.add, common.fmt
-
-    # 1. matmul yardstick ------------------------------------------------------------------------
-    log("matmul throughput")
-    mm_start, mm_mon = run.matmul(cfg["matmul_repeats"])
+    cfg, bs, f = run.cfg, args.batch_size, common.fmt
+    run.matmul_start()
 
     # 2. forward pass ----------------------------------------------------------------------------
-    log(f"loading {MODEL}")
-    with common.CpuMonitor() as load_mon:
-        model = seqzoo.load_model(MODEL, weights=args.weights)
+    model = run.load_model(MODEL, args.weights, "h5 -> torch")
     seqs = common.random_seqs(cfg["n_forward"], SEQ_LEN)
-    flops = aparent2_flops()
-    log(f"predict_sequences on {len(seqs)} x {SEQ_LEN} nt, batch {bs}")
-    t_pred, _, pred_mon = run.timed(lambda: model.predict_sequences(seqs, batch_size=bs),
-                                    cfg["forward_repeats"], cfg["forward_limit"])
+    n_fw = len(seqs)
+    pred_sps, pred_mon = run.predict_rate(model, seqs)
     x_all = torch.from_numpy(one_hot_batch(seqs, width=SEQ_LEN, n_value=N_VALUE))
-    batches = [x_all[i:i + bs].contiguous() for i in range(0, len(seqs), bs)]
+    batches = [x_all[i:i + bs].contiguous() for i in range(0, n_fw, bs)]
     libs = [library_onehot(None, len(xb)) for xb in batches]
 
     def raw():
@@ -175,64 +156,32 @@ def main(argv=None) -> int:
             for xb, lib in zip(batches, libs):
                 torch.softmax(model.cut_logits(xb, lib), dim=-1)
 
-    log("cut_logits + softmax on pre-encoded tensors")
-    t_raw, _, raw_mon = run.timed(raw, cfg["forward_repeats"], cfg["forward_limit"])
-
-    n_fw = len(seqs)
-    pred_sps, raw_sps = common.rate(n_fw, t_pred), common.rate(n_fw, t_raw)
+    raw_sps, raw_mon = run.throughput("cut_logits + softmax on pre-encoded tensors", raw, n_fw)
     run.results.update(predict_sps=pred_sps, raw_sps=raw_sps)
 
-    def gflops_note(sps):
-        if sps is None:
-            return "n/a"
-        gf = sps * flops["total"] / 1e9
-        return f"{f(gf)} GFLOP/s = {gf / mm:.0%} of matmul"
-
     # 3. end to end ------------------------------------------------------------------------------
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="seqzoo-bench-") if args.keep is None else None
-    work = Path(args.keep or tmp_ctx.name)
-    work.mkdir(parents=True, exist_ok=True)
-    e2e_rows_at = len(run.rows)
-    try:
-        log(f"generating synthetic dataset in {work}")
-        t0 = time.perf_counter()
-        ds = make_pas_dataset(work / "data", seed=0, **cfg["dataset"])
-        t_gen = time.perf_counter() - t0
+    with run.workdir() as work:
+        ds, t_gen = run.dataset(make_pas_dataset, work)
         paths = ds["paths"]
         dataset = (f"{ds['n_genes']} genes, {ds['n_transcripts']} transcripts, {ds['n_windows']} distinct 205-nt "
                    f"windows, generated in {t_gen:.1f} s")
         common.end_to_end(
-            run, model, lambda vcf, out: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, bs,
-                                                           args.weights),
-            paths["vcf"], work, cfg, COMPARED, dataset, "iso_prob, delta log-odds, max delta cut_prob",
+            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
+                                                              args.weights),
+            paths["vcf"], work, COMPARED, dataset, "iso_prob, delta log-odds, max delta cut_prob",
             TARGET_VARIANTS_PER_S)
-    finally:
-        if tmp_ctx is not None:
-            tmp_ctx.cleanup()
-    e2e_rows = run.rows[e2e_rows_at:]
-    del run.rows[e2e_rows_at:]
+    run.matmul_end()
 
-    log("matmul throughput again")
-    mm_end, mm_mon2 = run.matmul(cfg["matmul_repeats"])
-    mm = max(mm_start, mm_end)
-    mm_mon = mm_mon if mm_start >= mm_end else mm_mon2
-    run.results.update(matmul_gflops=mm)
-
-    # -- table -------------------------------------------------------------------------------------
-    add("1", "float32 matmul 2048 x 2048, best of runs", f(mm), "GFLOP/s", mon=mm_mon,
-        notes=f"start {f(mm_start)}, end {f(mm_end)} GFLOP/s; {torch.get_num_threads()} threads")
-    add("2", f"APARENT2 FLOPs per {SEQ_LEN}-nt sequence (analytic)", f(flops["total"] / 1e6), "MFLOP",
-        notes=f"56 dilated 1x3 convs {f(flops['res'] / 1e6)} + 1x1 convs and library bias "
-              f"{f(flops['other'] / 1e6)} MFLOP")
-    add("2a", f"`predict_sequences`, {SEQ_LEN} nt, batch {bs} (one-hot + softmax + iso_prob)", f(pred_sps),
-        "seq/s", f">= {TARGET_SEQS_PER_S:,.0f}", common.status(pred_sps, TARGET_SEQS_PER_S, pred_mon), pred_mon,
-        f"{gflops_note(pred_sps)}; best of {cfg['forward_repeats']}, {n_fw} seqs; "
-        f"Keras ~180, fastest other torch port ~480 seq/s")
-    add("2b", f"`cut_logits` + softmax on pre-encoded tensors, batch {bs}", f(raw_sps), "seq/s",
-        f">= {TARGET_SEQS_PER_S:,.0f}", common.status(raw_sps, TARGET_SEQS_PER_S, raw_mon), raw_mon,
-        gflops_note(raw_sps))
-    add("3a", "model load (`seqzoo.load_model`, h5 -> torch)", f(load_mon.wall), "s", mon=load_mon)
-    run.rows += e2e_rows
+    # -- rows 2-2b ---------------------------------------------------------------------------------
+    flops = aparent2_flops()
+    run.add("2", f"APARENT2 FLOPs per {SEQ_LEN}-nt sequence (analytic)", flops["total"] / 1e6, "MFLOP",
+            notes=f"56 dilated 1x3 convs {f(flops['res'] / 1e6)} + 1x1 convs and library bias "
+                  f"{f(flops['other'] / 1e6)} MFLOP")
+    run.add("2a", f"`predict_sequences`, {SEQ_LEN} nt, batch {bs} (one-hot + softmax + iso_prob)", pred_sps,
+            "seq/s", pred_mon, f"{run.gflops_note(pred_sps, flops['total'])}; best of {cfg['forward_repeats']}, "
+            f"{n_fw} seqs; Keras ~180, fastest other torch port ~480 seq/s", target=TARGET_SEQS_PER_S)
+    run.add("2b", f"`cut_logits` + softmax on pre-encoded tensors, batch {bs}", raw_sps, "seq/s", raw_mon,
+            run.gflops_note(raw_sps, flops["total"]), target=TARGET_SEQS_PER_S)
     return run.finish()
 
 

@@ -20,6 +20,7 @@ import resource
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -287,7 +288,10 @@ class Worst:
         self.timed_out = False
 
 
-def status(value: float | None, target: float, mon=None) -> str:
+def status(value: float | None, target: float | None, mon=None) -> str:
+    """PASS / FAIL of ``value`` against the lower bound ``target`` ("" without a target)."""
+    if target is None:
+        return ""
     if value is None:
         return "n/a (timed out, contended)" if contended(mon) else "n/a (timed out)"
     if value >= target:
@@ -347,6 +351,31 @@ def sample_variants(rng, seq: str, chrom: str, start: int, end: int, n: int,
             k = int(rng.integers(1, max_indel + 1))
             out.append((chrom, p0 + 1, None, seq[p0:p0 + k + 1], ref_base))
     return out
+
+
+def variants_in_windows(rng, contigs: dict[str, str], windows: Iterable[tuple[str, int, int]],
+                        n: int) -> list[tuple]:
+    """:func:`sample_variants`: ``n`` records in each (chrom, start, end) window of ``contigs``."""
+    records = []
+    for chrom, start, end in windows:
+        records += sample_variants(rng, contigs[chrom], chrom, start, end, n)
+    return records
+
+
+def write_dataset(out_dir: Path, contigs: dict[str, str], records: list[tuple],
+                  gtf_lines: Sequence[str] | None = None) -> dict[str, Path]:
+    """The files of a synthetic dataset in ``out_dir``: ``genome.fa`` (``contigs``), ``variants.vcf``
+    (``records`` sorted by contig order, position, REF, ALT) and, given ``gtf_lines``,
+    ``annotation.gtf``. Returns their paths under ``fasta``, ``vcf`` and ``gtf``."""
+    from seqzoo.synthetic import write_fasta, write_gtf, write_vcf
+
+    order = {c: i for i, c in enumerate(contigs)}
+    records = sorted(records, key=lambda r: (order[r[0]], r[1], r[3], r[4]))
+    paths = {"fasta": write_fasta(out_dir / "genome.fa", contigs)}
+    if gtf_lines is not None:
+        paths["gtf"] = write_gtf(out_dir / "annotation.gtf", gtf_lines)
+    paths["vcf"] = write_vcf(out_dir / "variants.vcf", records, {c: len(s) for c, s in contigs.items()})
+    return paths
 
 
 def vcf_subset(src, dst, n_records: int) -> Path:
@@ -542,21 +571,43 @@ def naive_pair_scorer(per_variant: bool = False):
     return NaivePairScorer
 
 
-class BenchRun:
-    """The parts every model script shares: command-line options, logging, quiet waits, the
-    matmul yardstick at start and end, the results table and the RESULTS.md section.
+def _row_order(label) -> tuple[int, str]:
+    """Sort key of a row label: "1" < "2" < "2a" < "2b" < "3a" < ... < "4b"."""
+    m = re.match(r"(\d+)(.*)", str(label))
+    return (int(m.group(1)), m.group(2)) if m else (1 << 30, str(label))
 
-    ``BenchRun(name, section, doc, default_batch)`` parses the common options (plus those a script
-    adds to :attr:`parser` before :meth:`parse`); :meth:`add` appends a table row; :meth:`finish`
-    prints the section and (full runs) writes it.
+
+def count(n: int | None) -> str:
+    """An integer count with thousands separators, or "n/a" for a run that did not complete."""
+    return "n/a" if n is None else f"{n:,}"
+
+
+class BenchRun:
+    """The parts every model script shares: command-line options, logging, quiet waits, the run's
+    time budget, the matmul yardstick at start and end, model load and forward-pass measurements,
+    the working folder, the results table and the RESULTS.md section.
+
+    ``BenchRun(title, section, description, default_batch, script, full=FULL, quick=QUICK)`` parses
+    the common options (plus those a script adds to :attr:`parser` before :meth:`parse`), which
+    also picks :attr:`cfg` (``quick`` with ``--quick``, else ``full``); :meth:`add` appends a table
+    row; :meth:`finish` prints the section and (full runs) writes it. Rows may be added in any
+    order: the table lists them by label (1, 2, 2a, 2b, 3a, ..., 4b).
+
+    ``max_seconds``: the default time budget of a (quick, full) run, or None for no budget.
     """
 
     HEADERS = ["#", "measurement", "result", "target", "status", "other load (cores)", "notes"]
 
-    def __init__(self, title: str, section: str, description: str, default_batch: int, script: str):
+    def __init__(self, title: str, section: str, description: str, default_batch: int, script: str,
+                 full: dict | None = None, quick: dict | None = None,
+                 max_seconds: tuple[float, float] | None = (40, 180)):
         import argparse
 
         self.title, self.section, self.script, self.default_batch = title, section, script, default_batch
+        self.sizes = {"full": full or {}, "quick": quick or full or {}}
+        self.default_max_seconds = max_seconds
+        budget_help = (f"default {max_seconds[1]:.0f}, {max_seconds[0]:.0f} with --quick; " if max_seconds
+                       else "default: none; ")
         ap = argparse.ArgumentParser(description=description)
         ap.add_argument("--quick", action="store_true", help="smaller sizes; does not update RESULTS.md")
         ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
@@ -574,23 +625,28 @@ class BenchRun:
                              "SECONDS in all (default 60, 10 with --quick; 0: never wait)")
         ap.add_argument("--max-seconds", type=float, default=None, metavar="SECONDS",
                         help="time budget of the whole run: measurements still running when it is spent "
-                             "are interrupted and reported as timed out (default 180, 40 with --quick; "
+                             f"are interrupted and reported as timed out ({budget_help}"
                              "0: no budget, only the per-measurement limits)")
         self.parser = ap
         self.rows: list[list[str]] = []
         self.results: dict[str, float] = {}
+        self.mm: float | None = None
 
     def parse(self, argv=None):
         import torch
 
         self.args = args = self.parser.parse_args(argv)
+        self.cfg = self.sizes["quick" if args.quick else "full"]
         self.write = (not args.quick) if args.write is None else args.write
         if args.threads:
             torch.set_num_threads(args.threads)
         budget = args.wait_quiet if args.wait_quiet is not None else (10 if args.quick else 60)
         self.waiter = QuietWaiter(budget, threshold=CONTENDED_CORES)
         self.t_start = time.perf_counter()
-        max_s = args.max_seconds if args.max_seconds is not None else (40 if args.quick else 180)
+        if args.max_seconds is not None:
+            max_s = args.max_seconds
+        else:
+            max_s = self.default_max_seconds[0 if args.quick else 1] if self.default_max_seconds else None
         self.deadline = self.t_start + max_s if max_s else None
         self.info = machine_info()
         return args
@@ -599,8 +655,14 @@ class BenchRun:
         import sys
         print(f"[{time.perf_counter() - self.t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    def add(self, n, what, value, unit, target="", st="", mon=None, notes=""):
-        self.rows.append([n, what, f"{value} {unit}".strip(), target, st, load_note(mon), notes])
+    def add(self, n, what, value, unit, mon=None, notes="", target: float | None = None):
+        """A table row. ``value``: a number (shown with :func:`fmt`, None as "n/a") or a ready
+        string; ``target``: a lower bound on ``value`` (the row shows ">= target" and PASS / FAIL),
+        or None for a row without a target (target and status cells empty)."""
+        shown = value if isinstance(value, str) else fmt(value)
+        goal = "" if target is None else f">= {target:,.0f}"
+        st = "" if target is None else status(value, target, mon)
+        self.rows.append([n, what, f"{shown} {unit}".strip(), goal, st, load_note(mon), notes])
 
     #: seconds of the run's budget kept for the closing matmul measurement and the output
     RESERVE_S = 4.0
@@ -633,11 +695,94 @@ class BenchRun:
         self.quiet()
         return best_time_limited(fn, repeats, self.limit(limit), warmup)
 
+    # -- the matmul yardstick (row 1) --------------------------------------------------------------
     def matmul(self, repeats: int) -> tuple[float, CpuMonitor]:
         self.quiet()
         with CpuMonitor() as mon:
             gf = matmul_gflops(2048, repeats=repeats)
         return gf, mon
+
+    def matmul_start(self) -> None:
+        """The yardstick before the measurements (``cfg["matmul_repeats"]``)."""
+        self.log("matmul throughput")
+        self._mm_start = self.matmul(self.cfg["matmul_repeats"])
+
+    def matmul_end(self, notes: str = "") -> float:
+        """The yardstick again after the measurements; the better of the two is :attr:`mm` (the
+        denominator of :meth:`gflops_note`), reported as row 1 (``notes`` appended to its notes)."""
+        import torch
+
+        self.log("matmul throughput again")
+        (start, start_mon), (end, end_mon) = self._mm_start, self.matmul(self.cfg["matmul_repeats"])
+        self.mm = max(start, end)
+        self.results.update(matmul_gflops=self.mm)
+        self.add("1", "float32 matmul 2048 x 2048, best of runs", self.mm, "GFLOP/s",
+                 mon=start_mon if start >= end else end_mon,
+                 notes=f"start {fmt(start)}, end {fmt(end)} GFLOP/s; {torch.get_num_threads()} threads{notes}")
+        return self.mm
+
+    def gflops_note(self, sps: float | None, flops_per_seq: float) -> str:
+        """"X GFLOP/s = N% of matmul" for ``sps`` sequences/s of ``flops_per_seq`` FLOPs each
+        (after :meth:`matmul_end`), "n/a" for a measurement that did not complete."""
+        if sps is None:
+            return "n/a"
+        gf = sps * flops_per_seq / 1e9
+        return f"{fmt(gf)} GFLOP/s = {gf / self.mm:.0%} of matmul"
+
+    # -- model and forward pass (rows 2a, 2b, ..., 3a) ---------------------------------------------
+    def load_model(self, name: str, weights: str | None, conversion: str, source: str = ""):
+        """``seqzoo.load_model(name, weights=weights)``, timed: row 3a ("model load (`seqzoo.load_model`,
+        ``conversion``)"). ``source``: said in the log line (e.g. which stand-in weights)."""
+        import seqzoo
+
+        self.log(f"loading {name}" + (f" ({source})" if source else ""))
+        with CpuMonitor() as mon:
+            model = seqzoo.load_model(name, weights=weights)
+        self.add("3a", f"model load (`seqzoo.load_model`, {conversion})", mon.wall, "s", mon=mon)
+        return model
+
+    def throughput(self, msg: str, fn: Callable[[], object], n: int,
+                   repeats: int | None = None) -> tuple[float | None, CpuMonitor]:
+        """Log ``msg``, then :meth:`timed` ``fn`` (which handles ``n`` sequences) with
+        ``cfg["forward_repeats"]`` (or ``repeats``) under ``cfg["forward_limit"]``: (sequences/s or
+        None if it timed out, monitor)."""
+        self.log(msg)
+        t, _, mon = self.timed(fn, repeats or self.cfg["forward_repeats"], self.cfg.get("forward_limit"))
+        return rate(n, t), mon
+
+    def predict_rate(self, model, seqs: Sequence[str], batch_size: int | None = None, msg: str | None = None,
+                     **inputs) -> tuple[float | None, CpuMonitor]:
+        """:meth:`throughput` of ``model.predict_sequences(seqs, batch_size=..., **inputs)`` (default
+        ``--batch-size``): (sequences/s or None, monitor)."""
+        bs = batch_size or self.args.batch_size
+        msg = msg or f"predict_sequences on {len(seqs)} x {len(seqs[0])} nt, batch {bs}"
+        return self.throughput(msg, lambda: model.predict_sequences(seqs, batch_size=bs, **inputs), len(seqs))
+
+    # -- synthetic data ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def workdir(self):
+        """The folder for the synthetic dataset and outputs: ``--keep`` (kept) or a temporary one."""
+        import tempfile
+
+        if self.args.keep is not None:
+            work = Path(self.args.keep)
+            work.mkdir(parents=True, exist_ok=True)
+            yield work
+            return
+        with tempfile.TemporaryDirectory(prefix="seqzoo-bench-") as tmp:
+            yield Path(tmp)
+
+    def dataset(self, make: Callable[..., dict], work: Path, **kwargs) -> tuple[dict, float]:
+        """``make(work / "data", seed=0, **cfg["dataset"], **kwargs)``, timed: (its result, seconds)."""
+        self.log(f"generating synthetic dataset in {work}")
+        t0 = time.perf_counter()
+        ds = make(work / "data", seed=0, **self.cfg["dataset"], **kwargs)
+        return ds, time.perf_counter() - t0
+
+    # -- output ------------------------------------------------------------------------------------
+    @property
+    def has_targets(self) -> bool:
+        return any(r[3] for r in self.rows)
 
     @property
     def targets_met(self) -> bool:
@@ -647,17 +792,18 @@ class BenchRun:
         import torch
 
         args = self.args
+        self.rows.sort(key=lambda r: _row_order(r[0]))
         table = markdown_table(self.HEADERS, self.rows)
         total = time.perf_counter() - self.t_start
         mode = "quick" if args.quick else "full"
         cmd = f"python benchmarks/{self.script}" + (" --quick" if args.quick else "") + \
             (f" --threads {args.threads}" if args.threads else "") + \
             (f" --batch-size {args.batch_size}" if args.batch_size != self.default_batch else "")
+        targets = ("none set" if not self.has_targets else "all met" if self.targets_met else "NOT all met")
         body = "\n\n".join([
             f"## {self.title} ({mode} run, {timestamp()})",
             f"Command: `{cmd}` (total {total:.0f} s, of which {self.waiter.waited:.0f} s waiting for other "
-            f"processes to leave the CPUs; torch {torch.get_num_threads()} threads). "
-            f"Targets: {'all met' if self.targets_met else 'NOT all met'}.",
+            f"processes to leave the CPUs; torch {torch.get_num_threads()} threads). Targets: {targets}.",
             "Machine:\n\n" + machine_markdown(self.info),
             table,
             *notes,
@@ -669,93 +815,162 @@ class BenchRun:
             path = update_results(self.section, body, args.results)
             self.log(f"updated {path}")
         self.log(f"done in {total:.0f} s")
-        return 1 if (args.strict and not self.targets_met) else 0
+        return 1 if (args.strict and self.has_targets and not self.targets_met) else 0
 
 
-def end_to_end(run: BenchRun, model, argv_for: Callable, vcf, work: Path, cfg: dict, compared: Sequence[str],
-               dataset_note: str, compared_note: str, target: float) -> dict:
-    """Section 3 and 4 of a model script: ``seqzoo score`` VCF -> TSV cold and preloaded, the naive
-    baseline (batched and one variant at a time) on the first records, the ratios; adds rows 3b-4b.
+# -- end to end (rows 3b-4b) -----------------------------------------------------------------------
+def _wall(mon) -> float | None:
+    return None if mon.timed_out else mon.wall
 
-    ``argv_for(vcf, out)`` gives the ``seqzoo score`` argv. ``cfg`` keys: ``e2e_repeats``,
-    ``baseline_records``, ``per_variant_records``, ``e2e_limit`` (seconds per full-VCF run),
-    ``baseline_limit`` (seconds per baseline run). A run over its limit (a machine loaded by other
+
+def secs(mon, digits: int = 1) -> str:
+    """A monitored run's wall seconds for a note, "(timed out)" if it was interrupted."""
+    return f"{mon.wall:.{digits}f} s" + (" (timed out)" if mon.timed_out else "")
+
+
+@dataclass
+class EndToEnd:
+    """What :func:`measure_end_to_end` measured; a run that timed out has ``timed_out`` set on its
+    monitor and None for its counts and rates."""
+
+    cold: CpuMonitor                          # seqzoo score, cold (model load, .fai build included)
+    warm: list                                # (monitor, Counted) of each preloaded run
+    warm_mon: object                          # the best completed preloaded run (else the most contended)
+    counter: Counted | None                   # its counter (None if none completed)
+    summary: dict | None                      # the full VCF's summary.json
+    sub: CpuMonitor                           # seqzoo score on the first baseline_records records
+    sub_alleles: int | None
+    base: CpuMonitor                          # the batched baseline on the same records
+    base_counter: Counted
+    base_alleles: int | None
+    diff: tuple[float, int] | None            # (max abs diff, rows) seqzoo vs batched baseline
+    pv: CpuMonitor                            # the per-variant baseline on the first per_variant_records
+    pv_alleles: int | None
+
+    @property
+    def done(self) -> list:
+        return [(m, c) for m, c in self.warm if not m.timed_out]
+
+    @property
+    def cold_vps(self):
+        return rate((self.summary or {}).get("alleles", 0), _wall(self.cold))
+
+    @property
+    def warm_vps(self):
+        return rate(self.summary["alleles"], _wall(self.warm_mon)) if self.counter and self.summary else None
+
+    @property
+    def sub_vps(self):
+        return rate(self.sub_alleles or 0, _wall(self.sub))
+
+    @property
+    def base_vps(self):
+        return rate(self.base_alleles or 0, _wall(self.base))
+
+    @property
+    def pv_vps(self):
+        return rate(self.pv_alleles or 0, _wall(self.pv))
+
+
+def measure_end_to_end(run: BenchRun, model, argv_for: Callable, vcf, work: Path, compared: Sequence[str],
+                       baseline=None, per_variant=None, baseline_name: str = "naive baseline") -> EndToEnd:
+    """The measurements of section 3: ``seqzoo score`` VCF -> TSV cold and preloaded
+    (``cfg["e2e_repeats"]`` times), then on the first ``cfg["baseline_records"]`` records seqzoo
+    and the ``baseline`` scorer, and the ``per_variant`` baseline on the first
+    ``cfg["per_variant_records"]``; the baseline's ``compared`` columns are checked against seqzoo's.
+
+    ``argv_for(vcf, out, batch_size)`` gives the ``seqzoo score`` argv. ``baseline``: the scorer
+    class swapped in for ``PairScorer`` (default :func:`naive_pair_scorer`); ``per_variant``:
+    (scorer class, batch size) of the one-variant-at-a-time run (default the naive per-variant
+    scorer at ``--batch-size``). ``cfg`` limits: ``e2e_limit`` (seconds per full-VCF run),
+    ``baseline_limit`` (per baseline-sized run); a run over its limit (a machine loaded by other
     processes) is interrupted and reported as timed out instead of stretching the benchmark.
     """
-    f, log, add = fmt, run.log, run.add
-    bs = run.args.batch_size
+    cfg, log, bs = run.cfg, run.log, run.args.batch_size
+    baseline = baseline or naive_pair_scorer()
+    pv_scorer, pv_bs = per_variant or (naive_pair_scorer(per_variant=True), bs)
+    e2e_limit, base_limit = cfg.get("e2e_limit"), cfg.get("baseline_limit")
     out = work / "scores.tsv"
+
+    def alleles(mon, path):
+        return None if mon.timed_out else read_summary(path)["alleles"]
 
     log("seqzoo score, cold (model load, .fai build included)")
     run.quiet()
-    cold_mon = run_cli(argv_for(vcf, out), limit=run.limit(cfg["e2e_limit"]))
-    summary = None if cold_mon.timed_out else read_summary(out)
+    cold = run_cli(argv_for(vcf, out, bs), limit=run.limit(e2e_limit))
+    summary = None if cold.timed_out else read_summary(out)
 
     warm = []  # (monitor, counter)
     for i in range(cfg["e2e_repeats"]):
         log(f"seqzoo score, model preloaded ({i + 1}/{cfg['e2e_repeats']})")
         counter = Counted(model)
         run.quiet()
-        mon = run_cli(argv_for(vcf, out), model=model, counter=counter, limit=run.limit(cfg["e2e_limit"]))
+        mon = run_cli(argv_for(vcf, out, bs), model=model, counter=counter, limit=run.limit(e2e_limit))
         warm.append((mon, counter))
         if summary is None and not mon.timed_out:
             summary = read_summary(out)
     done = [(m, c) for m, c in warm if not m.timed_out]
     warm_mon, counter = min(done, key=lambda mc: mc[0].wall) if done else (Worst(*[m for m, _ in warm]), None)
-    n_alleles = summary["alleles"] if summary else None
 
     sub_vcf = vcf_subset(vcf, work / "subset.vcf", cfg["baseline_records"])
-    sub_out, base_out = work / "subset_seqzoo.tsv", work / "subset_naive.tsv"
+    sub_out, base_out = work / "subset_seqzoo.tsv", work / "subset_baseline.tsv"
     log(f"seqzoo score on the first {cfg['baseline_records']} records")
     run.quiet()
-    sub_mon = run_cli(argv_for(sub_vcf, sub_out), model=model, limit=run.limit(cfg["baseline_limit"]))
-    log(f"naive baseline (batch {bs}) on the same records")
+    sub = run_cli(argv_for(sub_vcf, sub_out, bs), model=model, limit=run.limit(base_limit))
+    log(f"{baseline_name} (batch {bs}) on the same records")
     base_counter = Counted(model)
     run.quiet()
-    base_mon = run_cli(argv_for(sub_vcf, base_out), model=model, scorer=naive_pair_scorer(),
-                       counter=base_counter, limit=run.limit(cfg["baseline_limit"]))
-    sub_alleles = read_summary(sub_out)["alleles"] if not sub_mon.timed_out else None
-    base_alleles = read_summary(base_out)["alleles"] if not base_mon.timed_out else None
+    base = run_cli(argv_for(sub_vcf, base_out, bs), model=model, scorer=baseline, counter=base_counter,
+                   limit=run.limit(base_limit))
+    sub_alleles, base_alleles = alleles(sub, sub_out), alleles(base, base_out)
     diff = max_abs_diff(sub_out, base_out, compared) if sub_alleles and base_alleles else None
+
     pv_vcf = vcf_subset(vcf, work / "subset_small.vcf", cfg["per_variant_records"])
-    pv_out = work / "subset_small_naive.tsv"
-    log(f"naive baseline, one variant at a time, on the first {cfg['per_variant_records']} records")
+    pv_out = work / "subset_small_baseline.tsv"
+    log(f"{baseline_name}, one variant at a time, on the first {cfg['per_variant_records']} records")
     run.quiet()
-    pv_mon = run_cli(argv_for(pv_vcf, pv_out), model=model, scorer=naive_pair_scorer(per_variant=True),
-                     limit=run.limit(cfg["baseline_limit"]))
-    pv_alleles = read_summary(pv_out)["alleles"] if not pv_mon.timed_out else None
+    pv = run_cli(argv_for(pv_vcf, pv_out, pv_bs), model=model, scorer=pv_scorer, limit=run.limit(base_limit))
 
-    wall = lambda m: None if m.timed_out else m.wall  # noqa: E731
-    cold_vps = rate(n_alleles or 0, wall(cold_mon))
-    warm_vps = rate(n_alleles or 0, wall(warm_mon)) if counter else None
-    sub_vps, base_vps = rate(sub_alleles or 0, wall(sub_mon)), rate(base_alleles or 0, wall(base_mon))
-    pv_vps = rate(pv_alleles or 0, wall(pv_mon))
-    run.results.update(cold_vps=cold_vps, warm_vps=warm_vps, baseline_vps=base_vps, per_variant_vps=pv_vps)
+    e2e = EndToEnd(cold, warm, warm_mon, counter, summary, sub, sub_alleles, base, base_counter, base_alleles,
+                   diff, pv, alleles(pv, pv_out))
+    run.results.update(cold_vps=e2e.cold_vps, warm_vps=e2e.warm_vps, baseline_vps=e2e.base_vps,
+                       per_variant_vps=e2e.pv_vps)
+    return e2e
 
+
+def end_to_end(run: BenchRun, model, argv_for: Callable, vcf, work: Path, compared: Sequence[str],
+               dataset_note: str, compared_note: str, target: float | None = None) -> EndToEnd:
+    """Sections 3 and 4 with the naive baseline (:func:`measure_end_to_end` with its defaults):
+    adds rows 3b-4b. ``target``: the variants/s goal of row 3c, or None (no target: its target
+    and status cells stay empty)."""
+    e = measure_end_to_end(run, model, argv_for, vcf, work, compared)
+    add, f, bs = run.add, fmt, run.args.batch_size
+    cfg = run.cfg
     counts = "no run completed"
-    if summary:
-        counts = (f"{summary['records']:,} records, {summary['alleles']:,} alleles, {summary['rows']:,} rows "
-                  f"({summary['skipped_alleles']} skipped)")
-    secs = lambda m: f"{m.wall:.1f} s" + (" (timed out)" if m.timed_out else "")  # noqa: E731
-    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", f(cold_vps),
-        "variants/s", mon=cold_mon, notes=f"{secs(cold_mon)}; {dataset_note}; {counts}")
-    notes = f"best of {len(done)} completed of {len(warm)} ({', '.join(secs(m) for m, _ in warm)})"
-    if counter and summary:
-        notes += (f"; {counter.seqs:,} sequences predicted ({counter.seqs / summary['rows']:.2f} per row) in "
-                  f"{counter.calls} calls, model {counter.seconds / warm_mon.wall:.0%} of the time at "
-                  f"{f(counter.seqs / counter.seconds)} seq/s")
-    add("3c", "end to end `seqzoo score`, model preloaded", f(warm_vps), "variants/s",
-        f">= {target:,.0f}", status(warm_vps, target, warm_mon), warm_mon, notes)
-    add("3d", f"same, first {cfg['baseline_records']:,} records only", f(sub_vps), "variants/s", mon=sub_mon,
-        notes=secs(sub_mon))
-    agree = (f"agrees with seqzoo to max abs diff {diff[0]:.1e} over {diff[1]:,} rows ({compared_note})"
-             if diff else "not compared")
-    add("3e", f"naive baseline (ref + alt per row, batch {bs}), same records", f(base_vps), "variants/s",
-        mon=base_mon, notes=f"{secs(base_mon)}; {base_counter.seqs:,} sequences predicted; {agree}")
+    if e.summary:
+        s = e.summary
+        counts = (f"{s['records']:,} records, {s['alleles']:,} alleles, {s['rows']:,} rows "
+                  f"({s['skipped_alleles']} skipped)")
+    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", e.cold_vps,
+        "variants/s", mon=e.cold, notes=f"{secs(e.cold)}; {dataset_note}; {counts}")
+    notes = f"best of {len(e.done)} completed of {len(e.warm)} ({', '.join(secs(m) for m, _ in e.warm)})"
+    c = e.counter
+    if c and e.summary:
+        notes += (f"; {c.seqs:,} sequences predicted ({c.seqs / e.summary['rows']:.2f} per row) in "
+                  f"{c.calls} calls, model {c.seconds / e.warm_mon.wall:.0%} of the time at "
+                  f"{f(c.seqs / c.seconds)} seq/s")
+    add("3c", "end to end `seqzoo score`, model preloaded", e.warm_vps, "variants/s", mon=e.warm_mon,
+        notes=notes, target=target)
+    add("3d", f"same, first {cfg['baseline_records']:,} records only", e.sub_vps, "variants/s", mon=e.sub,
+        notes=secs(e.sub))
+    agree = (f"agrees with seqzoo to max abs diff {e.diff[0]:.1e} over {e.diff[1]:,} rows ({compared_note})"
+             if e.diff else "not compared")
+    add("3e", f"naive baseline (ref + alt per row, batch {bs}), same records", e.base_vps, "variants/s",
+        mon=e.base, notes=f"{secs(e.base)}; {e.base_counter.seqs:,} sequences predicted; {agree}")
     add("3f", f"naive baseline, one variant at a time ([ref, alt] per call), first "
-              f"{cfg['per_variant_records']:,} records", f(pv_vps), "variants/s", mon=pv_mon, notes=secs(pv_mon))
-    add("4a", f"ratio seqzoo (3c) / naive batch {bs} (3e)", ratio(warm_vps, base_vps), "",
-        mon=Worst(warm_mon, base_mon), notes=f"same records (3d / 3e): {ratio(sub_vps, base_vps)}")
-    add("4b", "ratio seqzoo (3c) / naive one at a time (3f)", ratio(warm_vps, pv_vps), "",
-        mon=Worst(warm_mon, pv_mon))
-    return run.results
+              f"{cfg['per_variant_records']:,} records", e.pv_vps, "variants/s", mon=e.pv, notes=secs(e.pv))
+    add("4a", f"ratio seqzoo (3c) / naive batch {bs} (3e)", ratio(e.warm_vps, e.base_vps), "",
+        mon=Worst(e.warm_mon, e.base), notes=f"same records (3d / 3e): {ratio(e.sub_vps, e.base_vps)}")
+    add("4b", "ratio seqzoo (3c) / naive one at a time (3f)", ratio(e.warm_vps, e.pv_vps), "",
+        mon=Worst(e.warm_mon, e.pv))
+    return e

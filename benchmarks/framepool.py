@@ -32,10 +32,7 @@ shared 2-core machine a value well above 0 means the number is contended and sho
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -44,20 +41,16 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
-from common import (Counted, Worst, load_note, max_abs_diff, read_summary,  # noqa: E402
-                    run_cli, status, vcf_subset)
 
-import seqzoo  # noqa: E402
-import seqzoo.cli  # noqa: E402
 from seqzoo.encoding import one_hot_batch  # noqa: E402
 from seqzoo.nets.framepool import DEFAULT_INDICATOR, N_FILTERS  # noqa: E402
 from seqzoo.registry import _log2_ratio  # noqa: E402
 from seqzoo.scoring import METADATA_COLUMNS, metadata_row  # noqa: E402
 from seqzoo.synthetic import make_utr_dataset  # noqa: E402
 
+MODEL = "Framepool"
 TARGET_SEQS_PER_S = 2500.0
 TARGET_VARIANTS_PER_S = 1900.0
-CONTENDED_CORES = common.CONTENDED_CORES
 
 FULL = dict(n_forward=4096, forward_repeats=3, matmul_repeats=5, e2e_repeats=3,
             dataset=dict(n_genes=160, variants_per_utr=63, contig_length=130_000),
@@ -143,69 +136,21 @@ def utr_lengths(gtf: Path) -> list[int]:
     return list(per_tx.values())
 
 
-def score_argv(paths: dict, vcf: Path, out: Path, batch_size: int, weights: str | None) -> list[str]:
-    argv = ["score", "--model", "Framepool", "--fasta", str(paths["fasta"]), "--gtf", str(paths["gtf"]),
-            "--vcf", str(vcf), "-o", str(out), "--quiet", "--batch-size", str(batch_size)]
-    if weights:
-        argv += ["--weights", weights]
-    return argv
-
-
 # -- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smaller sizes, ~30 s; does not update RESULTS.md")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    ap.add_argument("--batch-size", type=int, default=64, help="model batch size (default 64)")
-    ap.add_argument("--weights", default=None, help="Framepool .h5 (default: resolved by seqzoo)")
-    ap.add_argument("--results", default=str(common.RESULTS_PATH), help="results Markdown file to update")
-    ap.add_argument("--write", dest="write", action="store_true", default=None,
-                    help="update the results file (default: yes for full runs, no with --quick)")
-    ap.add_argument("--no-write", dest="write", action="store_false")
-    ap.add_argument("--keep", default=None, help="write the synthetic dataset and outputs here (kept)")
-    ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
-    ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
-                    help="before each measurement wait until other processes use < 0.25 cores, at most "
-                         "SECONDS in all (default 60, 10 with --quick; 0: never wait)")
-    args = ap.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    write = (not args.quick) if args.write is None else args.write
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    bs = args.batch_size
-    waiter = common.QuietWaiter(args.wait_quiet if args.wait_quiet is not None else (10 if args.quick else 60),
-                                threshold=CONTENDED_CORES)
-    quiet = waiter.wait
-    t_start = time.perf_counter()
-    info = common.machine_info()
-    rows: list[list[str]] = []
-    results: dict[str, float] = {}
-
-    def log(msg: str) -> None:
-        print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-    def add(n, what, value, unit, target="", st="", mon=None, notes=""):
-        rows.append([n, what, f"{value} {unit}".strip(), target, st, load_note(mon), notes])
-
-    # 1. matmul yardstick ------------------------------------------------------------------------
-    log("matmul throughput")
-    quiet()
-    with common.CpuMonitor() as mm_mon:
-        mm_start = common.matmul_gflops(2048, repeats=cfg["matmul_repeats"])
+    run = common.BenchRun("Framepool", "framepool", __doc__.split("\n\n")[0], 64, "framepool.py",
+                          full=FULL, quick=QUICK, max_seconds=None)
+    args = run.parse(argv)
+    cfg, bs, f = run.cfg, args.batch_size, common.fmt
+    run.matmul_start()
 
     # 2. forward pass ----------------------------------------------------------------------------
-    log("loading Framepool")
-    with common.CpuMonitor() as load_mon:
-        model = seqzoo.load_model("Framepool", weights=args.weights)
+    model = run.load_model(MODEL, args.weights, "h5 -> torch")
     seqs = common.random_seqs(cfg["n_forward"], 100)
-    flops = framepool_flops(100)
-    log(f"predict_sequences on {len(seqs)} x 100 nt, batch {bs}")
-    quiet()
-    with common.CpuMonitor() as pred_mon:
-        t_pred, _ = common.best_time(lambda: model.predict_sequences(seqs, batch_size=bs),
-                                     repeats=cfg["forward_repeats"])
+    n_fw = len(seqs)
+    pred_sps, pred_mon = run.predict_rate(model, seqs)
     x_all = torch.from_numpy(one_hot_batch(seqs, pad="left"))
-    batches = [x_all[i:i + bs].contiguous() for i in range(0, len(seqs), bs)]
+    batches = [x_all[i:i + bs].contiguous() for i in range(0, n_fw, bs)]
     ind = torch.tensor([DEFAULT_INDICATOR], dtype=torch.float32)
 
     def raw():
@@ -213,135 +158,55 @@ def main(argv=None) -> int:
             for xb in batches:
                 model.forward_shifts(xb, ind)
 
-    log("forward_shifts on pre-encoded tensors")
-    quiet()
-    with common.CpuMonitor() as raw_mon:
-        t_raw, _ = common.best_time(raw, repeats=cfg["forward_repeats"])
+    raw_sps, raw_mon = run.throughput("forward_shifts on pre-encoded tensors", raw, n_fw)
+    run.results.update(predict_sps=pred_sps, raw_sps=raw_sps)
 
-    # 3. end to end ------------------------------------------------------------------------------
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="seqzoo-bench-") if args.keep is None else None
-    work = Path(args.keep or tmp_ctx.name)
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        log(f"generating synthetic dataset in {work}")
-        t0 = time.perf_counter()
-        paths = make_utr_dataset(work / "data", seed=0, extra_records=False, **cfg["dataset"])
-        t_gen = time.perf_counter() - t0
+    # 3. end to end: seqzoo against the Kipoi scheme (batch --batch-size, and one variant per call) ---
+    with run.workdir() as work:
+        paths, t_gen = run.dataset(make_utr_dataset, work, extra_records=False)
         lengths = utr_lengths(paths["gtf"])
-        out = work / "scores.tsv"
+        e = common.measure_end_to_end(
+            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
+                                                              args.weights),
+            paths["vcf"], work, ["ref_mrl", "alt_mrl", *KipoiStylePairScorer.EFFECTS],
+            baseline=KipoiStylePairScorer, per_variant=(KipoiStylePairScorer, 1), baseline_name="Kipoi-style baseline")
+    run.matmul_end()
 
-        log("seqzoo score, cold (model load, .fai build included)")
-        quiet()
-        cold_mon = run_cli(score_argv(paths, paths["vcf"], out, bs, args.weights))
-        summary = read_summary(out)
-        n_alleles = summary["alleles"]
-
-        warm_mons, counters = [], []
-        for i in range(cfg["e2e_repeats"]):
-            log(f"seqzoo score, model preloaded ({i + 1}/{cfg['e2e_repeats']})")
-            counter = Counted(model)
-            quiet()
-            warm_mons.append(run_cli(score_argv(paths, paths["vcf"], out, bs, args.weights),
-                                     model=model, counter=counter))
-            counters.append(counter)
-        best = min(range(len(warm_mons)), key=lambda i: warm_mons[i].wall)
-        warm_mon, counter = warm_mons[best], counters[best]
-
-        sub_vcf = vcf_subset(paths["vcf"], work / "subset.vcf", cfg["baseline_records"])
-        sub_out, base_out = work / "subset_seqzoo.tsv", work / "subset_kipoi.tsv"
-        log(f"seqzoo score on the first {cfg['baseline_records']} records")
-        quiet()
-        sub_mon = run_cli(score_argv(paths, sub_vcf, sub_out, bs, args.weights), model=model)
-        sub_alleles = read_summary(sub_out)["alleles"]
-        log(f"Kipoi-style baseline (batch {bs}) on the same records")
-        quiet()
-        base_mon = run_cli(score_argv(paths, sub_vcf, base_out, bs, args.weights), model=model,
-                           scorer=KipoiStylePairScorer)
-        diff, n_cmp = max_abs_diff(sub_out, base_out, ["ref_mrl", "alt_mrl", *KipoiStylePairScorer.EFFECTS])
-        pv_vcf = vcf_subset(paths["vcf"], work / "subset_small.vcf", cfg["per_variant_records"])
-        pv_out = work / "subset_small_kipoi.tsv"
-        log(f"Kipoi-style baseline, one variant at a time, on the first {cfg['per_variant_records']} records")
-        quiet()
-        pv_mon = run_cli(score_argv(paths, pv_vcf, pv_out, 1, args.weights), model=model,
-                         scorer=KipoiStylePairScorer)
-        pv_alleles = read_summary(pv_out)["alleles"]
-    finally:
-        if tmp_ctx is not None:
-            tmp_ctx.cleanup()
-
-    log("matmul throughput again")
-    quiet()
-    with common.CpuMonitor() as mm_mon2:
-        mm_end = common.matmul_gflops(2048, repeats=cfg["matmul_repeats"])
-    mm = max(mm_start, mm_end)
-    mm_mon = mm_mon if mm_start >= mm_end else mm_mon2
-
-    # -- table -------------------------------------------------------------------------------------
-    f = common.fmt
-    n_fw = len(seqs)
-    pred_sps, raw_sps = n_fw / t_pred, n_fw / t_raw
-    pred_gf, raw_gf = pred_sps * flops["total"] / 1e9, raw_sps * flops["total"] / 1e9
-    cold_vps, warm_vps = n_alleles / cold_mon.wall, n_alleles / warm_mon.wall
-    sub_vps, base_vps, pv_vps = sub_alleles / sub_mon.wall, sub_alleles / base_mon.wall, pv_alleles / pv_mon.wall
-    results.update(matmul_gflops=mm, predict_sps=pred_sps, raw_sps=raw_sps, cold_vps=cold_vps, warm_vps=warm_vps,
-                   baseline_vps=base_vps, per_variant_vps=pv_vps)
-
-    add("1", "float32 matmul 2048 x 2048, best of runs", f(mm), "GFLOP/s", mon=mm_mon,
-        notes=f"start {f(mm_start)}, end {f(mm_end)} GFLOP/s; {torch.get_num_threads()} threads")
-    add("2", "Framepool FLOPs per 100-nt sequence (analytic)", f(flops["total"] / 1e6), "MFLOP",
+    # -- rows 2-4b ---------------------------------------------------------------------------------
+    flops = framepool_flops(100)
+    add, count, secs = run.add, common.count, common.secs
+    add("2", "Framepool FLOPs per 100-nt sequence (analytic)", flops["total"] / 1e6, "MFLOP",
         notes=f"convs {f(flops['conv'] / 1e6)} + head (3 shifts) {f(flops['head'] / 1e6)} MFLOP")
-    add("2a", f"`predict_sequences`, 100 nt, batch {bs} (one-hot + 3 shifts)", f(pred_sps), "seq/s",
-        f">= {TARGET_SEQS_PER_S:,.0f}", status(pred_sps, TARGET_SEQS_PER_S, pred_mon), pred_mon,
-        f"{f(pred_gf)} GFLOP/s = {pred_gf / mm:.0%} of matmul; best of {cfg['forward_repeats']}, {n_fw} seqs")
-    add("2b", f"`forward_shifts` on pre-encoded tensors, batch {bs}", f(raw_sps), "seq/s",
-        f">= {TARGET_SEQS_PER_S:,.0f}", status(raw_sps, TARGET_SEQS_PER_S, raw_mon), raw_mon,
-        f"{f(raw_gf)} GFLOP/s = {raw_gf / mm:.0%} of matmul")
-    add("3a", "model load (`seqzoo.load_model`, h5 -> torch)", f(load_mon.wall), "s", mon=load_mon)
-    dataset = (f"{len(lengths)} transcripts, 5'UTR mean {np.mean(lengths):.0f} nt "
-               f"(range {min(lengths)}-{max(lengths)}); {summary['records']:,} records, {n_alleles:,} alleles, "
-               f"{summary['rows']:,} rows; generated in {t_gen:.1f} s")
-    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", f(cold_vps),
-        "variants/s", mon=cold_mon, notes=f"{cold_mon.wall:.1f} s; {dataset}")
-    add("3c", "end to end `seqzoo score`, model preloaded", f(warm_vps), "variants/s",
-        f">= {TARGET_VARIANTS_PER_S:,.0f}", status(warm_vps, TARGET_VARIANTS_PER_S, warm_mon), warm_mon,
-        f"best of {len(warm_mons)} ({', '.join(f'{m.wall:.1f}' for m in warm_mons)} s); "
-        f"{counter.seqs:,} sequences predicted ({counter.seqs / summary['rows']:.2f} per row), "
-        f"model {counter.seconds / warm_mon.wall:.0%} of the time at {f(counter.seqs / counter.seconds)} seq/s")
-    add("3d", f"same, first {sub_alleles:,} alleles only", f(sub_vps), "variants/s", mon=sub_mon,
-        notes=f"{sub_mon.wall:.2f} s")
-    add("3e", f"Kipoi-style baseline (6 forwards/variant, batch {bs}), same {sub_alleles:,} alleles", f(base_vps),
-        "variants/s", mon=base_mon,
-        notes=f"{base_mon.wall:.2f} s; agrees with seqzoo to max abs diff {diff:.1e} over {n_cmp:,} rows "
-              f"(MRL and log2 FCs)")
-    add("3f", f"Kipoi-style baseline, one variant at a time (batch 1), first {pv_alleles:,} alleles", f(pv_vps),
-        "variants/s", mon=pv_mon, notes=f"{pv_mon.wall:.2f} s")
-    add("4a", "ratio seqzoo (3c) / Kipoi-style batch 64 (3e)", f"{warm_vps / base_vps:.1f}x", "",
-        mon=Worst(warm_mon, base_mon), notes=f"same alleles (3d / 3e): {sub_vps / base_vps:.1f}x")
-    add("4b", "ratio seqzoo (3c) / Kipoi-style batch 1 (3f)", f"{warm_vps / pv_vps:.1f}x", "",
-        mon=Worst(warm_mon, pv_mon))
-
-    headers = ["#", "measurement", "result", "target", "status", "other load (cores)", "notes"]
-    table = common.markdown_table(headers, rows)
-    targets_met = not any(r[4].startswith("FAIL") for r in rows)
-    total = time.perf_counter() - t_start
-    mode = "quick" if args.quick else "full"
-    cmd = "python benchmarks/framepool.py" + (" --quick" if args.quick else "") + \
-        (f" --threads {args.threads}" if args.threads else "") + (f" --batch-size {bs}" if bs != 64 else "")
-    body = "\n\n".join([
-        f"## Framepool ({mode} run, {common.timestamp()})",
-        f"Command: `{cmd}` (total {total:.0f} s, of which {waiter.waited:.0f} s waiting for other processes "
-        f"to leave the CPUs). Targets: {'all met' if targets_met else 'NOT all met'}.",
-        "Machine:\n\n" + common.machine_markdown(info),
-        table,
-        "\"other load\" is the average number of cores used by other processes during the measurement; "
-        f"above {CONTENDED_CORES} the row is marked contended and its number is pessimistic.",
-    ])
-    print(body)
-    if write:
-        path = common.update_results("framepool", body, args.results)
-        log(f"updated {path}")
-    log(f"done in {total:.0f} s")
-    return 1 if (args.strict and not targets_met) else 0
+    add("2a", f"`predict_sequences`, 100 nt, batch {bs} (one-hot + 3 shifts)", pred_sps, "seq/s", pred_mon,
+        f"{run.gflops_note(pred_sps, flops['total'])}; best of {cfg['forward_repeats']}, {n_fw} seqs",
+        target=TARGET_SEQS_PER_S)
+    add("2b", f"`forward_shifts` on pre-encoded tensors, batch {bs}", raw_sps, "seq/s", raw_mon,
+        run.gflops_note(raw_sps, flops["total"]), target=TARGET_SEQS_PER_S)
+    s = e.summary
+    counts = (f"{s['records']:,} records, {s['alleles']:,} alleles, {s['rows']:,} rows" if s
+              else "no run completed")
+    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", e.cold_vps,
+        "variants/s", e.cold, f"{secs(e.cold)}; {len(lengths)} transcripts, 5'UTR mean {np.mean(lengths):.0f} nt "
+                              f"(range {min(lengths)}-{max(lengths)}); {counts}; generated in {t_gen:.1f} s")
+    notes = f"best of {len(e.warm)} ({', '.join(f'{m.wall:.1f}' for m, _ in e.warm)} s)"
+    c = e.counter
+    if c and s:
+        notes += (f"; {c.seqs:,} sequences predicted ({c.seqs / s['rows']:.2f} per row), "
+                  f"model {c.seconds / e.warm_mon.wall:.0%} of the time at {f(c.seqs / c.seconds)} seq/s")
+    add("3c", "end to end `seqzoo score`, model preloaded", e.warm_vps, "variants/s", e.warm_mon, notes,
+        target=TARGET_VARIANTS_PER_S)
+    add("3d", f"same, first {count(e.sub_alleles)} alleles only", e.sub_vps, "variants/s", e.sub, secs(e.sub, 2))
+    agree = (f"agrees with seqzoo to max abs diff {e.diff[0]:.1e} over {e.diff[1]:,} rows (MRL and log2 FCs)"
+             if e.diff else "not compared")
+    add("3e", f"Kipoi-style baseline (6 forwards/variant, batch {bs}), same {count(e.sub_alleles)} alleles",
+        e.base_vps, "variants/s", e.base, f"{secs(e.base, 2)}; {agree}")
+    add("3f", f"Kipoi-style baseline, one variant at a time (batch 1), first {count(e.pv_alleles)} alleles",
+        e.pv_vps, "variants/s", e.pv, secs(e.pv, 2))
+    add("4a", f"ratio seqzoo (3c) / Kipoi-style batch {bs} (3e)", common.ratio(e.warm_vps, e.base_vps), "",
+        common.Worst(e.warm_mon, e.base), f"same alleles (3d / 3e): {common.ratio(e.sub_vps, e.base_vps)}")
+    add("4b", "ratio seqzoo (3c) / Kipoi-style batch 1 (3f)", common.ratio(e.warm_vps, e.pv_vps), "",
+        common.Worst(e.warm_mon, e.pv))
+    return run.finish()
 
 
 if __name__ == "__main__":

@@ -33,8 +33,6 @@ What is measured (all in one process, torch's default threads unless ``--threads
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +41,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
 
-import seqzoo  # noqa: E402
 from seqzoo.encoding import one_hot_batch  # noqa: E402
 from seqzoo.nets.xpresso import (CONV1_FILTERS, CONV1_WIDTH, CONV2_FILTERS, CONV2_WIDTH, HIDDEN,  # noqa: E402
                                  N_FLAT, N_HALFLIFE, POS1, SEQ_LEN, base_codes, kmer_codes)
-from seqzoo.synthetic import gtf_line, write_fasta, write_gtf, write_vcf  # noqa: E402
+from seqzoo.synthetic import gtf_line  # noqa: E402
 from seqzoo.windows.tss import tss_window  # noqa: E402
 
 MODEL = "Xpresso/human_median"
@@ -141,57 +138,41 @@ def make_tss_dataset(out_dir: Path, seed: int = 0, n_genes: int = 40, variants_p
         w = tss_window(gene_id, gene_id, chrom, strand, start, end)
         assert w.start >= 0 and w.end + 10 <= contig_length, (w, contig_length)
         records += common.sample_variants(rng, contigs[chrom], chrom, w.start, w.end, variants_per_gene)
-    order = {c: i for i, c in enumerate(contigs)}
-    records.sort(key=lambda r: (order[r[0]], r[1], r[3], r[4]))
     halflife = out_dir / "halflife.tsv"
     with open(halflife, "w") as fh:
         fh.write("gene_id\t" + "\t".join(f"f{i}" for i in range(N_HALFLIFE)) + "\n")
         for i, (gene_id, *_rest) in enumerate(genes):
             if i % 10 != 9:
                 fh.write(gene_id + "\t" + "\t".join(f"{v:.4f}" for v in rng.normal(size=N_HALFLIFE)) + "\n")
-    paths = {
-        "fasta": write_fasta(out_dir / "genome.fa", contigs),
-        "gtf": write_gtf(out_dir / "annotation.gtf", lines),
-        "vcf": write_vcf(out_dir / "variants.vcf", records, {c: len(s) for c, s in contigs.items()}),
-        "halflife": halflife,
-    }
+    paths = {**common.write_dataset(out_dir, contigs, records, lines), "halflife": halflife}
     return dict(paths=paths, n_genes=n_genes, n_transcripts=n_tx, n_records=len(records),
                 genome_mb=n_contigs * contig_length / 1e6)
 
 
 # -- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
-    run = common.BenchRun("Xpresso", "xpresso", __doc__.split("\n\n")[0], 16, "xpresso.py")
+    run = common.BenchRun("Xpresso", "xpresso", __doc__.split("\n\n")[0], 16, "xpresso.py",
+                          full=FULL, quick=QUICK)
     args = run.parse(argv)
-    cfg = QUICK if args.quick else FULL
-    bs = args.batch_size
-    log, add, f = run.log, run.add, common.fmt
-
-    # 1. matmul yardstick ------------------------------------------------------------------------
-    log("matmul throughput")
-    mm_start, mm_mon = run.matmul(cfg["matmul_repeats"])
+    cfg, bs, f = run.cfg, args.batch_size, common.fmt
+    run.matmul_start()
 
     # 2. forward pass ----------------------------------------------------------------------------
-    log(f"loading {MODEL}")
-    with common.CpuMonitor() as load_mon:
-        model = seqzoo.load_model(MODEL, weights=args.weights)
+    model = run.load_model(MODEL, args.weights, "h5 -> torch")
     seqs = common.random_seqs(cfg["n_forward"], SEQ_LEN)
-    halflife = np.random.default_rng(1).normal(size=(len(seqs), N_HALFLIFE)).astype(np.float32)
-    flops = xpresso_flops()
-    log(f"predict_sequences on {len(seqs)} x {SEQ_LEN} nt, batch {bs}")
-    t_pred, _, pred_mon = run.timed(lambda: model.predict_sequences(seqs, batch_size=bs, halflife=halflife),
-                                    cfg["forward_repeats"], cfg["forward_limit"])
+    n_fw = len(seqs)
+    halflife = np.random.default_rng(1).normal(size=(n_fw, N_HALFLIFE)).astype(np.float32)
+    pred_sps, pred_mon = run.predict_rate(model, seqs, halflife=halflife)
     kmers = torch.from_numpy(kmer_codes(base_codes(seqs)))
     hl = torch.from_numpy(halflife)
-    batches = [(kmers[i:i + bs].contiguous(), hl[i:i + bs]) for i in range(0, len(seqs), bs)]
+    batches = [(kmers[i:i + bs].contiguous(), hl[i:i + bs]) for i in range(0, n_fw, bs)]
 
     def raw():
         with torch.inference_mode():
             for kb, hb in batches:
                 model.forward_codes(kb, hb)
 
-    log("forward_codes on pre-computed window codes")
-    t_raw, _, raw_mon = run.timed(raw, cfg["forward_repeats"], cfg["forward_limit"])
+    raw_sps, raw_mon = run.throughput("forward_codes on pre-computed window codes", raw, n_fw)
     n_dense = cfg["n_dense"]
     x_dense = torch.from_numpy(one_hot_batch(seqs[:n_dense], width=SEQ_LEN))
     dense_batches = [(x_dense[i:i + bs], hl[i:i + bs]) for i in range(0, n_dense, bs)]
@@ -201,71 +182,49 @@ def main(argv=None) -> int:
             for xb, hb in dense_batches:
                 model.forward_dense(xb, hb)
 
-    log(f"forward_dense (literal Keras computation) on {n_dense} one-hot sequences")
-    t_dense, _, dense_mon = run.timed(dense, 2, cfg["forward_limit"])
+    dense_sps, dense_mon = run.throughput(
+        f"forward_dense (literal Keras computation) on {n_dense} one-hot sequences", dense, n_dense, repeats=2)
     with torch.inference_mode():  # the table path and the literal computation agree
         agree = float((model.forward_codes(kmers[:n_dense], hl[:n_dense])
                        - model.forward_dense(x_dense, hl[:n_dense])).abs().max())
-    n_fw = len(seqs)
-    pred_sps, raw_sps, dense_sps = common.rate(n_fw, t_pred), common.rate(n_fw, t_raw), common.rate(n_dense, t_dense)
     run.results.update(predict_sps=pred_sps, raw_sps=raw_sps, dense_sps=dense_sps)
 
     # 3. end to end ------------------------------------------------------------------------------
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="seqzoo-bench-") if args.keep is None else None
-    work = Path(args.keep or tmp_ctx.name)
-    work.mkdir(parents=True, exist_ok=True)
-    e2e_rows_at = len(run.rows)
-    try:
-        log(f"generating synthetic dataset in {work}")
-        t0 = time.perf_counter()
-        ds = make_tss_dataset(work / "data", seed=0, **cfg["dataset"])
-        t_gen = time.perf_counter() - t0
+    with run.workdir() as work:
+        ds, t_gen = run.dataset(make_tss_dataset, work)
         paths = ds["paths"]
         dataset = (f"{ds['n_genes']} genes ({ds['n_genes'] // 4} head-to-head pairs), {ds['n_transcripts']} "
                    f"transcripts, {ds['genome_mb']:.1f} Mb, half-life file; generated in {t_gen:.1f} s")
         common.end_to_end(
-            run, model, lambda vcf, out: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, bs,
-                                                           args.weights,
-                                                           extra=["--halflife-file", str(paths["halflife"])]),
-            paths["vcf"], work, cfg, COMPARED, dataset, "ref/alt expression, delta", TARGET_VARIANTS_PER_S)
-    finally:
-        if tmp_ctx is not None:
-            tmp_ctx.cleanup()
-    e2e_rows = run.rows[e2e_rows_at:]
-    del run.rows[e2e_rows_at:]
+            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
+                                                              args.weights,
+                                                              extra=["--halflife-file", str(paths["halflife"])]),
+            paths["vcf"], work, COMPARED, dataset, "ref/alt expression, delta", TARGET_VARIANTS_PER_S)
+    run.matmul_end()
 
-    log("matmul throughput again")
-    mm_end, mm_mon2 = run.matmul(cfg["matmul_repeats"])
-    mm = max(mm_start, mm_end)
-    mm_mon = mm_mon if mm_start >= mm_end else mm_mon2
-    run.results.update(matmul_gflops=mm)
+    # -- rows 2-2c ---------------------------------------------------------------------------------
+    flops = xpresso_flops()
 
-    # -- table -------------------------------------------------------------------------------------
     def fractions(sps: float | None, executed: bool = True) -> str:
         if sps is None:
             return "n/a"
-        keras, done = sps * flops["total"] / 1e9, sps * flops["executed"] / 1e9
-        text = f"Keras-graph {f(keras)} GFLOP/s = {keras / mm:.0%} of matmul"
-        return text + (f"; executed {f(done)} GFLOP/s = {done / mm:.0%}" if executed else "")
+        done = sps * flops["executed"] / 1e9
+        text = f"Keras-graph {run.gflops_note(sps, flops['total'])}"
+        return text + (f"; executed {f(done)} GFLOP/s = {done / run.mm:.0%}" if executed else "")
 
-    add("1", "float32 matmul 2048 x 2048, best of runs", f(mm), "GFLOP/s", mon=mm_mon,
-        notes=f"start {f(mm_start)}, end {f(mm_end)} GFLOP/s; {torch.get_num_threads()} threads")
-    add("2", f"Xpresso FLOPs per {SEQ_LEN:,}-nt sequence (analytic, Keras graph)", f(flops["total"] / 1e6),
-        "MFLOP", notes=f"conv1 {f(flops['conv1'] / 1e6)} + conv2 {f(flops['conv2'] / 1e6)} + dense "
-                       f"{f(flops['dense'] / 1e6)} MFLOP; the table path executes conv2 + dense "
-                       f"({f(flops['executed'] / 1e6)} MFLOP) and {flops['conv1_table_reads'] / 1e6:.2f} M "
-                       f"table reads + maxima instead of conv1")
-    add("2a", f"`predict_sequences`, {SEQ_LEN:,} nt, batch {bs} (strings -> codes -> table path, half-life in)",
-        f(pred_sps), "seq/s", f">= {TARGET_SEQS_PER_S:,.0f}", common.status(pred_sps, TARGET_SEQS_PER_S, pred_mon),
-        pred_mon, f"{fractions(pred_sps)}; best of {cfg['forward_repeats']}, {n_fw} seqs; Keras ~170 seq/s")
-    add("2b", f"`forward_codes` on pre-computed window codes, batch {bs}", f(raw_sps), "seq/s",
-        f">= {TARGET_SEQS_PER_S:,.0f}", common.status(raw_sps, TARGET_SEQS_PER_S, raw_mon), raw_mon,
-        fractions(raw_sps))
-    add("2c", f"`forward_dense` (literal Keras computation, dense conv1) on one-hot tensors, batch {bs}",
-        f(dense_sps), "seq/s", mon=dense_mon,
-        notes=f"{fractions(dense_sps, executed=False)}; {n_dense} seqs; table vs dense path max abs diff {agree:.1e}")
-    add("3a", "model load (`seqzoo.load_model`, h5 -> torch)", f(load_mon.wall), "s", mon=load_mon)
-    run.rows += e2e_rows
+    run.add("2", f"Xpresso FLOPs per {SEQ_LEN:,}-nt sequence (analytic, Keras graph)", flops["total"] / 1e6,
+            "MFLOP", notes=f"conv1 {f(flops['conv1'] / 1e6)} + conv2 {f(flops['conv2'] / 1e6)} + dense "
+                           f"{f(flops['dense'] / 1e6)} MFLOP; the table path executes conv2 + dense "
+                           f"({f(flops['executed'] / 1e6)} MFLOP) and {flops['conv1_table_reads'] / 1e6:.2f} M "
+                           f"table reads + maxima instead of conv1")
+    run.add("2a", f"`predict_sequences`, {SEQ_LEN:,} nt, batch {bs} (strings -> codes -> table path, half-life in)",
+            pred_sps, "seq/s", pred_mon, f"{fractions(pred_sps)}; best of {cfg['forward_repeats']}, {n_fw} seqs; "
+            f"Keras ~170 seq/s", target=TARGET_SEQS_PER_S)
+    run.add("2b", f"`forward_codes` on pre-computed window codes, batch {bs}", raw_sps, "seq/s", raw_mon,
+            fractions(raw_sps), target=TARGET_SEQS_PER_S)
+    run.add("2c", f"`forward_dense` (literal Keras computation, dense conv1) on one-hot tensors, batch {bs}",
+            dense_sps, "seq/s", dense_mon,
+            f"{fractions(dense_sps, executed=False)}; {n_dense} seqs; table vs dense path max abs diff {agree:.1e}")
     return run.finish()
 
 
