@@ -399,6 +399,9 @@ def run(args) -> int:
                 print(f"seqzoo: {'stopped (' + str(stopped) + ')' if stopped else 'failed'}; {held} and "
                       f"{skip_path} hold {done}; progress note {progress.path}. Continue with the same command "
                       f"plus --resume.", file=sys.stderr)
+            elif stopped:
+                print(f"seqzoo: stopped ({stopped}) before the first chunk was written; nothing to resume",
+                      file=sys.stderr)
     if stopped:
         return 128 + stopped.signum
     summary = windows.summary
@@ -426,6 +429,9 @@ def main(argv=None) -> int:
         if args.command in ("shard", "merge"):
             return workflow.run(args)
         return run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the scoring loop (which stops at a chunk boundary)
+        print("seqzoo: interrupted", file=sys.stderr)
+        return 130
     except (GenomeError, WeightsError, ConversionError, KeyError, ValueError, FileNotFoundError,
             ImportError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
