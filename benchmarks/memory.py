@@ -10,7 +10,8 @@ Rows:
   a flat peak shows that memory does not grow with the VCF.
 - baseline on N/10 records: the same program with one chunk for the whole VCF
   (``--chunk-rows`` above the row count), i.e. every window and score held in memory before
-  anything is written, as a read-everything-then-score script does.
+  anything is written, as a read-everything-then-score script does (per-position model outputs
+  stay bounded by the scorer's 1,024-row slices in both modes).
 - BPNet-OSKN scores every variant (1000-nt windows, ~56 windows/s on 2 CPU cores): its `score`
   rows use the first 5,000 and 1,000 records; its 1,000,000-record row is `seqzoo windows` (the same VCF,
   FASTA and window streaming without the forward pass).
@@ -180,7 +181,8 @@ def main(argv=None) -> int:
                 f"between them (generated in {made:.0f} s). One process per row, output `.tsv.gz`; peak RSS of "
                 f"that process (`wait4`). \"streaming\": seqzoo as shipped (chunks of 4,096 rows); \"baseline: one "
                 f"chunk\": the same program holding every window and score of the VCF before writing "
-                f"(`--chunk-rows` above the row count). HAL and BPNet-OSKN use stand-in weights of the published "
+                f"(`--chunk-rows` above the row count; per-position outputs stay bounded by the scorer's "
+                f"1,024-row slices in both modes). HAL and BPNet-OSKN use stand-in weights of the published "
                 f"layouts. BPNet-OSKN scores every variant at ~56 windows/s, so its `score` rows use the first "
                 f"{BPNET_SCORE_RECORDS:,} and {BPNET_SCORE_RECORDS // 5:,} records and its {args.records:,}-record row streams the windows without "
                 f"the model.\n\nMachine:\n\n{common.machine_markdown(common.machine_info())}\n\n{table}\n")

@@ -54,13 +54,16 @@ def matmul_fraction(cells: list[str] | None) -> str:
 
 def overview(text: str) -> str:
     memory = section(text, "memory")
-    peaks = {}
+    largest: dict[tuple[str, str], tuple[int, str]] = {}  # (model, command) -> the largest streaming run
     for line in memory.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 9 and cells[0] in MEMORY_MODELS.values() and cells[3].startswith("streaming"):
             records = int(cells[2].replace(",", ""))
-            if records > peaks.get(cells[0], (0,))[0]:
-                peaks[cells[0]] = (records, f"{cells[7]} MiB at {cells[2]} records ({cells[1]})")
+            if records > largest.get((cells[0], cells[1]), (0,))[0]:
+                largest[(cells[0], cells[1])] = (records, f"{cells[7]} MiB at {cells[2]} records ({cells[1]})")
+    peaks = {}
+    for (model, _), (_, peak) in sorted(largest.items(), key=lambda kv: kv[0][1] != "score"):
+        peaks[model] = (0, f"{peaks[model][1]}; {peak}" if model in peaks else peak)
     rows = []
     for script, label in MODEL_SCRIPTS:
         body = section(text, script)

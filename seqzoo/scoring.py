@@ -401,8 +401,18 @@ class PairScorer:
                              inputs=[p.inputs for p in pairs], **self.extra)
         return ref, alt
 
+    #: pairs predicted together in :meth:`score`: bounds the per-position outputs held at once
+    #: (BPNet-OSKN: 64 KB per window and side), whatever the chunk size
+    score_rows = 1024
+
     def score(self, pairs: Sequence[WindowPair]) -> list[dict]:
         """One output row per pair: metadata, ``ref_<output>``, ``alt_<output>`` and the effects."""
+        rows: list[dict] = []
+        for i in range(0, len(pairs), self.score_rows):
+            rows += self._score(pairs[i:i + self.score_rows])
+        return rows
+
+    def _score(self, pairs: Sequence[WindowPair]) -> list[dict]:
         if not pairs:
             return []
         ref, alt = self.predict_pairs(pairs)

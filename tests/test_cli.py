@@ -127,3 +127,19 @@ def test_score_on_cuda_equals_cpu(dataset, tmp_path, framepool_model):
     numeric = cpu.select_dtypes("number").columns
     np.testing.assert_allclose(cuda[numeric].to_numpy(float), cpu[numeric].to_numpy(float), rtol=0, atol=1e-5)
     assert (cpu.drop(columns=numeric) == cuda.drop(columns=numeric)).all().all()
+
+
+def test_scoring_in_slices_gives_the_same_rows(dataset, framepool_model):
+    """PairScorer predicts at most score_rows pairs at once (bounded per-position outputs)."""
+    from seqzoo.scoring import PairScorer
+    spec = registry.get("Framepool")
+    pairs = [e for e in VariantWindows(spec, dataset["fasta"], dataset["gtf"]).events(dataset["vcf"])
+             if hasattr(e, "alt_seq")]
+    whole = PairScorer(spec, framepool_model).score(pairs)
+    sliced_scorer = PairScorer(spec, framepool_model)
+    sliced_scorer.score_rows = 7
+    sliced = sliced_scorer.score(pairs)
+    assert len(pairs) > 20 and len(sliced) == len(whole)
+    for a, b in zip(whole, sliced):
+        assert a.keys() == b.keys() and all(a[k] == b[k] if isinstance(a[k], str) else abs(a[k] - b[k]) < 1e-6
+                                            for k in a)
