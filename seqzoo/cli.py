@@ -437,6 +437,11 @@ def main(argv=None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"seqzoo: error: {msg}", file=sys.stderr)
         return 2
+    except OSError as exc:  # output folder not writable, disk full, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"seqzoo: error: {where}{exc.strerror or exc}. Check the path, its folder's permissions and the "
+              f"free disk space.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import json
 import logging
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from .genome.fasta import Genome, GenomeError
 from .genome.names import ContigNames
-from .genome.vcf import VariantAllele, iter_alleles
+from .genome.vcf import VariantAllele, header_contig_lengths, iter_alleles
 from .windows.base import NO_FEATURE_REASONS, FeatureSkip, WindowPair
 
 log = logging.getLogger(__name__)
@@ -240,11 +241,27 @@ class VariantWindows:
         """(allele, its events) in VCF order, from the first record numbered above ``after_record``
         (the IDs of the records before it are remembered, for the duplicate-ID count)."""
         self._vcf_file, self._seen_ids = vcf_file, set()
+        self._check_assembly(vcf_file)
         for allele in iter_alleles(vcf_file):
             if allele.record > after_record:
                 yield allele, self._allele_events(allele)
             elif allele.vcf_id:
                 self._seen_ids.add(allele.vcf_id)
+
+    def _check_assembly(self, vcf_file) -> None:
+        """Warn once when the VCF header's contig lengths differ from the FASTA's (another assembly?)."""
+        if not Path(vcf_file).is_file():
+            return  # iter_alleles says so
+        differ = []
+        for name, length in header_contig_lengths(vcf_file).items():
+            chrom = self.names.resolve(name, "VCF header", report=False)
+            if chrom is not None and self.genome.lengths[chrom] != length:
+                differ.append(f"{name} {length:,} vs FASTA {chrom} {self.genome.lengths[chrom]:,}")
+        if differ:
+            log.warning("VCF file %s declares contig lengths that differ from the FASTA's (%s%s): the VCF may be "
+                        "on another assembly (e.g. GRCh37 vs GRCh38); its variants would then show up as "
+                        "ref_mismatch skips", vcf_file, "; ".join(differ[:3]),
+                        f"; and {len(differ) - 3} more" if len(differ) > 3 else "")
 
     def _count(self, allele: VariantAllele, events: list) -> None:
         s = self.summary

@@ -20,6 +20,8 @@ Catalogue item -> test (here unless named):
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
   no network and no weights ................... test_no_network_and_no_weights
+  VCF header of another assembly .............. test_vcf_header_of_another_assembly_is_warned_about
+  output folder that cannot be written ........ test_unwritable_output_is_a_clear_error
   (concurrent cache fill: test_weights::test_two_processes_filling_the_cache_at_once)
 """
 from __future__ import annotations
@@ -389,3 +391,27 @@ def test_model_all_leaves_out_models_the_gtf_cannot_serve(genome, tmp_path, capl
     assert main(["windows", "--model", "Framepool,HAL", "--fasta", str(genome / "g.fa"), "--gtf",
                  str(genome / "a.gtf"), "--vcf", str(vcf), "-o", str(tmp_path / "x.tsv")]) == 2
     assert "has no 'exon' lines" in capsys.readouterr().err
+
+
+def test_vcf_header_of_another_assembly_is_warned_about(genome, tmp_path, caplog):
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", other(b(1021)), "G")], {"chr1": 248_956_422})
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), "--quiet"]) == 0
+    assert (f"VCF file {vcf} declares contig lengths that differ from the FASTA's (chr1 248,956,422 vs FASTA chr1 "
+            f"3,000): the VCF may be on another assembly (e.g. GRCh37 vs GRCh38)") in caplog.text
+    caplog.clear()
+    same = write_vcf(tmp_path / "same.vcf", [("chr1", 1021, "x", b(1021), "G")], {"chr1": 3000})
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(same), "-o", str(tmp_path / "p.tsv"), "--quiet"]) == 0
+    assert "another assembly" not in caplog.text
+
+
+def test_unwritable_output_is_a_clear_error(genome, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", b(1021), "G")])
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(vcf), "-o", str(blocker / "o.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqzoo: error: {blocker / 'o.tsv'}")  # or one of its side files
+    assert err.strip().endswith(": Not a directory. Check the path, its folder's permissions and the free disk space.")

@@ -35,13 +35,15 @@ class ContigNames:
         self._cache: dict[str, str | None] = {}
         self.unmatched: dict[str, set[str]] = {}
 
-    def resolve(self, name: str, source: str = "VCF") -> str | None:
+    def resolve(self, name: str, source: str = "VCF", report: bool = True) -> str | None:
+        """The FASTA's name for ``name``, or None (logged and recorded once per source unless
+        ``report`` is False)."""
         if name in self._cache:
             hit = self._cache[name]
         else:
             hit = next((c for c in _candidates(name) if c in self.fasta_names), None)
             self._cache[name] = hit
-        if hit is None and name not in self.unmatched.setdefault(source, set()):
+        if hit is None and report and name not in self.unmatched.setdefault(source, set()):
             self.unmatched[source].add(name)
             log.warning("%s contig '%s' matches no FASTA contig (tried %s); its entries are not scored",
                         source, name, ", ".join(_candidates(name)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -100,6 +101,31 @@ def _count_header_lines(path: Path) -> int:
                 break
             n += 1
     return n
+
+
+_CONTIG_LINE = re.compile(r"^##contig=<(.*)>$")
+_ID = re.compile(r"(?:^|,)ID=([^,>]+)")
+_LENGTH = re.compile(r"(?:^|,)length=(\d+)")
+
+
+def header_contig_lengths(path: str | os.PathLike) -> dict[str, int]:
+    """{contig: length} from the VCF header's ``##contig=<ID=..,length=..>`` lines (those with a length)."""
+    import gzip
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    out = {}
+    with (gzip.open(path, "rt") if gz else open(path, "rt")) as fh:
+        for line in fh:
+            if not line.startswith("##"):
+                break
+            m = _CONTIG_LINE.match(line.rstrip("\r\n"))
+            if m:
+                cid, length = _ID.search(m.group(1)), _LENGTH.search(m.group(1))
+                if cid and length:
+                    out[cid.group(1)] = int(length.group(1))
+    return out
 
 
 def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
