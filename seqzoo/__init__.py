@@ -53,6 +53,7 @@ def load_model(name: str, weights=None, device: str = "cpu"):
         raise ConversionError(f"{path} cannot be loaded as {name} weights ({type(exc).__name__}: {exc}). Is it the "
                               f"published '{spec.weights.filename}' (md5 {spec.weights.md5}, "
                               f"{spec.weights.url})?") from exc
+    model.weights_file = str(path)  # which file these weights came from (resume fingerprints)
     if str(device).startswith("cuda"):
         import torch
         # TF32 convolutions/matmuls would cost ~1e-3 relative error: keep float32 fidelity.

@@ -20,8 +20,8 @@ import numpy as np
 from . import registry, workflow
 from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
-from .outputs import (VCF_SUFFIXES, TableWriter, default_skip_path, default_summary_path, open_table, parts_dir,
-                      table_format)
+from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_skip_path, default_summary_path,
+                      open_table, parts_dir, table_format)
 from .checkpoint import Progress, Stopped, file_identity, stop_signals
 from .prefetch import prefetch
 from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, column_kinds,
@@ -281,10 +281,11 @@ def run_predict(args) -> int:
     return 0
 
 
-def _fingerprint(args, names, columns) -> dict:
+def _fingerprint(args, names, columns, models, skip_path) -> dict:
     """What a resumed run must share with the run that wrote the progress note."""
-    return {"command": args.command, "models": names, "columns": columns,
-            "weights": sorted(getattr(args, "weights", None) or []),
+    weights = {n: file_identity(getattr(m, "weights_file", None)) for n, m in (models or {}).items()}
+    return {"command": args.command, "models": names, "columns": columns, "weights": weights,
+            "skipped": str(skip_path),
             "fasta": file_identity(args.fasta), "gtf": file_identity(args.gtf), "vcf": file_identity(args.vcf),
             "halflife_file": file_identity(args.halflife_file)}
 
@@ -292,6 +293,26 @@ def _fingerprint(args, names, columns) -> dict:
 def _where(chunk) -> str:
     last = (chunk.pairs + chunk.skips)[-1].allele if chunk.pairs or chunk.skips else None
     return f"{last.chrom}:{last.pos}" if last else ""
+
+
+def _note_stop(progress, saved: dict, stopped, error, args, out_format: str, skip_path) -> None:
+    """Save the progress note of a stopped or failed run and say where it stopped and how to go on."""
+    status = "stopped" if stopped else "failed"
+    try:
+        progress.save(status, **{k: saved[k] for k in ("last_record", "last_record_at", "summary", "output_state",
+                                                       "skipped_state")},
+                      error=None if stopped else f"{type(error).__name__}: {error}")
+    except OSError as exc:  # e.g. the disk is full: the last note written stays
+        log.warning("could not update %s (%s); it still describes the last chunk written", progress.path, exc)
+    done = (f"every row of VCF records 1-{saved['last_record']} (up to {saved['last_record_at']})"
+            if saved["last_record"] else "no record yet")
+    held = parts_dir(args.output) if out_format == ".parquet" else args.output
+    if stopped or not isinstance(error, (GenomeError, ValueError, KeyError)):
+        how = "Continue with the same command plus --resume."
+    else:  # an input error: the fixed input is a new input, which a note cannot be resumed with
+        how = "Fix the input and run the command again without --resume (a changed input starts afresh)."
+    print(f"seqzoo: {'stopped (' + str(stopped) + ')' if stopped else 'failed'}; {held} and {skip_path} hold "
+          f"{done}; progress note {progress.path}. {how}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -327,10 +348,15 @@ def run(args) -> int:
     by_name = {s.name: s for s in specs}
     skip_path = args.skipped or default_skip_path(args.output)
     summary_path = default_summary_path(args.output)
-    progress = Progress(args.output, _fingerprint(args, names, columns))
+    progress = Progress(args.output, _fingerprint(args, names, columns, models, skip_path))
     note = progress.resume_point() if args.resume else None
-    if args.resume and note is None:
-        log.warning("--resume: no progress note %s; starting from the first record", progress.path)
+    if note is not None:  # every file is checked before any is cut back
+        check_resume_state(args.output, note["output_state"])
+        check_resume_state(skip_path, note["skipped_state"])
+    else:
+        if args.resume:
+            log.warning("--resume: no progress note %s; starting from the first record", progress.path)
+        progress.remove()  # a fresh run: an older run's note no longer describes these files
     summary_path.unlink(missing_ok=True)
     if out_format in VCF_SUFFIXES:
         writer = VcfAnnotator(args.output, args.vcf, {s.name: list(s.effect_names) for s in specs})
@@ -389,19 +415,13 @@ def run(args) -> int:
             writer.suspend(saved and saved["output_state"])  # exactly what the note says
             skips.suspend(saved and saved["skipped_state"])
             if saved is not None:
-                status = "stopped" if stopped else "failed"
-                progress.save(status, **{k: saved[k] for k in ("last_record", "last_record_at", "summary",
-                                                               "output_state", "skipped_state")},
-                              error=None if stopped else f"{type(error).__name__}: {error}")
-                done = (f"every row of VCF records 1-{saved['last_record']} (up to {saved['last_record_at']})"
-                        if saved["last_record"] else "no record yet")
-                held = parts_dir(args.output) if out_format == ".parquet" else args.output
-                print(f"seqzoo: {'stopped (' + str(stopped) + ')' if stopped else 'failed'}; {held} and "
-                      f"{skip_path} hold {done}; progress note {progress.path}. Continue with the same command "
-                      f"plus --resume.", file=sys.stderr)
+                _note_stop(progress, saved, stopped, error, args, out_format, skip_path)
             elif stopped:
                 print(f"seqzoo: stopped ({stopped}) before the first chunk was written; nothing to resume",
                       file=sys.stderr)
+        if stopped and not resumable:
+            print(f"seqzoo: stopped ({stopped}); {args.output} was removed (an annotated VCF is written whole or "
+                  f"not at all)", file=sys.stderr)
     if stopped:
         return 128 + stopped.signum
     summary = windows.summary

@@ -72,16 +72,22 @@ class Hdf5Writer:
         if resume is None:
             self._h5 = h5py.File(self.path, "w")
         else:
-            _require(self.path, "HDF5 output")
-            self._h5 = h5py.File(self.path, "a")
-            self._n = int(resume["rows"])
-            for column in self.columns:
-                if self._group(column) in self._h5:
-                    self._datasets[column] = self._h5[self._group(column)]
-            self._cut(self._n)
+            check_resume_state(self.path, resume)
+            try:
+                self._h5 = h5py.File(self.path, "a")
+                self._n = int(resume["rows"])
+                for column in self.columns:
+                    if self._group(column) in self._h5:
+                        self._datasets[column] = self._h5[self._group(column)]
+                self._cut(self._n)
+            except (OSError, RuntimeError, KeyError) as exc:
+                raise ValueError(f"cannot resume: the HDF5 output {self.path} is damaged ({exc}); start again "
+                                 f"without --resume") from exc
         self._saved = self._n
 
     def _cut(self, n: int) -> None:
+        if n and not self._datasets:
+            raise ValueError(f"{self.path} has no datasets but should hold {n} rows")
         for column, ds in list(self._datasets.items()):
             if ds.shape[0] < n:
                 raise ValueError(f"{self.path}: dataset {ds.name} has {ds.shape[0]} rows, the progress note "
@@ -135,14 +141,25 @@ class Hdf5Writer:
                 ds.resize(self._n, axis=0)
 
     def checkpoint(self) -> dict:
-        self._h5.flush()
+        try:
+            self._h5.flush()
+        except RuntimeError as exc:  # h5py's way of saying the disk is full
+            raise OSError(f"writing {self.path} failed: {exc}") from exc
         self._saved = self._n
         return {"rows": self._n}
 
     def suspend(self, state: dict | None = None) -> None:
-        """Cut back to ``state`` (default: the last checkpoint) and close."""
-        self._cut(int(state["rows"]) if state else self._saved)
-        self._h5.close()
+        """Cut back to ``state`` (default: the last checkpoint) and close (best effort: this runs
+        after a failure, which may be the file's own)."""
+        try:
+            self._cut(int(state["rows"]) if state else self._saved)
+        except (OSError, RuntimeError, ValueError):
+            pass
+        finally:
+            try:
+                self._h5.close()
+            except (OSError, RuntimeError):
+                pass
 
     def close(self) -> None:
         for column in self.columns:  # never-filled columns still exist, all empty
@@ -183,7 +200,7 @@ class TableWriter:
                 shutil.rmtree(self._parts, ignore_errors=True)
                 self._parts.mkdir(parents=True)
             else:
-                _require(self._parts, "Parquet parts folder")
+                check_resume_state(self.path, resume)
                 self._n_parts = int(resume["parts"])
                 self._drop_parts_from(self._n_parts)
                 if self._n_parts:
@@ -196,12 +213,8 @@ class TableWriter:
                 self._fh = open(self.path, "wb")
                 self._put("\t".join(self.columns) + "\n")
             else:
-                _require(self.path, "output")
+                check_resume_state(self.path, resume)
                 self._fh = open(self.path, "r+b")
-                size = self._fh.seek(0, os.SEEK_END)
-                if size < resume["bytes"]:
-                    raise ValueError(f"{self.path} has {size} bytes, the progress note says {resume['bytes']}; "
-                                     f"the file was changed after the run stopped")
                 self._fh.truncate(resume["bytes"])
                 self._fh.seek(resume["bytes"])
             self._saved = self._fh.tell()
@@ -270,18 +283,37 @@ class TableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        tmp = self.path.with_name(self.path.name + ".tmp")  # OUT appears whole or not at all
         if self._schema is None:  # no rows at all: still write a file with the columns
-            pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(self.path))
+            pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(tmp))
         else:
-            with pq.ParquetWriter(str(self.path), self._schema) as out:
+            with pq.ParquetWriter(str(tmp), self._schema) as out:
                 for i in range(self._n_parts):
                     out.write_table(pq.read_table(self._part(i)))
+        os.replace(tmp, self.path)
         shutil.rmtree(self._parts, ignore_errors=True)
 
 
-def _require(path: Path, what: str) -> None:
-    if not path.exists():
-        raise ValueError(f"cannot resume: the {what} {path} is gone; start again without --resume")
+def check_resume_state(path: str | os.PathLike, state: dict) -> None:
+    """Refuse (ValueError) to resume ``path`` from a progress note's ``state`` that its files no
+    longer match; checked for every file before any is cut back."""
+    path = Path(path)
+    again = "; start again without --resume"
+    if "bytes" in state:
+        if not path.is_file():
+            raise ValueError(f"cannot resume: {path} is gone{again}")
+        if path.stat().st_size < state["bytes"]:
+            raise ValueError(f"cannot resume: {path} has {path.stat().st_size} bytes, the progress note says "
+                             f"{state['bytes']}: the file was changed after the run stopped{again}")
+    elif "parts" in state:
+        parts = parts_dir(path)
+        have = {p.name for p in parts.glob("part-*.parquet")} if parts.is_dir() else set()
+        missing = [f"part-{i:06d}.parquet" for i in range(int(state["parts"])) if f"part-{i:06d}.parquet" not in have]
+        if missing:
+            raise ValueError(f"cannot resume: {parts} lacks {', '.join(missing[:3])}"
+                             f"{' ...' if len(missing) > 3 else ''}{again}")
+    elif "rows" in state and not path.is_file():
+        raise ValueError(f"cannot resume: {path} is gone{again}")
 
 
 def _py(value):

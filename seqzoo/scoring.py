@@ -189,7 +189,10 @@ class VariantWindows:
             return None, ("contig_not_in_fasta",
                           f"contig {allele.chrom!r} matches no FASTA contig (chr prefix and chrM/MT tried)")
         length = self.genome.lengths[chrom]
-        if allele.start < 0 or allele.end > length:
+        if allele.start < 0:
+            return None, ("beyond_contig_end", f"POS {allele.pos}: REF starts before the first base of {chrom} "
+                                               f"(POS 0 marks a telomere; nothing to apply)")
+        if allele.end > length:
             return None, ("beyond_contig_end", f"REF spans {allele.pos}-{allele.pos + len(allele.ref) - 1} "
                                                f"(1-based) but {chrom} has length {length}")
         fasta_ref = self.genome.fetch(chrom, allele.start, allele.end)

@@ -13,6 +13,7 @@ Catalogue item -> test (here unless named):
   unsorted VCF ................................ test_unsorted_vcf_keeps_file_order
   bgzipped VCF without index .................. test_bgzipped_vcf_without_index
   truncated gzip / malformed record ........... test_truncated_gzip_is_refused, test_malformed_record_names_file_and_line
+  VCF without its #CHROM header line .......... test_vcf_without_chrom_header
   empty VCF (every output format) ............. test_empty_vcf_gives_headers_and_a_summary
   duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
   missing .fai, read-only FASTA folder ........ test_missing_fai_is_built_and_read_only_folder_is_a_clear_error
@@ -161,6 +162,8 @@ CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
     ("chr1", 2999, "ref_past_end", CHR1[2998:3000] + "A", b(2999), "beyond_contig_end",
      "REF spans 2999-3001 (1-based) but chr1 has length 3000"),
     ("chr1", 3500, "beyond_end", "A", "G", "beyond_contig_end", "REF spans 3500-3500 (1-based) but chr1 has length 3000"),
+    ("chr1", 0, "pos_zero", "A", "G", "beyond_contig_end",
+     "POS 0: REF starts before the first base of chr1 (POS 0 marks a telomere; nothing to apply)"),
 ]
 
 
@@ -415,3 +418,14 @@ def test_unwritable_output_is_a_clear_error(genome, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"seqzoo: error: {blocker / 'o.tsv'}")  # or one of its side files
     assert err.strip().endswith(": Not a directory. Check the path, its folder's permissions and the free disk space.")
+
+
+def test_vcf_without_chrom_header(genome, tmp_path, capsys):
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(f"##fileformat=VCFv4.2\nchr1\t1021\tx\t{b(1021)}\tG\t.\t.\t.\n")
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqzoo: error: Cannot read VCF file {vcf}: ") and "Traceback" not in err
+    assert err.strip().endswith("Is it a VCF (plain or bgzipped) with a '#CHROM POS ID REF ALT QUAL FILTER INFO' "
+                                "header line?")

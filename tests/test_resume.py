@@ -182,5 +182,39 @@ def test_background_reader_gives_the_same_output_and_errors(data, tmp_path, caps
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert f"seqzoo: error: VCF file {bad}, record {401 - header} (line 401: error parsing variant" in err
-        # the chunks before the bad record are kept, with a note to resume from once the file is fixed
+        # the chunks before the bad record are kept and noted; a fixed VCF is a new input: start again
         assert note_of(tmp_path / f"bad{workers}.tsv")["status"] == "failed"
+        assert "Fix the input and run the command again without --resume" in err
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".tsv.gz"])
+def test_a_fresh_run_drops_an_older_runs_note(data, tmp_path, suffix):
+    """A run without --resume that is stopped before its first note must not leave the previous
+    run's note behind: a later --resume would cut the new files at the old run's offsets."""
+    out = tmp_path / f"o{suffix}"
+    assert run_killed("SIGTERM", 4, args("windows", data, out)).returncode == 128 + signal.SIGTERM
+    assert note_of(out)["last_record"] > 0
+    res = run_killed("SIGTERM", 1, args("windows", data, out))  # fresh run, stopped before its first note
+    assert res.returncode == 128 + signal.SIGTERM and "before the first chunk was written" in res.stderr
+    assert not (tmp_path / f"o{suffix}.progress.json").exists()
+    whole = tmp_path / f"whole{suffix}"
+    assert main(args("windows", data, whole)) == 0
+    assert main(args("windows", data, out, "--resume")) == 0  # no note: from the first record
+    if suffix == ".tsv.gz":
+        assert out.read_bytes() == whole.read_bytes()
+    else:
+        import h5py
+        with h5py.File(out) as a, h5py.File(whole) as b:
+            assert (a["metadata/pos"][:] == b["metadata/pos"][:]).all() and len(a["metadata/pos"]) > 0
+
+
+def test_resume_checks_every_file_before_cutting_any(data, tmp_path, capsys):
+    out = tmp_path / "o.tsv"
+    assert run_killed("SIGTERM", 4, args("windows", data, out)).returncode == 128 + signal.SIGTERM
+    before = out.read_bytes()
+    skipped = tmp_path / "o.tsv.skipped.tsv"
+    skipped.write_text("variant_id\n")  # damaged skip report
+    assert main(args("windows", data, out, "--resume")) == 2
+    assert (f"seqzoo: error: cannot resume: {skipped} has 11 bytes, the progress note says"
+            in capsys.readouterr().err)
+    assert out.read_bytes() == before  # the output was not cut

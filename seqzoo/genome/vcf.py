@@ -142,8 +142,9 @@ def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
     check_compressed(path)
     try:
         reader = VCF(str(path), lazy=True)
-    except (OSError, IOError) as exc:
-        raise GenomeError(f"Cannot read VCF file {path}: {exc}. Is it a VCF (plain or bgzipped)?") from exc
+    except Exception as exc:  # cyvcf2 raises a bare Exception for a header it cannot parse
+        raise GenomeError(f"Cannot read VCF file {path}: {exc}. Is it a VCF (plain or bgzipped) with a "
+                          f"'#CHROM POS ID REF ALT QUAL FILTER INFO' header line?") from exc
     header_lines = _count_header_lines(path)
     def malformed(record_no: int, what: str) -> GenomeError:
         return GenomeError(f"VCF file {path}, record {record_no} (line {header_lines + record_no}{what}): malformed "
