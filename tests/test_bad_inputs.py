@@ -17,6 +17,7 @@ Catalogue item -> test (here unless named):
   empty VCF (every output format) ............. test_empty_vcf_gives_headers_and_a_summary
   duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
   missing .fai, read-only FASTA folder ........ test_missing_fai_is_built_and_read_only_folder_is_a_clear_error
+  stale .fai (FASTA changed after indexing) ... test_stale_fai_is_refused
   GTF without UTR features .................... test_gtf_without_utr_names_what_was_looked_for
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
@@ -429,3 +430,20 @@ def test_vcf_without_chrom_header(genome, tmp_path, capsys):
     assert err.startswith(f"seqzoo: error: Cannot read VCF file {vcf}: ") and "Traceback" not in err
     assert err.strip().endswith("Is it a VCF (plain or bgzipped) with a '#CHROM POS ID REF ALT QUAL FILTER INFO' "
                                 "header line?")
+
+
+def test_stale_fai_is_refused(genome, tmp_path, capsys):
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, {"chr1": CHR1, "chrM": CHRM}, line_width=60)
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", b(1021), "G")])
+    argv = ["windows", "--model", "Framepool", "--fasta", str(fasta), "--gtf", str(genome / "a.gtf"),
+            "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]
+    assert main(argv) == 0  # builds g.fa.fai
+    capsys.readouterr()
+    stale = (tmp_path / "g.fa.fai").read_bytes()
+    write_fasta(fasta, {"chr1": CHR1, "chrM": CHRM}, line_width=70)  # rewritten after indexing
+    (tmp_path / "g.fa.fai").write_bytes(stale)
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: FASTA index {fasta}.fai does not match FASTA file {fasta} (the FASTA changed after it was "
+        f"indexed). Delete g.fa.fai (seqzoo rebuilds it) or run `samtools faidx {fasta}`.")

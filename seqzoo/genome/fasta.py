@@ -41,6 +41,33 @@ class Genome:
                               f"(or bgzip-compressed) FASTA with a consistent line width, or rebuild its "
                               f".fai index (`samtools faidx`).") from exc
         self.lengths: dict[str, int] = {name: rec.rlen for name, rec in self._fasta.faidx.index.items()}
+        if not str(self.path).endswith(".gz"):
+            self._check_index(fai)
+
+    def _check_index(self, fai: Path) -> None:
+        """Refuse an index that does not describe this FASTA (it changed after indexing): each
+        contig's header line must end right before its sequence offset, and the last contig must
+        end at the end of the file."""
+        index = self._fasta.faidx.index
+        size = self.path.stat().st_size
+        with open(self.path, "rb") as fh:
+            for name, rec in index.items():
+                fh.seek(max(rec.offset - 1, 0))
+                before = fh.read(1)
+                fh.seek(rec.offset)
+                first = fh.read(1)
+                if rec.offset > size or before != b"\n" or (rec.rlen and first in (b">", b"\n", b"")):
+                    break
+            else:
+                last = max(index.values(), key=lambda r: r.offset, default=None)
+                if last is None:
+                    return
+                full, rest = divmod(last.rlen, last.lenc) if last.lenc else (0, last.rlen)
+                end = last.offset + full * last.lenb + rest
+                if end <= size <= end + (last.lenb - last.lenc) + 1:
+                    return
+        raise GenomeError(f"FASTA index {fai} does not match FASTA file {self.path} (the FASTA changed after it "
+                          f"was indexed). Delete {fai.name} (seqzoo rebuilds it) or run `samtools faidx {self.path}`.")
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Sequence of ``chrom`` over 0-based half-open [start, end), upper case, forward strand.
