@@ -8,7 +8,7 @@ baseline). Each script replaces its own section of RESULTS.md; this one then wri
 ``overview`` section from those sections.
 
 Usage: python benchmarks/run_all.py [--quick] [--only framepool,memory,...] [--records N]
-(~25 min on 2 cores; --quick: small sizes, ~5 min, prints only and leaves RESULTS.md alone)
+(~20 min on 2 cores; --quick: small sizes, ~5 min, prints only and leaves RESULTS.md alone)
 """
 from __future__ import annotations
 
