@@ -184,7 +184,8 @@ def main(argv=None) -> int:
                 f"(`--chunk-rows` above the row count; per-position outputs stay bounded by the scorer's "
                 f"1,024-row slices in both modes). HAL and BPNet-OSKN use stand-in weights of the published "
                 f"layouts. BPNet-OSKN scores every variant at ~56 windows/s, so its `score` rows use the first "
-                f"{BPNET_SCORE_RECORDS:,} and {BPNET_SCORE_RECORDS // 5:,} records and its {args.records:,}-record row streams the windows without "
+                f"{BPNET_SCORE_RECORDS:,} and {BPNET_SCORE_RECORDS // 5:,} records and its {args.records:,}-record row "
+                f"streams the windows without "
                 f"the model.\n\nMachine:\n\n{common.machine_markdown(common.machine_info())}\n\n{table}\n")
         common.update_results("memory", body)
     return 0

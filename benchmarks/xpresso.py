@@ -119,7 +119,7 @@ def make_tss_dataset(out_dir: Path, seed: int = 0, n_genes: int = 40, variants_p
     lines, records = [], []
     n_tx = 0
     for gene_id, chrom, strand, start, end in genes:
-        lines.append(gtf_line(chrom, "gene", start + 1, end, strand, "", gene_id).replace(' transcript_id "";', ""))
+        lines.append(gtf_line(chrom, "gene", start + 1, end, strand, None, gene_id))
         for t in range(1 + int(rng.integers(0, 2))):
             # exons in transcript orientation (offsets from the TSS); the first starts at the TSS
             n_ex = int(rng.integers(2, 5))

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from seqzoo.encoding import reverse_complement
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import RandomVariants, gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 from seqzoo.windows.pas import PAS_ANCHOR, pas_window
 
 CONTIG_LENGTH = 6_000
@@ -54,9 +54,6 @@ PLANTED_SKIPS = {"outside": "not_in_pas_window", "edge": "window_past_contig_end
 #: what the VCF gives (alleles, rows): tests/test_kipoi_aparent2.py and `kipoi test` check it
 EXPECTED_ALLELES, EXPECTED_ROWS = 30, 41
 
-
-def _other_base(base: str, k: int = 0) -> str:
-    return [b for b in "ACGT" if b != base][k]
 
 
 def _plant_pas(seq: list[str]) -> None:
@@ -87,23 +84,13 @@ def make_pas_dataset(out_dir, seed: int = 0) -> dict[str, Path]:
         if gene_id not in genes_done:
             g_start = min(t[2] for t in TRANSCRIPTS.values() if t[0] == gene_id)
             g_end = max(t[3] for t in TRANSCRIPTS.values() if t[0] == gene_id)
-            lines.append(gtf_line("1", "gene", g_start, g_end, strand, "", gene_id).replace(' transcript_id "";', ""))
+            lines.append(gtf_line("1", "gene", g_start, g_end, strand, None, gene_id))
             genes_done.add(gene_id)
         lines.append(gtf_line("1", "transcript", start, end, strand, tid, gene_id))
         lines += [gtf_line("1", "exon", s, e, strand, tid, gene_id) for s, e in exons]
 
-    def ref(pos: int, n: int = 1) -> str:  # n bases from 1-based pos
-        return seq[pos - 1:pos - 1 + n]
-
-    def snv(pos: int, vid=None):
-        return ("1", pos, vid, ref(pos), _other_base(ref(pos), int(rng.integers(3))))
-
-    def insertion(pos: int, vid=None):
-        return ("1", pos, vid, ref(pos), ref(pos) + random_sequence(rng, int(rng.integers(1, 6))))
-
-    def deletion(pos: int, vid=None, n=None):
-        n = n or int(rng.integers(2, 7))
-        return ("1", pos, vid, ref(pos, n), ref(pos))
+    variants = RandomVariants(seq, rng)
+    ref, snv, insertion, deletion = variants.ref, variants.snv, variants.insertion, variants.deletion
 
     records = [
         # TP1/TP2 ('+', window 1,400-1,604, index 70 = 1,470, cleavage site 1,500): two rows each
@@ -118,7 +105,7 @@ def make_pas_dataset(out_dir, seed: int = 0) -> dict[str, Path]:
         insertion(1_604, "tp_last_base_insertion"),
         deletion(1_602, "tp_3p_end_deletion", n=4),   # REF 1,602-1,605 crosses the 3' end
         deletion(1_397, "tp_5p_end_deletion", n=4),   # REF 1,397-1,400 crosses the 5' end
-        ("1", 1_490, "multi", ref(1_490), f"{_other_base(ref(1_490), 0)},{_other_base(ref(1_490), 1)}"),
+        ("1", 1_490, "multi", ref(1_490), f"{other_base(ref(1_490), 0)},{other_base(ref(1_490), 1)}"),
         # TM ('-', forward window 2,397-2,601, index 70 = forward 2,531)
         snv(2_531, "tm_pas_snv"),
         snv(2_527),
@@ -137,7 +124,7 @@ def make_pas_dataset(out_dir, seed: int = 0) -> dict[str, Path]:
         # whole-allele skips
         snv(4_000, "outside"),
         snv(5_900, "edge"),
-        ("1", 1_475, "mismatch", _other_base(ref(1_475), 0), ref(1_475)),
+        ("1", 1_475, "mismatch", other_base(ref(1_475), 0), ref(1_475)),
         ("1", 1_495, "symbolic", ref(1_495), "<DEL>"),
         ("chrUn_unknown", 100, "unknown_contig", "A", "G"),
     ]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import RandomVariants, gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 
 CONTIG_LENGTH = 30_000
 #: gene_id -> (strand, 1-based start, 1-based end)
@@ -39,9 +39,6 @@ PLANTED_SKIPS = {"outside": "not_in_promoter_window", "edge": "window_past_conti
                  "mismatch": "ref_mismatch", "unknown_contig": "contig_not_in_fasta"}
 HALFLIFE_GENES = ("GP", "GE")
 
-
-def _other_base(base: str, k: int = 0) -> str:
-    return [b for b in "ACGT" if b != base][k]
 
 
 def make_tss_dataset(out_dir, seed: int = 0, halflife: bool = True) -> dict[str, Path]:
@@ -56,24 +53,13 @@ def make_tss_dataset(out_dir, seed: int = 0, halflife: bool = True) -> dict[str,
     for gene_id, (strand, start, end) in GENES.items():
         tid = gene_id.replace("G", "T", 1) + ".1"
         attrs = ' gene_type "protein_coding";'
-        lines.append(gtf_line("1", "gene", start, end, strand, "", gene_id, extra=attrs).replace(
-            ' transcript_id "";', ""))
+        lines.append(gtf_line("1", "gene", start, end, strand, None, gene_id, extra=attrs))
         lines.append(gtf_line("1", "transcript", start, end, strand, tid, gene_id, extra=attrs))
         lines.append(gtf_line("1", "exon", start, min(end, start + 299), strand, tid, gene_id, extra=attrs))
         lines.append(gtf_line("1", "exon", max(start, end - 299), end, strand, tid, gene_id, extra=attrs))
 
-    def ref(pos: int, n: int = 1) -> str:  # n bases from 1-based pos
-        return seq[pos - 1:pos - 1 + n]
-
-    def snv(pos: int, vid=None):
-        return ("1", pos, vid, ref(pos), _other_base(ref(pos), int(rng.integers(3))))
-
-    def insertion(pos: int, vid=None):
-        return ("1", pos, vid, ref(pos), ref(pos) + random_sequence(rng, int(rng.integers(1, 6))))
-
-    def deletion(pos: int, vid=None, n=None):
-        n = n or int(rng.integers(2, 7))
-        return ("1", pos, vid, ref(pos, n), ref(pos))
+    variants = RandomVariants(seq, rng)
+    ref, snv, insertion, deletion = variants.ref, variants.snv, variants.insertion, variants.deletion
 
     records = []
     # random SNVs and indels in GP-only (1-based 1,001-10,500) and GM-only (11,501-21,000) windows
@@ -87,10 +73,10 @@ def make_tss_dataset(out_dir, seed: int = 0, halflife: bool = True) -> dict[str,
         insertion(14_000, "gm_tss_insertion"),
         snv(11_000, "overlap_snv"),                   # in GP's and GM's windows
         deletion(11_200, "overlap_deletion", n=3),
-        ("1", 15_000, "multi", ref(15_000), f"{_other_base(ref(15_000), 0)},{_other_base(ref(15_000), 1)}"),
+        ("1", 15_000, "multi", ref(15_000), f"{other_base(ref(15_000), 0)},{other_base(ref(15_000), 1)}"),
         snv(21_500, "outside"),
         snv(25_000, "edge"),
-        ("1", 16_000, "mismatch", _other_base(ref(16_000), 0), ref(16_000)),
+        ("1", 16_000, "mismatch", other_base(ref(16_000), 0), ref(16_000)),
         ("chrUn_unknown", 100, "unknown_contig", "A", "G"),
     ]
     records.sort(key=lambda r: (r[0] != "1", r[1]))

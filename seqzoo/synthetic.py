@@ -26,11 +26,43 @@ def write_fasta(path: str | os.PathLike, contigs: dict[str, str], line_width: in
     return path
 
 
-def gtf_line(chrom: str, feature: str, start: int, end: int, strand: str, transcript_id: str,
+def gtf_line(chrom: str, feature: str, start: int, end: int, strand: str, transcript_id: str | None,
              gene_id: str, source: str = "synthetic", extra: str = "") -> str:
-    """One GTF line, 1-based closed [start, end]."""
-    attrs = f'gene_id "{gene_id}"; transcript_id "{transcript_id}";{extra}'
+    """One GTF line, 1-based closed [start, end]; ``transcript_id=None`` (a gene line) leaves the
+    attribute out."""
+    tid = "" if transcript_id is None else f' transcript_id "{transcript_id}";'
+    attrs = f'gene_id "{gene_id}";{tid}{extra}'
     return "\t".join([chrom, source, feature, str(start), str(end), ".", strand, ".", attrs])
+
+
+def other_base(base: str, k: int = 0) -> str:
+    """The k-th (0..2) of the three bases other than ``base``, in ACGT order."""
+    return [b for b in "ACGT" if b != base][k]
+
+
+class RandomVariants:
+    """VCF records (chrom, pos, id, ref, alt) of random variants on one contig sequence ``seq``
+    (1-based ``pos``), drawing from ``rng``: the example generators' SNVs, insertions, deletions."""
+
+    def __init__(self, seq: str, rng: np.random.Generator, chrom: str = "1"):
+        self.seq, self.rng, self.chrom = seq, rng, chrom
+
+    def ref(self, pos: int, n: int = 1) -> str:
+        """``n`` bases from 1-based ``pos``."""
+        return self.seq[pos - 1:pos - 1 + n]
+
+    def snv(self, pos: int, vid=None) -> tuple:
+        return (self.chrom, pos, vid, self.ref(pos), other_base(self.ref(pos), int(self.rng.integers(3))))
+
+    def insertion(self, pos: int, vid=None) -> tuple:
+        """1-5 random bases inserted after ``pos``."""
+        inserted = random_sequence(self.rng, int(self.rng.integers(1, 6)))
+        return (self.chrom, pos, vid, self.ref(pos), self.ref(pos) + inserted)
+
+    def deletion(self, pos: int, vid=None, n: int | None = None) -> tuple:
+        """The ``n - 1`` bases after ``pos`` deleted (``n`` random in 2..6 by default)."""
+        n = n or int(self.rng.integers(2, 7))
+        return (self.chrom, pos, vid, self.ref(pos, n), self.ref(pos))
 
 
 def write_gtf(path: str | os.PathLike, lines: Iterable[str]) -> Path:

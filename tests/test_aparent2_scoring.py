@@ -11,7 +11,7 @@ from conftest import REFERENCE, require_weights
 from seqzoo.cli import main
 from seqzoo.encoding import reverse_complement
 from seqzoo.registry import aparent2_effects
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 
 CONTIG = random_sequence(np.random.default_rng(41), 5_000)
 WEIGHTS = "aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5"
@@ -19,10 +19,6 @@ WEIGHTS = "aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_m
 
 def b(pos1):
     return CONTIG[pos1 - 1]
-
-
-def other(base):
-    return "A" if base != "A" else "C"
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +52,13 @@ def genome(tmp_path_factory):
                             gtf_line("chr3", "exon", 3001, 4000, "-", "TM", "GM"),
                             gtf_line("chr3", "transcript", 4850, 4990, "+", "TE", "GE")])
     write_vcf(d / "v.vcf", [
-        ("chr3", 1971, "snv_at_pas", b(1971), other(b(1971))),
+        ("chr3", 1971, "snv_at_pas", b(1971), other_base(b(1971))),
         ("chr3", 1960, "ins_5p", b(1960), b(1960) + "AAA"),        # left of the anchor: trims the 5' end
         ("chr3", 2100, "del_3p_end", CONTIG[2099:2103], b(2100)),  # near the window's 3' end
-        ("chr3", 1900, "snv_first", b(1900), other(b(1900))),      # window index 0
+        ("chr3", 1900, "snv_first", b(1900), other_base(b(1900))),      # window index 0
         ("chr3", 3040, "m_del", CONTIG[3039:3042], b(3040)),
-        ("chr3", 4900, "edge", b(4900), other(b(4900))),
-        ("chr3", 2500, "between", b(2500), other(b(2500))),
+        ("chr3", 4900, "edge", b(4900), other_base(b(4900))),
+        ("chr3", 2500, "between", b(2500), other_base(b(2500))),
     ], {"chr3": len(CONTIG)})
     return d
 
@@ -89,10 +85,10 @@ def test_score_tsv_and_parquet(genome, tmp_path, model):
     # exact windows, then values equal a direct prediction on them
     ref_p = CONTIG[1899:2104]
     assert ref_p[100] == b(2000)
-    alt = [ref_p[:71] + other(b(1971)) + ref_p[72:],
+    alt = [ref_p[:71] + other_base(b(1971)) + ref_p[72:],
            CONTIG[1902:1960] + "AAA" + CONTIG[1960:2104],
            CONTIG[1899:2100] + CONTIG[2103:2107],
-           other(b(1900)) + ref_p[1:]]
+           other_base(b(1900)) + ref_p[1:]]
     ref_m = reverse_complement(CONTIG[2896:3101])
     alt.append(reverse_complement(CONTIG[2896:3040] + CONTIG[3042:3103]))
     assert all(len(s) == 205 for s in alt)

@@ -40,7 +40,8 @@ import pytest
 
 from seqzoo import registry
 from seqzoo.cli import main
-from seqzoo.synthetic import gtf_line, make_utr_dataset, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import (gtf_line, make_utr_dataset, other_base, random_sequence, write_fasta, write_gtf,
+                              write_vcf)
 
 from conftest import require_weights
 
@@ -141,15 +142,11 @@ def b(pos: int, seq: str = CHR1) -> str:
     return seq[pos - 1]
 
 
-def other(base: str) -> str:
-    return "A" if base != "A" else "C"
-
-
 CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
     ("chrUn", 5, "absent", "A", "G", "contig_not_in_fasta",
      "contig 'chrUn' matches no FASTA contig (chr prefix and chrM/MT tried)"),
-    ("chr1", 1021, "mismatch", other(b(1021)), "G", "ref_mismatch",
-     f"VCF REF={other(b(1021))} FASTA={b(1021)} at chr1:1021"),
+    ("chr1", 1021, "mismatch", other_base(b(1021)), "G", "ref_mismatch",
+     f"VCF REF={other_base(b(1021))} FASTA={b(1021)} at chr1:1021"),
     ("chr1", 1022, "n_ref", "N", "A", "non_acgt_allele", "REF 'N' contains a base other than A/C/G/T"),
     ("chr1", 1023, "n_alt", b(1023), "N", "non_acgt_allele", "ALT 'N' contains a base other than A/C/G/T"),
     ("chr1", 1025, "star", b(1025), "*", "spanning_deletion_alt", "ALT '*' (allele missing due to an upstream deletion)"),
@@ -205,8 +202,8 @@ def test_allele_skip_catalogue(genome, tmp_path):
 
 
 def test_contig_names_are_harmonised(genome, tmp_path):
-    records = [("1", 1020, "one", b(1020), other(b(1020))), ("MT", 120, "mt", b(120, CHRM), other(b(120, CHRM))),
-               ("chr1", 1021, "chr1", b(1021), other(b(1021)))]
+    records = [("1", 1020, "one", b(1020), other_base(b(1020))), ("MT", 120, "mt", b(120, CHRM), other_base(b(120, CHRM))),
+               ("chr1", 1021, "chr1", b(1021), other_base(b(1021)))]
     rows, skipped, summary = run_windows(genome, records, tmp_path)
     assert [(r.variant_id, r.chrom, r.feature_id) for r in rows.itertuples()] == \
         [("one", "1", "TP"), ("mt", "MT", "TMT"), ("chr1", "chr1", "TP")]
@@ -225,8 +222,8 @@ def test_multiallelic_record_gives_one_row_per_alt(genome, tmp_path):
 def test_soft_masked_fasta_gives_the_same_windows(genome, tmp_path):
     masked = tmp_path / "masked.fa"
     write_fasta(masked, {"chr1": CHR1[:1015].lower() + CHR1[1015:1040] + CHR1[1040:].lower(), "chrM": CHRM.lower()})
-    records = [("chr1", 1012, "a", b(1012), other(b(1012))), ("chr1", 1030, "b", b(1030), other(b(1030))),
-               ("chrM", 110, "c", b(110, CHRM), other(b(110, CHRM)))]
+    records = [("chr1", 1012, "a", b(1012), other_base(b(1012))), ("chr1", 1030, "b", b(1030), other_base(b(1030))),
+               ("chrM", 110, "c", b(110, CHRM), other_base(b(110, CHRM)))]
     (tmp_path / "m").mkdir()
     (tmp_path / "u").mkdir()
     rows_masked, _, _ = run_windows(genome, records, tmp_path / "m", fasta=masked)
@@ -236,8 +233,8 @@ def test_soft_masked_fasta_gives_the_same_windows(genome, tmp_path):
 
 
 def test_window_past_a_contig_edge_is_a_skip(genome, tmp_path):
-    rows, skipped, _ = run_windows(genome, [("chr1", 100, "edge", b(100), other(b(100))),
-                                            ("chr1", 1500, "inside", b(1500), other(b(1500)))],
+    rows, skipped, _ = run_windows(genome, [("chr1", 100, "edge", b(100), other_base(b(100))),
+                                            ("chr1", 1500, "inside", b(1500), other_base(b(1500)))],
                                    tmp_path, model="BPNet-OSKN")
     assert list(rows.variant_id) == ["inside"]
     assert list(skipped.reason) == ["window_past_contig_end"] and skipped.model[0] == "BPNet-OSKN"
@@ -246,7 +243,7 @@ def test_window_past_a_contig_edge_is_a_skip(genome, tmp_path):
 
 
 def test_bgzipped_vcf_without_index(genome, tmp_path):
-    records = [r[:5] for r in CATALOGUE] + [("1", 1020, "one", b(1020), other(b(1020)))]
+    records = [r[:5] for r in CATALOGUE] + [("1", 1020, "one", b(1020), other_base(b(1020)))]
     (tmp_path / "gz").mkdir()
     (tmp_path / "plain").mkdir()
     rows_gz, skipped_gz, _ = run_windows(genome, records, tmp_path / "gz", bgzip=True)
@@ -256,8 +253,8 @@ def test_bgzipped_vcf_without_index(genome, tmp_path):
 
 
 def test_duplicated_ids_are_kept_and_counted(genome, tmp_path, caplog):
-    records = [("chr1", 1029, "rs1", b(1029), other(b(1029))), ("chr1", 1030, "rs1", b(1030), other(b(1030))),
-               ("chr1", 1030, "rs1", b(1030), other(b(1030)))]  # the same variant twice, too
+    records = [("chr1", 1029, "rs1", b(1029), other_base(b(1029))), ("chr1", 1030, "rs1", b(1030), other_base(b(1030))),
+               ("chr1", 1030, "rs1", b(1030), other_base(b(1030)))]  # the same variant twice, too
     rows, _, summary = run_windows(genome, records, tmp_path)
     assert list(rows.variant_id) == ["rs1"] * 3 and list(rows.pos) == ["1029", "1030", "1030"]
     assert summary["duplicate_ids"] == 2 and summary["duplicate_id_examples"] == ["rs1", "rs1"]
@@ -266,7 +263,7 @@ def test_duplicated_ids_are_kept_and_counted(genome, tmp_path, caplog):
 
 def test_gtf_without_utr_names_what_was_looked_for(genome, tmp_path, capsys):
     gtf = write_gtf(tmp_path / "exons.gtf", [gtf_line("chr1", "exon", 1011, 1300, "+", "TP", "GP")])
-    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other(b(1020)))])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other_base(b(1020)))])
     assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf),
                  "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
     assert capsys.readouterr().err.strip().endswith(
@@ -276,7 +273,7 @@ def test_gtf_without_utr_names_what_was_looked_for(genome, tmp_path, capsys):
 
 
 def score_argv(genome, tmp_path, *extra):
-    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other(b(1020)))])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other_base(b(1020)))])
     return ["score", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
             "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), *extra]
 
@@ -338,9 +335,9 @@ def test_unusable_device_is_a_clear_error(genome, tmp_path, capsys, device, mess
 # --- several models: a model that had windows for an allele another model scored, and could score
 # none of them, gets its own skip row (model set, feature_id empty); one outside all of its features
 # is silent. chrM (400 nt) is too short for any 1000-nt BPNet window; its 5'UTR is Framepool's.
-TWO_MODEL_RECORDS = [("MT", 120, "mt_utr", b(120, CHRM), other(b(120, CHRM))),  # Framepool row, BPNet skip row
-                     ("chr1", 1500, "chr1_cds", b(1500), other(b(1500))),  # BPNet row; outside Framepool's UTRs
-                     ("MT", 300, "mt_cds", b(300, CHRM), other(b(300, CHRM)))]  # no model: one allele skip
+TWO_MODEL_RECORDS = [("MT", 120, "mt_utr", b(120, CHRM), other_base(b(120, CHRM))),  # Framepool row, BPNet skip row
+                     ("chr1", 1500, "chr1_cds", b(1500), other_base(b(1500))),  # BPNet row; outside Framepool's UTRs
+                     ("MT", 300, "mt_cds", b(300, CHRM), other_base(b(300, CHRM)))]  # no model: one allele skip
 BPNET_FIXTURE = FIXTURES / "bpnet" / "bpnet.fixture.h5"
 
 
@@ -384,7 +381,7 @@ def test_sharded_merge_rebuilds_the_same_model_skip_rows(genome, tmp_path):
 
 
 def test_model_all_leaves_out_models_the_gtf_cannot_serve(genome, tmp_path, caplog, capsys):
-    records = [("chr1", 1020, "utr", b(1020), other(b(1020)))]
+    records = [("chr1", 1020, "utr", b(1020), other_base(b(1020)))]
     rows, _, summary = run_windows(genome, records, tmp_path, model="all")
     assert sorted(set(rows.model)) == ["BPNet-OSKN", "Framepool"]
     assert ("--model all: leaving out HAL: GTF file " in caplog.text
@@ -398,7 +395,7 @@ def test_model_all_leaves_out_models_the_gtf_cannot_serve(genome, tmp_path, capl
 
 
 def test_vcf_header_of_another_assembly_is_warned_about(genome, tmp_path, caplog):
-    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", other(b(1021)), "G")], {"chr1": 248_956_422})
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", other_base(b(1021)), "G")], {"chr1": 248_956_422})
     assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
                  "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), "--quiet"]) == 0
     assert (f"VCF file {vcf} declares contig lengths that differ from the FASTA's (chr1 248,956,422 vs FASTA chr1 "

@@ -11,7 +11,7 @@ from seqzoo.encoding import reverse_complement as rc
 from seqzoo.genome.fasta import Genome, GenomeError
 from seqzoo.genome.names import ContigNames
 from seqzoo.genome.vcf import VariantAllele
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 from seqzoo.windows.donor import donor_rule, read_transcript_exons
 from test_hal import hal_registered, reference_score, write_table
 
@@ -44,12 +44,8 @@ def b(pos1):
     return CONTIG[pos1 - 1]
 
 
-def other(base):
-    return "A" if base != "A" else "C"
-
-
 def snv(pos1):
-    return VariantAllele("1", pos1, b(pos1), other(b(pos1)), None, 1, 0)
+    return VariantAllele("1", pos1, b(pos1), other_base(b(pos1)), None, 1, 0)
 
 
 def allele(pos1, ref, alt):
@@ -99,12 +95,12 @@ def test_plus_strand_window_exact(rule):
     assert p.notes == {"donor_ids": "TP1:donor1,TP2:donor1,TP3:donor2"}
     assert p.ref_seq == CONTIG[1120:1280]
     assert p.ref_seq[:80] == CONTIG[1120:1200] and p.ref_seq[79] == b(1200) and p.ref_seq[80] == b(1201)
-    assert p.alt_seq == CONTIG[1120:1199] + other(b(1200)) + CONTIG[1200:1280]
+    assert p.alt_seq == CONTIG[1120:1199] + other_base(b(1200)) + CONTIG[1200:1280]
     pairs, _ = rule.windows(snv(1201), "chr1")  # the first intronic base: index 80
-    assert pairs[0].alt_seq[80] == other(b(1201)) and pairs[0].alt_seq[:80] == CONTIG[1120:1200]
+    assert pairs[0].alt_seq[80] == other_base(b(1201)) and pairs[0].alt_seq[:80] == CONTIG[1120:1200]
     # window ends: 1-based 1121 is index 0, 1280 index 159; 1120 and 1281 are outside
-    assert rule.windows(snv(1121), "chr1")[0][0].alt_seq[0] == other(b(1121))
-    assert rule.windows(snv(1280), "chr1")[0][0].alt_seq[159] == other(b(1280))
+    assert rule.windows(snv(1121), "chr1")[0][0].alt_seq[0] == other_base(b(1121))
+    assert rule.windows(snv(1280), "chr1")[0][0].alt_seq[159] == other_base(b(1280))
     assert rule.windows(snv(1120), "chr1") == ([], [])
     assert rule.windows(snv(1281), "chr1") == ([], [])
 
@@ -117,11 +113,11 @@ def test_minus_strand_window_exact(rule):
     assert p.ref_seq == ref
     assert ref[:80] == rc(CONTIG[4000:4080])            # exonic: the exon's first 80 bases, reversed
     assert ref[79] == rc(b(4001)) and ref[80] == rc(b(4000))
-    assert p.alt_seq == rc(CONTIG[3920:4000] + other(b(4001)) + CONTIG[4001:4080])
+    assert p.alt_seq == rc(CONTIG[3920:4000] + other_base(b(4001)) + CONTIG[4001:4080])
     pairs, _ = rule.windows(snv(4000), "chr1")  # the first intronic base in transcript orientation
-    assert pairs[0].alt_seq[80] == rc(other(b(4000))) and pairs[0].alt_seq[:80] == ref[:80]
-    assert rule.windows(snv(3921), "chr1")[0][0].alt_seq[159] == rc(other(b(3921)))
-    assert rule.windows(snv(4080), "chr1")[0][0].alt_seq[0] == rc(other(b(4080)))
+    assert pairs[0].alt_seq[80] == rc(other_base(b(4000))) and pairs[0].alt_seq[:80] == ref[:80]
+    assert rule.windows(snv(3921), "chr1")[0][0].alt_seq[159] == rc(other_base(b(3921)))
+    assert rule.windows(snv(4080), "chr1")[0][0].alt_seq[0] == rc(other_base(b(4080)))
     # donor2 of TM1 (exon 3501-3700): window [3420, 3580)
     assert rule.windows(snv(3501), "chr1")[0][0].ref_seq == rc(CONTIG[3420:3580])
 
@@ -196,14 +192,14 @@ def test_bad_gtfs(tmp_path, files):
 
 # ---- seqzoo score end to end (needs the registry entry) ---------------------------------------------
 VCF_RECORDS = [
-    ("chr1", 1200, "plus_last_exonic", b(1200), other(b(1200))),
+    ("chr1", 1200, "plus_last_exonic", b(1200), other_base(b(1200))),
     ("chr1", 1198, "plus_del_boundary", CONTIG[1197:1203], b(1198)),
     ("chr1", 1200, "plus_ins_boundary", b(1200), b(1200) + "TTT"),
-    ("chr1", 1701, "plus2_first_intronic", b(1701), other(b(1701)).lower()),
+    ("chr1", 1701, "plus2_first_intronic", b(1701), other_base(b(1701)).lower()),
     ("chr1", 3998, "minus_del_boundary", CONTIG[3997:4003], b(3998)),
-    ("chr1", 4000, "minus_first_intronic", b(4000), other(b(4000))),
-    ("chr1", 40, "edge", b(40), other(b(40))),
-    ("chr1", 5200, "single_exon", b(5200), other(b(5200))),
+    ("chr1", 4000, "minus_first_intronic", b(4000), other_base(b(4000))),
+    ("chr1", 40, "edge", b(40), other_base(b(40))),
+    ("chr1", 5200, "single_exon", b(5200), other_base(b(5200))),
 ]
 
 
@@ -213,13 +209,13 @@ def expected_windows():
     m1 = rc(CONTIG[3920:4080])
     shared = "TP1:donor1,TP2:donor1,TP3:donor2"
     return [
-        ("TP1:donor1", "+", shared, p1, CONTIG[1120:1199] + other(b(1200)) + CONTIG[1200:1280]),
+        ("TP1:donor1", "+", shared, p1, CONTIG[1120:1199] + other_base(b(1200)) + CONTIG[1200:1280]),
         ("TP1:donor1", "+", shared, p1, CONTIG[1118:1198] + CONTIG[1203:1283]),
         ("TP1:donor1", "+", shared, p1, CONTIG[1123:1200] + "TTT" + CONTIG[1200:1280]),
         ("TP1:donor2", "+", "TP1:donor2", CONTIG[1620:1780],
-         CONTIG[1620:1700] + other(b(1701)) + CONTIG[1701:1780]),
+         CONTIG[1620:1700] + other_base(b(1701)) + CONTIG[1701:1780]),
         ("TM1:donor1", "-", "TM1:donor1", m1, rc(CONTIG[3918:3998] + CONTIG[4003:4083])),
-        ("TM1:donor1", "-", "TM1:donor1", m1, rc(CONTIG[3920:3999] + other(b(4000)) + CONTIG[4000:4080])),
+        ("TM1:donor1", "-", "TM1:donor1", m1, rc(CONTIG[3920:3999] + other_base(b(4000)) + CONTIG[4000:4080])),
     ]
 
 

@@ -7,7 +7,7 @@ import pytest
 from seqzoo import registry
 from seqzoo.encoding import reverse_complement
 from seqzoo.scoring import Skip, VariantWindows
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 from seqzoo.windows import WindowPair
 
 SEQ = random_sequence(np.random.default_rng(7), 200)
@@ -33,10 +33,6 @@ GTF = [
 ]
 
 
-def other(base):
-    return "A" if base != "A" else "C"
-
-
 def run(tmp_path, records, gtf=GTF, fasta_seq=SEQ):
     write_fasta(tmp_path / "g.fa", {"1": fasta_seq})
     write_gtf(tmp_path / "a.gtf", gtf)
@@ -56,7 +52,7 @@ def pairs_of(events):
 
 
 def test_plus_strand_snv_insertion_deletion(tmp_path):
-    snv = other(s(33, 33))
+    snv = other_base(s(33, 33))
     records = [
         ("chr1", 12, "del", s(12, 14), s(12, 12)),            # deletion of 2 nt in exon 1
         ("chr1", 20, "ins_exon_end", s(20, 20), s(20, 20) + "GG"),  # insertion anchored on exon 1's last base
@@ -78,7 +74,7 @@ def test_plus_strand_snv_insertion_deletion(tmp_path):
 
 
 def test_minus_strand_snv_insertion_deletion(tmp_path):
-    snv = other(s(172, 172))
+    snv = other_base(s(172, 172))
     records = [
         ("chr1", 151, "ins", s(151, 151), s(151, 151) + "TTA"),
         ("chr1", 158, "del", s(158, 160), s(158, 158)),  # deletes 159-160, the exon's last bases
@@ -96,9 +92,9 @@ def test_minus_strand_snv_insertion_deletion(tmp_path):
 
 
 def test_skips_with_reasons(tmp_path):
-    bad_ref = other(s(15, 15))
+    bad_ref = other_base(s(15, 15))
     records = [
-        ("chr1", 5, "intergenic", s(5, 5), other(s(5, 5))),
+        ("chr1", 5, "intergenic", s(5, 5), other_base(s(5, 5))),
         ("chr1", 15, "mismatch", bad_ref, "T"),
         ("chr1", 29, "intron_into_exon", s(29, 32), s(29, 29)),
         ("chr1", 39, "into_cds", s(39, 42), s(39, 39)),
@@ -161,7 +157,7 @@ def test_partial_transcript_skip_is_reported_per_feature(tmp_path):
 
 def test_soft_masked_fasta_and_lower_case(tmp_path):
     masked = SEQ[:30].lower() + SEQ[30:]
-    events, _ = run(tmp_path, [("chr1", 12, "x", s(12, 12), other(s(12, 12)))], fasta_seq=masked)
+    events, _ = run(tmp_path, [("chr1", 12, "x", s(12, 12), other_base(s(12, 12)))], fasta_seq=masked)
     got = pairs_of(events)
     assert got[0][2] == UTR_P  # upper case although the FASTA is soft-masked
 
@@ -178,9 +174,9 @@ def test_gencode_utr_features(tmp_path):
         gtf_line("1", "UTR", 151, 160, "-", "TM", "GM"),
         gtf_line("1", "UTR", 171, 180, "-", "TM", "GM"),
     ]
-    records = [("chr1", 105, "tp_3utr", s(105, 105), other(s(105, 105))),
-               ("chr1", 115, "tm_3utr", s(115, 115), other(s(115, 115))),
-               ("chr1", 155, "tm_5utr", s(155, 155), other(s(155, 155)))]
+    records = [("chr1", 105, "tp_3utr", s(105, 105), other_base(s(105, 105))),
+               ("chr1", 115, "tm_3utr", s(115, 115), other_base(s(115, 115))),
+               ("chr1", 155, "tm_5utr", s(155, 155), other_base(s(155, 155)))]
     events, summary = run(tmp_path, records, gtf=gtf)
     got = pairs_of(events)
     assert [(g[0], g[1], g[2]) for g in got] == [("tm_5utr", "TM", UTR_M)]
@@ -197,8 +193,8 @@ def test_gtf_without_utr_is_a_clear_error(tmp_path):
 def test_utr_exon_past_the_contig_end_is_a_skip_not_a_crash(tmp_path):
     gtf = GTF + [gtf_line("1", "five_prime_utr", 195, 210, "+", "TX_EDGE", "GE"),
                  gtf_line("1", "CDS", 211, 260, "+", "TX_EDGE", "GE")]
-    events, summary = run(tmp_path, [("chr1", 196, "edge", s(196, 196), other(s(196, 196))),
-                                     ("chr1", 33, "ok", s(33, 33), other(s(33, 33)))], gtf=gtf)
+    events, summary = run(tmp_path, [("chr1", 196, "edge", s(196, 196), other_base(s(196, 196))),
+                                     ("chr1", 33, "ok", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
     skips = [(e.allele.variant_id, e.reason) for e in events if isinstance(e, Skip)]
     assert skips == [("edge", "window_past_contig_end")]
     assert summary.scored_alleles == 1

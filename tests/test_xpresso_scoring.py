@@ -10,17 +10,13 @@ import pytest
 from conftest import require_weights
 from seqzoo.cli import main
 from seqzoo.encoding import reverse_complement
-from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+from seqzoo.synthetic import gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
 
 CONTIG = random_sequence(np.random.default_rng(31), 40_000)
 
 
 def b(pos1):
     return CONTIG[pos1 - 1]
-
-
-def other(base):
-    return "A" if base != "A" else "C"
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +29,12 @@ def genome(tmp_path_factory):
                             gtf_line("2", "gene", 25001, 30000, "-", "", "GM"),
                             gtf_line("2", "gene", 1001, 2000, "+", "", "GE")])
     records = [
-        ("2", 10001, "tss_snv", b(10001), other(b(10001))),
+        ("2", 10001, "tss_snv", b(10001), other_base(b(10001))),
         ("2", 10001, "tss_ins", b(10001), b(10001) + "TT"),
         ("2", 9000, "up_del", CONTIG[8999:9004], b(9000)),
-        ("2", 30000, "m_tss_snv", b(30000), other(b(30000))),
-        ("2", 1500, "edge", b(1500), other(b(1500))),
-        ("2", 20000, "between", b(20000), other(b(20000))),
+        ("2", 30000, "m_tss_snv", b(30000), other_base(b(30000))),
+        ("2", 1500, "edge", b(1500), other_base(b(1500))),
+        ("2", 20000, "between", b(20000), other_base(b(20000))),
     ]
     write_vcf(d / "v.vcf", records)
     (d / "hl.tsv").write_text("gene_id\tf1\tf2\tf3\tf4\tf5\tf6\nGP\t0.5\t-1\t0.25\t2\t0.1\t-0.3\n")
@@ -69,11 +65,11 @@ def test_score_with_and_without_halflife(genome, tmp_path):
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (6, 4, 2)
     # values equal a direct prediction on the exact windows
     ref_p = CONTIG[3000:13500]
-    alt_snv = ref_p[:7000] + other(b(10001)) + ref_p[7001:]
+    alt_snv = ref_p[:7000] + other_base(b(10001)) + ref_p[7001:]
     alt_ins = ref_p[:7001] + "TT" + ref_p[7001:-2]
     alt_del = CONTIG[2996:9000] + CONTIG[9004:13500]  # deletion upstream: pulls sequence in at the 5' end
     ref_m = reverse_complement(CONTIG[29999 - 3499:29999 + 7001])
-    alt_m = ref_m[:7000] + reverse_complement(other(b(30000))) + ref_m[7001:]
+    alt_m = ref_m[:7000] + reverse_complement(other_base(b(30000))) + ref_m[7001:]
     seqs = [ref_p, alt_snv, alt_ins, alt_del, ref_m, alt_m]
     direct = model.predict_sequences(seqs)["expression"]
     np.testing.assert_allclose(z.ref_expression, direct[[0, 0, 0, 4]], atol=1e-5, rtol=0)
