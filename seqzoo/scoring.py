@@ -243,7 +243,7 @@ class VariantWindows:
     def _alleles(self, vcf_file, after_record: int = 0) -> Iterator[tuple[VariantAllele, list]]:
         """(allele, its events) in VCF order, from the first record numbered above ``after_record``
         (the IDs of the records before it are remembered, for the duplicate-ID count)."""
-        self._vcf_file, self._seen_ids = vcf_file, set()
+        self._vcf_file, self._seen_ids, self._last_record = vcf_file, set(), after_record
         self._check_assembly(vcf_file)
         for allele in iter_alleles(vcf_file):
             if allele.record > after_record:
@@ -286,8 +286,6 @@ class VariantWindows:
         for name in scored_by:
             s.model_scored_alleles[name] += 1
 
-    _last_record = 0
-
     def events(self, vcf_file) -> Iterator:
         """Every WindowPair and Skip of ``vcf_file`` in order; :attr:`summary` counts an allele
         before its events are yielded."""
@@ -304,7 +302,6 @@ class VariantWindows:
         already hold their counts (:meth:`RunSummary.restore`). Each chunk carries a copy of the
         summary covering exactly the records up to and including its last one.
         """
-        self._last_record = after_record
         pairs: list[WindowPair] = []
         skips: list[Skip] = []
         last = after_record

@@ -218,3 +218,15 @@ def test_resume_checks_every_file_before_cutting_any(data, tmp_path, capsys):
     assert (f"seqzoo: error: cannot resume: {skipped} has 11 bytes, the progress note says"
             in capsys.readouterr().err)
     assert out.read_bytes() == before  # the output was not cut
+
+
+def test_a_second_pass_over_the_vcf_counts_its_records_again(data, tmp_path):
+    """Record counting restarts with every pass (the Kipoi dataloader iterates once per epoch)."""
+    from seqzoo.scoring import RunSummary
+    from seqzoo.synthetic import write_vcf
+    windows = VariantWindows(registry.get("Framepool"), data["fasta"], data["gtf"])
+    vcf = write_vcf(tmp_path / "one.vcf", [("chr1", 5, "x", "A", "G")])
+    for _ in range(2):
+        windows.summary = RunSummary(unmatched_contigs=windows.names.unmatched)
+        list(windows.events(vcf))
+        assert (windows.summary.records, windows.summary.alleles) == (1, 1)
