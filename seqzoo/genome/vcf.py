@@ -88,19 +88,19 @@ def check_compressed(path: Path) -> None:
                           f"re-create it (`bgzip` it again from the plain VCF).") from exc
 
 
-def _count_header_lines(path: Path) -> int:
-    """Number of '#' lines at the top of a (plain or gzipped) VCF, for line numbers in errors."""
+def header_lines(path: str | os.PathLike) -> list[str]:
+    """The '#' lines at the top of a (plain or gzipped) VCF, without line ends."""
     import gzip
 
     with open(path, "rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
-    n = 0
+    lines = []
     with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
         for line in fh:
             if not line.startswith(b"#"):
                 break
-            n += 1
-    return n
+            lines.append(line.decode(errors="replace").rstrip("\r\n"))
+    return lines
 
 
 _CONTIG_LINE = re.compile(r"^##contig=<(.*)>$")
@@ -109,22 +109,21 @@ _LENGTH = re.compile(r"(?:^|,)length=(\d+)")
 
 
 def header_contig_lengths(path: str | os.PathLike) -> dict[str, int]:
-    """{contig: length} from the VCF header's ``##contig=<ID=..,length=..>`` lines (those with a length)."""
-    import gzip
+    """{contig: length} from the VCF header's ``##contig=<ID=..,length=..>`` lines (those with a
+    length); {} when the header cannot be read (:func:`iter_alleles` then says why)."""
+    import zlib
 
-    path = Path(path)
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        lines = header_lines(path)
+    except (OSError, EOFError, zlib.error):
+        return {}
     out = {}
-    with (gzip.open(path, "rt") if gz else open(path, "rt")) as fh:
-        for line in fh:
-            if not line.startswith("##"):
-                break
-            m = _CONTIG_LINE.match(line.rstrip("\r\n"))
-            if m:
-                cid, length = _ID.search(m.group(1)), _LENGTH.search(m.group(1))
-                if cid and length:
-                    out[cid.group(1)] = int(length.group(1))
+    for line in lines:
+        m = _CONTIG_LINE.match(line)
+        if m:
+            cid, length = _ID.search(m.group(1)), _LENGTH.search(m.group(1))
+            if cid and length:
+                out[cid.group(1)] = int(length.group(1))
     return out
 
 
@@ -145,9 +144,9 @@ def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
     except Exception as exc:  # cyvcf2 raises a bare Exception for a header it cannot parse
         raise GenomeError(f"Cannot read VCF file {path}: {exc}. Is it a VCF (plain or bgzipped) with a "
                           f"'#CHROM POS ID REF ALT QUAL FILTER INFO' header line?") from exc
-    header_lines = _count_header_lines(path)
+    n_header = len(header_lines(path))
     def malformed(record_no: int, what: str) -> GenomeError:
-        return GenomeError(f"VCF file {path}, record {record_no} (line {header_lines + record_no}{what}): malformed "
+        return GenomeError(f"VCF file {path}, record {record_no} (line {n_header + record_no}{what}): malformed "
                            f"record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). "
                            f"Is the file truncated?")
 
