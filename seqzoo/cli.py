@@ -290,11 +290,6 @@ def _fingerprint(args, names, columns, models, skip_path) -> dict:
             "halflife_file": file_identity(args.halflife_file)}
 
 
-def _where(chunk) -> str:
-    last = (chunk.pairs + chunk.skips)[-1].allele if chunk.pairs or chunk.skips else None
-    return f"{last.chrom}:{last.pos}" if last else ""
-
-
 def _note_stop(progress, saved: dict, stopped, error, args, out_format: str, skip_path) -> None:
     """Save the progress note of a stopped or failed run and say where it stopped and how to go on."""
     status = "stopped" if stopped else "failed"
@@ -389,7 +384,7 @@ def run(args) -> int:
                     writer.write(rows)
                 skips.write([s.as_row() for s in chunk.skips])
                 if resumable:
-                    saved = {"last_record": chunk.last_record, "last_record_at": _where(chunk),
+                    saved = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
                              "summary": chunk.summary, "output_state": writer.checkpoint(),
                              "skipped_state": skips.checkpoint()}
                     progress.save("running", **saved)

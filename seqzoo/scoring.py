@@ -304,30 +304,31 @@ class VariantWindows:
         """
         pairs: list[WindowPair] = []
         skips: list[Skip] = []
-        last = after_record
+        last: VariantAllele | None = None
         for allele, events in self._alleles(vcf_file, after_record):
-            if allele.record != last and len(pairs) + len(skips) >= chunk_rows:
-                yield Chunk(pairs, skips, last, self.summary.to_dict())
+            if last is not None and allele.record != last.record and len(pairs) + len(skips) >= chunk_rows:
+                yield Chunk(pairs, skips, last.record, f"{last.chrom}:{last.pos}", self.summary.to_dict())
                 pairs, skips = [], []
             self._count(allele, events)
-            last = allele.record
+            last = allele
             for ev in events:
                 (pairs if isinstance(ev, WindowPair) else skips).append(ev)
         if pairs or skips:
-            yield Chunk(pairs, skips, last, self.summary.to_dict())
+            yield Chunk(pairs, skips, last.record, f"{last.chrom}:{last.pos}", self.summary.to_dict())
 
 
 @dataclass
 class Chunk:
     """Consecutive whole VCF records' events: ``pairs`` to score, ``skips`` to report.
 
-    ``last_record``: the 1-based number of the last VCF record in the chunk; ``summary``: the
-    run's :meth:`RunSummary.to_dict` after it.
+    ``last_record``: the 1-based number of the last VCF record in the chunk, at ``last_record_at``
+    (its ``chrom:pos`` as in the VCF); ``summary``: the run's :meth:`RunSummary.to_dict` after it.
     """
 
     pairs: list
     skips: list
     last_record: int
+    last_record_at: str
     summary: dict
 
 

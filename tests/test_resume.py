@@ -161,6 +161,8 @@ def test_chunks_hold_whole_records_and_summaries_match_them(data):
     for chunk in chunks:
         records = {e.allele.record for e in chunk.pairs + chunk.skips}
         assert not records & seen and max(records) == chunk.last_record
+        last = next(e.allele for e in chunk.pairs + chunk.skips if e.allele.record == chunk.last_record)
+        assert chunk.last_record_at == f"{last.chrom}:{last.pos}"
         seen |= records
         rows += len(chunk.pairs)
         assert chunk.summary["rows"] == rows and chunk.summary["records"] == len(seen)
