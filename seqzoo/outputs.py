@@ -51,6 +51,11 @@ def parts_dir(path: str | os.PathLike) -> Path:
     return Path(str(path) + ".parts")
 
 
+def part_file(path: str | os.PathLike, i: int) -> Path:
+    """The ``i``-th (0-based) chunk of the Parquet output ``path`` in :func:`parts_dir`."""
+    return parts_dir(path) / f"part-{i:06d}.parquet"
+
+
 class Hdf5Writer:
     """Rows to HDF5 in Kipoi's layout: ``metadata/<column>`` for the metadata columns and
     ``preds/<column>`` for the rest, one resizable dataset per column (strings UTF-8, numbers
@@ -231,7 +236,7 @@ class TableWriter:
             self._put("".join("\t".join(_cell(row.get(c)) for c in self.columns) + "\n" for row in rows))
 
     def _part(self, i: int) -> Path:
-        return self._parts / f"part-{i:06d}.parquet"
+        return part_file(self.path, i)
 
     def _drop_parts_from(self, first: int) -> None:
         for part in self._parts.glob("part-*.parquet"):
@@ -306,11 +311,9 @@ def check_resume_state(path: str | os.PathLike, state: dict) -> None:
             raise ValueError(f"cannot resume: {path} has {path.stat().st_size} bytes, the progress note says "
                              f"{state['bytes']}: the file was changed after the run stopped{again}")
     elif "parts" in state:
-        parts = parts_dir(path)
-        have = {p.name for p in parts.glob("part-*.parquet")} if parts.is_dir() else set()
-        missing = [f"part-{i:06d}.parquet" for i in range(int(state["parts"])) if f"part-{i:06d}.parquet" not in have]
+        missing = [part_file(path, i).name for i in range(int(state["parts"])) if not part_file(path, i).is_file()]
         if missing:
-            raise ValueError(f"cannot resume: {parts} lacks {', '.join(missing[:3])}"
+            raise ValueError(f"cannot resume: {parts_dir(path)} lacks {', '.join(missing[:3])}"
                              f"{' ...' if len(missing) > 3 else ''}{again}")
     elif "rows" in state and not path.is_file():
         raise ValueError(f"cannot resume: {path} is gone{again}")
