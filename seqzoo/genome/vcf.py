@@ -12,6 +12,11 @@ from .fasta import GenomeError
 _ACGT = frozenset("ACGT")
 
 
+def is_symbolic(alt: str) -> bool:
+    """A symbolic (``<DEL>``) or breakend (``G]chr1:200]``) ALT: no sequence to apply."""
+    return alt.startswith("<") or "[" in alt or "]" in alt
+
+
 @dataclass(frozen=True)
 class VariantAllele:
     """One ALT allele of one VCF record.
@@ -49,7 +54,7 @@ class VariantAllele:
             return "no_alt_allele", "the record has no ALT allele ('.')"
         if alt == "*":
             return "spanning_deletion_alt", "ALT '*' (allele missing due to an upstream deletion)"
-        if alt.startswith("<") or "[" in alt or "]" in alt:
+        if is_symbolic(alt):
             return "symbolic_alt", f"symbolic or breakend ALT {alt!r} cannot be applied to a sequence"
         if not set(self.ref) <= _ACGT:
             return "non_acgt_allele", f"REF {self.ref!r} contains a base other than A/C/G/T"
@@ -166,7 +171,7 @@ def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
             ref = rec.REF.upper()
             alts = rec.ALT or ["."]
             for i, alt in enumerate(alts):
-                symbolic = alt.startswith("<") or "[" in alt or "]" in alt  # kept as written
-                yield VariantAllele(rec.CHROM, rec.POS, ref, alt if symbolic else alt.upper(), rec.ID, record_no, i)
+                yield VariantAllele(rec.CHROM, rec.POS, ref, alt if is_symbolic(alt) else alt.upper(), rec.ID,
+                                    record_no, i)
     finally:
         reader.close()
