@@ -45,29 +45,31 @@ class Genome:
             self._check_index(fai)
 
     def _check_index(self, fai: Path) -> None:
-        """Refuse an index that does not describe this FASTA (it changed after indexing): each
-        contig's header line must end right before its sequence offset, and the last contig must
-        end at the end of the file."""
+        """Refuse an index that does not describe this FASTA (it changed after indexing)."""
+        if not self._index_matches_file():
+            raise GenomeError(f"FASTA index {fai} does not match FASTA file {self.path} (the FASTA changed after "
+                              f"it was indexed). Delete {fai.name} (seqzoo rebuilds it) or run "
+                              f"`samtools faidx {self.path}`.")
+
+    def _index_matches_file(self) -> bool:
+        """Each contig's sequence starts right after a line end, with a base, and the last contig
+        ends at the end of the file (allowing a final line end)."""
         index = self._fasta.faidx.index
+        if not index:
+            return True
         size = self.path.stat().st_size
         with open(self.path, "rb") as fh:
-            for name, rec in index.items():
+            for rec in index.values():
+                if rec.offset > size:
+                    return False
                 fh.seek(max(rec.offset - 1, 0))
-                before = fh.read(1)
-                fh.seek(rec.offset)
-                first = fh.read(1)
-                if rec.offset > size or before != b"\n" or (rec.rlen and first in (b">", b"\n", b"")):
-                    break
-            else:
-                last = max(index.values(), key=lambda r: r.offset, default=None)
-                if last is None:
-                    return
-                full, rest = divmod(last.rlen, last.lenc) if last.lenc else (0, last.rlen)
-                end = last.offset + full * last.lenb + rest
-                if end <= size <= end + (last.lenb - last.lenc) + 1:
-                    return
-        raise GenomeError(f"FASTA index {fai} does not match FASTA file {self.path} (the FASTA changed after it "
-                          f"was indexed). Delete {fai.name} (seqzoo rebuilds it) or run `samtools faidx {self.path}`.")
+                before, first = fh.read(1), fh.read(1)
+                if before != b"\n" or (rec.rlen and first in (b">", b"\n", b"")):
+                    return False
+        last = max(index.values(), key=lambda r: r.offset)
+        full, rest = divmod(last.rlen, last.lenc) if last.lenc else (0, last.rlen)
+        end = last.offset + full * last.lenb + rest
+        return end <= size <= end + (last.lenb - last.lenc) + 1
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Sequence of ``chrom`` over 0-based half-open [start, end), upper case, forward strand.
