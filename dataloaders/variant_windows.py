@@ -27,6 +27,7 @@ import os
 from kipoi.data import SampleIterator
 
 from seqzoo import registry
+from seqzoo.output_paths import check_outputs
 from seqzoo.outputs import TableWriter, table_format
 from seqzoo.scoring import SKIP_COLUMNS, RunSummary, VariantWindows, metadata_row
 from seqzoo.windows.base import WindowPair
@@ -83,6 +84,9 @@ class VariantWindowsDataLoader(SampleIterator):
         if gtf_file is None and self.spec.needs_gtf:
             raise TypeError(f"{type(self).__name__}: model {self.spec.name} needs gtf_file")
         gtf_file = os.path.abspath(os.fspath(gtf_file)) if gtf_file is not None else None
+        if self.skip_report is not None:  # never write over an input
+            check_outputs({"skip_report": self.skip_report},
+                          {"vcf_file": self.vcf_file, "fasta_file": fasta_file, "gtf_file": gtf_file, **rule_options})
         self.windows = VariantWindows(self.spec, os.path.abspath(os.fspath(fasta_file)), gtf_file, **rule_options)
         self._samples = None
         self._finished = False

@@ -22,7 +22,8 @@ from .genome.fasta import GenomeError
 from .keras_h5 import ConversionError
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_skip_path, default_summary_path,
                       open_table, parts_dir, table_format)
-from .checkpoint import Progress, Stopped, file_identity, stop_signals
+from .checkpoint import Progress, Stopped, file_identity, progress_path, stop_signals
+from .output_paths import check_outputs, claim_outputs
 from .prefetch import prefetch
 from .scoring import (METADATA_COLUMNS, SKIP_COLUMNS, ModelsScorer, PairScorer, VariantWindows, column_kinds,
                       window_columns, window_row)
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_plot(args) -> int:
     from . import plots
 
+    check_outputs({"-o": args.output}, {"--scores": getattr(args, "scores", None), "--vcf": getattr(args, "vcf", None),
+                                         "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None)})
     if args.plot == "effects":
         table = plots.read_scores(args.scores)
         models = list(dict.fromkeys(table["model"])) if "model" in table.columns else None
@@ -236,6 +239,15 @@ def run_predict(args) -> int:
     events = spec.region_windows(genome, args.bed, names)
     model = seqzoo.load_model(args.model, weights=args.weights, device=args.device)
     skip_path = args.skipped or default_skip_path(args.output)
+    with claim_outputs(_run_outputs(args.output, skip_path, out_format), _run_inputs(args, {spec.name: model}),
+                       folders={"parts"}):
+        return _predict_locked(args, spec, model, events, names, outputs, skip_path)
+
+
+def _predict_locked(args, spec, model, events, names, outputs, skip_path) -> int:
+    import json
+    from collections import Counter
+
     writer = open_table(args.output, list(REGION_COLUMNS) + outputs, metadata_columns=set(REGION_COLUMNS))
     skips = TableWriter(skip_path, REGION_SKIP_COLUMNS)
     regions, rows, reasons, pending = 0, 0, Counter(), []
@@ -343,6 +355,38 @@ def run(args) -> int:
     by_name = {s.name: s for s in specs}
     skip_path = args.skipped or default_skip_path(args.output)
     summary_path = default_summary_path(args.output)
+    lock = claim_outputs(_run_outputs(args.output, skip_path, out_format),
+                         _run_inputs(args, models), folders={"parts"})
+    try:
+        return _run_locked(args, names, specs, models, windows, scorer if models is not None else None, columns,
+                           by_name, skip_path, summary_path, out_format)
+    finally:
+        lock.release()
+
+
+def _run_inputs(args, models) -> dict:
+    """Every input file of a score/windows/predict run, by what it is (the outputs must differ)."""
+    inputs = {"--fasta": args.fasta, "FASTA index": str(args.fasta) + ".fai", "--vcf": getattr(args, "vcf", None),
+              "--gtf": getattr(args, "gtf", None), "--halflife-file": getattr(args, "halflife_file", None),
+              "--bed": getattr(args, "bed", None)}
+    for name, model in (models or {}).items():
+        inputs[f"weights of {name}"] = getattr(model, "weights_file", None)
+    return inputs
+
+
+def _run_outputs(out, skip_path, out_format: str) -> dict:
+    """Every file a score/windows/predict run writes, by what it is."""
+    outputs = {"-o": out, "skip report": skip_path, "summary": default_summary_path(out),
+               "progress note": progress_path(out)}
+    if out_format == ".parquet":
+        outputs["parts"] = parts_dir(out)
+    if out_format == ".vcf.gz":
+        outputs["index"] = str(out) + ".tbi"
+    return outputs
+
+
+def _run_locked(args, names, specs, models, windows, scorer, columns, by_name, skip_path, summary_path,
+                out_format) -> int:
     progress = Progress(args.output, _fingerprint(args, names, columns, models, skip_path))
     note = progress.resume_point() if args.resume else None
     if note is not None:  # every file is checked before any is cut back

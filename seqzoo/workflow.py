@@ -22,6 +22,7 @@ import argparse
 import csv
 import gzip
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .output_paths import OutputPathError
 from .outputs import TableWriter
 from .scoring import SKIP_COLUMNS, ModelsScorer, PairScorer, RunSummary
 from .windows.base import NO_FEATURE_REASONS
@@ -71,6 +73,10 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
     if not vcf.is_file():
         raise FileNotFoundError(f"VCF file {vcf} does not exist")
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("shard_*.vcf"):
+        if os.path.samefile(old, vcf):
+            raise OutputPathError(f"the input VCF {vcf} is a shard file of the output folder {out_dir} (shards there "
+                                  f"are replaced); give another output folder")
     for old in out_dir.glob("shard_*.vcf"):
         old.unlink()
     header: list[str] = []
@@ -374,14 +380,24 @@ def add_parsers(sub) -> None:
 
 def run(args) -> int:
     if args.command == "shard":
-        shards = shard(args.vcf, args.output, args.records_per_shard)
+        from .output_paths import claim_outputs
+        with claim_outputs({"-o": Path(args.output) / "manifest.tsv"}, {"--vcf": args.vcf}):
+            shards = shard(args.vcf, args.output, args.records_per_shard)
         if not args.quiet:
             print(f"seqzoo shard: {sum(s.n_records for s in shards)} records in {len(shards)} shards "
                   f"-> {Path(args.output) / 'manifest.tsv'}", file=sys.stderr)
         return 0
     models = [n.strip() for n in args.model.split(",") if n.strip()]
-    summary = merge(args.manifest, args.parts, models, args.vcf, args.output, args.vcf_output, args.skipped,
-                    args.summary)
+    from .outputs import default_skip_path, default_summary_path
+    from .output_paths import claim_outputs
+    outputs = {"-o": args.output, "--vcf-output": args.vcf_output,
+               "--skipped": args.skipped or default_skip_path(args.output),
+               "--summary": args.summary or default_summary_path(args.output)}
+    if args.vcf_output and str(args.vcf_output).endswith(".gz"):
+        outputs["index"] = str(args.vcf_output) + ".tbi"
+    with claim_outputs({k: v for k, v in outputs.items() if v}, {"--vcf": args.vcf, "--manifest": args.manifest}):
+        summary = merge(args.manifest, args.parts, models, args.vcf, args.output, args.vcf_output, args.skipped,
+                        args.summary)
     if not args.quiet:
         print(f"seqzoo merge {','.join(models)}: {summary.line()}", file=sys.stderr)
     return 0

@@ -141,5 +141,6 @@ def test_scoring_in_slices_gives_the_same_rows(dataset, framepool_model):
     sliced = sliced_scorer.score(pairs)
     assert len(pairs) > 20 and len(sliced) == len(whole)
     for a, b in zip(whole, sliced):
-        assert a.keys() == b.keys() and all(a[k] == b[k] if isinstance(a[k], str) else abs(a[k] - b[k]) < 1e-6
-                                            for k in a)
+        # float32 outputs of batches of other compositions differ in the last bits (GEMM blocking)
+        assert a.keys() == b.keys() and all(a[k] == b[k] if isinstance(a[k], str) else
+                                            np.isclose(a[k], b[k], rtol=1e-6, atol=1e-6) for k in a)
