@@ -1,4 +1,4 @@
-"""A Kipoi dataloader over VCF variants, built on :class:`seqzoo.scoring.VariantWindows`.
+"""A Kipoi dataloader over VCF variants, built on the scoring API (:func:`seqzoo.api.setup_run`).
 
 One sample per (VCF record x ALT x feature) that the model's window rule can score::
 
@@ -26,18 +26,19 @@ import os
 
 from kipoi.data import SampleIterator
 
-from seqzoo import registry
+from seqzoo import api, registry
+from seqzoo.accounting import SKIP_SCHEMA
 from seqzoo.output_paths import check_outputs
 from seqzoo.outputs import TableWriter, table_format
-from seqzoo.scoring import SKIP_COLUMNS, RunSummary, VariantWindows, metadata_row
-from seqzoo.windows.base import WindowPair
+from seqzoo.scoring import metadata_row
+from seqzoo.table import Table
 
 # Under the ``kipoi`` logger namespace on purpose: the ``kipoi`` command line silences every other
 # logger below CRITICAL (kipoi/logging.conf), and the accounting line must reach the user there.
 log = logging.getLogger("kipoi." + __name__)
 
-#: skip rows buffered before they are written (each write flushes the TSV)
-SKIP_CHUNK = 1024
+#: VCF records windowed (and skip rows written) at a time
+CHUNK_ROWS = 1024
 
 
 class VariantWindowsDataLoader(SampleIterator):
@@ -79,23 +80,22 @@ class VariantWindowsDataLoader(SampleIterator):
         unknown = set(rule_options) - set(self.spec.rule_options)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown argument(s) {sorted(unknown)}")
-        rule_options = {k: os.path.abspath(os.fspath(v)) if k.endswith("_file") and v is not None else v
-                        for k, v in rule_options.items()}
         if gtf_file is None and self.spec.needs_gtf:
             raise TypeError(f"{type(self).__name__}: model {self.spec.name} needs gtf_file")
+        fasta_file = os.path.abspath(os.fspath(fasta_file))
         gtf_file = os.path.abspath(os.fspath(gtf_file)) if gtf_file is not None else None
+        # the run's windows, as `seqzoo windows` builds them (paths made absolute there too)
+        self.setup = api.setup_run(self.spec, fasta_file, self.vcf_file, gtf_file, score=False, **rule_options)
         if self.skip_report is not None:  # never write over an input
             check_outputs({"skip_report": self.skip_report},
-                          {"vcf_file": self.vcf_file, "fasta_file": fasta_file, "gtf_file": gtf_file, **rule_options})
-        self.windows = VariantWindows(self.spec, os.path.abspath(os.fspath(fasta_file)), gtf_file, **rule_options)
+                          {"vcf_file": self.vcf_file, "fasta_file": fasta_file, "gtf_file": gtf_file,
+                           **self.setup.options})
         self._samples = None
         self._finished = False
 
     # -- kipoi.data.SampleIterator --------------------------------------------------------------
     def __iter__(self):
         if self._samples is None or self._finished:
-            if self._samples is not None:  # a pass before: count this one afresh
-                self.windows.summary = RunSummary(unmatched_contigs=self.windows.names.unmatched)
             self._finished = False
             self._samples = self._generate()
         return self
@@ -109,34 +109,26 @@ class VariantWindowsDataLoader(SampleIterator):
 
     # -- the pass ------------------------------------------------------------------------------
     @property
-    def summary(self) -> RunSummary:
-        """Counts of the current (or last) pass; complete once the iteration has ended."""
-        return self.windows.summary
+    def summary(self):
+        """Counts of the current (or last) pass (:class:`seqzoo.accounting.RunSummary`); complete
+        once the iteration has ended."""
+        return self.setup.summary
 
     def _generate(self):
-        writer = TableWriter(self.skip_report, SKIP_COLUMNS) if self.skip_report else None
-        pending: list[dict] = []
+        writer = TableWriter(self.skip_report, SKIP_SCHEMA) if self.skip_report else None
         try:
-            for event in self.windows.events(self.vcf_file):
-                if isinstance(event, WindowPair):
-                    yield {"inputs": {"ref": event.ref_seq, "alt": event.alt_seq, **(event.inputs or {})},
-                           "metadata": metadata_row(event, self.spec)}
-                elif writer is not None:
-                    pending.append(event.as_row())
-                    if len(pending) >= SKIP_CHUNK:
-                        writer.write(pending)
-                        pending = []
-            if writer is not None:
-                writer.write(pending)
-                pending = []
+            for chunk in self.setup.window_chunks(self.vcf_file, CHUNK_ROWS):
+                if writer is not None:
+                    writer.write(Table.from_rows([s.as_row() for s in chunk.skips], SKIP_SCHEMA))
+                for pair in chunk.pairs:
+                    yield {"inputs": {"ref": pair.ref_seq, "alt": pair.alt_seq, **(pair.inputs or {})},
+                           "metadata": metadata_row(pair, self.spec)}
         finally:
             # also when the consumer stops early or fails: whatever was seen is written and closed
             self._finished = True
             if writer is not None:
-                if pending:
-                    writer.write(pending)
                 writer.close()
-        summary = self.windows.summary
+        summary = self.summary
         summary.check()
         where = f"; skip report: {self.skip_report}" if self.skip_report else ""
         log.info("%s dataloader: %s%s", self.spec.name, summary.line(), where)

@@ -18,7 +18,7 @@ import signal
 import time
 from pathlib import Path
 
-from .outputs import default_summary_path
+from .outputs import ResumeError, default_summary_path
 
 
 def progress_path(out: str | os.PathLike) -> Path:
@@ -51,18 +51,18 @@ class Progress:
         """
         if not self.path.exists():
             if default_summary_path(self.out).exists():
-                raise ValueError(f"{self.out} is complete ({default_summary_path(self.out)} exists); nothing to "
+                raise ResumeError(f"{self.out} is complete ({default_summary_path(self.out)} exists); nothing to "
                                  f"resume. Run without --resume to score again.")
             return None
         try:
             note = json.loads(self.path.read_text())
         except ValueError as exc:
-            raise ValueError(f"cannot resume: the progress note {self.path} is unreadable ({exc}); start again "
+            raise ResumeError(f"cannot resume: the progress note {self.path} is unreadable ({exc}); start again "
                              f"without --resume") from exc
         saved = note.get("fingerprint", {})
         changed = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k))
         if changed:
-            raise ValueError(f"cannot resume: {self.path} was written by a run with other "
+            raise ResumeError(f"cannot resume: {self.path} was written by a run with other "
                              f"{', '.join(changed)} (inputs, models and output columns must be the same, and the "
                              f"input files unchanged); rerun the original command with --resume, or start again "
                              f"without --resume")

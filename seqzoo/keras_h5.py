@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import SeqzooError
 
-class ConversionError(RuntimeError):
+
+class ConversionError(SeqzooError, RuntimeError):
     """The h5 file does not match the torch module it is converted into."""
 
 

@@ -1,13 +1,23 @@
-"""Writing result tables incrementally: TSV, gzipped TSV, Parquet, HDF5; and the skip report (TSV).
+"""Writing result tables chunk by chunk: TSV, gzipped TSV, Parquet, HDF5 (and, in
+:mod:`seqzoo.vcf_output`, the annotated VCF), all behind one interface over column batches
+(:class:`seqzoo.table.Table`):
 
-Every writer can be checkpointed and resumed: :meth:`checkpoint` flushes and returns a small
-JSON-able state; a writer opened with ``resume=state`` cuts the file back to that state (dropping
-whatever a killed run wrote after it) and appends; :meth:`suspend` cuts back to the last
-checkpoint and closes without finishing the file, so that ``--resume`` can go on from it.
+* ``write(table, through_record=None)``: append a chunk of rows (``through_record``: the last VCF
+  record the stream has passed, for writers that copy records, i.e. the VCF);
+* ``checkpoint()``: everything written is on disk; returns a small JSON-able state (None for a
+  writer that cannot be resumed);
+* ``suspend(state)``: cut back to ``state`` and close without finishing (``--resume`` goes on
+  from it); ``close()``: finish the file; ``abort()``: remove a partial output.
+
+A writer opened with ``resume=state`` cuts the file back to that state (dropping whatever a killed
+run wrote after it) and appends. The schema (columns, kinds, per-position shapes) is fixed when
+the writer opens: it never depends on the data (a model without rows still has its columns).
+Per-position outputs stay numpy arrays until the file format takes them.
 """
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -15,9 +25,20 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import SeqzooError, UsageError
+from .table import Column, Table
+
 TABLE_SUFFIXES = (".tsv", ".tsv.gz", ".parquet", ".h5")
 #: outputs that are the input VCF annotated with INFO fields (see :mod:`seqzoo.vcf_output`)
 VCF_SUFFIXES = (".vcf.gz", ".vcf")
+
+
+class ResumeError(SeqzooError, ValueError):
+    """An output that cannot be resumed from its progress note."""
+
+
+class MissingDependencyError(SeqzooError, ImportError):
+    """An optional package a requested feature needs is not installed (the message says how to get it)."""
 
 
 def table_format(path: str | os.PathLike, vcf: bool = False) -> str:
@@ -27,18 +48,15 @@ def table_format(path: str | os.PathLike, vcf: bool = False) -> str:
         if name.endswith(suffix):
             return suffix
     allowed = TABLE_SUFFIXES + (VCF_SUFFIXES if vcf else ())
-    raise ValueError(f"output {name} must end in {', '.join(allowed)}")
+    raise UsageError(f"output {name} must end in {', '.join(allowed)}")
 
 
-def _cell(value) -> str:
-    if value is None:  # a column of another model (several models in one run)
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return format(float(value), ".9g") if isinstance(value, np.float32) else format(float(value), ".12g")
-    return str(value)
+def has_vectors(path: str | os.PathLike) -> bool:
+    """Whether the output format holds per-position outputs (Parquet, HDF5)."""
+    return str(path).endswith((".parquet", ".h5"))
 
 
-def open_table(path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = (),
+def open_table(path: str | os.PathLike, columns: Sequence[Column | str], metadata_columns: Sequence[str] = (),
                string_columns: Sequence[str] = (), list_columns: Sequence[str] = (), resume: dict | None = None):
     """A TSV / TSV.gz / Parquet :class:`TableWriter` or an :class:`Hdf5Writer` by suffix."""
     if str(path).endswith(".h5"):
@@ -56,26 +74,130 @@ def part_file(path: str | os.PathLike, i: int) -> Path:
     return parts_dir(path) / f"part-{i:06d}.parquet"
 
 
+# -- schemas ------------------------------------------------------------------------------------
+def _legacy_column(name: str, value, string_columns, list_columns) -> Column:
+    """The kind of a column given by name only, from a value of it (or the hints)."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return Column(name, str(value.dtype) if value.dtype.kind == "f" else "float64", value.shape)
+    if name in list_columns:
+        return Column(name, "float32", (0,))
+    if name in string_columns or isinstance(value, str):
+        return Column(name, "str")
+    if isinstance(value, (bool, np.bool_)):
+        return Column(name, "int")
+    if isinstance(value, (int, np.integer)):
+        return Column(name, "int")
+    if isinstance(value, np.float32):
+        return Column(name, "float32")
+    return Column(name, "float64")
+
+
+class _Schema:
+    """A writer's columns: Column objects, or names whose kinds the first chunk of row dicts gives."""
+
+    def __init__(self, columns: Sequence[Column | str], string_columns=(), list_columns=()):
+        self.names = [c.name if isinstance(c, Column) else c for c in columns]
+        self.columns = [c for c in columns if isinstance(c, Column)]
+        if len(self.columns) != len(self.names):
+            self.columns = None  # names only: kinds from the data
+        self._hints = (set(string_columns), set(list_columns))
+
+    def table(self, rows) -> Table:
+        """A Table of ``rows`` (a Table already, or row dicts)."""
+        if isinstance(rows, Table):
+            return rows
+        rows = list(rows)
+        if self.columns is None:
+            first = {}
+            for r in rows:
+                for k, v in r.items():
+                    if v is not None and k not in first:
+                        first[k] = v
+            self.columns = [_legacy_column(n, first.get(n), *self._hints) for n in self.names]
+        if any(c.shape for c in self.columns):
+            return _rows_with_vectors(rows, self.columns)
+        return Table.from_rows(rows, self.columns)
+
+
+def _rows_with_vectors(rows, columns: Sequence[Column]) -> Table:
+    scalar = [c for c in columns if not c.shape]
+    table = Table.from_rows(rows, scalar)
+    for c in columns:
+        if c.shape:
+            values = [r.get(c.name) for r in rows]
+            present = np.array([v is not None for v in values])
+            arr = np.stack([np.asarray(v, np.float64) if v is not None else np.full(_shape_of(values), np.nan)
+                            for v in values]) if values else np.empty((0,) + c.shape)
+            table.columns[c.name] = arr
+            if not present.all():
+                table.present[c.name] = present
+    table.columns = {c.name: table.columns[c.name] for c in columns}
+    return table
+
+
+def _shape_of(values) -> tuple:
+    return next(np.shape(v) for v in values if v is not None)
+
+
+# -- TSV ----------------------------------------------------------------------------------------
+def _cell_format(arr: np.ndarray) -> str:
+    """printf format of a column's cells: text, integer, 9 (float32) or 12 (float64) significant digits."""
+    if arr.dtype == object:
+        return "%s"
+    if arr.dtype.kind in "iub":
+        return "%d"
+    return "%.9g" if arr.dtype == np.float32 else "%.12g"
+
+
+def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> list:
+    """A column's cells as Python values for ``%`` formatting (empty text where absent)."""
+    values = arr.tolist() if arr.dtype != object else list(arr)
+    if mask is None:
+        return values
+    fmt = _cell_format(arr)
+    return [fmt % v if m else "" for v, m in zip(values, mask)]
+
+
+def tsv_lines(table: Table, names: Sequence[str]) -> str:
+    """The rows of ``table`` as TSV text (columns ``names``; absent cells empty)."""
+    if not table.n:
+        return ""
+    fmts, cells = [], []
+    for name in names:
+        arr, mask = table.columns[name], table.present.get(name)
+        fmts.append("%s" if mask is not None else _cell_format(arr))
+        cells.append(_text_cells(arr, mask))
+    row = "\t".join(fmts) + "\n"
+    return (row * table.n) % tuple(itertools.chain.from_iterable(zip(*cells)))
+
+
+# -- writers ------------------------------------------------------------------------------------
 class Hdf5Writer:
     """Rows to HDF5 in Kipoi's layout: ``metadata/<column>`` for the metadata columns and
-    ``preds/<column>`` for the rest, one resizable dataset per column (strings UTF-8, numbers
-    float64 or int64, per-position vectors 2-D). A column first seen empty (another model's,
-    several models in one run) is filled with NaN / "" where it has no value. The file is flushed
-    after every chunk; ``resume={"rows": n}`` reopens it and cuts every dataset back to n rows.
+    ``preds/<column>`` for the rest, one resizable dataset per column, all created when the file
+    opens: strings UTF-8, integers int64 (absent: -1), scalar floats float64 (absent: NaN),
+    per-position outputs float32 of their declared shape. The file is flushed after every chunk;
+    ``resume={"rows": n}`` reopens it and cuts every dataset back to n rows.
     """
 
-    def __init__(self, path: str | os.PathLike, columns: Sequence[str], metadata_columns: Sequence[str] = (),
+    resumable = True
+
+    def __init__(self, path: str | os.PathLike, columns: Sequence[Column | str], metadata_columns: Sequence[str] = (),
                  resume: dict | None = None):
         import h5py
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.columns = list(columns)
-        self.metadata = set(metadata_columns)
+        self._schema = _Schema(columns)
+        self.columns = self._schema.names
+        self.metadata = set(metadata_columns) | {c.name for c in self._schema.columns or () if c.metadata}
         self._datasets: dict[str, object] = {}
         self._n = 0
         if resume is None:
             self._h5 = h5py.File(self.path, "w")
+            if self._schema.columns is not None:
+                for col in self._schema.columns:
+                    self._create(col)
         else:
             check_resume_state(self.path, resume)
             try:
@@ -86,64 +208,51 @@ class Hdf5Writer:
                         self._datasets[column] = self._h5[self._group(column)]
                 self._cut(self._n)
             except (OSError, RuntimeError, KeyError) as exc:
-                raise ValueError(f"cannot resume: the HDF5 output {self.path} is damaged ({exc}); start again "
-                                 f"without --resume") from exc
+                raise ResumeError(f"cannot resume: the HDF5 output {self.path} is damaged ({exc}); start again "
+                                  f"without --resume") from exc
         self._saved = self._n
 
     def _cut(self, n: int) -> None:
         if n and not self._datasets:
-            raise ValueError(f"{self.path} has no datasets but should hold {n} rows")
+            raise ResumeError(f"{self.path} has no datasets but should hold {n} rows")
         for column, ds in list(self._datasets.items()):
             if ds.shape[0] < n:
-                raise ValueError(f"{self.path}: dataset {ds.name} has {ds.shape[0]} rows, the progress note "
-                                 f"says {n}; the file was changed after the run stopped")
+                raise ResumeError(f"{self.path}: dataset {ds.name} has {ds.shape[0]} rows, the progress note "
+                                  f"says {n}; the file was changed after the run stopped")
             ds.resize(n, axis=0)
         self._n = n
 
     def _group(self, column: str) -> str:
         return ("metadata/" if column in self.metadata else "preds/") + column
 
-    def _create(self, column: str, sample):
+    def _create(self, col: Column):
         import h5py
 
-        if isinstance(sample, str):
-            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
-                                         dtype=h5py.string_dtype(), chunks=True, fillvalue="")
-        elif isinstance(sample, np.ndarray):
-            ds = self._h5.create_dataset(self._group(column), shape=(self._n,) + sample.shape,
-                                         maxshape=(None,) + sample.shape, dtype=np.float32, chunks=True,
-                                         fillvalue=np.nan)
-        elif isinstance(sample, (int, np.integer)) and not isinstance(sample, bool):
-            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
-                                         dtype=np.int64, chunks=True, fillvalue=-1)
+        if col.kind == "str":
+            dtype = h5py.string_dtype()
+        elif col.kind == "int":
+            dtype = np.int64
         else:
-            ds = self._h5.create_dataset(self._group(column), shape=(self._n,), maxshape=(None,),
-                                         dtype=np.float64, chunks=True, fillvalue=np.nan)
-        self._datasets[column] = ds
+            dtype = np.float32 if col.shape else np.float64
+        ds = self._h5.create_dataset(self._group(col.name), shape=(self._n,) + col.shape,
+                                     maxshape=(None,) + col.shape, dtype=dtype, chunks=True, fillvalue=col.fill)
+        self._datasets[col.name] = ds
         return ds
 
-    def write(self, rows: Sequence[dict]) -> None:
-        if not rows:
+    def write(self, rows, through_record: int | None = None) -> None:
+        table = self._schema.table(rows)
+        if not self._datasets and self._schema.columns is not None:  # names only: created now
+            for col in self._schema.columns:
+                self._create(col)
+        if not table.n:
             return
-        n0, n1 = self._n, self._n + len(rows)
+        n0, n1 = self._n, self._n + table.n
         for column in self.columns:
-            values = [r.get(column) for r in rows]
-            present = [i for i, v in enumerate(values) if v is not None]
-            ds = self._datasets.get(column)
-            if ds is None:
-                if not present:
-                    continue
-                ds = self._create(column, values[present[0]])
+            ds = self._datasets[column]
             ds.resize(n1, axis=0)
-            if len(present) == len(values):
-                ds[n0:n1] = np.asarray(values, dtype=ds.dtype) if ds.dtype.kind != "O" else values
-            else:
-                for i in present:
-                    ds[n0 + i] = values[i]
+            values = table.columns[column]
+            ds[n0:n1] = values.astype(ds.dtype) if ds.dtype.kind != "O" else values
         self._n = n1
-        for ds in self._datasets.values():  # columns absent from this chunk
-            if ds.shape[0] < self._n:
-                ds.resize(self._n, axis=0)
 
     def checkpoint(self) -> dict:
         try:
@@ -166,38 +275,41 @@ class Hdf5Writer:
             except (OSError, RuntimeError):
                 pass
 
+    def abort(self) -> None:
+        self.suspend(None)
+
     def close(self) -> None:
-        for column in self.columns:  # never-filled columns still exist, all empty
-            if column not in self._datasets:
-                self._h5.create_dataset(self._group(column), shape=(self._n,), dtype=np.float64,
-                                        fillvalue=np.nan)
+        if not self._datasets and self._schema.columns is None:  # names only and never written: empty floats
+            for name in self.columns:
+                self._create(Column(name, "float64"))
         self._h5.close()
 
 
 class TableWriter:
-    """Writes rows (dicts) under fixed ``columns`` to ``path``, chunk by chunk.
+    """Writes rows under fixed ``columns`` to ``path``, chunk by chunk.
 
     TSV: flushed after every chunk, so a killed run leaves every written chunk readable.
     TSV.gz: one gzip member per chunk (a valid multi-member gzip file after every chunk).
     Parquet: one file per chunk in :func:`parts_dir` (each readable; the folder reads as one
-    dataset), joined into ``path`` (one row group per chunk) by :meth:`close`.
+    dataset), joined into ``path`` (one row group per chunk) by :meth:`close`. Types: text ->
+    string, integers -> int64, floats -> double, per-position outputs -> lists of doubles (nested
+    for 2-D cells); absent cells are null.
     """
 
-    def __init__(self, path: str | os.PathLike, columns: Sequence[str], string_columns: Sequence[str] = (),
+    resumable = True
+
+    def __init__(self, path: str | os.PathLike, columns: Sequence[Column | str], string_columns: Sequence[str] = (),
                  list_columns: Sequence[str] = (), resume: dict | None = None):
         self.path = Path(path)
-        self.columns = list(columns)
-        # Parquet types of columns that are empty in the first chunk (another model's, several
-        # models in one run): strings, lists of floats, else float64
-        self.string_columns, self.list_columns = set(string_columns), set(list_columns)
+        self._schema = _Schema(columns, string_columns, list_columns)
+        self.columns = self._schema.names
         self.format = table_format(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._schema = None
         if self.format == ".parquet":
             try:
                 import pyarrow  # noqa: F401
             except ImportError as exc:
-                raise ImportError("Parquet output needs pyarrow: pip install 'seqzoo[parquet]'") from exc
+                raise MissingDependencyError("Parquet output needs pyarrow: pip install 'seqzoo[parquet]'") from exc
             self._fh = None
             self._parts = parts_dir(self.path)
             self._n_parts = 0
@@ -208,9 +320,6 @@ class TableWriter:
                 check_resume_state(self.path, resume)
                 self._n_parts = int(resume["parts"])
                 self._drop_parts_from(self._n_parts)
-                if self._n_parts:
-                    import pyarrow.parquet as pq
-                    self._schema = pq.read_schema(self._part(0))
             self.path.unlink(missing_ok=True)
             self._saved = self._n_parts
         else:
@@ -229,38 +338,54 @@ class TableWriter:
         self._fh.write(gzip.compress(data, compresslevel=6, mtime=0) if self.format == ".tsv.gz" else data)
         self._fh.flush()
 
-    def write(self, rows: Sequence[dict]) -> None:
+    def write(self, rows, through_record: int | None = None) -> None:
+        table = self._schema.table(rows)
+        if not table.n:
+            return
         if self.format == ".parquet":
-            self._write_parquet(rows)
-        elif rows:
-            self._put("".join("\t".join(_cell(row.get(c)) for c in self.columns) + "\n" for row in rows))
+            import pyarrow.parquet as pq
+            pq.write_table(self._arrow(table), str(part_file(self.path, self._n_parts)))
+            self._n_parts += 1
+        else:
+            self._put(tsv_lines(table, self.columns))
 
-    def _part(self, i: int) -> Path:
-        return part_file(self.path, i)
+    # -- Parquet ------------------------------------------------------------------------------
+    def _arrow_schema(self):
+        import pyarrow as pa
+
+        fields = []
+        for col in self._schema.columns:
+            if col.kind == "str":
+                t = pa.string()
+            elif col.kind == "int":
+                t = pa.int64()
+            else:
+                t = pa.float64()
+                for _ in col.shape:
+                    t = pa.list_(t)
+            fields.append(pa.field(col.name, t))
+        return pa.schema(fields)
+
+    def _arrow(self, table: Table):
+        import pyarrow as pa
+
+        arrays = []
+        for col in self._schema.columns:
+            values = table.columns[col.name]
+            mask = table.present.get(col.name)
+            inv = None if mask is None else ~mask
+            if col.kind == "str":
+                arrays.append(pa.array(list(values), type=pa.string(), mask=inv))
+            elif not col.shape:
+                arrays.append(pa.array(values.astype(np.int64 if col.kind == "int" else np.float64), mask=inv))
+            else:
+                arrays.append(_nested_lists(values, inv))
+        return pa.Table.from_arrays(arrays, schema=self._arrow_schema())
 
     def _drop_parts_from(self, first: int) -> None:
         for part in self._parts.glob("part-*.parquet"):
             if int(part.stem.split("-")[1]) >= first:
                 part.unlink()
-
-    def _write_parquet(self, rows: Sequence[dict]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not rows:
-            return
-        table = pa.table({c: [_py(r.get(c)) for r in rows] for c in self.columns})
-        if self._schema is None:
-            self._schema = pa.schema([f if not pa.types.is_null(f.type) else pa.field(f.name, self._type_of(f.name))
-                                      for f in table.schema])
-        pq.write_table(table.cast(self._schema), str(self._part(self._n_parts)))
-        self._n_parts += 1
-
-    def _type_of(self, column: str):
-        import pyarrow as pa
-        if column in self.list_columns:
-            return pa.list_(pa.float64())
-        return pa.string() if column in self.string_columns else pa.float64()
 
     def checkpoint(self) -> dict:
         """Everything written so far is on disk; the state to resume from."""
@@ -281,6 +406,9 @@ class TableWriter:
             self._fh.truncate(int(state["bytes"]) if state else self._saved)
             self._fh.close()
 
+    def abort(self) -> None:
+        self.suspend(None)
+
     def close(self) -> None:
         if self.format != ".parquet":
             self._fh.close()
@@ -289,42 +417,53 @@ class TableWriter:
         import pyarrow.parquet as pq
 
         tmp = self.path.with_name(self.path.name + ".tmp")  # OUT appears whole or not at all
-        if self._schema is None:  # no rows at all: still write a file with the columns
-            pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in self.columns}), str(tmp))
-        else:
-            with pq.ParquetWriter(str(tmp), self._schema) as out:
-                for i in range(self._n_parts):
-                    out.write_table(pq.read_table(self._part(i)))
+        if self._schema.columns is None:  # names only and no rows at all: text columns
+            self._schema.columns = [Column(n, "str") for n in self.columns]
+        schema = self._arrow_schema()
+        with pq.ParquetWriter(str(tmp), schema) as out:
+            if not self._n_parts:
+                out.write_table(pa.Table.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema))
+            for i in range(self._n_parts):
+                out.write_table(pq.read_table(part_file(self.path, i), schema=schema))
         os.replace(tmp, self.path)
         shutil.rmtree(self._parts, ignore_errors=True)
 
 
+def _nested_lists(values: np.ndarray, absent):
+    """(n, *shape) floats -> pyarrow lists of doubles (nested once per cell dimension), no Python
+    lists; ``absent`` (bool, or None): rows that are null (empty lists, as Parquet needs)."""
+    import pyarrow as pa
+
+    keep = values if absent is None else values[~absent]
+    flat = pa.array(np.ascontiguousarray(keep, dtype=np.float64).reshape(-1))
+    for size in reversed(values.shape[2:]):  # inner dimensions: every list full
+        count = len(flat) // size
+        flat = pa.ListArray.from_arrays(pa.array(np.arange(count + 1, dtype=np.int32) * size), flat)
+    lengths = np.full(values.shape[0], values.shape[1], dtype=np.int32)
+    if absent is not None:
+        lengths[absent] = 0
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=None if absent is None else pa.array(absent))
+
+
 def check_resume_state(path: str | os.PathLike, state: dict) -> None:
-    """Refuse (ValueError) to resume ``path`` from a progress note's ``state`` that its files no
-    longer match; checked for every file before any is cut back."""
+    """Refuse (:class:`ResumeError`) to resume ``path`` from a progress note's ``state`` that its
+    files no longer match; checked for every file before any is cut back."""
     path = Path(path)
     again = "; start again without --resume"
     if "bytes" in state:
         if not path.is_file():
-            raise ValueError(f"cannot resume: {path} is gone{again}")
+            raise ResumeError(f"cannot resume: {path} is gone{again}")
         if path.stat().st_size < state["bytes"]:
-            raise ValueError(f"cannot resume: {path} has {path.stat().st_size} bytes, the progress note says "
-                             f"{state['bytes']}: the file was changed after the run stopped{again}")
+            raise ResumeError(f"cannot resume: {path} has {path.stat().st_size} bytes, the progress note says "
+                              f"{state['bytes']}: the file was changed after the run stopped{again}")
     elif "parts" in state:
         missing = [part_file(path, i).name for i in range(int(state["parts"])) if not part_file(path, i).is_file()]
         if missing:
-            raise ValueError(f"cannot resume: {parts_dir(path)} lacks {', '.join(missing[:3])}"
-                             f"{' ...' if len(missing) > 3 else ''}{again}")
+            raise ResumeError(f"cannot resume: {parts_dir(path)} lacks {', '.join(missing[:3])}"
+                              f"{' ...' if len(missing) > 3 else ''}{again}")
     elif "rows" in state and not path.is_file():
-        raise ValueError(f"cannot resume: {path} is gone{again}")
-
-
-def _py(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+        raise ResumeError(f"cannot resume: {path} is gone{again}")
 
 
 def default_skip_path(out: str | os.PathLike) -> Path:

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UsageError
+from .outputs import MissingDependencyError
+
 
 def _pyplot():
     try:
         import matplotlib
     except ImportError as exc:
-        raise ImportError("plots need matplotlib: pip install 'seqzoo[plot]'") from exc
+        raise MissingDependencyError("plots need matplotlib: pip install 'seqzoo[plot]'") from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
@@ -25,7 +28,7 @@ def read_scores(path: str | os.PathLike):
         return pd.read_parquet(path)
     if path.endswith(".tsv") or path.endswith(".tsv.gz"):
         return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["nan", ""])
-    raise ValueError(f"plot input {path} must be a seqzoo score table (.tsv, .tsv.gz or .parquet)")
+    raise UsageError(f"plot input {path} must be a seqzoo score table (.tsv, .tsv.gz or .parquet)")
 
 
 def plot_effect_distributions(table, out: str | os.PathLike, scores: dict[str, str]) -> Path:

@@ -13,6 +13,8 @@ import os
 import re
 from pathlib import Path
 
+from .errors import UsageError
+
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[,;=|\s]")
@@ -41,9 +43,9 @@ class VcfAnnotator:
     """Copies ``vcf_in`` to ``path`` (``.vcf.gz``: bgzipped + tabix index; ``.vcf``: plain) adding
     per-model INFO fields from scored rows.
 
-    ``add(rows)`` takes rows with ``model`` (or the single model), ``alt``, ``feature_id`` and the
-    effect columns plus ``_record`` (the 1-based VCF record number); ``flush(upto)`` writes every
-    record numbered below ``upto``; ``close()`` writes the rest and indexes.
+    ``write(table, through_record)`` takes rows with ``model`` (or the single model), ``alt``,
+    ``feature_id``, the effect columns and ``record`` (the 1-based VCF record number) and writes the
+    records the stream has passed; ``close()`` writes the rest and indexes.
     """
 
     def __init__(self, path: str | os.PathLike, vcf_in: str | os.PathLike, effects_by_model: dict[str, list[str]]):
@@ -51,7 +53,7 @@ class VcfAnnotator:
 
         self.path = Path(path)
         if not (str(self.path).endswith(".vcf.gz") or str(self.path).endswith(".vcf")):
-            raise ValueError(f"VCF output {self.path} must end in .vcf.gz or .vcf")
+            raise UsageError(f"VCF output {self.path} must end in .vcf.gz or .vcf")
         self.effects = effects_by_model
         self._reader = VCF(str(vcf_in), lazy=True)
         for model, names in effects_by_model.items():
@@ -64,14 +66,30 @@ class VcfAnnotator:
         self._records = iter(self._reader)
         self._next_record = 1
         self._pending: dict[int, dict[str, list[str]]] = {}
+        self._default_model = next(iter(effects_by_model))
         self.records_written = 0
 
-    def add(self, rows, default_model: str | None = None) -> None:
+    resumable = False
+
+    def write(self, table, through_record: int | None = None) -> None:
+        """Add the effects of a chunk's rows (a :class:`seqzoo.table.Table` or row dicts with
+        ``record``) and write every VCF record up to ``through_record`` (the last one the stream has
+        passed)."""
+        rows = table.rows() if hasattr(table, "rows") else table
         for row in rows:
-            model = row.get("model") or default_model
+            model = row.get("model") or self._default_model
             entry = "|".join([_text(row["alt"]), _text(row["feature_id"])]
                              + [_fmt(row.get(name)) for name in self.effects[model]])
-            self._pending.setdefault(row["_record"], {}).setdefault(model, []).append(entry)
+            self._pending.setdefault(int(row["record"]), {}).setdefault(model, []).append(entry)
+        if through_record is not None:
+            self.flush(upto=through_record + 1)
+
+    def checkpoint(self) -> None:
+        """An annotated VCF is written whole or not at all: nothing to resume from."""
+        return None
+
+    def suspend(self, state=None) -> None:
+        self.abort()
 
     def flush(self, upto: int | None = None) -> None:
         """Write records numbered < ``upto`` (all remaining records when None)."""
@@ -97,8 +115,8 @@ class VcfAnnotator:
         self._writer.close()
         self._reader.close()
         if str(self.path).endswith(".gz"):
+            import pysam  # a dependency of seqzoo (setup.py): a missing pysam is a broken install, not an input
             try:
-                import pysam
                 pysam.tabix_index(str(self.path), preset="vcf", force=True)
-            except Exception as exc:  # unsorted input: a readable, unindexed file
+            except (OSError, ValueError) as exc:  # unsorted input: a readable, unindexed file
                 log.warning("could not tabix-index %s (%s); sort the input VCF to get an index", self.path, exc)

@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SeqzooError
+
 log = logging.getLogger(__name__)
 
 ENV_WEIGHTS_DIR = "SEQZOO_WEIGHTS_DIR"
@@ -32,7 +34,7 @@ ENV_CACHE_DIR = "SEQZOO_CACHE_DIR"
 ENV_OFFLINE = "SEQZOO_OFFLINE"
 
 
-class WeightsError(RuntimeError):
+class WeightsError(SeqzooError, RuntimeError):
     """A weights file could not be found, downloaded or verified."""
 
 

@@ -25,15 +25,18 @@ import json
 import os
 import re
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
+
+from .accounting import SKIP_SCHEMA, ModelOutcome, RunSummary, Skip, combine_models
+from .errors import SeqzooError, UsageError
+from .genome.fasta import GenomeError
 from .output_paths import OutputPathError
 from .outputs import TableWriter
-from .scoring import SKIP_COLUMNS, ModelsScorer, PairScorer, RunSummary
-from .windows.base import NO_FEATURE_REASONS
+from .table import Column, Table, model_columns, score_columns
 
 MANIFEST_COLUMNS = ("shard", "first_record", "n_records", "contig")
 
@@ -68,10 +71,10 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
     merged outputs exist).
     """
     if records_per_shard < 1:
-        raise ValueError(f"records_per_shard must be >= 1, not {records_per_shard}")
+        raise UsageError(f"records_per_shard must be >= 1, not {records_per_shard}")
     vcf, out_dir = Path(vcf), Path(out_dir)
     if not vcf.is_file():
-        raise FileNotFoundError(f"VCF file {vcf} does not exist")
+        raise GenomeError(f"VCF file {vcf} does not exist")
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("shard_*.vcf"):
         if os.path.samefile(old, vcf):
@@ -97,7 +100,7 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
             for line in fh:
                 if line.startswith("#"):
                     if current is not None:
-                        raise ValueError(f"VCF file {vcf}: header line after the first record: {line[:60]!r}")
+                        raise GenomeError(f"VCF file {vcf}: header line after the first record: {line[:60]!r}")
                     header.append(line if line.endswith("\n") else line + "\n")
                     continue
                 if not line.strip():
@@ -143,20 +146,6 @@ def _read_tsv(path: Path) -> list[dict]:
     return [dict(zip(columns, line.split("\t"))) for line in lines[1:] if line]
 
 
-def _skip_row(row: dict, record: int) -> dict:
-    out = dict(row)
-    out["record"] = record
-    out["pos"] = int(row["pos"])
-    return out
-
-
-def _columns(models: Sequence[str]) -> list[str]:
-    """The columns of ``seqzoo score --model M1,M2,... -o X.parquet`` (per-position outputs included)."""
-    from . import registry
-
-    return ModelsScorer({m: PairScorer(registry.get(m), None, vectors=True) for m in models}).columns()
-
-
 def _alleles_by_shard(vcf: Path, shards: Sequence[Shard]) -> Iterator[tuple[Shard, list]]:
     """(shard, its alleles in file order) for every shard, from one pass over the original VCF."""
     from .genome.vcf import iter_alleles
@@ -174,189 +163,194 @@ def _alleles_by_shard(vcf: Path, shards: Sequence[Shard]) -> Iterator[tuple[Shar
                 break
             group.append(a)
         if any(a.record < s.first_record for a in group):
-            raise ValueError(f"manifest does not match {vcf}: records before shard {s.name}'s first record")
+            raise MergeError(f"manifest does not match {vcf}: records before shard {s.name}'s first record")
         if group and group[-1].record != s.last_record or (not group and s.n_records):
-            raise ValueError(f"manifest does not match {vcf}: shard {s.name} should hold records "
+            raise MergeError(f"manifest does not match {vcf}: shard {s.name} should hold records "
                              f"{s.first_record}..{s.last_record}")
         yield s, group
     if pending is not None or next(alleles, None) is not None:
-        raise ValueError(f"manifest does not match {vcf}: the VCF has records after the last shard")
+        raise MergeError(f"manifest does not match {vcf}: the VCF has records after the last shard")
 
 
-def _assign_rows(rows: list[dict], alleles: list, scored: list[bool], where: str) -> list[list[dict]]:
-    """Split one model's part rows (contiguous per allele, VCF order) among the shard's alleles.
+class MergeError(SeqzooError, ValueError):
+    """Parts that do not fit the manifest or the VCF (missing, from another run, changed)."""
 
-    ``scored[i]``: the part has no allele-level skip for allele i. Consecutive identical alleles
-    (same ID, CHROM, POS, REF, ALT) share their run of rows evenly.
-    """
-    out: list[list[dict]] = [[] for _ in alleles]
-    j, i = 0, 0
-    while i < len(alleles):
-        if not scored[i]:
-            i += 1
-            continue
-        a = alleles[i]
-        key = (a.variant_id, a.chrom, a.pos, a.ref, a.alt)
-        same = [i]
-        k = i + 1
-        while k < len(alleles) and (alleles[k].variant_id, alleles[k].chrom, alleles[k].pos, alleles[k].ref,
-                                     alleles[k].alt) == key:
-            if scored[k]:
-                same.append(k)
-            k += 1
-        start = j
-        while j < len(rows) and (rows[j]["variant_id"], rows[j]["chrom"], rows[j]["pos"], rows[j]["ref"],
-                                 rows[j]["alt"]) == key:
-            j += 1
-        n = j - start
-        if n == 0 or n % len(same):
-            raise ValueError(f"{where}: {n} rows for allele {key} (x{len(same)}); the part does not match "
-                             f"the shard's VCF")
-        per = n // len(same)
-        for m, idx in enumerate(same):
-            out[idx] = rows[start + m * per:start + (m + 1) * per]
-        i = k
-    if j != len(rows):
-        raise ValueError(f"{where}: {len(rows) - j} rows left over after the shard's last allele "
-                         f"(next: {rows[j]['variant_id']})")
-    return out
+
+def _numpy_column(chunked, column: Column) -> np.ndarray:
+    """A Parquet column written by seqzoo as the numpy array :class:`seqzoo.table.Table` holds."""
+    arr = chunked.combine_chunks() if hasattr(chunked, "combine_chunks") else chunked
+    if column.kind == "str":
+        out = np.empty(len(arr), dtype=object)
+        out[:] = arr.to_pylist()
+        return out
+    if not column.shape:
+        return arr.to_numpy(zero_copy_only=False).astype(np.int64 if column.kind == "int" else column.kind)
+    for _ in column.shape:
+        arr = arr.flatten()
+    return arr.to_numpy(zero_copy_only=False).astype(np.float32).reshape((len(chunked),) + column.shape)
+
+
+class _Part:
+    """One model's part of one shard: its rows (a Table) by global (record, alt_index), its skip rows."""
+
+    def __init__(self, path: Path, spec, offset: int, n_alleles: int):
+        import pyarrow.parquet as pq
+
+        if not path.is_file():
+            raise MergeError(f"part {path} is missing (run `seqzoo score` for model {spec.name} on its shard)")
+        summary = json.loads(Path(str(path) + ".summary.json").read_text())
+        if summary["alleles"] != n_alleles:
+            raise MergeError(f"{path}.summary.json counts {summary['alleles']} alleles, its shard has {n_alleles}")
+        self.unmatched = summary.get("unmatched_contigs", {})
+        schema = model_columns(spec, vectors=True)
+        data = pq.read_table(path)
+        missing = [c.name for c in schema if c.name not in data.column_names]
+        if missing:
+            raise MergeError(f"part {path} lacks the columns {missing[:4]}: it was not written by this seqzoo's "
+                             f"`seqzoo score --model {spec.name} -o X.parquet`")
+        self.table = Table(data.num_rows, {c.name: _numpy_column(data.column(c.name), c) for c in schema})
+        keys = self.table.columns["record"] + offset, self.table.columns["alt_index"]
+        self.table.columns["record"] = keys[0]
+        self._keys = keys[0] * 1_000_000 + keys[1]
+        if np.any(np.diff(self._keys) < 0):
+            raise MergeError(f"part {path}: rows are not in VCF order")
+        self.used = 0
+        self.allele_skips: dict[tuple, dict] = {}
+        self.feature_skips: dict[tuple, list] = {}
+        for row in _read_tsv(Path(str(path) + ".skipped.tsv")):
+            key = (int(row["record"]) + offset, int(row["alt_index"]))
+            if row["feature_id"]:
+                self.feature_skips.setdefault(key, []).append(row)
+            elif key in self.allele_skips:
+                raise MergeError(f"{path}.skipped.tsv has two allele skips for record {row['record']}")
+            else:
+                self.allele_skips[key] = row
+
+    def rows_of(self, record: int, alt_index: int) -> np.ndarray:
+        """Indices of the part's rows of one allele."""
+        key = record * 1_000_000 + alt_index
+        lo, hi = np.searchsorted(self._keys, key, "left"), np.searchsorted(self._keys, key, "right")
+        self.used += hi - lo
+        return np.arange(lo, hi)
 
 
 def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vcf: str | Path,
           out_parquet: str | Path, out_vcf: str | Path | None = None, out_skipped: str | Path | None = None,
           out_summary: str | Path | None = None) -> RunSummary:
     """Merge ``parts_dir/<safe model>/<shard>.parquet`` (+ ``.skipped.tsv``, ``.summary.json``) into the
-    outputs of one multi-model run over ``vcf``. Returns the merged :class:`RunSummary`."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    outputs of one multi-model run over ``vcf``; returns the merged :class:`RunSummary`.
 
+    Part rows are matched to alleles by their ``record`` (shard-local, offset by the shard's first
+    record) and ``alt_index``; each allele's per-model outcomes are combined by
+    :func:`seqzoo.accounting.combine_models`, the function a single run uses.
+    """
     from . import registry
+    from .genome.assembly import RefMismatchMonitor
     from .outputs import default_skip_path, default_summary_path
     from .vcf_output import VcfAnnotator
 
     models = list(models)
     if not models or len(set(models)) != len(models):
-        raise ValueError(f"models must be distinct and at least one: {models}")
+        raise MergeError(f"models must be distinct and at least one: {models}")
     specs = [registry.get(m) for m in models]
     shards = read_manifest(manifest)
     vcf = Path(vcf)
     multi = len(models) > 1
-    columns = _columns(models)
+    schema = score_columns(specs, vectors=True)
     out_skipped = Path(out_skipped) if out_skipped else default_skip_path(out_parquet)
     out_summary = Path(out_summary) if out_summary else default_summary_path(out_parquet)
-
-    # one schema for the merged Parquet: each column's type from the first part that has rows
-    types: dict[str, pa.DataType] = {}
-    for m in models:
-        for s in shards:
-            path = part_path(parts_dir, m, s.name)
-            if not path.is_file():
-                raise FileNotFoundError(f"part {path} is missing (run `seqzoo score` for model {m} on shard {s.name})")
-            if pq.read_metadata(path).num_rows:
-                for field in pq.read_schema(path):
-                    types.setdefault(field.name, field.type)
-    any_rows = bool(types)
-    if any_rows and multi:
-        types["model"] = pa.string()
-    schema = pa.schema([(c, types.get(c, pa.null()) if any_rows else pa.string()) for c in columns])
-
     summary = RunSummary()
-    seen_ids: set = set()
+    refs = RefMismatchMonitor(vcf)
     unmatched: dict[str, set] = {}
-    Path(out_parquet).parent.mkdir(parents=True, exist_ok=True)
-    pq_writer = pq.ParquetWriter(str(out_parquet), schema)
+    writer = TableWriter(out_parquet, schema)
     annotator = VcfAnnotator(out_vcf, vcf, {s.name: list(s.effect_names) for s in specs}) if out_vcf else None
-    skips = TableWriter(out_skipped, SKIP_COLUMNS)
+    skips = TableWriter(out_skipped, SKIP_SCHEMA)
+    completed = False
     try:
         for s, alleles in _alleles_by_shard(vcf, shards):
-            offset = s.first_record - 1
+            parts = {spec.name: _Part(part_path(parts_dir, spec.name, s.name), spec, s.first_record - 1, len(alleles))
+                     for spec in specs}
+            for part in parts.values():
+                for source, names in part.unmatched.items():
+                    unmatched.setdefault(source, set()).update(names)
+            picks: dict[str, list] = {m: [] for m in models}  # per model: (part row, output position)
+            n_out, skip_rows = 0, []
             for a in alleles:
                 if a.alt_index == 0:
-                    summary.count_record_id(a.vcf_id, seen_ids, a.record, vcf)
-            per_model_rows, per_model_skips = {}, {}
-            for m in models:
-                path = part_path(parts_dir, m, s.name)
-                part_summary = json.loads(Path(str(path) + ".summary.json").read_text())
-                for source, names in part_summary.get("unmatched_contigs", {}).items():
-                    unmatched.setdefault(source, set()).update(names)
-                summary.feature_skips.update(part_summary.get("feature_skips_by_reason", {}))
-                if part_summary["rows"]:  # a model without rows is absent, as in a single run
-                    summary.model_rows[m] += part_summary["rows"]
-                if part_summary["scored_alleles"]:
-                    summary.model_scored_alleles[m] += part_summary["scored_alleles"]
-                if part_summary["alleles"] != len(alleles):
-                    raise ValueError(f"{path}.summary.json counts {part_summary['alleles']} alleles, shard {s.name} "
-                                     f"has {len(alleles)}")
-                # allele-level skips by (record, alt), in order; feature-level skips by (record, alt)
-                allele_skips: dict[tuple, list[dict]] = {}
-                feature_skips: dict[tuple, list[dict]] = {}
-                for row in _read_tsv(Path(str(path) + ".skipped.tsv")):
-                    key = (int(row["record"]) + offset, row["alt"])
-                    (feature_skips if row["feature_id"] else allele_skips).setdefault(key, []).append(row)
-                scored = []
-                for a in alleles:
-                    queue = allele_skips.get((a.record, a.alt))
-                    scored.append(not queue)
-                table = pq.read_table(path)
-                rows = table.to_pylist() if table.num_rows else []
-                per_model_rows[m] = _assign_rows(rows, alleles, scored, str(path))
-                per_model_skips[m] = (allele_skips, feature_skips, scored)
-            out_rows, out_skips = [], []
-            repeats = Counter((a.record, a.alt) for a in alleles)  # an ALT listed twice in one record
-            for i, a in enumerate(alleles):
-                key = (a.record, a.alt)
-                scorers = [m for m in models if per_model_skips[m][2][i]]
-                for m in models:
-                    if m in scorers:
-                        for row in per_model_rows[m][i]:
-                            out_rows.append(dict(row, model=m, _record=a.record) if multi else dict(row, _record=a.record))
-                if scorers:
-                    summary.scored_alleles += 1
-                    for m in models:
-                        if m not in scorers:  # m's own skip of an allele another model scored
-                            failed = per_model_skips[m][0][key].pop(0)
-                            if failed["model"] and failed["reason"] not in NO_FEATURE_REASONS:
-                                out_skips.append(_skip_row(failed, a.record))
-                                summary.feature_skips[failed["reason"]] += 1
-                            continue
-                        queue = per_model_skips[m][1].get(key, [])
-                        # feature skips of this allele only (a repeated (record, alt) takes them in turn)
-                        n = len(queue) // repeats[key]
-                        out_skips += [_skip_row(r, a.record) for r in queue[:n]]
-                        del queue[:n]
-                    continue
-                fails = [per_model_skips[m][0][key].pop(0) for m in models]
-                if all(f["model"] == "" for f in fails):  # the allele itself: the same in every model
-                    skip = _skip_row(fails[0], a.record)
-                elif not multi:
-                    skip = _skip_row(fails[0], a.record)
-                else:
-                    reasons = {f["reason"] for f in fails}
-                    reason = reasons.pop() if len(reasons) == 1 else "no_window_in_any_model"
-                    detail = "; ".join(f"{m}: {f['reason']} ({f['detail']})" for m, f in zip(models, fails))
-                    skip = dict(_skip_row(fails[0], a.record), model="", reason=reason, detail=detail)
-                summary.skipped[skip["reason"]] += 1
-                out_skips.append(skip)
-            summary.records += s.n_records
-            summary.alleles += len(alleles)
-            summary.rows += len(out_rows)
-            if out_rows:
-                pq_writer.write_table(pa.table({c: [r.get(c) for r in out_rows] for c in columns}, schema=schema))
-            skips.write(out_skips)
+                    summary.count_record_id(a.vcf_id, a.record, vcf)
+                result = combine_models(a, *_outcomes(a, specs, parts))
+                for model, row in result.rows:
+                    picks[model].append((row, n_out))
+                    n_out += 1
+                refs.add(result, summary)
+                summary.count(result)
+                skip_rows += [skip.as_row() for skip in result.skips]
+            for name, part in parts.items():
+                if part.used != part.table.n:
+                    raise MergeError(f"{part_path(parts_dir, name, s.name)}: {part.table.n - part.used} rows belong "
+                                     f"to no allele of shard {s.name}; the part does not match the shard's VCF")
+            blocks = []
+            for name, chosen in picks.items():
+                if chosen:
+                    rows, positions = np.array(chosen, dtype=np.int64).T
+                    part = parts[name].table
+                    cols = {k: v[rows] for k, v in part.columns.items()}
+                    if multi:
+                        cols["model"] = np.full(len(rows), name, dtype=object)
+                    blocks.append((Table(len(rows), cols), positions))
+            table = Table.stack(blocks, n_out, schema)
+            writer.write(table)
+            skips.write(Table.from_rows(skip_rows, SKIP_SCHEMA))
             if annotator is not None:
-                annotator.add(out_rows, default_model=models[0])
-                annotator.flush(upto=s.last_record + 1)
+                annotator.write(table, through_record=s.last_record)
+        completed = True
     finally:
-        pq_writer.close()
-        skips.close()
-        if annotator is not None:
-            annotator.close()
+        if completed:
+            writer.close()
+            skips.close()
+            if annotator is not None:
+                annotator.close()
+        else:
+            writer.abort()
+            skips.close()
+            if annotator is not None:
+                annotator.abort()
+    refs.finish(summary)
     summary.unmatched_contigs = unmatched
     summary.check()
-    if summary.rows != sum(summary.model_rows.values()):
-        raise AssertionError(f"merged rows {summary.rows} != the parts' rows {dict(summary.model_rows)}")
     Path(out_summary).write_text(summary.to_json() + "\n")
     return summary
+
+
+def _outcomes(allele, specs, parts: dict) -> tuple[list[ModelOutcome], tuple[str, str] | None]:
+    """Each model's outcome for ``allele`` from its part (rows as (model, part row) pairs), and the
+    allele's own problem when every part skipped it without a model (REF mismatch, ...)."""
+    key = (allele.record, allele.alt_index)
+    outcomes, problems = [], []
+    for spec in specs:
+        part = parts[spec.name]
+        rows = [(spec.name, int(i)) for i in part.rows_of(*key)]
+        failed = part.allele_skips.get(key)
+        if rows and failed is not None:
+            raise MergeError(f"model {spec.name}: allele {allele.variant_id} (record {allele.record}) has rows and an "
+                             f"allele-level skip in its part")
+        if not rows and failed is None:
+            raise MergeError(f"model {spec.name}: allele {allele.variant_id} (record {allele.record}) has neither "
+                             f"rows nor a skip in its part; the part does not match the shard's VCF")
+        feature_skips = [Skip(allele, r["reason"], r["detail"], r["feature_id"], r["model"])
+                         for r in part.feature_skips.get(key, [])]
+        if failed is not None and not failed["model"]:
+            problems.append((failed["reason"], failed["detail"]))
+            continue
+        failure = (failed["reason"], failed["detail"]) if failed is not None else None
+        outcomes.append(ModelOutcome(spec.name, rows, feature_skips, failure,
+                                     covered=failure is None or failure[0] != spec.no_feature_reason))
+    if problems:
+        if len(problems) != len(specs):
+            raise MergeError(f"allele {allele.variant_id} (record {allele.record}) is skipped as {problems[0][0]} "
+                             f"by some models' parts and not by others; the parts come from different inputs")
+        return [], problems[0]
+    return outcomes, None
 
 
 def add_parsers(sub) -> None:
@@ -405,15 +399,8 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     """``python -m seqzoo.workflow shard|merge ...`` (the same as ``seqzoo shard|merge``)."""
-    parser = argparse.ArgumentParser(prog="seqzoo")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"seqzoo: error: {msg}", file=sys.stderr)
-        return 2
+    from .cli import main as cli_main
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -257,11 +257,10 @@ def test_authors_notebook_variant_scores(aparent2_model):
     assert _max_diff(whole, NOTEBOOK_DELTA_LOGODDS) <= 5e-6 + TOL
 
 
-def test_load_model_when_registered():
+def test_load_model_by_name():
     import seqzoo
+    assert "APARENT2" in seqzoo.list_models()
     require_weights(WEIGHTS)
-    if "APARENT2" not in seqzoo.list_models():
-        pytest.skip("SKIPPED LOUDLY: APARENT2 is not in seqzoo.registry yet; load_model('APARENT2') NOT checked")
     model = seqzoo.load_model("APARENT2")
     assert model.name == "APARENT2" and not model.training
 

@@ -64,11 +64,13 @@ def test_empty_vcf_gives_headers_and_a_summary(d, tmp_path, suffix):
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     out = tmp_path / f"o{suffix}"
     assert windows(d, vcf, out) == 0
-    columns = ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "ref_seq", "alt_seq"]
+    columns = ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "ref_seq", "alt_seq",
+               "record", "alt_index"]
     if suffix == ".h5":
         import h5py
         with h5py.File(out) as h5:
-            assert sorted(h5["metadata"]) == sorted(columns[:-2]) and sorted(h5["preds"]) == ["alt_seq", "ref_seq"]
+            assert sorted(h5["metadata"]) == sorted(columns[:8] + columns[-2:])
+            assert sorted(h5["preds"]) == ["alt_seq", "ref_seq"]
             assert h5["metadata/variant_id"].shape == (0,)
     else:
         table = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, sep="\t")

@@ -334,36 +334,18 @@ def test_effects(model, io):
 
 
 # -- the registry entry and scoring ---------------------------------------------------------
-def local_spec():
-    """The registry entry proposed for seqzoo/registry.py (used when the registry lacks it)."""
-    from seqzoo.registry import ModelSpec
-
-    def build(path):
-        return from_keras_h5(path)
-
-    def rule(genome, gtf_path, names):
-        from seqzoo.windows.centered import centered_rule
-        return centered_rule(genome, gtf_path, names)
-
-    return ModelSpec(name="BPNet-OSKN", weights=OFFICIAL, build=build, window_rule=rule, outputs=OUTPUTS,
-                     effects=effects, effect_names=EFFECT_NAMES,
-                     description="1000 bp centred on the variant -> ChIP-nexus profiles and counts of Oct4, Sox2, "
-                                 "Nanog, Klf4 (BPNet, Avsec et al. 2021)",
-                     vector_outputs=VECTOR_OUTPUTS)
-
-
 def the_spec():
-    return registry.MODELS.get("BPNet-OSKN") or local_spec()
+    return registry.get("BPNet-OSKN")
 
 
-def test_registry_entry_if_present():
-    spec = registry.MODELS.get("BPNet-OSKN")
-    if spec is None:
-        pytest.skip("SKIPPED LOUDLY: seqzoo/registry.py has no BPNet-OSKN entry yet; the tests use the proposed "
-                    "entry (tests/test_bpnet.py::local_spec)")
+def test_registry_entry():
+    spec = the_spec()
     assert spec.weights == OFFICIAL
     assert spec.outputs == OUTPUTS and spec.effect_names == EFFECT_NAMES and spec.vector_outputs == VECTOR_OUTPUTS
     assert spec.vector_effect_names == () and spec.note_columns == () and spec.rule_options == ()
+    assert not spec.needs_gtf and spec.region_windows is not None and spec.no_feature_reason == "no_window"
+    assert dict(spec.vector_shapes) == {**{f"{t}/counts": (2,) for t in TASKS},
+                                        **{f"{t}/profile_counts": (1000, 2) for t in TASKS}}
 
 
 def test_model_yaml_names_the_official_weights():
@@ -392,6 +374,7 @@ def test_scoring_the_example_vcf(model, tmp_path):
     assert len(rows) == len(pairs) == 29
     cols = scorer.columns()
     assert cols[8:16] == [f"{p}_{k}" for k in OUTPUTS for p in ("ref", "alt")]
+    assert cols[-2:] == ["record", "alt_index"]
     direct_ref = model.predict_sequences([p.ref_seq for p in pairs])
     direct_alt = model.predict_sequences([p.alt_seq for p in pairs])
     eff = effects(direct_ref, direct_alt)
@@ -421,19 +404,12 @@ def test_scoring_the_example_vcf(model, tmp_path):
 # -- Kipoi ----------------------------------------------------------------------------------
 def _kipoi_ready():
     pytest.importorskip("kipoi", reason="the kipoi extra is not installed (pip install -e '.[kipoi,test]')")
-    if "BPNet-OSKN" not in registry.MODELS:
-        pytest.skip("SKIPPED LOUDLY: seqzoo/registry.py has no BPNet-OSKN entry; the Kipoi model directory was NOT "
-                    "run")
     from seqzoo_dataloaders.variant_windows import VariantWindowsDataLoader
 
     class Probe(VariantWindowsDataLoader):
         model_name = "BPNet-OSKN"
 
-    try:
-        Probe(EXAMPLES / "genome.fa", None, EXAMPLES / "variants.vcf")
-    except TypeError as exc:
-        pytest.skip(f"SKIPPED LOUDLY: seqzoo_dataloaders.variant_windows does not accept gtf_file=None yet ({exc}); "
-                    f"the BPNet-OSKN Kipoi dataloader was NOT run")
+    Probe(EXAMPLES / "genome.fa", None, EXAMPLES / "variants.vcf")  # no GTF needed
 
 
 def _model_dir_with_fixture_weights(tmp_path) -> Path:
@@ -526,8 +502,6 @@ def test_kipoi_test_with_published_weights():
 
 # -- command line ---------------------------------------------------------------------------
 def test_cli_score_and_predict_with_fixture_weights(tmp_path, capsys):
-    if "BPNet-OSKN" not in registry.MODELS:
-        pytest.skip("SKIPPED LOUDLY: seqzoo/registry.py has no BPNet-OSKN entry; `seqzoo score/predict` NOT tested")
     import pandas as pd
     from seqzoo import cli
 
@@ -538,9 +512,6 @@ def test_cli_score_and_predict_with_fixture_weights(tmp_path, capsys):
     assert len(table) == 29 and all(k in table.columns for k in EFFECT_NAMES)
     summary = json.loads(Path(str(out) + ".summary.json").read_text())
     assert summary["rows"] == 29 and summary["skipped_by_reason"]["window_past_contig_end"] == 3
-    if "predict" not in cli.build_parser()._subparsers._group_actions[0].choices:
-        pytest.skip("SKIPPED LOUDLY: the CLI has no `seqzoo predict` subcommand yet; BED prediction tested only "
-                    "through seqzoo.windows.centered.iter_bed_windows")
     pred = tmp_path / "regions.tsv"
     assert cli.main(["predict", "--model", "BPNet-OSKN", "--fasta", str(EXAMPLES / "genome.fa"), "--bed",
                      str(EXAMPLES / "regions.bed"), "--weights", str(H5), "-o", str(pred), "-q"]) == 0

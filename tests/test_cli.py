@@ -41,9 +41,10 @@ def test_score_outputs_accounting_and_values(dataset, tmp_path, suffix, framepoo
     summary = json.loads(open(str(out) + ".summary.json").read())
     assert list(table.columns) == ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand",
                                    "ref_mrl", "alt_mrl", "ref_mrl_unscaled", "alt_mrl_unscaled",
-                                   "mrl_fold_change", "shift_1", "shift_2"]
-    # accounting: every allele of the VCF is a row or an allele-level skip
-    allele_keys = set(zip(table.variant_id, table.alt))
+                                   "mrl_fold_change", "shift_1", "shift_2", "record", "alt_index"]
+    # accounting: every allele of the VCF is a row or an allele-level skip; rows name their allele
+    allele_keys = set(zip(table.record, table.alt_index))
+    assert not allele_keys & set(zip(skipped.record[skipped.feature_id == ""], skipped.alt_index))
     allele_skips = skipped[skipped.feature_id == ""]
     assert summary["alleles"] == len(allele_keys) + len(allele_skips)
     assert summary["scored_alleles"] == len(allele_keys) and summary["rows"] == len(table)

@@ -25,7 +25,7 @@ from seqzoo.windows.base import WindowPair  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "Framepool"
 WEIGHTS_FILE = "Framepool_combined_residual.h5"
-METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
+METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "record", "alt_index")
 # the whole-allele skips that make_utr_dataset(extra_records=True) plants, by VCF ID
 PLANTED_SKIPS = {"mismatch": "ref_mismatch", "symbolic": "symbolic_alt", "intergenic": "not_in_5utr",
                  "crossing": "crosses_utr_exon_boundary", "unknown_contig": "contig_not_in_fasta"}

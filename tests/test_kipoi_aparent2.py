@@ -26,7 +26,7 @@ from seqzoo.scoring import SKIP_COLUMNS, PairScorer, metadata_row  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "APARENT2"
 SPEC = registry.get("APARENT2")
-METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand")
+METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "record", "alt_index")
 EXAMPLE_NAMES = ("genome.fa", "annotation.gtf", "variants.vcf")
 N_POSITIONS = 206
 #: model.yaml's targets: name -> shape, per group (what SeqzooKipoiModel returns for APARENT2)

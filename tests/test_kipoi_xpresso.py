@@ -30,7 +30,8 @@ from seqzoo.scoring import SKIP_COLUMNS, PairScorer, metadata_row  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = ROOT / "models" / "Xpresso"
 SETS = list(registry.XPRESSO_WEIGHT_SETS)
-METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "halflife_source")
+METADATA = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", "halflife_source",
+            "record", "alt_index")
 EXAMPLE_NAMES = ("genome.fa", "annotation.gtf", "variants.vcf", "halflife.tsv")
 
 

@@ -75,7 +75,9 @@ def test_hdf5_has_the_parquet_content(data, tmp_path):
     assert score(data, tmp_path / "s.parquet", "APARENT2") == 0
     pq = pd.read_parquet(tmp_path / "s.parquet")
     with h5py.File(tmp_path / "s.h5") as h5:
-        assert set(h5["metadata"]) == {"variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand"}
+        assert set(h5["metadata"]) == {"variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand",
+                                       "record", "alt_index"}
+        np.testing.assert_array_equal(h5["metadata/record"][:], pq.record)
         assert [x.decode() for x in h5["metadata/variant_id"][:]] == list(pq.variant_id)
         np.testing.assert_array_equal(h5["metadata/pos"][:], pq.pos)
         np.testing.assert_allclose(h5["preds/delta_logodds"][:], pq.delta_logodds, atol=1e-12)

@@ -224,19 +224,25 @@ SCORE = {"Framepool": "mrl_fold_change", "APARENT2": "delta_logodds_narrow"}  # 
 
 
 def _write_part(parts, model, shard_name, rows, skips, summary):
-    import pyarrow as pa
+    """A part as `seqzoo score --model M -o part.parquet` writes it: every column of the model (NaN or
+    zeros where the hand-made row gives nothing), record numbers local to the shard."""
+    from seqzoo import registry
+    from seqzoo.outputs import TableWriter
+    from seqzoo.table import model_columns
 
     path = workflow.part_path(parts, model, shard_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [dict(r) for r in rows]
+    columns = model_columns(registry.get(model), vectors=True)
+    full = []
     for r in rows:
+        r = dict(r)
         r[SCORE[model]] = r.pop("score")
-    cols = ["variant_id", "chrom", "pos", "ref", "alt", "feature_id", "gene_id", "strand", SCORE[model]]
-    if rows:
-        pq.write_table(pa.table({c: [r[c] for r in rows] for c in cols}), str(path))
-    else:  # what seqzoo writes for no rows: the columns, typed string
-        pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in cols}), str(path))
-    header = "variant_id\tchrom\tpos\tref\talt\trecord\tmodel\tfeature_id\treason\tdetail\n"
+        full.append({c.name: r[c.name] if c.name in r else np.zeros(c.shape, np.float32) if c.shape else
+                     -1 if c.kind == "int" else "" if c.kind == "str" else np.nan for c in columns})
+    writer = TableWriter(path, columns)
+    writer.write(full)
+    writer.close()
+    header = "variant_id\tchrom\tpos\tref\talt\trecord\talt_index\tmodel\tfeature_id\treason\tdetail\n"
     Path(str(path) + ".skipped.tsv").write_text(header + "".join("\t".join(map(str, s)) + "\n" for s in skips))
     Path(str(path) + ".summary.json").write_text(json.dumps(summary))
 
@@ -252,22 +258,22 @@ def test_merge_skip_semantics_on_handmade_parts(tmp_path):
     assert [(s.first_record, s.n_records) for s in shards] == [(1, 2), (3, 1)]
     parts = tmp_path / "parts"
 
-    def row(vid, pos, ref, alt, fid, score):
+    def row(vid, pos, ref, alt, fid, score, record=1):
         return dict(variant_id=vid, chrom="chr1", pos=pos, ref=ref, alt=alt, feature_id=fid, gene_id="G", strand="+",
-                    score=score)
+                    score=score, record=record, alt_index=0)
 
     def summ(alleles, rows, scored, fskips=None):
         return {"alleles": alleles, "rows": rows, "scored_alleles": scored, "unmatched_contigs": {},
                 "feature_skips_by_reason": fskips or {}}
 
     _write_part(parts, "Framepool", "shard_00000", [row("a", 10, "A", "G", "T1", 1.5)],
-                [("a", "chr1", 10, "A", "G", 1, "Framepool", "T2", "crosses_utr_exon_boundary", "T2 detail"),
-                 ("b", "chr1", 20, "C", "T", 2, "Framepool", "", "not_in_5utr", "no UTR")],
+                [("a", "chr1", 10, "A", "G", 1, 0, "Framepool", "T2", "crosses_utr_exon_boundary", "T2 detail"),
+                 ("b", "chr1", 20, "C", "T", 2, 0, "Framepool", "", "not_in_5utr", "no UTR")],
                 summ(2, 1, 1, {"crosses_utr_exon_boundary": 1}))
     _write_part(parts, "APARENT2", "shard_00000", [row("a", 10, "A", "G", "T1", 2.5), row("a", 10, "A", "G", "T3", 3.5)],
-                [("b", "chr1", 20, "C", "T", 2, "APARENT2", "", "not_in_pas_window", "no PAS")], summ(2, 2, 1))
+                [("b", "chr1", 20, "C", "T", 2, 0, "APARENT2", "", "not_in_pas_window", "no PAS")], summ(2, 2, 1))
     for m in ("Framepool", "APARENT2"):
-        _write_part(parts, m, "shard_00001", [], [("c", "chr1", 30, "G", "A", 1, "", "", "ref_mismatch", "VCF REF=G")],
+        _write_part(parts, m, "shard_00001", [], [("c", "chr1", 30, "G", "A", 1, 0, "", "", "ref_mismatch", "VCF REF=G")],
                     summ(1, 0, 0))
     out = tmp_path / "m.parquet"
     summary = workflow.merge(tmp_path / "shards" / "manifest.tsv", parts, ["Framepool", "APARENT2"], vcf, out,
@@ -278,10 +284,10 @@ def test_merge_skip_semantics_on_handmade_parts(tmp_path):
     assert list(table.mrl_fold_change[:1]) == [1.5] and table.mrl_fold_change[1:].isna().all()
     assert list(table.delta_logodds_narrow[1:]) == [2.5, 3.5] and table.delta_logodds_narrow[:1].isna().all()
     assert Path(str(out) + ".skipped.tsv").read_text().splitlines()[1:] == [
-        "a\tchr1\t10\tA\tG\t1\tFramepool\tT2\tcrosses_utr_exon_boundary\tT2 detail",
-        "b\tchr1\t20\tC\tT\t2\t\t\tno_window_in_any_model\tFramepool: not_in_5utr (no UTR); "
+        "a\tchr1\t10\tA\tG\t1\t0\tFramepool\tT2\tcrosses_utr_exon_boundary\tT2 detail",
+        "b\tchr1\t20\tC\tT\t2\t0\t\t\tno_window_in_any_model\tFramepool: not_in_5utr (no UTR); "
         "APARENT2: not_in_pas_window (no PAS)",
-        "c\tchr1\t30\tG\tA\t3\t\t\tref_mismatch\tVCF REF=G"]
+        "c\tchr1\t30\tG\tA\t3\t0\t\t\tref_mismatch\tVCF REF=G"]
     d = summary.to_dict()
     assert (d["records"], d["alleles"], d["rows"], d["scored_alleles"]) == (3, 3, 3, 1)
     assert d["skipped_by_reason"] == {"no_window_in_any_model": 1, "ref_mismatch": 1}
@@ -289,7 +295,8 @@ def test_merge_skip_semantics_on_handmade_parts(tmp_path):
     assert d["rows_by_model"] == {"APARENT2": 2, "Framepool": 1}
     assert json.loads(Path(str(out) + ".summary.json").read_text()) == d
     records = [x.split("\t") for x in (tmp_path / "m.vcf").read_text().splitlines() if not x.startswith("#")]
-    assert [r[7] for r in records] == ["SEQZOO_Framepool=G|T1|1.5||;SEQZOO_APARENT2=G|T1|2.5|||,G|T3|3.5|||", ".", "."]
+    assert [r[7] for r in records] == ["SEQZOO_Framepool=G|T1|1.5|nan|nan;SEQZOO_APARENT2=G|T1|2.5|nan|nan|-1,"
+                                       "G|T3|3.5|nan|nan|-1", ".", "."]  # the hand-made parts' NaN and -1
 
 
 def test_merge_of_a_vcf_without_records(data, tmp_path):

@@ -310,12 +310,11 @@ def test_empty_batch(human):
     assert out["expression"].shape == (0,) and out["expression"].dtype == np.float32
 
 
-# -- registry (skips until the Xpresso entries are registered) ----------------------------------
+# -- registry ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,filename,species", WEIGHT_SETS, ids=[w[0] for w in WEIGHT_SETS])
 def test_load_model_by_name(ref, name, filename, species):
     import seqzoo
-    if f"Xpresso/{name}" not in seqzoo.list_models():
-        pytest.skip(f"SKIPPED LOUDLY: Xpresso/{name} is not in seqzoo.registry yet; load_model NOT checked")
+    assert f"Xpresso/{name}" in seqzoo.list_models()
     require_weights(filename)
     model = seqzoo.load_model(f"Xpresso/{name}")  # resolved through $SEQZOO_WEIGHTS_DIR (conftest)
     assert not model.training

@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import SeqzooError
 
-class GenomeError(ValueError):
+
+class GenomeError(SeqzooError, ValueError):
     """A genome input file cannot be used; the message names the file and the fix."""
 
 

@@ -35,6 +35,11 @@ class ContigNames:
         self._cache: dict[str, str | None] = {}
         self.unmatched: dict[str, set[str]] = {}
 
+    @staticmethod
+    def tried(name: str) -> str:
+        """What :meth:`resolve` tries for ``name``, for messages."""
+        return "chr prefix and chrM/MT tried"
+
     def resolve(self, name: str, source: str = "VCF", report: bool = True) -> str | None:
         """The FASTA's name for ``name``, or None (logged and recorded once per source unless
         ``report`` is False)."""

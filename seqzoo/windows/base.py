@@ -30,13 +30,6 @@ class WindowPair:
     model: str = ""
 
 
-#: the reasons a window rule gives for an allele outside all of its features (its
-#: ``no_feature_reason()``); any other model-level reason means the model had windows for the
-#: allele and could score none of them
-NO_FEATURE_REASONS = frozenset({"not_in_5utr", "not_in_pas_window", "not_in_promoter_window", "not_in_donor_window",
-                                "no_window"})
-
-
 @dataclass(frozen=True)
 class FeatureSkip:
     """A feature the allele touches but cannot be scored in (``reason`` is a fixed token)."""

@@ -37,6 +37,8 @@ from .fixed import AnchoredWindow, WindowPastContigEnd, _fetch, forward_alt_wind
 
 WINDOW = 1000
 CENTER = 500
+#: every allele gets a window: the reason exists for the protocol only
+NO_FEATURE = ("no_window", "no window could be built for the variant")
 
 
 def variant_window(chrom: str, p0: int, width: int = WINDOW, center: int = CENTER) -> AnchoredWindow:
@@ -61,7 +63,7 @@ class CenteredWindows:
         self._last: tuple[str, str] | None = None  # (window key, ref sequence): VCFs are position-sorted
 
     def no_feature_reason(self) -> tuple[str, str]:  # every allele gets a window; kept for the protocol
-        return "no_window", "no window could be built for the variant"
+        return NO_FEATURE
 
     def _ref(self, w: AnchoredWindow) -> str:
         if self._last is not None and self._last[0] == w.key:

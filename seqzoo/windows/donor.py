@@ -37,6 +37,9 @@ INTRONIC = 80
 WINDOW = EXONIC + INTRONIC
 DONOR_ANCHOR = EXONIC        # model index of the first intronic base
 NOTE_COLUMN = "donor_ids"
+#: (reason, detail) of an allele outside every donor window
+NO_FEATURE = ("not_in_donor_window", "the variant overlaps no 160-nt 5' splice-donor window (80 exonic + 80 intronic "
+                                     "nt) of a multi-exon transcript")
 
 
 def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[Transcript]:
@@ -115,9 +118,7 @@ class DonorWindows(AnchoredWindowRule):
             raise GenomeError(f"GTF file {gtf_path} has no multi-exon transcript on a contig of the FASTA "
                               f"({len(self.transcripts)} transcripts with exon lines there): HAL scores 5' splice "
                               f"donors, the ends of all but the last exon of each transcript")
-        super().__init__(genome, windows, (
-            "not_in_donor_window", "the variant overlaps no 160-nt 5' splice-donor window (80 exonic + 80 intronic "
-                                   "nt) of a multi-exon transcript"))
+        super().__init__(genome, windows, NO_FEATURE)
 
     def windows(self, allele: VariantAllele, chrom: str):
         pairs, skips = super().windows(allele, chrom)

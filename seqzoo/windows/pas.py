@@ -16,6 +16,8 @@ from .fixed import AnchoredWindow, AnchoredWindowRule
 WINDOW = 205
 CLEAVAGE_INDEX = 100
 PAS_ANCHOR = 70
+#: (reason, detail) of an allele outside every transcript's window
+NO_FEATURE = ("not_in_pas_window", "the variant overlaps no transcript's 205-nt 3'-end (cleavage site) window")
 
 
 def pas_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: int, end: int) -> AnchoredWindow:
@@ -30,5 +32,4 @@ def pas_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: in
 def pas_rule(genome, gtf_path, names) -> AnchoredWindowRule:
     windows = [pas_window(t.feature_id, t.gene_id, t.chrom, t.strand, t.start, t.end)
                for t in read_spans(gtf_path, names, "transcript")]
-    return AnchoredWindowRule(genome, windows, (
-        "not_in_pas_window", "the variant overlaps no transcript's 205-nt 3'-end (cleavage site) window"))
+    return AnchoredWindowRule(genome, windows, NO_FEATURE)

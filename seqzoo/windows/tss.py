@@ -27,6 +27,8 @@ from .fixed import AnchoredWindow, AnchoredWindowRule
 WINDOW = 10_500
 TSS_INDEX = 7_000
 N_HALFLIFE = 6
+#: (reason, detail) of an allele outside every gene's window
+NO_FEATURE = ("not_in_promoter_window", "the variant overlaps no gene's 10,500-nt TSS window")
 
 
 def tss_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: int, end: int) -> AnchoredWindow:
@@ -73,8 +75,7 @@ class TssWindows(AnchoredWindowRule):
     def __init__(self, genome, gtf_path, names, halflife_file=None):
         windows = [tss_window(g.feature_id, g.gene_id, g.chrom, g.strand, g.start, g.end)
                    for g in read_spans(gtf_path, names, "gene")]
-        super().__init__(genome, windows, (
-            "not_in_promoter_window", "the variant overlaps no gene's 10,500-nt TSS window"))
+        super().__init__(genome, windows, NO_FEATURE)
         self.halflife = read_halflife_file(halflife_file) if halflife_file else None
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:

@@ -16,6 +16,10 @@ from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .base import FeatureSkip, WindowPair, apply_allele
+from .cache import SequenceCache
+
+#: (reason, detail) of an allele outside every 5'UTR exon
+NO_FEATURE = ("not_in_5utr", "the variant overlaps no 5'UTR exon in the GTF")
 
 
 class Utr5Windows:
@@ -27,27 +31,24 @@ class Utr5Windows:
         self.index = SegmentIndex((tx.chrom, s, e, (ti, ei))
                                   for ti, tx in enumerate(self.transcripts)
                                   for ei, (s, e) in enumerate(tx.exons))
-        self._exon_seqs: dict[int, list[str]] = {}
-        self._ref_utrs: dict[int, str] = {}
+        # reference sequences, bounded (a GENCODE-size GTF has ~100,000 5'UTRs)
+        self._exon_seqs: SequenceCache[list[str]] = SequenceCache(size=lambda seqs: sum(map(len, seqs)) + 64)
+        self._ref_utrs: SequenceCache[str] = SequenceCache()
 
     def exon_sequences(self, ti: int) -> list[str]:
         """Forward-strand sequences of transcript ``ti``'s 5'UTR exons (cached)."""
-        seqs = self._exon_seqs.get(ti)
-        if seqs is None:
-            tx = self.transcripts[ti]
-            seqs = self._exon_seqs[ti] = [self.genome.fetch(tx.chrom, s, e) for s, e in tx.exons]
-        return seqs
+        tx = self.transcripts[ti]
+        return self._exon_seqs.get(ti, lambda: [self.genome.fetch(tx.chrom, s, e) for s, e in tx.exons])
 
     def utr_sequence(self, ti: int, exon_seqs: list[str] | None = None) -> str:
         """Transcript ``ti``'s 5'UTR in transcript orientation, from ``exon_seqs`` (forward strand,
         genomic order) or, by default, from the reference (cached)."""
-        if exon_seqs is None and ti in self._ref_utrs:
-            return self._ref_utrs[ti]
-        seq = "".join(exon_seqs if exon_seqs is not None else self.exon_sequences(ti))
-        seq = reverse_complement(seq) if self.transcripts[ti].strand == "-" else seq
         if exon_seqs is None:
-            self._ref_utrs[ti] = seq
-        return seq
+            return self._ref_utrs.get(ti, lambda: self._orient(ti, "".join(self.exon_sequences(ti))))
+        return self._orient(ti, "".join(exon_seqs))
+
+    def _orient(self, ti: int, forward: str) -> str:
+        return reverse_complement(forward) if self.transcripts[ti].strand == "-" else forward
 
     def windows(self, allele: VariantAllele, chrom: str) -> tuple[list[WindowPair], list[FeatureSkip]]:
         hits = self.index.overlapping(chrom, allele.start, allele.end)
@@ -78,4 +79,4 @@ class Utr5Windows:
 
     @staticmethod
     def no_feature_reason() -> tuple[str, str]:
-        return "not_in_5utr", "the variant overlaps no 5'UTR exon in the GTF"
+        return NO_FEATURE
