@@ -35,7 +35,12 @@ ENV_OFFLINE = "SEQZOO_OFFLINE"
 
 
 class WeightsError(SeqzooError, RuntimeError):
-    """A weights file could not be found, downloaded or verified."""
+    """A weights file could not be found, downloaded or verified. ``short``: one line for notes
+    such as ``--model all`` leaving a model out."""
+
+    def __init__(self, message: str, short: str | None = None):
+        super().__init__(message)
+        self.short = short or message.split(". ")[0]
 
 
 @dataclass(frozen=True)
@@ -83,40 +88,64 @@ def _verify(path: Path, spec: WeightsFile, where: str) -> Path:
     return path
 
 
+def weights_dirs() -> list[tuple[str, Path]]:
+    """Where ``$SEQZOO_WEIGHTS_DIR`` points: [(how it was read, folder)].
+
+    A relative value is resolved against the folder seqzoo was started in (``$PWD``: ``kipoi``
+    changes into the model folder before seqzoo runs) and, if that differs, the current folder.
+    """
+    value = os.environ.get(ENV_WEIGHTS_DIR)
+    if not value:
+        return []
+    given = Path(value).expanduser()
+    if given.is_absolute():
+        return [(f"${ENV_WEIGHTS_DIR}", given)]
+    out = []
+    for base, how in ((os.environ.get("PWD"), "the folder seqzoo was started in"), (os.getcwd(), "the current folder")):
+        folder = (Path(base) / given).resolve() if base else None
+        if folder is not None and all(folder != p for _, p in out):
+            out.append((f"${ENV_WEIGHTS_DIR}={value} (relative to {how}, {base})", folder))
+    return out
+
+
 def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: bool | None = None) -> Path:
     """Return a local path to ``spec``'s file, downloading it into the cache if needed.
 
     ``download=None`` means: download unless ``$SEQZOO_OFFLINE`` is set (to anything but empty, 0,
-    false or no).
+    false or no). A failure names every place looked in.
     """
     if path is not None:
         p = Path(path)
         if not p.is_file():
             raise WeightsError(f"Weights file {p} (given explicitly for '{spec.filename}') does not exist. "
-                               + spec.offline_hint())
+                               + spec.offline_hint(), short=f"weights file {p} does not exist")
         if md5sum(p) != spec.md5:
             log.warning("weights %s: md5 differs from the published %s (%s); using it as given",
                         p, spec.filename, spec.md5)
         return p
-    env_dir = os.environ.get(ENV_WEIGHTS_DIR)
-    if env_dir:
-        p = Path(env_dir) / spec.filename
+    looked = []
+    dirs = weights_dirs()
+    for how, folder in dirs:
+        p = folder / spec.filename
         if p.is_file():
-            return _verify(p, spec, f"from ${ENV_WEIGHTS_DIR}")
+            return _verify(p, spec, f"from {how}")
+        looked.append(f"{how}: {p} (not there)")
+    if not dirs:
+        looked.append(f"${ENV_WEIGHTS_DIR}: not set")
     cached = cache_dir() / spec.filename
     if cached.is_file():
         return _verify(cached, spec, "from the seqzoo cache")
+    looked.append(f"the seqzoo cache: {cached} (not there)")
     if download is None:
         download = os.environ.get(ENV_OFFLINE, "").strip().lower() in ("", "0", "false", "no")
+    short = f"weights file {spec.filename} not found (get it from {spec.url}, or set ${ENV_WEIGHTS_DIR})"
     if not download:
-        where = f"${ENV_WEIGHTS_DIR}={env_dir}" if env_dir else f"${ENV_WEIGHTS_DIR} (not set)"
-        raise WeightsError(f"Weights file '{spec.filename}' is not in {where} nor in the cache "
-                           f"{cache_dir()}, and downloads are off (${ENV_OFFLINE}). "
-                           + spec.offline_hint())
-    return _download(spec, cached)
+        raise WeightsError(f"Weights file '{spec.filename}' was not found, and downloads are off (${ENV_OFFLINE}). "
+                           f"Looked in: {'; '.join(looked)}. " + spec.offline_hint(), short=short)
+    return _download(spec, cached, f"Looked in first: {'; '.join(looked)}. ", short)
 
 
-def _download(spec: WeightsFile, target: Path) -> Path:
+def _download(spec: WeightsFile, target: Path, looked: str = "", short: str | None = None) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -131,8 +160,8 @@ def _download(spec: WeightsFile, target: Path) -> Path:
                 with urllib.request.urlopen(spec.url, timeout=60) as response:
                     shutil.copyfileobj(response, out, 1 << 20)
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                raise WeightsError(f"Could not download '{spec.filename}' from {spec.url}: {exc}. "
-                                   + spec.offline_hint()) from exc
+                raise WeightsError(f"Could not download '{spec.filename}' from {spec.url}: {exc}. {looked}"
+                                   + spec.offline_hint(), short=short) from exc
         got = md5sum(tmp)
         if got != spec.md5:
             raise WeightsError(f"Downloaded '{spec.filename}' from {spec.url} has md5 {got}, expected "
