@@ -112,7 +112,7 @@ def load_models(models, weights=None, device: str = "cpu") -> dict[str, tuple[Mo
         except WeightsError as exc:
             if not everything:
                 raise
-            log.warning("--model all: leaving out %s: %s", name, exc)
+            log.warning("--model all: leaving out %s: %s", name, exc.short)
     if not out:
         raise UsageError("--model all: no model's weights could be found; see the warnings above")
     return out
@@ -201,10 +201,41 @@ def _absolute_options(specs, options: dict) -> dict:
     return out
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its CPU affinity, capped by ``$SLURM_CPUS_PER_TASK`` when set."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        n = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    if slurm.isdigit() and int(slurm) > 0:
+        n = min(n, int(slurm))
+    return max(1, n)
+
+
+def set_threads(threads: int | None) -> int:
+    """Give torch ``threads`` compute threads (default :func:`available_cpus`); returns the number.
+
+    torch's default (every core of the machine) slows down 5-40x on a shared node as soon as another
+    process holds a core; one thread per CPU this process may use avoids that.
+    """
+    import torch
+
+    n = available_cpus() if threads is None else int(threads)
+    if n < 1:
+        raise UsageError(f"--threads must be >= 1, not {threads}")
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
 def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool = True, batch_size: int = 64,
-              device: str = "cpu", weights=None, reuse_reference: bool = True, **options) -> RunSetup:
+              device: str = "cpu", weights=None, reuse_reference: bool = True, threads: int | None = None,
+              **options) -> RunSetup:
     """Load the models (``score``), open the FASTA and GTF once, build every window rule."""
     everything = isinstance(models, str) and models == "all"
+    if score:
+        set_threads(threads)
     loaded = load_models(models, weights, device) if score else None
     specs = [spec for spec, _ in loaded.values()] if loaded is not None else _specs_of(models)
     gtf_needers = [s.name for s in specs if s.needs_gtf]
@@ -296,7 +327,8 @@ def windows_vcf(models, fasta, vcf, gtf=None, out=None, **options) -> ScoreResul
 
 
 def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: bool = False, chunk_rows: int = 4096,
-         io_workers: int = 0, vectors=None, on_chunk=None, **options) -> ScoreResult:
+         io_workers: int = 0, vectors=None, on_chunk=None, command_line: str | None = None,
+         **options) -> ScoreResult:
     if out is None:
         if resume:
             raise UsageError("resume=True needs an output path (out=...)")
@@ -321,8 +353,11 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
     for name, (_, model) in (setup.models or {}).items():
         inputs[f"weights of {name}"] = getattr(model, "weights_file", None)
     with claim_outputs(run_outputs(out, skip_path, out_format), inputs, folders={"parts"}):
+        if command_line is None:  # called from Python: say so in the annotated VCF's header
+            command_line = (f"seqzoo.{'score_vcf' if score else 'windows_vcf'}({', '.join(setup.names)}, fasta={fasta}, "
+                            f"vcf={vcf}, gtf={gtf}, out={out})")
         summary = _stream(setup, vcf, out, out_format, skip_path, resume, chunk_rows, io_workers,
-                          "score" if score else "windows", on_chunk)
+                          "score" if score else "windows", on_chunk, command_line)
     return ScoreResult(None, summary, None, setup.names)
 
 
@@ -376,7 +411,7 @@ def _fingerprint(command: str, setup: RunSetup, vcf, skip_path) -> dict:
 
 
 def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume: bool, chunk_rows: int,
-            io_workers: int, command: str, on_chunk=None) -> dict:
+            io_workers: int, command: str, on_chunk=None, command_line: str | None = None) -> dict:
     """Stream the run into ``out`` with progress notes; returns the summary dict."""
     from .vcf_output import VcfAnnotator
 
@@ -392,7 +427,7 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
         progress.remove()  # a fresh run: an older run's note no longer describes these files
     summary_path.unlink(missing_ok=True)
     if out_format in VCF_SUFFIXES:
-        writer = VcfAnnotator(out, vcf, {s.name: list(s.effect_names) for s in setup.specs})
+        writer = VcfAnnotator(out, vcf, setup.specs, command=command_line)
     else:
         writer = open_table(out, setup.schema, resume=note and note["output_state"])
     skips = TableWriter(skip_path, SKIP_SCHEMA, resume=note and note["skipped_state"])
@@ -481,7 +516,7 @@ def _region_schema(spec, vectors: bool) -> list[Column]:
 
 
 def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: int = 64, device: str = "cpu",
-                    weights=None, chunk_rows: int = 4096) -> ScoreResult:
+                    weights=None, chunk_rows: int = 4096, threads: int | None = None) -> ScoreResult:
     """Predict the model window of every BED region (models with a region mode: BPNet-OSKN).
 
     One row per region (metadata + outputs), regions without a window in the skip report with
@@ -493,6 +528,7 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
     from .genome.fasta import Genome
     from .genome.names import ContigNames
 
+    set_threads(threads)
     (name, (spec, torch_model)), = load_models(model, weights, device).items()
     if spec.region_windows is None:
         have = [n for n, s in sorted(registry.MODELS.items()) if s.region_windows is not None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import shlex
 import sys
 
 from . import __version__, api, registry, workflow
@@ -66,6 +67,9 @@ def _model_options(p: argparse.ArgumentParser, several: bool = True) -> None:
                         ("; with several models MODEL=PATH, repeatable" if several else ""))
     p.add_argument("--batch-size", type=int, default=64, help="sequences per forward pass (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda[:N]")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch compute threads (default: the CPUs this process may use — its CPU affinity, capped "
+                        "by $SLURM_CPUS_PER_TASK; more threads than free cores slows torch down many times)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,7 +153,8 @@ def run_plot(args) -> int:
         out = plots.plot_effect_distributions(table, args.output, scores)
     else:
         rows = api.variant_predictions(args.model, args.fasta, args.vcf, args.variant, args.gtf, weights=args.weights,
-                                       device=args.device, batch_size=args.batch_size, **_options(args))
+                                       device=args.device, batch_size=args.batch_size, threads=args.threads,
+                                       **_options(args))
         pair, ref, alt = rows[0]
         spec = registry.get(pair.model)
         keys = list(spec.vector_outputs) or list(spec.outputs)
@@ -172,7 +177,7 @@ def _progress_bar(quiet: bool):
 def run_predict(args) -> int:
     summary = api.predict_regions(args.model, args.fasta, args.bed, args.output, skipped=args.skipped,
                                   batch_size=args.batch_size, device=args.device, weights=args.weights,
-                                  chunk_rows=args.chunk_rows).summary
+                                  chunk_rows=args.chunk_rows, threads=args.threads).summary
     if not args.quiet:
         by_reason = ", ".join(f"{k}={v}" for k, v in summary["skipped_by_reason"].items()) or "none"
         skip_path = args.skipped or default_skip_path(args.output)
@@ -188,11 +193,12 @@ def run(args) -> int:
         return run_predict(args)
     bar = _progress_bar(args.quiet)
     kwargs = dict(skipped=args.skipped, resume=args.resume, chunk_rows=args.chunk_rows, io_workers=args.io_workers,
+                  command_line=args.command_line,
                   on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
     try:
         if args.command == "score":
             result = api.score_vcf(args.model, args.fasta, args.vcf, args.gtf, args.output, weights=args.weights,
-                                   batch_size=args.batch_size, device=args.device, **kwargs)
+                                   batch_size=args.batch_size, device=args.device, threads=args.threads, **kwargs)
         else:
             result = api.windows_vcf(args.model, args.fasta, args.vcf, args.gtf, args.output, **kwargs)
     finally:
@@ -234,6 +240,7 @@ def _configure_logging() -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = "seqzoo " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     _configure_logging()
     try:
         if args.command == "models":

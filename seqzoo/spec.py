@@ -105,6 +105,9 @@ class ModelSpec:
     effect_docs: Mapping[str, str] = field(default_factory=dict)
     #: the paper (citation with DOI)
     citation: str = ""
+    #: Sequence Ontology term for a variant in one of the model's windows (the annotated VCF's
+    #: VEP-style Consequence field)
+    consequence: str = "sequence_variant"
 
     def __post_init__(self):
         named = tuple(o.name for o in self.options)

@@ -236,7 +236,7 @@ class _Part:
 
 def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vcf: str | Path,
           out_parquet: str | Path, out_vcf: str | Path | None = None, out_skipped: str | Path | None = None,
-          out_summary: str | Path | None = None) -> RunSummary:
+          out_summary: str | Path | None = None, command_line: str | None = None) -> RunSummary:
     """Merge ``parts_dir/<safe model>/<shard>.parquet`` (+ ``.skipped.tsv``, ``.summary.json``) into the
     outputs of one multi-model run over ``vcf``; returns the merged :class:`RunSummary`.
 
@@ -263,7 +263,8 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     refs = RefMismatchMonitor(vcf)
     unmatched: dict[str, set] = {}
     writer = TableWriter(out_parquet, schema)
-    annotator = VcfAnnotator(out_vcf, vcf, {s.name: list(s.effect_names) for s in specs}) if out_vcf else None
+    annotator = VcfAnnotator(out_vcf, vcf, specs, command=command_line or f"seqzoo merge --model {','.join(models)}") \
+        if out_vcf else None
     skips = TableWriter(out_skipped, SKIP_SCHEMA)
     completed = False
     try:
@@ -391,7 +392,7 @@ def run(args) -> int:
         outputs["index"] = str(args.vcf_output) + ".tbi"
     with claim_outputs({k: v for k, v in outputs.items() if v}, {"--vcf": args.vcf, "--manifest": args.manifest}):
         summary = merge(args.manifest, args.parts, models, args.vcf, args.output, args.vcf_output, args.skipped,
-                        args.summary)
+                        args.summary, command_line=getattr(args, "command_line", None))
     if not args.quiet:
         print(f"seqzoo merge {','.join(models)}: {summary.line()}", file=sys.stderr)
     return 0

@@ -145,3 +145,27 @@ def test_scoring_in_slices_gives_the_same_rows(dataset, framepool_model):
         # float32 outputs of batches of other compositions differ in the last bits (GEMM blocking)
         assert a.keys() == b.keys() and all(a[k] == b[k] if isinstance(a[k], str) else
                                             np.isclose(a[k], b[k], rtol=1e-6, atol=1e-6) for k in a)
+
+
+def test_threads_default_to_the_cpus_this_process_may_use(dataset, tmp_path, monkeypatch):
+    import os
+
+    import torch
+
+    from seqzoo.api import available_cpus
+
+    usable = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    assert available_cpus() == usable
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert available_cpus() == 1
+    before = torch.get_num_threads()
+    try:
+        assert main(args(dataset, tmp_path / "t.tsv") + ["--quiet"]) == 0  # SLURM_CPUS_PER_TASK=1
+        assert torch.get_num_threads() == 1
+        monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+        assert main(args(dataset, tmp_path / "t2.tsv") + ["--quiet", "--threads", "2"]) == 0
+        assert torch.get_num_threads() == 2
+        assert main(args(dataset, tmp_path / "t3.tsv") + ["--quiet", "--threads", "0"]) == 2
+    finally:
+        torch.set_num_threads(before)

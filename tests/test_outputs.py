@@ -47,7 +47,10 @@ def test_vcf_output_keeps_every_record_and_samples(data, tmp_path):
     reader = VCF(str(out))
     header = reader.raw_header
     assert "##INFO=<ID=SEQZOO_Framepool,Number=.,Type=String," in header
-    assert "Format: ALT|feature_id|delta_logodds_narrow|delta_logodds|max_abs_delta_cut_prob" in header
+    assert ("Format: Allele|Consequence|Feature|Gene|STRAND|delta_logodds_narrow|delta_logodds|"
+            "max_abs_delta_cut_prob") in header
+    assert "##seqzooVersion=" in header and "##seqzooCommand=seqzoo score --model Framepool,APARENT2" in header
+    assert '##seqzooModel=<ID=SEQZOO_Framepool,Model="Framepool",Weights=Framepool_combined_residual.h5,' in header
     vout = list(reader)
     assert len(vout) == len(vin) and [v.POS for v in vout] == [v.POS for v in vin]
     assert all(v.genotypes[0][:2] == [0, 1] for v in vout)
@@ -63,9 +66,11 @@ def test_vcf_output_keeps_every_record_and_samples(data, tmp_path):
             n_entries += len(entries)
             assert len(entries) == len(rows)
             first = entries[0].split("|")
-            assert first[0] == rows.alt.iloc[0] and first[1] == rows.feature_id.iloc[0]
+            assert first[0] == rows.alt.iloc[0] and first[2] == rows.feature_id.iloc[0]
+            assert first[1] == ("5_prime_UTR_variant" if model == "Framepool" else "sequence_variant")
+            assert first[3] == rows.gene_id.iloc[0] and first[4] == {"+": "1", "-": "-1"}[rows.strand.iloc[0]]
             score_col = "mrl_fold_change" if model == "Framepool" else "delta_logodds_narrow"
-            assert float(first[2]) == pytest.approx(float(rows[score_col].iloc[0]), rel=1e-5, abs=1e-6)
+            assert float(first[5]) == pytest.approx(float(rows[score_col].iloc[0]), rel=1e-5, abs=1e-6)
     assert n_entries == len(table)
 
 
@@ -116,3 +121,69 @@ def test_failed_run_leaves_no_annotated_vcf(data, tmp_path, capsys):
 def test_numeric_feature_ids_stay_text_in_vcf_info(tmp_path):
     from seqzoo.vcf_output import _text
     assert _text("100000012") == "100000012" and _text("a b;c") == "a_b_c"
+
+
+def _bcftools():
+    import os
+    import shutil
+
+    exe = shutil.which("bcftools")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("bcftools is missing in CI (.ci/run installs it: apt-get install bcftools)")
+        pytest.skip("SKIPPED LOUDLY: bcftools is not installed (apt-get install bcftools); the VEP-style INFO "
+                    "fields were NOT read by bcftools +split-vep")
+    return exe
+
+
+def test_bcftools_split_vep_reads_the_annotation(data, tmp_path):
+    """What a user does with a VEP-style field: bcftools +split-vep, one line per (allele x feature)."""
+    import subprocess
+
+    require_weights("Framepool_combined_residual.h5")
+    require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
+    bcftools = _bcftools()
+    out = tmp_path / "ann.vcf.gz"
+    assert score(data, out, "Framepool,APARENT2") == 0
+    assert score(data, tmp_path / "t.tsv", "Framepool,APARENT2") == 0
+    table = pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False)
+    listed = subprocess.run([bcftools, "+split-vep", "-a", "SEQZOO_APARENT2", "-l", str(out)], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert listed[1::2][:6] == ["Allele", "Consequence", "Feature", "Gene", "STRAND", "delta_logodds_narrow"]
+    for model, score_col in (("Framepool", "mrl_fold_change"), ("APARENT2", "delta_logodds_narrow")):
+        proc = subprocess.run([bcftools, "+split-vep", "-a", f"SEQZOO_{model}", "-d", "-f",
+                               f"%POS\t%Allele\t%Feature\t%{score_col}\n", str(out)],
+                              capture_output=True, text=True, check=True)
+        got = [line.split("\t") for line in proc.stdout.splitlines()]
+        want = table[table.model == model]
+        assert [(int(p), a, f) for p, a, f, _ in got] == list(zip(want.pos, want.alt, want.feature_id))
+        np.testing.assert_allclose([float(x[3]) for x in got], want[score_col].astype(float), rtol=1e-5, atol=1e-6)
+
+
+def test_hdf5_and_parquet_schema_do_not_depend_on_the_data(data, tmp_path):
+    """A model without rows in a multi-model run keeps its columns' shapes and dtypes."""
+    require_weights("Framepool_combined_residual.h5")
+    require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
+    lines = data["vcf"].read_text().splitlines()
+    table = tmp_path / "t.tsv"
+    assert score(data, table, "Framepool,APARENT2") == 0
+    rows = pd.read_csv(table, sep="\t", keep_default_na=False)
+    utr_only = set(rows[rows.model == "Framepool"].record) - set(rows[rows.model == "APARENT2"].record)
+    body = [x for x in lines if not x.startswith("#")]
+    vcf = tmp_path / "utr_only.vcf"
+    vcf.write_text("\n".join([x for x in lines if x.startswith("#")] + [body[r - 1] for r in sorted(utr_only)]) + "\n")
+    paths = dict(data, vcf=vcf)
+    shapes = {}
+    for name, p in (("none", paths), ("some", data)):
+        assert score(p, tmp_path / f"{name}.h5", "Framepool,APARENT2") == 0
+        with h5py.File(tmp_path / f"{name}.h5") as h5:
+            shapes[name] = {k: (h5[f"preds/{k}"].shape[1:], h5[f"preds/{k}"].dtype)
+                            for k in ("ref_cut_prob", "delta_cut_prob", "argmax_abs_delta_cut_prob", "ref_mrl")}
+            if name == "none":
+                assert np.isnan(h5["preds/ref_cut_prob"][:]).all() and (h5["preds/argmax_abs_delta_cut_prob"][:] == -1).all()
+    assert shapes["none"] == shapes["some"]
+    assert shapes["none"]["ref_cut_prob"] == ((206,), np.float32)
+    assert score(paths, tmp_path / "none.parquet", "Framepool,APARENT2") == 0
+    assert score(data, tmp_path / "some.parquet", "Framepool,APARENT2") == 0
+    import pyarrow.parquet as pq
+    assert pq.read_schema(tmp_path / "none.parquet") == pq.read_schema(tmp_path / "some.parquet")

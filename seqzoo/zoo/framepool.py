@@ -50,6 +50,7 @@ SPEC = ModelSpec(
     effect_names=("mrl_fold_change", "shift_1", "shift_2"),
     description="5'UTR -> mean ribosome load (Karollus et al. 2021)",
     no_feature=NO_FEATURE,
+    consequence="5_prime_UTR_variant",  # a Framepool window is a transcript's 5'UTR exons
     effect_docs={
         "mrl_fold_change": "log2(MRL alt / MRL ref) (log2 fold change of the predicted mean ribosome load)",
         "shift_1": "log2 fold change alt/ref of the MRL with 1 N appended 3' (the 5'UTR's frame shifted by 1)",
