@@ -122,3 +122,28 @@ class SeqzooKipoiModel(_KipoiBaseModel):
             "alt": {k: alt_preds[k] for k in outputs},
             "effect": self.spec.effects(ref_preds, alt_preds),
         }
+
+
+def read_kipoi_tsv(path) -> dict:
+    """A ``kipoi predict -o out.tsv`` table as {column: array}, with the flattened per-position
+    columns (``preds/ref/cut_prob/0`` ... ``/205``, which Kipoi's writer sorts as text) put back into
+    (N, L) arrays in position order under their prefix (``preds/ref/cut_prob``)."""
+    import re
+
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t")
+    out: dict = {}
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for col in table.columns:
+        m = re.fullmatch(r"(.+)/(\d+)", col)
+        if m and not col.startswith("metadata/"):
+            groups.setdefault(m.group(1), []).append((int(m.group(2)), col))
+        else:
+            out[col] = table[col].to_numpy()
+    for prefix, cols in groups.items():
+        cols.sort()
+        if [i for i, _ in cols] != list(range(len(cols))):
+            raise ValueError(f"{path}: columns {prefix}/<i> are not 0..{len(cols) - 1}")
+        out[prefix] = table[[c for _, c in cols]].to_numpy()
+    return out

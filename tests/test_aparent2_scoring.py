@@ -38,6 +38,12 @@ def test_effects_reproduce_the_reference_logodds(model):
     np.testing.assert_allclose(eff["delta_logodds"], np.diff(ref["logodds_all"].astype(np.float64)), atol=1e-5, rtol=0)
     d = ref["cut_prob"][1:].astype(np.float64) - ref["cut_prob"][:-1]
     np.testing.assert_allclose(eff["max_abs_delta_cut_prob"], np.abs(d).max(1), atol=1e-6, rtol=0)
+    # the unambiguous trio: window positions only, and the no-cleavage bin on its own
+    np.testing.assert_allclose(eff["max_abs_delta_cleavage"], np.abs(d[:, :205]).max(1), atol=1e-6, rtol=0)
+    assert (eff["max_abs_delta_cleavage_position"] <= 204).all()
+    picked = np.abs(d[np.arange(len(d)), eff["max_abs_delta_cleavage_position"]])
+    np.testing.assert_allclose(picked, np.abs(d[:, :205]).max(1), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(eff["delta_no_cleavage"], d[:, 205], atol=1e-6, rtol=0)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,8 @@ TARGETS = {
     "ref": {"iso_prob": (), "cut_prob": (N_POSITIONS,)},
     "alt": {"iso_prob": (), "cut_prob": (N_POSITIONS,)},
     "effect": {"delta_logodds_narrow": (), "delta_logodds": (), "max_abs_delta_cut_prob": (),
-               "argmax_abs_delta_cut_prob": (), "delta_cut_prob": (N_POSITIONS,)},
+               "argmax_abs_delta_cut_prob": (), "max_abs_delta_cleavage": (), "max_abs_delta_cleavage_position": (),
+               "delta_no_cleavage": (), "delta_cut_prob": (N_POSITIONS,)},
 }
 
 
@@ -192,6 +193,10 @@ def test_kipoi_predict_matches_seqzoo(dataset, aparent2, tmp_path):
         if got_pos[i] != row["argmax_abs_delta_cut_prob"]:
             assert abs(delta[i, got_pos[i]] - delta[i, row["argmax_abs_delta_cut_prob"]]) < 1e-6, i
     assert (column("effect", "delta_logodds_narrow") != 0).any()  # real values, not placeholders
+    from seqzoo.kipoi_model import read_kipoi_tsv
+    arrays = read_kipoi_tsv(out)  # the text-sorted per-position columns back in position order
+    np.testing.assert_array_equal(arrays["preds/ref/cut_prob"], block("ref", "cut_prob"))
+    assert arrays["preds/effect/delta_cut_prob"].shape == (len(table), N_POSITIONS)
     pas_rows = table["metadata/variant_id"].isin(["tp_pas_snv", "tm_pas_snv", "to_pas_snv"]).to_numpy()
     assert (column("effect", "delta_logodds_narrow")[pas_rows] < 0).all()  # breaking AATAAA lowers usage
 

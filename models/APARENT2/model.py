@@ -6,7 +6,8 @@ arrays::
 
     {"ref": {"iso_prob", "cut_prob"}, "alt": {"iso_prob", "cut_prob"},
      "effect": {"delta_logodds_narrow", "delta_logodds", "max_abs_delta_cut_prob",
-                "argmax_abs_delta_cut_prob", "delta_cut_prob"}}
+                "argmax_abs_delta_cut_prob", "max_abs_delta_cleavage", "max_abs_delta_cleavage_position",
+                "delta_no_cleavage", "delta_cut_prob"}}
 
 Everything but the name lives in :class:`seqzoo.kipoi_model.SeqzooKipoiModel`: the weights file is
 found by :func:`seqzoo.weights.resolve` from the URL and md5 given in ``model.yaml`` (an explicit
