@@ -16,8 +16,8 @@ What it does, printing every command:
 3. installs seqzoo (editable) with its extras. On Python 3.11 the known-good pins of
    ``constraints.txt`` apply (the tested stack); on other versions setup.py's ranges do (numpy 2
    included; the kipoi extra needs numpy < 2, which has no wheels for Python 3.13);
-4. with ``--tests``: the Snakemake workflow's own environment ``.venv-snakemake``
-   (``constraints-snakemake.txt``; Snakemake needs a newer attrs than kipoi's pin).
+4. with ``--tests``: the Snakemake workflow's own environment ``.venv-snakemake`` with the SLURM
+   executor plugin (``constraints-snakemake.txt``; Snakemake needs a newer attrs than kipoi's pin).
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
             print(f"+ python -m venv {snake}", flush=True)
             venv.create(snake, with_pip=True)
         run([str(snake / "bin" / "python"), "-m", "pip", "install", "-q", "-c",
-             str(ROOT / "constraints-snakemake.txt"), "snakemake"])
+             str(ROOT / "constraints-snakemake.txt"), "snakemake", "snakemake-executor-plugin-slurm"])
     print(f"seqzoo is installed in {env} ({env / 'bin' / 'seqzoo'})", flush=True)
     return 0
 
