@@ -2,7 +2,7 @@
 """Set up seqzoo in a virtual environment: the README's set-up commands run this.
 
     python3 scripts/install.py            # .venv with seqzoo (+ parquet, plot): enough to score
-    python3 scripts/install.py --tests    # + kipoi and the test tools, and .venv-snakemake
+    python3 scripts/install.py --tests    # + kipoi, kipoi-veff, the test tools, and .venv-snakemake
 
 What it does, printing every command:
 
@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TESTED_PYTHON = (3, 11)
+#: kipoi-veff and what it needs, installed with --no-deps (README, "kipoi-veff users")
+KIPOI_VEFF = ["kipoi-veff==0.3.1", "pyvcf3==1.0.4", "intervaltree==3.2.1", "sortedcontainers==2.4.0"]
 
 
 def run(cmd: list[str]) -> None:
@@ -95,6 +97,10 @@ def main(argv=None) -> int:
         run(pip + [torch])
     extras = args.extras + (",kipoi,test" if args.tests else "")
     run(pip + (["-c", str(ROOT / "constraints.txt")] if pinned else []) + ["-e", f"{ROOT}[{extras}]"])
+    if args.tests:
+        # kipoi-veff (tests/test_kipoi_veff.py, seqzoo.veff) without its declared dependencies: it names
+        # pyvcf, which does not build on Python 3.11 (pyvcf3 replaces it), and intervaltree<3
+        run(pip + ["--no-deps"] + KIPOI_VEFF)
     if args.tests:
         snake = ROOT / ".venv-snakemake"
         if not (snake / "bin" / "python").exists():

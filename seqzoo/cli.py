@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models (name, description, weights file)")
     models.add_argument("--json", action="store_true", help="every model's spec as JSON (what the workflow reads)")
     workflow.add_parsers(sub)
+    regions = sub.add_parser("veff-regions", help="write a model's windows as a BED for kipoi-veff (seqzoo.veff)")
+    regions.add_argument("--model", required=True, help="APARENT2, HAL or Xpresso/<set>")
+    regions.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    regions.add_argument("--gtf", required=True, help="annotation GTF (plain or gzipped)")
+    regions.add_argument("--vcf", default=None, help="only windows in which seqzoo scores an SNV of this VCF")
+    regions.add_argument("-o", "--output", required=True, help="regions BED (the veff dataloader's regions_file)")
+    regions.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    snvs = sub.add_parser("veff-vcf", help="write the VCF's SNV records for kipoi-veff, bgzipped and indexed")
+    snvs.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
+    snvs.add_argument("-o", "--output", required=True, help="SNV VCF for kipoi_veff.score_variants (.vcf.gz)")
+    snvs.add_argument("-q", "--quiet", action="store_true", help="no summary line")
 
     plot = sub.add_parser("plot", help="plot effect distributions, or one variant's ref/alt predictions")
     plot_sub = plot.add_subparsers(dest="plot", required=True)
@@ -212,6 +223,26 @@ def run(args) -> int:
     return 0
 
 
+def run_veff(args) -> int:
+    """``seqzoo veff-regions`` / ``seqzoo veff-vcf``: inputs for kipoi_veff.score_variants (seqzoo.veff)."""
+    from . import veff  # imports kipoi's model base class: only for these commands
+
+    if args.command == "veff-vcf":
+        check_outputs({"-o": args.output}, {"--vcf": args.vcf})
+        counts = veff.write_snv_vcf(args.vcf, args.output)
+        what = (f"{counts['written']} of {counts['records']} records -> {args.output} (left out: "
+                f"not_snv={counts['not_snv']} non_acgt={counts['non_acgt']})")
+    else:
+        check_outputs({"-o": args.output}, {"--vcf": args.vcf, "--fasta": args.fasta, "--gtf": args.gtf})
+        counts = veff.write_regions(args.model, args.fasta, args.gtf, args.output, vcf_file=args.vcf)
+        what = (f"{args.model}: {counts['written']} of {counts['windows']} windows -> {args.output} (left out: "
+                f"past_contig_end={counts['past_contig_end']} without_bases={counts['without_bases']} "
+                f"without_snv={counts['without_snv']})")
+    if not args.quiet:
+        print(f"seqzoo {args.command} {what}", file=sys.stderr)
+    return 0
+
+
 def list_models(args) -> int:
     if args.json:
         import json
@@ -249,6 +280,8 @@ def main(argv=None) -> int:
             return run_plot(args)
         if args.command in ("shard", "merge"):
             return workflow.run(args)
+        if args.command in ("veff-regions", "veff-vcf"):
+            return run_veff(args)
         return run(args)
     except Stopped as exc:  # the run stopped at a chunk boundary and said where
         return 128 + exc.signum
