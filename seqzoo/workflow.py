@@ -75,6 +75,8 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
     vcf, out_dir = Path(vcf), Path(out_dir)
     if not vcf.is_file():
         raise GenomeError(f"VCF file {vcf} does not exist")
+    from .genome.vcf import check_compressed
+    check_compressed(vcf)  # a truncated gzip: one clear error, not htslib's or zlib's
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("shard_*.vcf"):
         if os.path.samefile(old, vcf):
@@ -105,6 +107,9 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
                     continue
                 if not line.strip():
                     continue
+                if not header or not header[-1].startswith("#CHROM"):
+                    raise GenomeError(f"VCF file {vcf}: a record before the '#CHROM POS ID REF ALT ...' header line "
+                                      f"({line[:40]!r}). Is it a VCF?")
                 record += 1
                 contig = line.split("\t", 1)[0]
                 if current is None or current["contig"] != contig or current["n"] >= records_per_shard:

@@ -24,6 +24,7 @@ Catalogue item -> test (here unless named):
   no network and no weights ................... test_no_network_and_no_weights
   VCF header of another assembly .............. test_vcf_header_of_another_assembly_is_warned_about
   output folder that cannot be written ........ test_unwritable_output_is_a_clear_error
+  seqzoo shard on a non-VCF / truncated gzip  test_shard_refuses_a_file_that_is_no_vcf_and_a_truncated_gzip
   (concurrent cache fill: test_weights::test_two_processes_filling_the_cache_at_once)
 """
 from __future__ import annotations
@@ -446,3 +447,16 @@ def test_stale_fai_is_refused(genome, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"seqzoo: error: FASTA index {fasta}.fai does not match FASTA file {fasta} (the FASTA changed after it was "
         f"indexed). Delete g.fa.fai (seqzoo rebuilds it) or run `samtools faidx {fasta}`.")
+
+
+def test_shard_refuses_a_file_that_is_no_vcf_and_a_truncated_gzip(tmp_path, capsys):
+    bed = tmp_path / "regions.vcf"
+    bed.write_text("chr1\t5\t10\n")
+    assert main(["shard", "--vcf", str(bed), "--records-per-shard", "5", "-o", str(tmp_path / "s"), "-q"]) == 2
+    assert "a record before the '#CHROM POS ID REF ALT ...' header line" in capsys.readouterr().err
+    good = write_vcf(tmp_path / "v.vcf.gz", [("chr1", 1021, "x", "A", "G")] * 50, bgzip=True)
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(good.read_bytes()[:-40])
+    assert main(["shard", "--vcf", str(cut), "--records-per-shard", "5", "-o", str(tmp_path / "s2"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqzoo: error: VCF file {cut} is a truncated or corrupt gzip file") and "Traceback" not in err
