@@ -128,9 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--score", action="append", default=None, metavar="[MODEL=]NAME",
                       help="effect column to plot (default: each model's first effect score)")
     dist.add_argument("-o", "--output", required=True, help=".png or .pdf")
-    track = plot_sub.add_parser("variant", help="ref vs alt predictions of one variant, with their difference")
+    track = plot_sub.add_parser("variant", help="ref vs alt predictions of one variant, with their difference",
+                                description="One figure of one row of a variant: ref vs alt predictions, their "
+                                            "difference, the effect scores, the model's landmarks and the "
+                                            "sequence around the variant. A variant can give several rows "
+                                            "(features, ALT alleles, models): the first is drawn unless "
+                                            "--feature / --alt choose.")
     _inputs(track)
     track.add_argument("--variant", required=True, help="variant_id as in the score table")
+    track.add_argument("--feature", default=None, metavar="FEATURE_ID",
+                       help="the row of this feature_id (transcript, gene, donor, window; default: the first row)")
+    track.add_argument("--alt", default=None, help="the row of this ALT allele (multi-allelic records)")
     track.add_argument("-o", "--output", required=True, help=".png or .pdf")
     track.add_argument("-q", "--quiet", action="store_true", help="no 'wrote' line")
     _model_options(track)
@@ -151,7 +159,8 @@ def run_plot(args) -> int:
         table = plots.read_scores(args.scores)
         models = list(dict.fromkeys(table["model"])) if "model" in table.columns else None
         if models is None:  # one-model table: find the model by its effect columns
-            models = [n for n, s in registry.MODELS.items() if s.effect_names and s.effect_names[0] in table.columns][:1]
+            models = [n for n, s in registry.MODELS.items()
+                      if s.effect_names and s.effect_names[0] in table.columns][:1]
         chosen = {}
         for value in args.score or []:
             name, sep, col = value.rpartition("=")
@@ -166,12 +175,12 @@ def run_plot(args) -> int:
         rows = api.variant_predictions(args.model, args.fasta, args.vcf, args.variant, args.gtf, weights=args.weights,
                                        device=args.device, batch_size=args.batch_size, threads=args.threads,
                                        **_options(args))
-        pair, ref, alt = rows[0]
-        spec = registry.get(pair.model)
-        keys = list(spec.vector_outputs) or list(spec.outputs)
-        tracks = {k: (ref[k], alt[k]) for k in keys}
-        title = f"{pair.model} {args.variant} {pair.allele.ref}>{pair.allele.alt} in {pair.feature_id} ({pair.strand})"
-        out = plots.plot_tracks(title, tracks, plots.first_difference(pair.ref_seq, pair.alt_seq), args.output)
+        pair, ref, alt = plots.choose_row(rows, args.feature, args.alt)
+        if len(rows) > 1 and not args.quiet:
+            listed = "; ".join(plots.row_label(r[0]) for r in rows)
+            print(f"seqzoo: variant {args.variant} has {len(rows)} rows ({listed}); drawing {plots.row_label(pair)} "
+                  f"(choose with --feature / --alt)", file=sys.stderr)
+        out = plots.plot_variant(registry.get(pair.model), pair, ref, alt, args.output)
     if not getattr(args, "quiet", False):
         print(f"seqzoo: wrote {out}", file=sys.stderr)
     return 0

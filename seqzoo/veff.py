@@ -43,6 +43,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import registry
+from .errors import UsageError
 from .kipoi_model import SeqzooKipoiModel
 from .scoring import predict_unique
 from .windows import centered, donor, pas, tss
@@ -282,7 +283,7 @@ NOT_SERVED = {
 
 def get_spec(model: str) -> VeffSpec:
     if model in NOT_SERVED:
-        raise ValueError(f"{model} cannot be scored by kipoi-veff: {NOT_SERVED[model]}")
+        raise UsageError(f"{model} cannot be scored by kipoi-veff: {NOT_SERVED[model]}")
     if model not in SPECS:
         raise KeyError(f"unknown model {model!r}; kipoi-veff can serve: {', '.join(sorted(SPECS))}")
     return SPECS[model]
@@ -296,7 +297,7 @@ def decode_one_hot(x: np.ndarray) -> list[str]:
     """(N, L, 4) one-hot in A, C, G, T order -> N strings; a row that is not exactly one 1 is 'N'."""
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != 4:
-        raise ValueError(f"expected a one-hot array of shape (N, L, 4), got {x.shape}")
+        raise UsageError(f"expected a one-hot array of shape (N, L, 4), got {x.shape}")
     idx = np.where((x == 1).sum(-1) == 1, x.argmax(-1), 4)
     return ["".join(row) for row in _DECODE[idx]]
 
@@ -317,14 +318,14 @@ class VeffKipoiModel(SeqzooKipoiModel):
     def predict_on_batch(self, x):
         if not isinstance(x, dict) or "seq" not in x:
             got = sorted(x) if isinstance(x, dict) else type(x).__name__
-            raise ValueError(f"{self.spec.name}: a batch is a dict with 'seq' (and per-sample inputs "
+            raise UsageError(f"{self.spec.name}: a batch is a dict with 'seq' (and per-sample inputs "
                              f"{list(self.model.per_sequence_inputs)}); got {got}")
         seq = np.asarray(x["seq"])
         seqs = decode_one_hot(seq) if seq.ndim == 3 else [str(s) for s in seq.ravel()]
         extra = {k: np.asarray(v) for k, v in x.items() if k != "seq"}
         unknown = sorted(set(extra) - set(self.model.per_sequence_inputs))
         if unknown:
-            raise ValueError(f"{self.spec.name}: unknown model input(s) {unknown}; the model takes 'seq' and "
+            raise UsageError(f"{self.spec.name}: unknown model input(s) {unknown}; the model takes 'seq' and "
                              f"per-sample {list(self.model.per_sequence_inputs)}")
         inputs = [{k: v[i] for k, v in extra.items()} for i in range(len(seqs))] if extra else None
         return self.veff.outputs(predict_unique(self.model, seqs, self.batch_size, inputs=inputs))
@@ -365,7 +366,7 @@ def write_regions(model: str, fasta_file, gtf_file, output, vcf_file=None) -> di
 
     spec = get_spec(model)
     if spec.mode != "regions":
-        raise ValueError(f"{model}: kipoi-veff makes its windows itself (one per SNV, through the dataloader's "
+        raise UsageError(f"{model}: kipoi-veff makes its windows itself (one per SNV, through the dataloader's "
                          f"bed_input); there are no regions to write")
     windows = VariantWindows(registry.get(model), fasta_file, gtf_file)
     rule = windows.rule
@@ -408,16 +409,16 @@ def read_regions(path) -> Iterator[Region]:
                 continue
             f = line.rstrip("\r\n").split("\t")
             if len(f) != len(REGION_COLUMNS):
-                raise ValueError(f"regions file {path}, line {line_no}: expected {len(REGION_COLUMNS)} tab-separated "
+                raise UsageError(f"regions file {path}, line {line_no}: expected {len(REGION_COLUMNS)} tab-separated "
                                  f"columns ({' '.join(REGION_COLUMNS)}; written by `seqzoo veff-regions`), found "
                                  f"{len(f)}")
             try:
                 start, end = int(f[1]), int(f[2])
             except ValueError:
-                raise ValueError(f"regions file {path}, line {line_no}: start and end must be integers, got "
+                raise UsageError(f"regions file {path}, line {line_no}: start and end must be integers, got "
                                  f"{f[1]!r}, {f[2]!r}") from None
             if f[5] not in ("+", "-"):
-                raise ValueError(f"regions file {path}, line {line_no}: strand must be '+' or '-', got {f[5]!r}")
+                raise UsageError(f"regions file {path}, line {line_no}: strand must be '+' or '-', got {f[5]!r}")
             yield Region(f[0], start, end, f[3], f[5], f[6], line_no)
 
 
@@ -440,7 +441,7 @@ def write_snv_vcf(vcf_file, output) -> dict:
 
     output = Path(output)
     if not output.name.endswith(".vcf.gz"):
-        raise ValueError(f"{output}: the SNV VCF for kipoi-veff is bgzipped and indexed; name it *.vcf.gz")
+        raise UsageError(f"{output}: the SNV VCF for kipoi-veff is bgzipped and indexed; name it *.vcf.gz")
     counts = {"records": 0, "written": 0, "not_snv": 0, "non_acgt": 0}
     plain = output.with_name(output.name[:-3] + ".tmp")
     with _open_text(Path(vcf_file)) as fh, open(plain, "w") as out:
@@ -462,7 +463,7 @@ def write_snv_vcf(vcf_file, output) -> dict:
         pysam.tabix_compress(str(plain), str(output), force=True)
         pysam.tabix_index(str(output), preset="vcf", force=True)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot tabix-index {output} ({exc}): sort {vcf_file} by contig and position first") from exc
+        raise UsageError(f"cannot tabix-index {output} ({exc}): sort {vcf_file} by contig and position first") from exc
     finally:
         plain.unlink()
     return counts

@@ -120,6 +120,11 @@ class VariantWindows:
     def spec(self):
         return self.specs[0]
 
+    @property
+    def rule(self):
+        """The first model's window rule."""
+        return self.rules[self.specs[0].name]
+
     def result(self, allele: VariantAllele) -> AlleleResult:
         """Every model's rows and skips for one allele (not counted)."""
         chrom, problem = check_allele(allele, self.genome, self.names)
