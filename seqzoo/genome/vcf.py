@@ -1,6 +1,9 @@
-"""Reading VCF records (plain or bgzipped) with cyvcf2, one :class:`VariantAllele` per ALT."""
+"""Reading VCF records (plain or bgzipped), one :class:`VariantAllele` per ALT; seqzoo parses the text itself
+(the same parser for every path), cyvcf2 only writes the annotated VCF."""
 from __future__ import annotations
 
+import gzip
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -132,46 +135,154 @@ def header_contig_lengths(path: str | os.PathLike) -> dict[str, int]:
     return out
 
 
-def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
-    """Yield every ALT of every record in file order; a record with ALT '.' yields one allele '.'.
+@dataclass
+class RecordBlock:
+    """Consecutive VCF records as parallel columns, as written (REF and ALT not yet upper-cased).
 
-    Alleles are upper-cased (symbolic and breakend ALTs are kept as written). Raises GenomeError for
-    an unreadable file.
+    ``first_record``: the 1-based number of the first record; ``pos``: 1-based POS (int64 array);
+    ``ids``: the ID column (None for '.'); ``alt``: the ALT column ('A', 'A,T', '<DEL>', '.').
     """
-    from cyvcf2 import VCF
+
+    first_record: int
+    chrom: list
+    pos: "np.ndarray"
+    ids: list
+    ref: list
+    alt: list
+
+    def __len__(self) -> int:
+        return len(self.chrom)
+
+    def alleles(self, i: int) -> list:
+        """The :class:`VariantAllele` objects of the block's ``i``-th record."""
+        alt_field = self.alt[i]
+        alts = alt_field.split(",") if alt_field not in (".", "") else ["."]
+        ref = self.ref[i].upper()
+        record = self.first_record + i
+        return [VariantAllele(self.chrom[i], int(self.pos[i]), ref, alt if is_symbolic(alt) else alt.upper(),
+                              self.ids[i], record, k) for k, alt in enumerate(alts)]
+
+
+def _text_lines(path: Path):
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    if gz:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
+    return open(path, "r", encoding="utf-8", errors="replace", newline="")
+
+
+def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Iterator[RecordBlock]:
+    """The records of a VCF (plain or bgzipped) in file order, ``block_size`` at a time.
+
+    Raises GenomeError for a missing or truncated file, a file without the ``#CHROM`` header line,
+    and a record with fewer than 8 columns, a POS that is not a positive integer or an empty REF
+    (naming the file, the record number and the line).
+    """
+    import numpy as np
 
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"VCF file {path} does not exist")
     check_compressed(path)
-    try:
-        reader = VCF(str(path), lazy=True)
-    except Exception as exc:  # cyvcf2 raises a bare Exception for a header it cannot parse
-        raise GenomeError(f"Cannot read VCF file {path}: {exc}. Is it a VCF (plain or bgzipped) with a "
-                          f"'#CHROM POS ID REF ALT QUAL FILTER INFO' header line?") from exc
-    n_header = len(header_lines(path))
-    def malformed(record_no: int, what: str) -> GenomeError:
-        return GenomeError(f"VCF file {path}, record {record_no} (line {n_header + record_no}{what}): malformed "
-                           f"record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). "
-                           f"Is the file truncated?")
-
-    records = iter(reader)
-    record_no = 0
-    try:
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
+    with _text_lines(path) as fh:
+        line_no, first_line = 0, ""
+        for line in fh:  # the header
+            line_no += 1
+            if line.startswith("#CHROM"):
                 break
-            except Exception as exc:  # cyvcf2 raises a bare Exception when htslib cannot parse a line
-                raise malformed(record_no + 1, f": {exc}") from exc
-            record_no += 1
-            if rec.end <= rec.start:  # htslib could not parse the line (reading its REF would crash)
-                raise malformed(record_no, f", contig {rec.CHROM!r}")
-            ref = rec.REF.upper()
-            alts = rec.ALT or ["."]
-            for i, alt in enumerate(alts):
-                yield VariantAllele(rec.CHROM, rec.POS, ref, alt if is_symbolic(alt) else alt.upper(), rec.ID,
-                                    record_no, i)
-    finally:
-        reader.close()
+            if line.startswith("#") or not line.strip():
+                continue
+            raise GenomeError(f"Cannot read VCF file {path}: line {line_no} is a record before the '#CHROM' header "
+                              f"line. Is it a VCF (plain or bgzipped) with a '#CHROM POS ID REF ALT QUAL FILTER "
+                              f"INFO' header line?")
+        else:
+            raise GenomeError(f"Cannot read VCF file {path}: no '#CHROM' header line. Is it a VCF (plain or "
+                              f"bgzipped) with a '#CHROM POS ID REF ALT QUAL FILTER INFO' header line?")
+        record = 0
+        while True:
+            lines = list(itertools.islice(fh, block_size))
+            if not lines:
+                return
+            fields = [x.split("\t", 7) for x in lines]
+            error = None
+            if min(map(len, fields)) < 8 or any(not x.strip() for x in lines):
+                fields, error = _check_lines(path, fields, lines, record, line_no)  # blank lines out
+            if fields:
+                chrom, pos, ids, ref, alt, *_ = zip(*fields)
+                try:
+                    pos = np.array(pos, dtype=np.int64)
+                except ValueError:
+                    pos = None
+                if pos is None or not all(ref) or (pos < 0).any():  # the records before the bad one, then the error
+                    k, what = _first_bad(fields)
+                    if k:
+                        yield _block(record, fields[:k])
+                    raise _malformed(path, record + k + 1, line_no + _line_of(lines, k), what)
+                yield RecordBlock(record + 1, list(chrom), pos, [None if x == "." else x for x in ids], list(ref),
+                                  list(alt))
+                record += len(fields)
+            if error is not None:
+                raise error
+            line_no += len(lines)
+
+
+def _block(record: int, fields: list) -> RecordBlock:
+    import numpy as np
+
+    chrom, pos, ids, ref, alt, *_ = zip(*fields)
+    return RecordBlock(record + 1, list(chrom), np.array(pos, dtype=np.int64), [None if x == "." else x for x in ids],
+                       list(ref), list(alt))
+
+
+def _first_bad(fields) -> tuple[int, str]:
+    """(index, what) of the first record whose POS or REF cannot be read."""
+    for k, f in enumerate(fields):
+        try:
+            p = int(f[1])
+        except ValueError:
+            return k, f"POS {f[1]!r} is not an integer"
+        if p < 0 or not f[3]:
+            return k, f"POS {f[1]} REF {f[3]!r}"
+    raise AssertionError("no bad record found")
+
+
+def _line_of(lines: list, k: int) -> int:
+    """1-based offset in ``lines`` of the ``k``-th non-blank line."""
+    seen = -1
+    for offset, line in enumerate(lines, start=1):
+        if line.strip():
+            seen += 1
+            if seen == k:
+                return offset
+    return len(lines)
+
+
+def _malformed(path, record: int, line_no: int, what: str) -> GenomeError:
+    return GenomeError(f"VCF file {path}, record {record} (line {line_no}: error parsing variant: {what}): malformed "
+                       f"record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). Is the "
+                       f"file truncated?")
+
+
+def _check_lines(path, fields, lines, record: int, line_no: int) -> tuple[list, GenomeError | None]:
+    """The fields of a block's non-blank lines up to the first line with too few columns, and the
+    error for that line (None when every line has 8+ columns)."""
+    kept = []
+    for k, (f, line) in enumerate(zip(fields, lines)):
+        if not line.strip():
+            continue
+        if len(f) < 8:
+            return kept, _malformed(path, record + len(kept) + 1, line_no + k + 1,
+                                    f"{len(f)} columns, contig {f[0].rstrip()!r}")
+        kept.append(f)
+    return kept, None
+
+
+def iter_alleles(path: str | os.PathLike) -> Iterator[VariantAllele]:
+    """Yield every ALT of every record in file order; a record with ALT '.' yields one allele '.'.
+
+    Alleles are upper-cased (symbolic and breakend ALTs are kept as written). Raises GenomeError for
+    an unreadable file (see :func:`iter_record_blocks`).
+    """
+    for block in iter_record_blocks(path):
+        for i in range(len(block)):
+            yield from block.alleles(i)
