@@ -20,13 +20,13 @@ models of a single run and the per-model parts that ``seqzoo merge`` puts togeth
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
+
+import numpy as np
 
 from .genome.vcf import VariantAllele
 from .table import Column
@@ -82,6 +82,10 @@ class AlleleResult:
     rows: list
     skips: list
     scored_by: tuple[tuple[str, int], ...]
+    #: no model's features hold the allele (its one skip row is not a failure: OUT.outside.tsv)
+    outside: bool = False
+    #: (duplicate?, expected false share) of the record's ID, on its first allele (the stream sets it)
+    duplicate: tuple | None = None
 
 
 def combine_models(allele: VariantAllele, outcomes: Sequence[ModelOutcome],
@@ -103,13 +107,20 @@ def combine_models(allele: VariantAllele, outcomes: Sequence[ModelOutcome],
             elif o.failure is not None and o.covered:  # it had windows for the allele and scored none
                 skips.append(Skip(allele, *o.failure, model=o.model))
         return AlleleResult(allele, rows, skips, scored_by)
+    outside = not any(o.covered for o in outcomes)
     if len(outcomes) == 1:
         o = outcomes[0]
-        return AlleleResult(allele, [], [Skip(allele, *o.failure, model=o.model)], ())
-    reasons = {o.failure[0] for o in outcomes}
+        return AlleleResult(allele, [], [Skip(allele, *o.failure, model=o.model)], (), outside)
+    reason, detail = combined_failure([(o.model, o.failure) for o in outcomes])
+    return AlleleResult(allele, [], [Skip(allele, reason, detail)], (), outside)
+
+
+def combined_failure(failures: Sequence[tuple[str, tuple[str, str]]]) -> tuple[str, str]:
+    """The one skip reason of an allele no model scores: the models' common reason, or
+    ``no_window_in_any_model``; the detail names every model's reason."""
+    reasons = {failure[0] for _, failure in failures}
     reason = reasons.pop() if len(reasons) == 1 else "no_window_in_any_model"
-    detail = "; ".join(f"{o.model}: {o.failure[0]} ({o.failure[1]})" for o in outcomes)
-    return AlleleResult(allele, [], [Skip(allele, reason, detail)], ())
+    return reason, "; ".join(f"{model}: {r} ({d})" for model, (r, d) in failures)
 
 
 class DuplicateIds:
@@ -120,36 +131,53 @@ class DuplicateIds:
     IDs seen (2^28 bits, 7 hashes): :attr:`expected_false` estimates how many of the counted
     duplicates are such false positives (< 0.3 up to 5,000,000 distinct IDs, ~40 at 10,000,000;
     the warning and the examples name real IDs to check).
+
+    IDs are processed a block of records at a time (:meth:`flags`, vectorised): within a block
+    duplicates are found exactly, against earlier blocks through the filter. Blocks are the VCF's
+    record blocks (:func:`seqzoo.genome.vcf.iter_record_blocks`), the same for a single run, a
+    resumed run and ``seqzoo merge``, so every one of them counts the same duplicates.
     """
 
     BITS = 1 << 28
     HASHES = 7
+    _KEY = "seqzoo-bloom-k01"
 
     def __init__(self):
-        self._bits = bytearray(self.BITS // 8)
+        self._bits = np.zeros(self.BITS // 8, dtype=np.uint8)
         self._distinct = 0  # IDs added (an upper bound on the distinct IDs)
-        self.expected_false = 0.0
 
-    def _positions(self, vcf_id: str) -> list[int]:
-        digest = hashlib.blake2b(vcf_id.encode(), digest_size=16).digest()
-        h1, h2 = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
-        return [(h1 + i * h2) % self.BITS for i in range(self.HASHES)]
+    def flags(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """(duplicate?, expected false-positive share of that flag) for each ID of a block, in order
+        (None = no ID); remembers the block's IDs."""
+        import pandas as pd
 
-    def seen(self, vcf_id: str, estimate: bool = True) -> bool:
-        """Whether an earlier call had ``vcf_id`` (see the class docstring); then remembers it.
-        ``estimate=False``: a hit does not add to :attr:`expected_false` (a resumed run replaying
-        records whose duplicates were counted before)."""
-        bits = self._bits
-        positions = self._positions(vcf_id)
-        if all(bits[p >> 3] >> (p & 7) & 1 for p in positions):
-            if estimate:
-                fill = 1.0 - math.exp(-self.HASHES * self._distinct / self.BITS)
-                self.expected_false += fill ** self.HASHES
-            return True
-        for p in positions:
-            bits[p >> 3] |= 1 << (p & 7)
-        self._distinct += 1
-        return False
+        ids = list(ids)
+        dup = np.zeros(len(ids), dtype=bool)
+        false = np.zeros(len(ids), dtype=np.float64)
+        have = np.array([x is not None for x in ids], dtype=bool)
+        if not have.any():
+            return dup, false
+        where = np.flatnonzero(have)
+        values = pd.Series([ids[i] for i in where], dtype=object)
+        h = pd.util.hash_array(values.to_numpy(), hash_key=self._KEY).astype(np.uint64)
+        h1, h2 = h & np.uint64(0xFFFFFFFF), (h >> np.uint64(32)) | np.uint64(1)  # two hashes from one
+        with np.errstate(over="ignore"):
+            pos = (h1[:, None] + np.arange(self.HASHES, dtype=np.uint64)[None, :] * h2[:, None]) % np.uint64(self.BITS)
+        byte, bit = (pos >> np.uint64(3)).astype(np.int64), (pos & np.uint64(7)).astype(np.uint8)
+        seen = ((self._bits[byte] >> bit) & 1).all(axis=1)
+        within = values.duplicated(keep="first").to_numpy()
+        new = ~seen & ~within
+        fill = 1.0 - np.exp(-self.HASHES * (self._distinct + np.cumsum(new) - new) / self.BITS)
+        false[where] = np.where(seen & ~within, fill ** self.HASHES, 0.0)
+        dup[where] = seen | within
+        if new.any():  # set the new IDs' bits; a fancy-index |= keeps one write per byte: repeat for the rest
+            b, m = byte[new].ravel(), (np.uint8(1) << bit[new]).ravel()
+            while len(b):
+                self._bits[b] |= m
+                lost = (self._bits[b] & m) == 0
+                b, m = b[lost], m[lost]
+        self._distinct += int(new.sum())
+        return dup, false
 
 
 @dataclass
@@ -169,30 +197,27 @@ class RunSummary:
     #: records whose VCF ID an earlier record already had (see :class:`DuplicateIds`)
     duplicate_ids: int = 0
     duplicate_id_examples: list = field(default_factory=list)
+    expected_false_duplicates: float = 0.0
     #: REF checks against the FASTA and how many failed (a wrong assembly shows here)
     ref_checked: int = 0
     ref_mismatches: int = 0
-    _ids: DuplicateIds | None = field(default=None, repr=False, compare=False)
+    #: alleles outside every model's features (part of ``skipped``; OUT.outside.tsv lists them)
+    outside_alleles: int = 0
 
-    def count_record_id(self, vcf_id: str | None, record: int, vcf_file, replay: bool = False) -> None:
-        """Count record ``record``'s ID ``vcf_id`` as a duplicate if an earlier record had it (a
-        warning names the first). ``replay``: only remember the ID (records a resumed run counted
-        before it stopped)."""
-        if not vcf_id:
+    def count_duplicates(self, dup: np.ndarray, false: np.ndarray, ids, records, vcf_file) -> None:
+        """Count records flagged by :meth:`DuplicateIds.flags` (a warning names the first)."""
+        n = int(np.count_nonzero(dup))
+        if not n:
             return
-        if self._ids is None:
-            self._ids = DuplicateIds()
-        if replay:
-            self._ids.seen(vcf_id, estimate=False)
-            return
-        if self._ids.seen(vcf_id):
-            self.duplicate_ids += 1
-            if len(self.duplicate_id_examples) < 5:
-                self.duplicate_id_examples.append(vcf_id)
-            if self.duplicate_ids == 1:
-                log.warning("VCF file %s: record %d repeats the ID %r of an earlier record; both are kept (rows "
-                            "carry the record number). The summary counts such records under duplicate_ids.",
-                            vcf_file, record, vcf_id)
+        self.duplicate_ids += n
+        self.expected_false_duplicates += float(false.sum())
+        first = np.flatnonzero(dup)
+        if len(self.duplicate_id_examples) < 5:
+            self.duplicate_id_examples += [ids[i] for i in first[:5 - len(self.duplicate_id_examples)]]
+        if self.duplicate_ids == n:
+            log.warning("VCF file %s: record %d repeats the ID %r of an earlier record; both are kept (rows "
+                        "carry the record number). The summary counts such records under duplicate_ids.",
+                        vcf_file, records[first[0]], ids[first[0]])
 
     def count(self, result: AlleleResult) -> None:
         """Count one allele's result (call once per allele, in VCF order)."""
@@ -205,6 +230,7 @@ class RunSummary:
                 self.feature_skips[skip.reason] += 1
             else:
                 self.skipped[skip.reason] += 1
+        self.outside_alleles += result.outside
         if result.scored_by:
             self.scored_alleles += 1
             for name, n in result.scored_by:
@@ -244,7 +270,8 @@ class RunSummary:
                 "rows_by_model": dict(sorted(self.model_rows.items())),
                 "scored_alleles_by_model": dict(sorted(self.model_scored_alleles.items())),
                 "duplicate_ids": self.duplicate_ids, "duplicate_id_examples": list(self.duplicate_id_examples),
-                "duplicate_ids_expected_false": round(self._ids.expected_false, 3) if self._ids else 0.0,
+                "duplicate_ids_expected_false": round(self.expected_false_duplicates, 3),
+                "outside_alleles": self.outside_alleles,
                 "ref_checked": self.ref_checked, "ref_mismatches": self.ref_mismatches,
                 "identity_holds": self.alleles == self.scored_alleles + self.skipped_alleles}
 
@@ -268,8 +295,7 @@ class RunSummary:
         self.duplicate_ids = saved["duplicate_ids"]
         self.duplicate_id_examples = list(saved["duplicate_id_examples"])
         self.ref_checked, self.ref_mismatches = saved.get("ref_checked", 0), saved.get("ref_mismatches", 0)
-        if saved.get("duplicate_ids_expected_false"):
-            self._ids = self._ids or DuplicateIds()
-            self._ids.expected_false = saved["duplicate_ids_expected_false"]
+        self.expected_false_duplicates = saved.get("duplicate_ids_expected_false", 0.0)
+        self.outside_alleles = saved.get("outside_alleles", 0)
         for source, names in saved["unmatched_contigs"].items():
             self.unmatched_contigs.setdefault(source, set()).update(names)

@@ -31,13 +31,18 @@ from .checkpoint import Progress, Stopped, file_identity, progress_path, stop_si
 from .errors import UsageError
 from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
-from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_skip_path, default_summary_path,
+from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
+                      default_summary_path,
                       has_vectors, open_table, parts_dir, table_format)
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
 from .table import Column, Table, kind_of, window_columns
-from .windowing import Chunk, VariantWindows
+from .windowing import Chunk, OutsideRun, VariantWindows
+
+#: columns of OUT.outside.tsv (runs of alleles outside every model's features)
+OUTSIDE_SCHEMA = [Column(c, "int" if c in ("first_record", "first_alt_index", "last_record", "last_alt_index",
+                                           "alleles") else "str") for c in OutsideRun.COLUMNS]
 
 log = logging.getLogger("seqzoo")
 #: messages about a run's progress note (stopped, failed: where and how to go on)
@@ -262,30 +267,39 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
 
 class ScoredChunk(NamedTuple):
     """One chunk of whole VCF records: ``rows`` (a :class:`Table`), ``skips`` (:class:`Skip`
-    objects), the 1-based number of its last VCF record and the run's counts after it."""
+    objects), the 1-based number of its last VCF record, the run's counts after it, and the runs of
+    alleles outside every model's features (:class:`seqzoo.windowing.OutsideRun`)."""
 
     rows: Table
     skips: list
     last_record: int
     last_record_at: str
     summary: dict
+    outside: tuple = ()
+    open_run: object = None
 
 
-def _chunks(setup: RunSetup, vcf, chunk_rows: int, after_record: int = 0, io_workers: int = 0
-            ) -> Iterator[ScoredChunk]:
-    for chunk in prefetch(setup.window_chunks(vcf, chunk_rows, after_record=after_record),
-                          depth=2 if io_workers else 0):
+REPORT_OUTSIDE = ("runs", "rows")
+
+
+def _chunks(setup: RunSetup, vcf, chunk_rows: int, after_record: int = 0, io_workers: int = 0,
+            report_outside: str = "runs", open_run=None) -> Iterator[ScoredChunk]:
+    if report_outside not in REPORT_OUTSIDE:
+        raise UsageError(f"report_outside must be one of {REPORT_OUTSIDE}, not {report_outside!r}")
+    chunks = setup.windows.chunks(vcf, chunk_rows, after_record=after_record,
+                                  outside_runs=report_outside == "runs", open_run=open_run)
+    for chunk in prefetch(chunks, depth=2 if io_workers else 0):
         yield ScoredChunk(setup.table(chunk.pairs), chunk.skips, chunk.last_record, chunk.last_record_at,
-                          chunk.summary)
+                          chunk.summary, chunk.outside, chunk.open_run)
 
 
 def iter_scores(models, fasta, vcf, gtf=None, *, chunk_rows: int = 4096, io_workers: int = 0, score: bool = True,
-                **options) -> Iterator[ScoredChunk]:
+                report_outside: str = "runs", **options) -> Iterator[ScoredChunk]:
     """The run as :class:`ScoredChunk` objects (chunks of whole VCF records, in VCF order), nothing
     written; the last chunk's ``summary`` is the run's (``identity_holds`` checked at the end).
     ``score=False`` gives the windows (``ref_seq``, ``alt_seq``) instead of scores."""
     setup = setup_run(models, fasta, vcf, gtf, score=score, **options)
-    yield from _chunks(setup, vcf, chunk_rows, io_workers=io_workers)
+    yield from _chunks(setup, vcf, chunk_rows, io_workers=io_workers, report_outside=report_outside)
     setup.windows.summary.check()
 
 
@@ -293,12 +307,14 @@ def iter_scores(models, fasta, vcf, gtf=None, *, chunk_rows: int = 4096, io_work
 class ScoreResult:
     """What :func:`score_vcf` returns (unpacks as ``rows, summary, skipped``): ``rows`` and
     ``skipped`` as pandas DataFrames (None when they were written to ``out``), ``summary`` the
-    run's counts (``OUT.summary.json``), ``models`` the models that ran (``"all"`` leaves some out)."""
+    run's counts (``OUT.summary.json``), ``models`` the models that ran (``"all"`` leaves some out),
+    ``outside`` the runs of alleles outside every model's features (a DataFrame; None with ``out``)."""
 
     rows: object
     summary: dict
     skipped: object
     models: list
+    outside: object = None
 
     def __iter__(self):
         return iter((self.rows, self.summary, self.skipped))
@@ -328,19 +344,22 @@ def windows_vcf(models, fasta, vcf, gtf=None, out=None, **options) -> ScoreResul
 
 def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: bool = False, chunk_rows: int = 4096,
          io_workers: int = 0, vectors=None, on_chunk=None, command_line: str | None = None,
-         **options) -> ScoreResult:
+         report_outside: str = "runs", **options) -> ScoreResult:
     if out is None:
         if resume:
             raise UsageError("resume=True needs an output path (out=...)")
-        tables, skips = [], []
+        tables, skips, runs = [], [], []
         setup = setup_run(models, fasta, vcf, gtf, score=score, vectors=True if vectors is None else vectors,
                           **options)
-        for chunk in _chunks(setup, vcf, chunk_rows, io_workers=io_workers):
+        for chunk in _chunks(setup, vcf, chunk_rows, io_workers=io_workers, report_outside=report_outside):
             tables.append(chunk.rows)
             skips += chunk.skips
+            runs += chunk.outside
         summary = setup.windows.summary
         summary.check()
-        return ScoreResult(_frame(tables, setup.schema), summary.to_dict(), _skip_frame(skips), setup.names)
+        import pandas as pd
+        outside = pd.DataFrame([r.as_row() for r in runs], columns=list(OutsideRun.COLUMNS))
+        return ScoreResult(_frame(tables, setup.schema), summary.to_dict(), _skip_frame(skips), setup.names, outside)
     out_format = table_format(out, vcf=score)
     if resume and out_format in VCF_SUFFIXES:
         raise UsageError(f"--resume needs a table output (.tsv, .tsv.gz, .parquet, .h5), not {out}: an annotated VCF "
@@ -357,7 +376,7 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
             command_line = (f"seqzoo.{'score_vcf' if score else 'windows_vcf'}({', '.join(setup.names)}, fasta={fasta}, "
                             f"vcf={vcf}, gtf={gtf}, out={out})")
         summary = _stream(setup, vcf, out, out_format, skip_path, resume, chunk_rows, io_workers,
-                          "score" if score else "windows", on_chunk, command_line)
+                          "score" if score else "windows", on_chunk, command_line, report_outside)
     return ScoreResult(None, summary, None, setup.names)
 
 
@@ -373,7 +392,7 @@ def _is_path_option(name: str) -> bool:
 def run_outputs(out, skip_path, out_format: str) -> dict:
     """Every file a run writes, by what it is (none may be an input)."""
     outputs = {"-o": out, "skip report": skip_path, "summary": default_summary_path(out),
-               "progress note": progress_path(out)}
+               "progress note": progress_path(out), "outside runs": default_outside_path(out)}
     if out_format == ".parquet":
         outputs["parts"] = parts_dir(out)
     if out_format == ".vcf.gz":
@@ -411,16 +430,19 @@ def _fingerprint(command: str, setup: RunSetup, vcf, skip_path) -> dict:
 
 
 def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume: bool, chunk_rows: int,
-            io_workers: int, command: str, on_chunk=None, command_line: str | None = None) -> dict:
+            io_workers: int, command: str, on_chunk=None, command_line: str | None = None,
+            report_outside: str = "runs") -> dict:
     """Stream the run into ``out`` with progress notes; returns the summary dict."""
     from .vcf_output import VcfAnnotator
 
     summary_path = default_summary_path(out)
-    progress = Progress(out, _fingerprint(command, setup, vcf, skip_path))
+    outside_path = default_outside_path(out)
+    progress = Progress(out, dict(_fingerprint(command, setup, vcf, skip_path), report_outside=report_outside))
     note = progress.resume_point() if resume else None
     if note is not None:  # every file is checked before any is cut back
         check_resume_state(out, note["output_state"])
         check_resume_state(skip_path, note["skipped_state"])
+        check_resume_state(outside_path, note["outside_state"])
     else:
         if resume:
             log.warning("--resume: no progress note %s; starting from the first record", progress.path)
@@ -431,21 +453,25 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
     else:
         writer = open_table(out, setup.schema, resume=note and note["output_state"])
     skips = TableWriter(skip_path, SKIP_SCHEMA, resume=note and note["skipped_state"])
-    after = 0
+    outside = TableWriter(outside_path, OUTSIDE_SCHEMA, resume=note and note["outside_state"])
+    after, open_run = 0, None
     if note:
         setup.windows.summary.restore(note["summary"])
         after = note["last_record"]
+        open_run = OutsideRun.from_row(note["open_run"]) if note.get("open_run") else None
     saved = note  # the last progress note written (or resumed from)
     completed, stopped, error = False, None, None
     try:
         with stop_signals():
-            for chunk in _chunks(setup, vcf, chunk_rows, after, io_workers):
+            for chunk in _chunks(setup, vcf, chunk_rows, after, io_workers, report_outside, open_run):
                 writer.write(chunk.rows, through_record=chunk.last_record)
                 skips.write(Table.from_rows([s.as_row() for s in chunk.skips], SKIP_SCHEMA))
+                outside.write(Table.from_rows([r.as_row() for r in chunk.outside], OUTSIDE_SCHEMA))
                 if writer.resumable:
                     saved = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
                              "summary": chunk.summary, "output_state": writer.checkpoint(),
-                             "skipped_state": skips.checkpoint()}
+                             "skipped_state": skips.checkpoint(), "outside_state": outside.checkpoint(),
+                             "open_run": chunk.open_run.as_row() if chunk.open_run else None}
                     progress.save("running", **saved)
                 if on_chunk is not None:
                     on_chunk(chunk.last_record)
@@ -459,13 +485,16 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
         if completed:
             writer.close()
             skips.close()
+            outside.close()
             progress.remove()
         elif not writer.resumable:  # a failed run leaves no complete-looking annotated VCF behind
             writer.abort()
             skips.close()
+            outside.close()
         else:
             writer.suspend(saved and saved["output_state"])  # exactly what the note says
             skips.suspend(saved and saved["skipped_state"])
+            outside.suspend(saved and saved["outside_state"])
             if saved is not None:
                 _note_stop(progress, saved, stopped, error, out, out_format, skip_path)
             elif stopped:
@@ -488,7 +517,7 @@ def _note_stop(progress, saved: dict, stopped, error, out, out_format: str, skip
     status = "stopped" if stopped else "failed"
     try:
         progress.save(status, **{k: saved[k] for k in ("last_record", "last_record_at", "summary", "output_state",
-                                                       "skipped_state")},
+                                                       "skipped_state", "outside_state", "open_run")},
                       error=None if stopped else f"{type(error).__name__}: {error}")
     except OSError as exc:  # e.g. the disk is full: the last note written stays
         log.warning("could not update %s (%s); it still describes the last chunk written", progress.path, exc)

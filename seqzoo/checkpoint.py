@@ -69,13 +69,17 @@ class Progress:
         return note
 
     def save(self, status: str, last_record: int, last_record_at: str, summary: dict, output_state: dict,
-             skipped_state: dict, error: str | None = None) -> None:
+             skipped_state: dict, error: str | None = None, outside_state: dict | None = None,
+             open_run: dict | None = None) -> None:
         """Write the note atomically: ``last_record`` (1-based VCF record number, at
         ``last_record_at`` = chrom:pos) is the last record whose rows and skips are all in the
-        files, whose sizes then were ``output_state`` / ``skipped_state``."""
+        files, whose sizes then were ``output_state`` / ``skipped_state`` / ``outside_state``."""
         note = {"status": status, "last_record": last_record, "last_record_at": last_record_at,
                 "output_state": output_state, "skipped_state": skipped_state, "summary": summary,
                 "fingerprint": self.fingerprint, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        if outside_state is not None:
+            note["outside_state"] = outside_state
+            note["open_run"] = open_run
         if error:
             note["error"] = error
         tmp = self.path.with_name(self.path.name + ".tmp")

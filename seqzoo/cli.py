@@ -18,7 +18,7 @@ from .accounting import RunSummary
 from .checkpoint import Stopped
 from .errors import SeqzooError, UsageError
 from .output_paths import check_outputs
-from .outputs import default_skip_path, default_summary_path
+from .outputs import default_outside_path, default_skip_path, default_summary_path
 
 log = logging.getLogger("seqzoo")
 
@@ -57,6 +57,10 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
                    help="1: a background thread reads the VCF/FASTA and builds the next chunks' windows while the "
                         "model scores the current one (helps where reads wait on a slow file system); 0 (default): "
                         "one thread, measured as fast on local disks (window building is <10%% of the run)")
+    p.add_argument("--report-outside", choices=("runs", "rows"), default="runs",
+                   help="alleles outside every model's features (no window, not a failure): 'runs' (default) lists "
+                        "them as runs of consecutive alleles in OUTPUT.outside.tsv, one line per run (a whole-genome "
+                        "VCF is mostly such alleles); 'rows' gives each its own row in the skip report")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
 
 
@@ -213,7 +217,7 @@ def run(args) -> int:
         return run_predict(args)
     bar = _progress_bar(args.quiet)
     kwargs = dict(skipped=args.skipped, resume=args.resume, chunk_rows=args.chunk_rows, io_workers=args.io_workers,
-                  command_line=args.command_line,
+                  command_line=args.command_line, report_outside=args.report_outside,
                   on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
     try:
         if args.command == "score":
@@ -228,7 +232,7 @@ def run(args) -> int:
         summary = RunSummary.from_dict(result.summary)
         print(f"seqzoo {args.command} {','.join(result.models)}: {summary.line()}", file=sys.stderr)
         print(f"seqzoo: wrote {args.output}, {args.skipped or default_skip_path(args.output)}, "
-              f"{default_summary_path(args.output)}", file=sys.stderr)
+              f"{default_outside_path(args.output)}, {default_summary_path(args.output)}", file=sys.stderr)
     return 0
 
 

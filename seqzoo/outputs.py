@@ -473,3 +473,8 @@ def default_skip_path(out: str | os.PathLike) -> Path:
 
 def default_summary_path(out: str | os.PathLike) -> Path:
     return Path(str(out) + ".summary.json")
+
+
+def default_outside_path(out: str | os.PathLike) -> Path:
+    """``OUT.outside.tsv``: runs of alleles outside every model's features."""
+    return Path(str(out) + ".outside.tsv")

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
-from .accounting import AlleleResult, ModelOutcome, RunSummary, Skip, combine_models
+import numpy as np
+
+from .accounting import AlleleResult, DuplicateIds, ModelOutcome, RunSummary, Skip, combine_models, combined_failure
 from .errors import UsageError
 from .genome.alleles import check_allele
 from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
 from .genome.fasta import Genome, GenomeError
 from .genome.names import ContigNames
-from .genome.vcf import VariantAllele, iter_alleles
+from .genome.bases import BaseReader
+from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -83,8 +86,36 @@ def _without_bases(feature_id: str):
 
 
 @dataclass
+class OutsideRun:
+    """Consecutive alleles (VCF order) outside every model's features: no window and no failure, so
+    no row and no skip row; OUT.outside.tsv lists them as runs. ``first`` / ``last``: (1-based record,
+    0-based ALT index) of the first and the last allele; ``first_at`` / ``last_at``: their chrom:pos."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    alleles: int
+    first_at: str
+    last_at: str
+    reason: str
+
+    COLUMNS = ("first_record", "first_alt_index", "last_record", "last_alt_index", "alleles", "first_at",
+               "last_at", "reason")
+
+    def as_row(self) -> dict:
+        return dict(zip(self.COLUMNS, (*self.first, *self.last, self.alleles, self.first_at, self.last_at,
+                                        self.reason)))
+
+    @classmethod
+    def from_row(cls, row: dict) -> "OutsideRun":
+        return cls((int(row["first_record"]), int(row["first_alt_index"])),
+                   (int(row["last_record"]), int(row["last_alt_index"])), int(row["alleles"]), row["first_at"],
+                   row["last_at"], row["reason"])
+
+
+@dataclass
 class Chunk:
-    """Consecutive whole VCF records' events: ``pairs`` to score, ``skips`` to report.
+    """Consecutive whole VCF records' events: ``pairs`` to score, ``skips`` to report, ``outside``
+    runs (:class:`OutsideRun`; only when the stream reports them as runs).
 
     ``last_record``: the 1-based number of the last VCF record in the chunk, at ``last_record_at``
     (its ``chrom:pos`` as in the VCF); ``summary``: the run's :meth:`RunSummary.to_dict` after it.
@@ -95,6 +126,91 @@ class Chunk:
     last_record: int
     last_record_at: str
     summary: dict
+    outside: list = field(default_factory=list)
+    #: the run the chunk ends in, which the next chunk may continue (written once it ends): a
+    #: resumed run starts from it, so that OUT.outside.tsv does not depend on the chunk size
+    open_run: "OutsideRun | None" = None
+
+
+class OutsideIndex:
+    """Which records lie outside every model's features, a block of records at a time (numpy).
+
+    Built from the window rules' ``spans()`` (None from any rule, e.g. variant-centred windows:
+    no record is outside). A record qualifies for the fast path when it has one ALT, REF and ALT are
+    A/C/G/T only, its contig is in the FASTA, REF lies inside the contig and equals the FASTA, and
+    REF overlaps no span: it gets no window and no skip in any model, exactly what the per-allele
+    path would find (tested on random VCFs). Every other record takes the per-allele path.
+    """
+
+    _ACGT = np.zeros(256, dtype=bool)
+    for _b in b"ACGTacgt":
+        _ACGT[_b] = True
+
+    def __init__(self, rules: dict, genome: Genome, names: ContigNames):
+        self.names, self.genome = names, genome
+        spans = [rule.spans() if hasattr(rule, "spans") else None for rule in rules.values()]
+        self.usable = all(s is not None for s in spans)
+        self._reader = BaseReader(genome.path) if self.usable else None
+        self.usable = self.usable and self._reader.usable
+        by_chrom: dict[str, list] = {}
+        for rule_spans in spans if self.usable else []:
+            for chrom, start, end in rule_spans:
+                by_chrom.setdefault(chrom, []).append((start, end))
+        self._merged = {}
+        for chrom, items in by_chrom.items():
+            items.sort()
+            starts, ends = [], []
+            for a, b in items:
+                if starts and a <= ends[-1]:
+                    ends[-1] = max(ends[-1], b)
+                else:
+                    starts.append(a)
+                    ends.append(b)
+            self._merged[chrom] = (np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+    def mask(self, block: RecordBlock) -> np.ndarray:
+        """bool per record of ``block``: outside every feature (see the class docstring)."""
+        n = len(block)
+        ok = np.zeros(n, dtype=bool)
+        if not self.usable or not n:
+            return ok
+        refs, alts = block.ref, block.alt
+        ref_len = np.fromiter(map(len, refs), dtype=np.int64, count=n)
+        alt_len = np.fromiter(map(len, alts), dtype=np.int64, count=n)
+        text = np.frombuffer("".join(refs).encode("ascii", "replace") + "".join(alts).encode("ascii", "replace"),
+                             dtype=np.uint8)
+        bad = ~self._ACGT[text]  # ',' (several ALTs), '.', '*', '<', N, ... all fail
+        lengths = np.concatenate([ref_len, alt_len])
+        owner = np.repeat(np.arange(2 * n) % n, lengths)
+        clean = np.ones(n, dtype=bool)
+        clean[owner[bad]] = False
+        clean &= (ref_len > 0) & (alt_len > 0)
+        starts = block.pos - 1
+        chroms = block.chrom
+        names = set(chroms)
+        for name in names:
+            fasta = self.names.resolve(name, "VCF", report=False)
+            sel = np.flatnonzero(clean & np.fromiter((c == name for c in chroms), dtype=bool, count=n)) \
+                if len(names) > 1 else np.flatnonzero(clean)
+            if fasta is None or not len(sel):
+                continue
+            s, e = starts[sel], starts[sel] + ref_len[sel]
+            inside = (s >= 0) & (e <= self.genome.lengths[fasta])
+            sel, s, e = sel[inside], s[inside], e[inside]
+            merged = self._merged.get(fasta)
+            if merged is not None and len(merged[0]):
+                k = np.searchsorted(merged[0], e, side="left") - 1
+                hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
+                sel, s, e = sel[~hit], s[~hit], e[~hit]
+            if not len(sel):
+                continue
+            lens = e - s
+            positions = np.repeat(s, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+            want = np.frombuffer("".join(refs[i] for i in sel).upper().encode("ascii"), dtype=np.uint8)
+            same = self._reader.codes(fasta, positions) == want
+            agree = np.logical_and.reduceat(same, np.cumsum(lens) - lens) if len(same) else np.ones(0, bool)
+            ok[sel[agree]] = True
+        return ok
 
 
 class VariantWindows:
@@ -137,28 +253,68 @@ class VariantWindows:
         """Every allele's :class:`AlleleResult` in VCF order, counted into :attr:`summary` before it
         is yielded. Records numbered up to ``after_record`` are read (their IDs are remembered, for
         the duplicate-ID count) but not windowed: a resumed run, whose summary was restored."""
-        for result in self._uncounted(vcf_file, after_record):
-            self._count(result)
-            yield result
+        for item in self._uncounted(vcf_file, after_record, runs=False):
+            self._count(item)
+            yield item
         self._refs.finish(self.summary)
 
-    def _uncounted(self, vcf_file, after_record: int) -> Iterator[AlleleResult]:
+    def _uncounted(self, vcf_file, after_record: int, runs: bool) -> Iterator:
+        """:class:`AlleleResult` objects and, with ``runs``, :class:`_FastRecords` (records of the
+        fast path, which give no result objects), in VCF order, not yet counted."""
         if after_record == 0 and self.summary.alleles:  # a new pass: count afresh
             self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
         warn_if_other_assembly(vcf_file, self.genome, self.names)
         self._vcf_file, self._refs = vcf_file, RefMismatchMonitor(vcf_file)
-        for allele in iter_alleles(vcf_file):
-            if allele.record > after_record:
-                yield self.result(allele)
-            elif allele.alt_index == 0:  # counted before the run stopped: remembered only
-                self.summary.count_record_id(allele.vcf_id, allele.record, vcf_file, replay=True)
+        ids = DuplicateIds()
+        outside = OutsideIndex(self.rules, self.genome, self.names) if runs else None
+        for block in iter_record_blocks(vcf_file):
+            dup, false = ids.flags(block.ids)  # every record, in VCF order (the resumed ones too)
+            n = len(block)
+            skip = max(0, min(n, after_record - block.first_record + 1))
+            fast = outside.mask(block) if outside is not None else np.zeros(n, dtype=bool)
+            fast[:skip] = False
+            # runs of fast records: where fast switches on / off
+            edges = np.flatnonzero(np.diff(np.r_[False, fast, False].astype(np.int8)))
+            run_end = dict(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+            i = skip
+            while i < n:
+                if i in run_end:
+                    j = run_end[i]
+                    yield _FastRecords(block, i, j, dup[i:j], false[i:j])
+                    i = j
+                    continue
+                alleles = block.alleles(i)
+                for allele in alleles:
+                    result = self.result(allele)
+                    result.duplicate = (bool(dup[i]), float(false[i])) if allele.alt_index == 0 else None
+                    yield result
+                i += 1
 
-    def _count(self, result: AlleleResult) -> None:
-        allele = result.allele
-        if allele.alt_index == 0:
-            self.summary.count_record_id(allele.vcf_id, allele.record, self._vcf_file)
-        self._refs.add(result, self.summary)
-        self.summary.count(result)
+    def _count(self, item) -> None:
+        s = self.summary
+        if isinstance(item, _FastRecords):
+            n = item.end - item.start
+            s.count_duplicates(item.dup, item.false, item.block.ids[item.start:item.end],
+                               range(item.block.first_record + item.start, item.block.first_record + item.end),
+                               self._vcf_file)
+            s.records += n
+            s.alleles += n
+            s.skipped[self._outside_reason] += n
+            s.outside_alleles += n
+            s.ref_checked += n
+            return
+        allele = item.allele
+        if item.duplicate is not None:
+            s.count_duplicates(np.array([item.duplicate[0]]), np.array([item.duplicate[1]]), [allele.vcf_id],
+                               [allele.record], self._vcf_file)
+        self._refs.add(item, s)
+        s.count(item)
+
+    @property
+    def _outside_reason(self) -> str:
+        """The skip reason of an allele outside every model's features (what combine_models gives)."""
+        return combined_failure([(spec.name, tuple(spec.no_feature)) for spec in self.specs])[0] \
+            if len(self.specs) > 1 else self.specs[0].no_feature_reason
 
     def events(self, vcf_file) -> Iterator:
         """Every WindowPair and Skip of ``vcf_file`` in order (per allele: rows, then skips)."""
@@ -166,27 +322,81 @@ class VariantWindows:
             yield from result.rows
             yield from result.skips
 
-    def chunks(self, vcf_file, chunk_rows: int, after_record: int = 0) -> Iterator[Chunk]:
+    def chunks(self, vcf_file, chunk_rows: int, after_record: int = 0, outside_runs: bool = False,
+               open_run: OutsideRun | None = None) -> Iterator[Chunk]:
         """The results cut into :class:`Chunk` objects at VCF record boundaries.
 
         A chunk closes at the first record boundary after it holds ``chunk_rows`` events (pairs
-        plus skips), so every record's rows are in one chunk. Each chunk carries a copy of the
-        summary covering exactly the records up to and including its last one.
+        plus skips plus outside runs), so every record's rows are in one chunk. Each chunk carries a
+        copy of the summary covering exactly the records up to and including its last one.
+        ``outside_runs``: alleles outside every model's features go into the chunk's ``outside``
+        runs instead of its skips (whole-genome VCFs: mostly such alleles; they take a vectorised
+        path and give one line per run instead of one skip row each).
         """
         if chunk_rows < 1:
             raise UsageError(f"--chunk-rows must be >= 1, not {chunk_rows}")
         pairs: list[WindowPair] = []
         skips: list[Skip] = []
-        last: VariantAllele | None = None
-        for result in self._uncounted(vcf_file, after_record):
-            allele = result.allele
-            if last is not None and allele.alt_index == 0 and len(pairs) + len(skips) >= chunk_rows:
-                yield Chunk(pairs, skips, last.record, f"{last.chrom}:{last.pos}", self.summary.to_dict())
-                pairs, skips = [], []
-            self._count(result)
-            pairs += result.rows
-            skips += result.skips
-            last = allele
-        if pairs or skips:
-            yield Chunk(pairs, skips, last.record, f"{last.chrom}:{last.pos}", self.summary.to_dict())
+        runs: list[OutsideRun] = [open_run] if open_run is not None else []
+        last: tuple | None = None  # (record, chrom:pos) of the last record taken
+        events = 0
+        reason = self._outside_reason
+        for item in self._uncounted(vcf_file, after_record, runs=outside_runs):
+            if isinstance(item, _FastRecords):
+                first_record = item.block.first_record + item.start
+                new_record = True
+            else:
+                first_record, new_record = item.allele.record, item.allele.alt_index == 0
+            if last is not None and new_record and events >= chunk_rows:
+                pending = runs.pop() if runs and runs[-1].last[0] == last[0] else None
+                yield Chunk(pairs, skips, last[0], last[1], self.summary.to_dict(), runs, pending)
+                pairs, skips, runs, events = [], [], [pending] if pending else [], 0
+            self._count(item)
+            if isinstance(item, _FastRecords):
+                b = item.block
+                a, z = item.start, item.end - 1
+                at = (f"{b.chrom[a]}:{b.pos[a]}", f"{b.chrom[z]}:{b.pos[z]}")
+                _extend(runs, OutsideRun((b.first_record + a, 0), (b.first_record + z, 0), z - a + 1, *at, reason))
+                last = (b.first_record + z, at[1])
+                events += 1
+                continue
+            allele = item.allele
+            last = (allele.record, f"{allele.chrom}:{allele.pos}")
+            if outside_runs and item.outside:
+                where = f"{allele.chrom}:{allele.pos}"
+                _extend(runs, OutsideRun((allele.record, allele.alt_index), (allele.record, allele.alt_index), 1,
+                                         where, where, item.skips[0].reason))
+                events += 1
+                continue
+            pairs += item.rows
+            skips += item.skips
+            events += len(item.rows) + len(item.skips)
+        if last is not None:
+            yield Chunk(pairs, skips, last[0], last[1], self.summary.to_dict(), runs)
+        elif runs:  # nothing after the resumed record: the open run ends here
+            yield Chunk([], [], runs[-1].last[0], runs[-1].last_at, self.summary.to_dict(), runs)
         self._refs.finish(self.summary)
+
+
+@dataclass
+class _FastRecords:
+    """Records ``start:end`` of a block that the fast path found outside every feature."""
+
+    block: RecordBlock
+    start: int
+    end: int
+    dup: np.ndarray
+    false: np.ndarray
+
+
+def _extend(runs: list, run: OutsideRun) -> None:
+    """Append ``run`` to ``runs``, joined with the last run when it continues it (same reason, next allele)."""
+    if runs:
+        prev = runs[-1]
+        follows = (run.first[0] == prev.last[0] and run.first[1] == prev.last[1] + 1) or \
+                  (run.first[0] == prev.last[0] + 1 and run.first[1] == 0)
+        if follows and prev.reason == run.reason:
+            runs[-1] = OutsideRun(prev.first, run.last, prev.alleles + run.alleles, prev.first_at, run.last_at,
+                                  prev.reason)
+            return
+    runs.append(run)

@@ -152,28 +152,40 @@ def _read_tsv(path: Path) -> list[dict]:
 
 
 def _alleles_by_shard(vcf: Path, shards: Sequence[Shard]) -> Iterator[tuple[Shard, list]]:
-    """(shard, its alleles in file order) for every shard, from one pass over the original VCF."""
-    from .genome.vcf import iter_alleles
+    """(shard, its alleles in file order) for every shard, from one pass over the original VCF. The
+    first allele of each record carries its duplicate-ID flags (``allele_duplicate``: record ->
+    (duplicate?, expected false share)), computed block by block as a single run does."""
+    from .accounting import DuplicateIds
+    from .genome.vcf import iter_record_blocks
 
-    alleles = iter_alleles(vcf)
+    ids = DuplicateIds()
+
+    def alleles():
+        for block in iter_record_blocks(vcf):
+            dup, false = ids.flags(block.ids)
+            for i in range(len(block)):
+                for a in block.alleles(i):
+                    yield a, (bool(dup[i]), float(false[i])) if a.alt_index == 0 else None
+
+    stream = alleles()
     pending = None
     for s in shards:
         group = []
         if pending is not None:
             group.append(pending)
             pending = None
-        for a in alleles:
-            if a.record > s.last_record:
-                pending = a
+        for item in stream:
+            if item[0].record > s.last_record:
+                pending = item
                 break
-            group.append(a)
-        if any(a.record < s.first_record for a in group):
+            group.append(item)
+        if any(a.record < s.first_record for a, _ in group):
             raise MergeError(f"manifest does not match {vcf}: records before shard {s.name}'s first record")
-        if group and group[-1].record != s.last_record or (not group and s.n_records):
+        if group and group[-1][0].record != s.last_record or (not group and s.n_records):
             raise MergeError(f"manifest does not match {vcf}: shard {s.name} should hold records "
                              f"{s.first_record}..{s.last_record}")
         yield s, group
-    if pending is not None or next(alleles, None) is not None:
+    if pending is not None or next(stream, None) is not None:
         raise MergeError(f"manifest does not match {vcf}: the VCF has records after the last shard")
 
 
@@ -220,6 +232,13 @@ class _Part:
         if np.any(np.diff(self._keys) < 0):
             raise MergeError(f"part {path}: rows are not in VCF order")
         self.used = 0
+        self._outside = []  # (first key, last key) of the part's runs of alleles outside every feature
+        outside = Path(str(path) + ".outside.tsv")
+        if outside.is_file():
+            for row in _read_tsv(outside):
+                self._outside.append(((int(row["first_record"]) + offset) * 1_000_000 + int(row["first_alt_index"]),
+                                      (int(row["last_record"]) + offset) * 1_000_000 + int(row["last_alt_index"])))
+        self._outside_starts = np.array([a for a, _ in self._outside], dtype=np.int64)
         self.allele_skips: dict[tuple, dict] = {}
         self.feature_skips: dict[tuple, list] = {}
         for row in _read_tsv(Path(str(path) + ".skipped.tsv")):
@@ -231,6 +250,12 @@ class _Part:
             else:
                 self.allele_skips[key] = row
 
+    def is_outside(self, record: int, alt_index: int) -> bool:
+        """Whether the part lists the allele in a run outside every feature of its model."""
+        key = record * 1_000_000 + alt_index
+        k = int(np.searchsorted(self._outside_starts, key, side="right")) - 1
+        return k >= 0 and self._outside[k][1] >= key
+
     def rows_of(self, record: int, alt_index: int) -> np.ndarray:
         """Indices of the part's rows of one allele."""
         key = record * 1_000_000 + alt_index
@@ -241,7 +266,8 @@ class _Part:
 
 def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vcf: str | Path,
           out_parquet: str | Path, out_vcf: str | Path | None = None, out_skipped: str | Path | None = None,
-          out_summary: str | Path | None = None, command_line: str | None = None) -> RunSummary:
+          out_summary: str | Path | None = None, command_line: str | None = None,
+          out_outside: str | Path | None = None) -> RunSummary:
     """Merge ``parts_dir/<safe model>/<shard>.parquet`` (+ ``.skipped.tsv``, ``.summary.json``) into the
     outputs of one multi-model run over ``vcf``; returns the merged :class:`RunSummary`.
 
@@ -251,8 +277,10 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     """
     from . import registry
     from .genome.assembly import RefMismatchMonitor
-    from .outputs import default_skip_path, default_summary_path
+    from .api import OUTSIDE_SCHEMA
+    from .outputs import default_outside_path, default_skip_path, default_summary_path
     from .vcf_output import VcfAnnotator
+    from .windowing import OutsideRun, _extend
 
     models = list(models)
     if not models or len(set(models)) != len(models):
@@ -271,7 +299,9 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     annotator = VcfAnnotator(out_vcf, vcf, specs, command=command_line or f"seqzoo merge --model {','.join(models)}") \
         if out_vcf else None
     skips = TableWriter(out_skipped, SKIP_SCHEMA)
+    outside = TableWriter(default_outside_path(out_parquet) if out_outside is None else out_outside, OUTSIDE_SCHEMA)
     completed = False
+    runs: list = []  # runs of alleles outside every model's features, as a single run joins them
     try:
         for s, alleles in _alleles_by_shard(vcf, shards):
             parts = {spec.name: _Part(part_path(parts_dir, spec.name, s.name), spec, s.first_record - 1, len(alleles))
@@ -281,16 +311,22 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
                     unmatched.setdefault(source, set()).update(names)
             picks: dict[str, list] = {m: [] for m in models}  # per model: (part row, output position)
             n_out, skip_rows = 0, []
-            for a in alleles:
-                if a.alt_index == 0:
-                    summary.count_record_id(a.vcf_id, a.record, vcf)
+            for a, duplicate in alleles:
+                if duplicate is not None:
+                    summary.count_duplicates(np.array([duplicate[0]]), np.array([duplicate[1]]), [a.vcf_id],
+                                             [a.record], vcf)
                 result = combine_models(a, *_outcomes(a, specs, parts))
                 for model, row in result.rows:
                     picks[model].append((row, n_out))
                     n_out += 1
                 refs.add(result, summary)
                 summary.count(result)
-                skip_rows += [skip.as_row() for skip in result.skips]
+                if result.outside:  # as a single run reports them: runs in OUT.outside.tsv
+                    where = f"{a.chrom}:{a.pos}"
+                    _extend(runs, OutsideRun((a.record, a.alt_index), (a.record, a.alt_index), 1, where, where,
+                                             result.skips[0].reason))
+                else:
+                    skip_rows += [skip.as_row() for skip in result.skips]
             for name, part in parts.items():
                 if part.used != part.table.n:
                     raise MergeError(f"{part_path(parts_dir, name, s.name)}: {part.table.n - part.used} rows belong "
@@ -307,10 +343,15 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
             table = Table.stack(blocks, n_out, schema)
             writer.write(table)
             skips.write(Table.from_rows(skip_rows, SKIP_SCHEMA))
+            pending = runs.pop() if runs else None  # the last run may go on in the next shard
+            outside.write(Table.from_rows([r.as_row() for r in runs], OUTSIDE_SCHEMA))
+            runs = [pending] if pending else []
             if annotator is not None:
                 annotator.write(table, through_record=s.last_record)
+        outside.write(Table.from_rows([r.as_row() for r in runs], OUTSIDE_SCHEMA))
         completed = True
     finally:
+        outside.close()
         if completed:
             writer.close()
             skips.close()
@@ -341,8 +382,11 @@ def _outcomes(allele, specs, parts: dict) -> tuple[list[ModelOutcome], tuple[str
             raise MergeError(f"model {spec.name}: allele {allele.variant_id} (record {allele.record}) has rows and an "
                              f"allele-level skip in its part")
         if not rows and failed is None:
-            raise MergeError(f"model {spec.name}: allele {allele.variant_id} (record {allele.record}) has neither "
-                             f"rows nor a skip in its part; the part does not match the shard's VCF")
+            if not part.is_outside(*key):
+                raise MergeError(f"model {spec.name}: allele {allele.variant_id} (record {allele.record}) has "
+                                 f"neither rows nor a skip in its part; the part does not match the shard's VCF")
+            outcomes.append(ModelOutcome(spec.name, [], [], tuple(spec.no_feature), covered=False))
+            continue
         feature_skips = [Skip(allele, r["reason"], r["detail"], r["feature_id"], r["model"])
                          for r in part.feature_skips.get(key, [])]
         if failed is not None and not failed["model"]:
@@ -374,6 +418,8 @@ def add_parsers(sub) -> None:
     m.add_argument("--vcf-output", default=None, help="merged annotated VCF (.vcf.gz or .vcf)")
     m.add_argument("--skipped", default=None, help="merged skip report (default: OUTPUT.skipped.tsv)")
     m.add_argument("--summary", default=None, help="merged summary (default: OUTPUT.summary.json)")
+    m.add_argument("--outside", default=None,
+                   help="merged runs of alleles outside every model's features (default: OUTPUT.outside.tsv)")
     for q in (p, m):
         q.add_argument("-q", "--quiet", action="store_true", help="no summary line")
 
@@ -388,16 +434,17 @@ def run(args) -> int:
                   f"-> {Path(args.output) / 'manifest.tsv'}", file=sys.stderr)
         return 0
     models = [n.strip() for n in args.model.split(",") if n.strip()]
-    from .outputs import default_skip_path, default_summary_path
+    from .outputs import default_outside_path, default_skip_path, default_summary_path
     from .output_paths import claim_outputs
     outputs = {"-o": args.output, "--vcf-output": args.vcf_output,
                "--skipped": args.skipped or default_skip_path(args.output),
-               "--summary": args.summary or default_summary_path(args.output)}
+               "--summary": args.summary or default_summary_path(args.output),
+               "--outside": args.outside or default_outside_path(args.output)}
     if args.vcf_output and str(args.vcf_output).endswith(".gz"):
         outputs["index"] = str(args.vcf_output) + ".tbi"
     with claim_outputs({k: v for k, v in outputs.items() if v}, {"--vcf": args.vcf, "--manifest": args.manifest}):
         summary = merge(args.manifest, args.parts, models, args.vcf, args.output, args.vcf_output, args.skipped,
-                        args.summary, command_line=getattr(args, "command_line", None))
+                        args.summary, command_line=getattr(args, "command_line", None), out_outside=args.outside)
     if not args.quiet:
         print(f"seqzoo merge {','.join(models)}: {summary.line()}", file=sys.stderr)
     return 0

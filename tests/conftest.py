@@ -46,3 +46,38 @@ def framepool_model():
     import seqzoo
     path = require_weights("Framepool_combined_residual.h5")
     return seqzoo.load_model("Framepool", weights=path)
+
+
+def outside_alleles(out, vcf=None) -> list[tuple[int, int, str]]:
+    """(record, alt_index, reason) of every allele in the runs of ``OUT.outside.tsv`` (runs cover
+    consecutive alleles in VCF order; ``vcf`` gives the number of ALTs per record when a run spans
+    several records, else every record of such a run must have one ALT)."""
+    import pandas as pd
+
+    runs = pd.read_csv(f"{out}.outside.tsv", sep="\t", keep_default_na=False)
+    n_alts = {}
+    if vcf is not None:
+        n = 0
+        for line in open(vcf):
+            if line.startswith("#") or not line.strip():
+                continue
+            n += 1
+            n_alts[n] = len(line.split("\t")[4].split(","))
+    alleles = []
+    for r in runs.itertuples():
+        keys = [(rec, k) for rec in range(r.first_record, r.last_record + 1) for k in range(n_alts.get(rec, 1))]
+        keys = [key for key in keys if (r.first_record, r.first_alt_index) <= key <= (r.last_record, r.last_alt_index)]
+        assert len(keys) == r.alleles, f"run {r} does not match the VCF's alleles"
+        alleles += [(rec, k, r.reason) for rec, k in keys]
+    return alleles
+
+
+def record_ids(vcf) -> dict:
+    """1-based record number -> the VCF ID column."""
+    ids, n = {}, 0
+    for line in open(vcf):
+        if line.startswith("#") or not line.strip():
+            continue
+        n += 1
+        ids[n] = line.split("\t")[2]
+    return ids

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE, require_weights
+from conftest import REFERENCE, outside_alleles, record_ids, require_weights
 from seqzoo.cli import main
 from seqzoo.encoding import reverse_complement
 from seqzoo.registry import aparent2_effects
@@ -84,8 +84,10 @@ def test_score_tsv_and_parquet(genome, tmp_path, model):
     assert "delta_cut_prob" not in t.columns and len(q.delta_cut_prob[0]) == 206 and len(q.ref_cut_prob[0]) == 206
     np.testing.assert_allclose(q.delta_logodds_narrow, t.delta_logodds_narrow, atol=1e-9)
     skipped = pd.read_csv(str(tmp_path / "s.tsv") + ".skipped.tsv", sep="\t")
-    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end",
-                                                             "between": "not_in_pas_window"}
+    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end"}
+    ids = record_ids(genome / "v.vcf")  # the allele outside every window: in the runs of OUT.outside.tsv
+    assert [(ids[r], reason) for r, _, reason in outside_alleles(tmp_path / "s.tsv")] == [("between",
+                                                                                       "not_in_pas_window")]
     summary = json.loads(open(str(tmp_path / "s.tsv") + ".summary.json").read())
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (7, 5, 2)
     # exact windows, then values equal a direct prediction on them

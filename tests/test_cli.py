@@ -46,11 +46,14 @@ def test_score_outputs_accounting_and_values(dataset, tmp_path, suffix, framepoo
     allele_keys = set(zip(table.record, table.alt_index))
     assert not allele_keys & set(zip(skipped.record[skipped.feature_id == ""], skipped.alt_index))
     allele_skips = skipped[skipped.feature_id == ""]
-    assert summary["alleles"] == len(allele_keys) + len(allele_skips)
+    outside = pd.read_csv(str(out) + ".outside.tsv", sep="\t")  # alleles outside every 5'UTR: runs
+    assert summary["alleles"] == len(allele_keys) + len(allele_skips) + outside.alleles.sum()
     assert summary["scored_alleles"] == len(allele_keys) and summary["rows"] == len(table)
     assert summary["identity_holds"] is True
-    assert set(allele_skips.reason) == {"ref_mismatch", "not_in_5utr", "crosses_utr_exon_boundary",
-                                        "symbolic_alt", "contig_not_in_fasta"}
+    assert set(allele_skips.reason) == {"ref_mismatch", "crosses_utr_exon_boundary", "symbolic_alt",
+                                        "contig_not_in_fasta"}
+    assert set(outside.reason) == {"not_in_5utr"} and summary["outside_alleles"] == outside.alleles.sum() > 0
+    assert summary["skipped_by_reason"]["not_in_5utr"] == outside.alleles.sum()
     assert summary["unmatched_contigs"] == {"VCF": ["chrUn_unknown"]}
     err = capsys.readouterr().err
     assert f"records={summary['records']} alleles={summary['alleles']} rows={len(table)}" in err

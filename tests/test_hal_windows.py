@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import outside_alleles, record_ids
+
 from seqzoo.encoding import reverse_complement as rc
 from seqzoo.genome.fasta import Genome, GenomeError
 from seqzoo.genome.names import ContigNames
@@ -248,7 +250,9 @@ def test_seqzoo_score_and_windows_end_to_end(tmp_path):
     np.testing.assert_allclose(t.delta, alt - ref, rtol=0, atol=1e-9)
     np.testing.assert_allclose(t.sigmoid_delta, 1 / (1 + np.exp(ref - alt)), rtol=0, atol=1e-12)
     skipped = pd.read_csv(str(tmp_path / "s.tsv") + ".skipped.tsv", sep="\t", keep_default_na=False)
-    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end",
-                                                             "single_exon": "not_in_donor_window"}
+    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end"}
+    ids = record_ids(vcf)  # the allele outside every window: in the runs of OUT.outside.tsv
+    assert [(ids[r], reason) for r, _, reason in outside_alleles(tmp_path / "s.tsv")] == [
+        ("single_exon", "not_in_donor_window")]
     summary = json.loads(open(str(tmp_path / "s.tsv") + ".summary.json").read())
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (8, 6, 2)

@@ -154,7 +154,8 @@ def run_both(name: str, data) -> tuple:
     tmp = data["tmp"] / name.replace("/", "_")
     tmp.mkdir()
     out = tmp / "seqzoo.tsv"
-    args = ["score", "--model", name, "--fasta", str(data["fasta"]), "--vcf", str(data["vcf"]), "-o", str(out), "-q"]
+    args = ["score", "--model", name, "--fasta", str(data["fasta"]), "--vcf", str(data["vcf"]), "-o", str(out), "-q",
+            "--report-outside", "rows"]  # every allele kipoi-veff leaves out has its row in the skip report
     spec = veff.get_spec(name)
     if spec.mode == "regions":
         args += ["--gtf", str(data["gtf"])]

@@ -80,7 +80,7 @@ def test_killed_run_leaves_readable_output_and_resumes_without_duplicates(data, 
     assert len(partial) >= note["summary"]["rows"] > 0
     assert main(args("windows", data, out, "--resume")) == 0
     assert out.read_bytes() == whole.read_bytes()
-    for extra in (".skipped.tsv", ".summary.json"):
+    for extra in (".skipped.tsv", ".outside.tsv", ".summary.json"):
         assert (tmp_path / f"part{suffix}{extra}").read_bytes() == (tmp_path / f"whole{suffix}{extra}").read_bytes()
     assert not (tmp_path / f"part{suffix}.progress.json").exists()
     assert not parts_dir(out).exists()

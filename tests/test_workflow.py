@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from cyvcf2 import VCF
 
-from conftest import ROOT, require_weights
+from conftest import ROOT, outside_alleles, record_ids, require_weights
 from seqzoo import workflow
 from seqzoo.cli import main
 from seqzoo.synthetic import make_gene_model_dataset
@@ -72,7 +72,8 @@ def _single(paths, out_dir: Path, models=MODELS) -> dict:
     assert _score(paths, paths["vcf"], out_dir / "single.parquet", models) == 0
     assert _score(paths, paths["vcf"], out_dir / "single.vcf.gz", models) == 0
     return {"parquet": out_dir / "single.parquet", "vcf": out_dir / "single.vcf.gz",
-            "skipped": out_dir / "single.parquet.skipped.tsv", "summary": out_dir / "single.parquet.summary.json"}
+            "skipped": out_dir / "single.parquet.skipped.tsv", "summary": out_dir / "single.parquet.summary.json",
+            "outside": out_dir / "single.parquet.outside.tsv"}
 
 
 def assert_same_outputs(merged: dict, single: dict, models=MODELS) -> None:
@@ -98,6 +99,8 @@ def assert_same_outputs(merged: dict, single: dict, models=MODELS) -> None:
         else:
             assert list(x) == list(y), col
     assert Path(merged["skipped"]).read_text() == Path(single["skipped"]).read_text()
+    if "outside" in merged:
+        assert Path(merged["outside"]).read_text() == Path(single["outside"]).read_text()
     assert json.loads(Path(merged["summary"]).read_text()) == json.loads(Path(single["summary"]).read_text())
     assert Path(merged["summary"]).read_text() == Path(single["summary"]).read_text()
     vm, vs = VCF(str(merged["vcf"])), VCF(str(single["vcf"]))
@@ -161,14 +164,16 @@ def test_merge_of_shards_equals_single_run(data, tmp_path, models, per_shard):
     assert any(pq.read_metadata(workflow.part_path(tmp_path / "parts", m, s.name)).num_rows == 0
                for s in shards for m in models)
     merged = {"parquet": tmp_path / "m.parquet", "vcf": tmp_path / "m.vcf.gz", "skipped": tmp_path / "m.skipped.tsv",
-              "summary": tmp_path / "m.summary.json"}
+              "summary": tmp_path / "m.summary.json", "outside": tmp_path / "m.parquet.outside.tsv"}
     workflow.merge(tmp_path / "shards" / "manifest.tsv", tmp_path / "parts", models, data["vcf"], merged["parquet"],
                    merged["vcf"], merged["skipped"], merged["summary"])
     assert_same_outputs(merged, single, models)
     skipped = pd.read_csv(merged["skipped"], sep="\t", keep_default_na=False)
     reasons = dict(zip(skipped.variant_id, skipped.reason))
     assert reasons["mismatch"] == "ref_mismatch" and reasons["unknown_contig"] == "contig_not_in_fasta"
-    assert reasons["intergenic"] == ("no_window_in_any_model" if len(models) > 1 else "not_in_pas_window")
+    ids = record_ids(data["vcf"])
+    outside = {ids[r]: reason for r, _, reason in outside_alleles(tmp_path / "m.parquet", data["vcf"])}
+    assert outside["intergenic"] == ("no_window_in_any_model" if len(models) > 1 else "not_in_pas_window")
 
 
 def test_merge_refuses_a_manifest_that_does_not_match(data, tmp_path):
@@ -216,7 +221,7 @@ def test_snakemake_workflow_equals_single_run(data, tmp_path):
     manifest = workflow.read_manifest(out / "shards" / "manifest.tsv")
     assert len(manifest) == 5 and {s.contig for s in manifest} == {"chr1", "chrUn"}
     merged = {"parquet": out / "merged.parquet", "vcf": out / "merged.vcf.gz", "skipped": out / "merged.skipped.tsv",
-              "summary": out / "merged.summary.json"}
+              "summary": out / "merged.summary.json", "outside": out / "merged.outside.tsv"}
     assert_same_outputs(merged, single)
 
 
@@ -292,9 +297,10 @@ def test_merge_skip_semantics_on_handmade_parts(tmp_path):
     assert list(table.delta_logodds_narrow[1:]) == [2.5, 3.5] and table.delta_logodds_narrow[:1].isna().all()
     assert Path(str(out) + ".skipped.tsv").read_text().splitlines()[1:] == [
         "a\tchr1\t10\tA\tG\t1\t0\tFramepool\tT2\tcrosses_utr_exon_boundary\tT2 detail",
-        "b\tchr1\t20\tC\tT\t2\t0\t\t\tno_window_in_any_model\tFramepool: not_in_5utr (no UTR); "
-        "APARENT2: not_in_pas_window (no PAS)",
         "c\tchr1\t30\tG\tA\t3\t0\t\t\tref_mismatch\tVCF REF=G"]
+    # b lies outside both models' features: a run in OUT.outside.tsv, counted with the skipped alleles
+    assert Path(str(out) + ".outside.tsv").read_text().splitlines()[1:] == [
+        "2\t0\t2\t0\t1\tchr1:20\tchr1:20\tno_window_in_any_model"]
     d = summary.to_dict()
     assert (d["records"], d["alleles"], d["rows"], d["scored_alleles"]) == (3, 3, 3, 1)
     assert d["skipped_by_reason"] == {"no_window_in_any_model": 1, "ref_mismatch": 1}

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_weights
+from conftest import outside_alleles, record_ids, require_weights
 from seqzoo.cli import main
 from seqzoo.encoding import reverse_complement
 from seqzoo.synthetic import gtf_line, other_base, random_sequence, write_fasta, write_gtf, write_vcf
@@ -59,8 +59,10 @@ def test_score_with_and_without_halflife(genome, tmp_path):
     assert list(z.halflife_source) == ["zeros"] * 4
     assert list(h.halflife_source) == ["file", "file", "file", "zeros_gene_not_in_file"]
     skipped = pd.read_csv(str(tmp_path / "z.tsv") + ".skipped.tsv", sep="\t")
-    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end",
-                                                             "between": "not_in_promoter_window"}
+    assert dict(zip(skipped.variant_id, skipped.reason)) == {"edge": "window_past_contig_end"}
+    ids = record_ids(genome / "v.vcf")  # the allele outside every window: in the runs of OUT.outside.tsv
+    assert [(ids[r], reason) for r, _, reason in outside_alleles(tmp_path / "z.tsv")] == [
+        ("between", "not_in_promoter_window")]
     summary = json.loads(open(str(tmp_path / "z.tsv") + ".summary.json").read())
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (6, 4, 2)
     # values equal a direct prediction on the exact windows

@@ -65,6 +65,11 @@ class CenteredWindows:
     def no_feature_reason(self) -> tuple[str, str]:  # every allele gets a window; kept for the protocol
         return NO_FEATURE
 
+    @staticmethod
+    def spans() -> None:
+        """None: every position has a window (see :meth:`seqzoo.windows.fixed.AnchoredWindowRule.spans`)."""
+        return None
+
     def _ref(self, w: AnchoredWindow) -> str:
         if self._last is not None and self._last[0] == w.key:
             return self._last[1]

@@ -130,6 +130,11 @@ class AnchoredWindowRule:
     def no_feature_reason(self) -> tuple[str, str]:
         return self._no_feature
 
+    def spans(self) -> list[tuple[str, int, int]]:
+        """Every feature's window, (FASTA contig, start, end) forward strand, 0-based half-open: an
+        allele whose REF overlaps none of them gets no window and no feature skip."""
+        return [(w.chrom, w.start, w.end) for w in self.features]
+
     def ref_forward(self, i: int) -> str:
         """Feature ``i``'s reference window, forward strand (cached, least recently used dropped)."""
         w = self.features[i]

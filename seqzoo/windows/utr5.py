@@ -77,6 +77,11 @@ class Utr5Windows:
                                     ref_key=tx.transcript_id))
         return pairs, skips
 
+    def spans(self) -> list[tuple[str, int, int]]:
+        """Every 5'UTR exon, (FASTA contig, start, end) 0-based half-open: an allele whose REF overlaps
+        none of them gets no window and no feature skip."""
+        return [(tx.chrom, s, e) for tx in self.transcripts for s, e in tx.exons]
+
     @staticmethod
     def no_feature_reason() -> tuple[str, str]:
         return NO_FEATURE

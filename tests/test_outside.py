@@ -1,0 +1,104 @@
+"""Alleles outside every model's features: the vectorised path (whole-genome VCFs) finds exactly the
+alleles the per-allele path finds, and OUT.outside.tsv (runs) accounts for them, so that
+alleles == scored + skip rows + alleles in runs holds from the files alone."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seqzoo
+from seqzoo.cli import main
+from seqzoo.synthetic import make_gene_model_dataset, other_base, write_vcf
+
+MODEL_SETS = ["Framepool", "APARENT2", "Xpresso/human_median", "HAL", "Framepool,APARENT2,HAL"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """The gene-model genome and a dense random VCF of every kind of record, near features and far."""
+    d = tmp_path_factory.mktemp("outside")
+    paths = make_gene_model_dataset(d, seed=4, n_genes=4)
+    seq = "".join(x.strip() for x in paths["fasta"].read_text().splitlines()[1:])
+    rng = np.random.default_rng(9)
+    records = []
+    for k, p in enumerate(sorted(rng.choice(np.arange(1, len(seq) - 5), size=3000, replace=False))):
+        p = int(p)
+        r = seq[p - 1]
+        kind = rng.integers(12)
+        vid = f"rs{rng.integers(2500)}" if rng.random() < 0.7 else None  # repeats: duplicate IDs
+        if kind < 6:
+            rec = (p, r, other_base(r, int(rng.integers(3))))
+        elif kind == 6:
+            rec = (p, seq[p - 1:p + 2], r)                                  # deletion
+        elif kind == 7:
+            rec = (p, r, r + "GA")                                          # insertion
+        elif kind == 8:
+            rec = (p, r, f"{other_base(r, 0)},{other_base(r, 1)}")           # multi-allelic
+        elif kind == 9:
+            rec = (p, other_base(r, 2), r)                                  # REF mismatch
+        elif kind == 10:
+            rec = (p, r.lower(), other_base(r, 0).lower())                  # lower case
+        else:
+            rec = (p, r, ["N", "<DEL>", "*", "."][int(rng.integers(4))])
+        records.append(("chr1", rec[0], vid, rec[1], rec[2]))
+    records.append(("chr1", len(seq) + 5, "beyond", "A", "G"))
+    records.append(("chrUn", 10, "unknown", "A", "G"))
+    vcf = write_vcf(d / "dense.vcf", records, {"chr1": len(seq)})
+    return dict(paths, vcf=vcf)
+
+
+def expand(runs: pd.DataFrame, rows_mode_skips: pd.DataFrame) -> pd.DataFrame:
+    """The alleles the runs stand for, as the per-allele skip rows of the same alleles."""
+    keys = set()
+    for r in runs.itertuples():
+        first, last = (r.first_record, r.first_alt_index), (r.last_record, r.last_alt_index)
+        for k in rows_mode_skips.itertuples():
+            if first <= (k.record, k.alt_index) <= last:
+                keys.add((k.record, k.alt_index))
+    return rows_mode_skips[[(a, b) in keys for a, b in zip(rows_mode_skips.record, rows_mode_skips.alt_index)]]
+
+
+@pytest.mark.parametrize("models", MODEL_SETS)
+def test_fast_outside_path_equals_the_per_allele_path(data, models):
+    names = models.split(",")
+    per_allele = seqzoo.windows_vcf(names, data["fasta"], data["vcf"], data["gtf"], report_outside="rows",
+                                    chunk_rows=97)
+    fast = seqzoo.windows_vcf(names, data["fasta"], data["vcf"], data["gtf"], report_outside="runs", chunk_rows=97)
+    pd.testing.assert_frame_equal(fast.rows, per_allele.rows)
+    assert fast.summary == per_allele.summary
+    assert fast.summary["outside_alleles"] == fast.outside["alleles"].sum() > 300
+    assert fast.summary["duplicate_ids"] > 100  # the repeated rsIDs, counted the same way on both paths
+    outside = expand(fast.outside, per_allele.skipped)
+    assert len(outside) == fast.outside["alleles"].sum()
+    assert set(outside.reason) == set(fast.outside.reason) and len(set(outside.reason)) == 1
+    kept = per_allele.skipped.drop(outside.index).reset_index(drop=True)
+    pd.testing.assert_frame_equal(fast.skipped, kept)
+    # every allele accounted for from the outputs alone
+    s = fast.summary
+    scored = len(set(zip(fast.rows.record, fast.rows.alt_index)))
+    allele_skips = fast.skipped[fast.skipped.feature_id == ""]
+    allele_skips = allele_skips[~allele_skips.duplicated(["record", "alt_index"])] if len(names) > 1 else allele_skips
+    assert s["alleles"] == scored + len(allele_skips) + fast.outside["alleles"].sum()
+
+
+def test_outside_file_of_a_cli_run_and_its_resume(data, tmp_path):
+    out = tmp_path / "w.tsv"
+    assert main(["windows", "--model", "Framepool", "--fasta", str(data["fasta"]), "--gtf", str(data["gtf"]),
+                 "--vcf", str(data["vcf"]), "-o", str(out), "-q", "--chunk-rows", "50"]) == 0
+    runs = pd.read_csv(f"{out}.outside.tsv", sep="\t")
+    assert list(runs.columns) == ["first_record", "first_alt_index", "last_record", "last_alt_index", "alleles",
+                                  "first_at", "last_at", "reason"]
+    assert (runs.reason == "not_in_5utr").all()
+    summary = json.loads((tmp_path / "w.tsv.summary.json").read_text())
+    assert summary["skipped_by_reason"]["not_in_5utr"] == runs.alleles.sum() == summary["outside_alleles"]
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t", keep_default_na=False)
+    assert "not_in_5utr" not in set(skipped.reason)
+    rows_mode = tmp_path / "r.tsv"
+    assert main(["windows", "--model", "Framepool", "--fasta", str(data["fasta"]), "--gtf", str(data["gtf"]),
+                 "--vcf", str(data["vcf"]), "-o", str(rows_mode), "-q", "--report-outside", "rows"]) == 0
+    assert (rows_mode.read_text() == out.read_text())
+    every = pd.read_csv(f"{rows_mode}.skipped.tsv", sep="\t", keep_default_na=False)
+    assert (every.reason == "not_in_5utr").sum() == runs.alleles.sum()
