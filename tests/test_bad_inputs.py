@@ -24,6 +24,7 @@ Catalogue item -> test (here unless named):
   no network and no weights ................... test_no_network_and_no_weights
   VCF header of another assembly .............. test_vcf_header_of_another_assembly_is_warned_about
   output folder that cannot be written ........ test_unwritable_output_is_a_clear_error
+  half-life file with NaN / inf / empty / NA .. test_halflife_file_with_a_missing_value_names_line_gene_and_fix
   (concurrent cache fill: test_weights::test_two_processes_filling_the_cache_at_once)
 """
 from __future__ import annotations
@@ -446,3 +447,36 @@ def test_stale_fai_is_refused(genome, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"seqzoo: error: FASTA index {fasta}.fai does not match FASTA file {fasta} (the FASTA changed after it was "
         f"indexed). Delete g.fa.fai (seqzoo rebuilds it) or run `samtools faidx {fasta}`.")
+
+
+# --- gene models (gene, transcript, exon, five_prime_utr, CDS lines): FASTA contig "1", VCF "chr1"
+@pytest.fixture(scope="module")
+def genes(tmp_path_factory):
+    from seqzoo.synthetic import make_gene_model_dataset
+    return make_gene_model_dataset(tmp_path_factory.mktemp("genes"))
+
+
+HALFLIFE_HEADER = "gene_id\thl_1\thl_2\thl_3\thl_4\thl_5\thl_6\n"
+
+
+@pytest.mark.parametrize("values, bad", [
+    ("0.1\tnan\t0.3\t0.4\t0.5\t0.6", "hl_2='nan'"),
+    ("0.1\t0.2\t\t0.4\tinf\t0.6", "hl_3='', hl_5='inf'"),
+    ("NA\t0.2\t0.3\t0.4\t0.5\t0.6", "hl_1='NA'"),
+])
+def test_halflife_file_with_a_missing_value_names_line_gene_and_fix(genes, tmp_path, capsys, values, bad):
+    hl = tmp_path / "hl.tsv"
+    hl.write_text(HALFLIFE_HEADER + "GENE0\t1\t2\t3\t4\t5\t6\n" + f"GENE1\t{values}\n")
+    argv = ["windows", "--model", "Xpresso/human_median", "--fasta", str(genes["fasta"]), "--gtf", str(genes["gtf"]),
+            "--vcf", str(genes["vcf"]), "-o", str(tmp_path / "o.tsv"), "--quiet", "--halflife-file", str(hl)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: half-life file {hl}, line 3: the six features must be numbers, but gene GENE1 has {bad} "
+        f"(not a finite number; its scores would be NaN). Give all six numbers for GENE1, or leave the gene out of "
+        f"the file (it then gets zeros and its rows say halflife_source=zeros_gene_not_in_file)")
+    hl.write_text(HALFLIFE_HEADER + "GENE0\t1\t2\t3\t4\t5\t6\n")  # the fix: GENE1 left out
+    assert main(argv) == 0
+    rows = pd.read_csv(tmp_path / "o.tsv", sep="\t")
+    assert dict(zip(rows.gene_id, rows.halflife_source)) == {"GENE0": "file", "GENE1": "zeros_gene_not_in_file",
+                                                             "GENE2": "zeros_gene_not_in_file",
+                                                             "GENE3": "zeros_gene_not_in_file"}
