@@ -22,6 +22,7 @@ setup(
         "pandas>=1.5",
         "h5py>=3.7",
         "pyfaidx>=0.7",
+        "pysam>=0.20",  # bgzip-compressed FASTA (and bgzipped VCF output)
         "cyvcf2>=0.30",
         "tqdm>=4.60",
     ],
@@ -31,7 +32,6 @@ setup(
             "kipoiseq==0.7.1",
             "pybedtools>=0.9",  # kipoiseq imports it without declaring it
             "pyranges>=0.0.120",
-            "pysam>=0.20",
             "setuptools<81",  # kipoi imports pkg_resources
             "attrs==21.4.0",
             "related==0.7.3",

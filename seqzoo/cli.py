@@ -34,7 +34,8 @@ USER_OS_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS
 def _inputs(p: argparse.ArgumentParser, gtf_required_by: str = "every model whose windows come from features") -> None:
     p.add_argument("--model", required=True,
                    help=f"model name, several separated by commas, or 'all' ({', '.join(registry.MODELS)})")
-    p.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    p.add_argument("--fasta", required=True,
+                   help="reference genome FASTA, plain or bgzip-compressed (.fai, and .gzi, built if missing)")
     p.add_argument("--gtf", default=None,
                    help=f"annotation GTF (Ensembl or GENCODE; plain or gzipped); required by {gtf_required_by}")
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
@@ -91,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="predict the windows of BED regions (models with a region mode)")
     have = [n for n, s in registry.MODELS.items() if s.region_windows is not None]
     predict.add_argument("--model", required=True, help=f"model name (with a region mode: {', '.join(have)})")
-    predict.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    predict.add_argument("--fasta", required=True,
+                         help="reference genome FASTA, plain or bgzip-compressed (.fai, and .gzi, built if missing)")
     predict.add_argument("--bed", required=True,
                          help="regions, BED (0-based; plain or gzipped): each gives the model window centred on its "
                               "midpoint")

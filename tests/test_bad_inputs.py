@@ -18,6 +18,9 @@ Catalogue item -> test (here unless named):
   duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
   missing .fai, read-only FASTA folder ........ test_missing_fai_is_built_and_read_only_folder_is_a_clear_error
   stale .fai (FASTA changed after indexing) ... test_stale_fai_is_refused
+  bgzipped FASTA (pysam; .fai + .gzi built,
+  stale indexes refused) ...................... test_bgzipped_fasta_is_read_like_the_plain_one
+  plain-gzip / truncated bgzip FASTA .......... test_plain_gzip_or_truncated_fasta_is_refused
   GTF without UTR features .................... test_gtf_without_utr_names_what_was_looked_for
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
@@ -480,3 +483,63 @@ def test_halflife_file_with_a_missing_value_names_line_gene_and_fix(genes, tmp_p
     assert dict(zip(rows.gene_id, rows.halflife_source)) == {"GENE0": "file", "GENE1": "zeros_gene_not_in_file",
                                                              "GENE2": "zeros_gene_not_in_file",
                                                              "GENE3": "zeros_gene_not_in_file"}
+
+
+def test_bgzipped_fasta_is_read_like_the_plain_one(genome, tmp_path, capsys):
+    import pysam
+    masked = tmp_path / "g.fa"
+    write_fasta(masked, {"chr1": CHR1[:1015].lower() + CHR1[1015:], "chrM": CHRM}, line_width=70)
+    pysam.tabix_compress(str(masked), str(tmp_path / "g.fa.gz"))
+    records = [("chr1", 1012, "a", b(1012), other_base(b(1012))), ("MT", 110, "c", b(110, CHRM), other_base(b(110, CHRM))),
+               ("chr1", 1021, "mismatch", other_base(b(1021)), "G")]
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "plain").mkdir()
+    rows_gz, skipped_gz, _ = run_windows(genome, records, tmp_path / "gz", model="Framepool,BPNet-OSKN",
+                                         fasta=tmp_path / "g.fa.gz")
+    assert (tmp_path / "g.fa.gz.fai").exists() and (tmp_path / "g.fa.gz.gzi").exists()  # built by pysam
+    rows, skipped, _ = run_windows(genome, records, tmp_path / "plain", model="Framepool,BPNet-OSKN")
+    assert rows_gz.equals(rows) and skipped_gz.equals(skipped) and len(rows) == 3
+    assert rows.ref_seq[0] == CHR1[1010:1060]
+    assert list(skipped.reason) == ["window_past_contig_end", "ref_mismatch"]  # chrM: too short for BPNet
+    # the FASTA recompressed after indexing: the old .fai/.gzi are refused
+    write_fasta(masked, {"chr1": CHR1, "chrM": CHRM}, line_width=60)
+    pysam.tabix_compress(str(masked), str(tmp_path / "g.fa.gz"), force=True)
+    vcf = tmp_path / "plain" / "v.vcf"
+    argv = ["windows", "--model", "Framepool", "--fasta", str(tmp_path / "g.fa.gz"), "--gtf", str(genome / "a.gtf"),
+            "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]
+    assert main(argv) == 2
+    fasta = tmp_path / "g.fa.gz"
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: FASTA index {fasta}.fai or {fasta}.gzi does not match FASTA file {fasta} (the FASTA changed "
+        f"after it was indexed). Delete g.fa.gz.fai and g.fa.gz.gzi (seqzoo rebuilds them) or run "
+        f"`samtools faidx {fasta}`.")
+    (tmp_path / "g.fa.gz.fai").unlink()
+    (tmp_path / "g.fa.gz.gzi").unlink()
+    assert main(argv) == 0
+
+
+def test_plain_gzip_or_truncated_fasta_is_refused(genome, tmp_path, capsys, monkeypatch):
+    import pysam
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", b(1021), "G")])
+    fasta = tmp_path / "g.fa.gz"
+
+    def run(fasta):
+        assert main(["windows", "--model", "Framepool", "--fasta", str(fasta), "--gtf", str(genome / "a.gtf"),
+                     "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+        return capsys.readouterr().err.strip()
+
+    fasta.write_bytes(gzip.compress((genome / "g.fa").read_bytes()))
+    assert run(fasta) == (
+        f"seqzoo: error: FASTA file {fasta} is compressed with plain gzip, which cannot be read at random positions. "
+        f"Recompress it with bgzip (`gunzip -c {fasta} | bgzip > genome.fa.gz`, from htslib/samtools) or decompress "
+        f"it (`gunzip {fasta}`).")
+    pysam.tabix_compress(str(genome / "g.fa"), str(tmp_path / "whole.fa.gz"))
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes((tmp_path / "whole.fa.gz").read_bytes()[:-40])
+    assert run(cut) == (f"seqzoo: error: FASTA file {cut} is a truncated bgzip file (it lacks the BGZF end-of-file "
+                        f"block). Re-download it, or compress the plain FASTA again with `bgzip`.")
+    import seqzoo.genome.fasta as fasta_mod  # a read-only folder (simulated, as above): both indexes named
+    monkeypatch.setattr(fasta_mod.os, "access", lambda path, mode: False)
+    assert run(tmp_path / "whole.fa.gz").startswith(
+        f"seqzoo: error: FASTA file {tmp_path / 'whole.fa.gz'} has no index whole.fa.gz.fai and whole.fa.gz.gzi and "
+        f"its folder is not writable, so seqzoo cannot build one.")
