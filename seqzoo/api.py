@@ -501,7 +501,7 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
     schema = _region_schema(spec, vectors)
     outputs = [c.name for c in schema[len(REGION_COLUMNS):]]
     genome = Genome(fasta)
-    names = ContigNames(genome.lengths)
+    names = ContigNames(genome.lengths, fasta=genome.path)
     skip_schema = [Column(c, "int" if c in _REGION_INTS else "str") for c in REGION_SKIP_COLUMNS]
     tables, skip_rows = [], []
     writer = skips = lock = None

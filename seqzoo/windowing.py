@@ -111,7 +111,7 @@ class VariantWindows:
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
         self.genome = Genome(fasta_file)
         self.gtf_file = gtf_file
-        self.names = ContigNames(self.genome.lengths)
+        self.names = ContigNames(self.genome.lengths, fasta=self.genome.path)
         self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
         self.specs = [spec for spec in specs if spec.name in self.rules]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)

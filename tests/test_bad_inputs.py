@@ -4,6 +4,8 @@ holds in every run that scores.
 
 Catalogue item -> test (here unless named):
   chr1/1 and chrM/MT naming .................. test_contig_names_are_harmonised
+  Chr1/CHR1 vs chr1 (unique: matched, warned
+  once; ambiguous: contig_not_in_fasta) ....... test_contig_names_differing_in_case_match_when_unique
   contig absent from the FASTA, REF mismatch, N in REF or ALT, '*', <DEL>, <INS>, breakend,
   ALT '.', REF beyond the contig end ......... test_allele_skip_catalogue (exact reason + detail)
   multi-allelic record (one row per ALT) ...... test_multiallelic_record_gives_one_row_per_alt
@@ -150,7 +152,7 @@ def b(pos: int, seq: str = CHR1) -> str:
 
 CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
     ("chrUn", 5, "absent", "A", "G", "contig_not_in_fasta",
-     "contig 'chrUn' matches no FASTA contig (chr prefix and chrM/MT tried)"),
+     "contig 'chrUn' matches no FASTA contig (chr prefix, chrM/MT and case tried)"),
     ("chr1", 1021, "mismatch", other_base(b(1021)), "G", "ref_mismatch",
      f"VCF REF={other_base(b(1021))} FASTA={b(1021)} at chr1:1021"),
     ("chr1", 1022, "n_ref", "N", "A", "non_acgt_allele", "REF 'N' contains a base other than A/C/G/T"),
@@ -215,6 +217,33 @@ def test_contig_names_are_harmonised(genome, tmp_path):
         [("one", "1", "TP"), ("mt", "MT", "TMT"), ("chr1", "chr1", "TP")]
     assert rows.ref_seq[0] == CHR1[1010:1060] and rows.ref_seq[1] == CHRM[100:150]
     assert len(skipped) == 0 and summary["unmatched_contigs"] == {}
+
+
+def test_contig_names_differing_in_case_match_when_unique(genome, tmp_path, caplog):
+    gtf = write_gtf(tmp_path / "upper.gtf", [gtf_line("CHR1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+                                             gtf_line("CHR1", "CDS", 1061, 1300, "+", "TP", "GP")])
+    records = [("Chr1", 1020, "a", b(1020), other_base(b(1020))), ("Chr1", 1021, "b", b(1021), other_base(b(1021))),
+               ("chr1", 1022, "c", b(1022), other_base(b(1022)))]
+    vcf = write_vcf(tmp_path / "v.vcf", records)
+    out = tmp_path / "o.tsv"
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf),
+                 "--vcf", str(vcf), "-o", str(out), "--quiet"]) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.variant_id, rows.chrom, rows.feature_id)) == [("a", "Chr1", "TP"), ("b", "Chr1", "TP"),
+                                                                      ("c", "chr1", "TP")]
+    assert rows.ref_seq[0] == CHR1[1010:1060]
+    said = [r.getMessage() for r in caplog.records if "differ in case only" in r.getMessage()]
+    assert said == ["GTF contig 'CHR1' is taken as FASTA contig 'chr1' (the names differ in case only)",
+                    "VCF contig 'Chr1' is taken as FASTA contig 'chr1' (the names differ in case only)"]  # once each
+    # two FASTA contigs that differ in case only: no guess
+    fasta = write_fasta(tmp_path / "two.fa", {"chr1": CHR1, "Chr1": CHR1, "chrM": CHRM})
+    (tmp_path / "two").mkdir()
+    _, skipped, summary = run_windows(genome, [("CHR1", 1020, "x", b(1020), other_base(b(1020)))], tmp_path / "two",
+                                      fasta=fasta)
+    assert list(zip(skipped.reason, skipped.detail)) == [
+        ("contig_not_in_fasta", "contig 'CHR1' matches no FASTA contig (ambiguous: it matches FASTA contigs Chr1, chr1 "
+                                "ignoring case, so none is chosen)")]
+    assert summary["unmatched_contigs"] == {"VCF": ["CHR1"]}
 
 
 def test_multiallelic_record_gives_one_row_per_alt(genome, tmp_path):
