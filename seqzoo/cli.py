@@ -39,10 +39,18 @@ def _inputs(p: argparse.ArgumentParser, gtf_required_by: str = "every model whos
     p.add_argument("--gtf", default=None,
                    help=f"annotation GTF (Ensembl or GENCODE; plain or gzipped); required by {gtf_required_by}")
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
+    _chrom_alias(p, "VCF and GTF")
     for option in registry.options().values():
         models = [s.name for s in registry.MODELS.values() if option in s.options]
         p.add_argument(option.flag, dest=option.name, default=option.default, type=option.python_type,
                        metavar=option.kind.upper(), help=f"{option.help} (models: {', '.join(models)})")
+
+
+def _chrom_alias(p: argparse.ArgumentParser, files: str) -> None:
+    p.add_argument("--chrom-alias", default=None, metavar="FILE",
+                   help=f"UCSC chromAlias file (plain or gzipped; the '# ucsc<TAB>assembly<TAB>...' layout or "
+                        f"alias<TAB>ucscName<TAB>source rows) mapping the {files} contig names onto the FASTA's, e.g. "
+                        f"NC_000001.11 -> chr1 (tried after the names as written)")
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
@@ -97,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--bed", required=True,
                          help="regions, BED (0-based; plain or gzipped): each gives the model window centred on its "
                               "midpoint")
+    _chrom_alias(predict, "BED")
     predict.add_argument("-o", "--output", required=True, help=OUTPUT_HELP.format(vcf=""))
     predict.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
     predict.add_argument("--chunk-rows", type=int, default=4096,
@@ -133,7 +142,8 @@ def run_plot(args) -> int:
     from . import plots
 
     check_outputs({"-o": args.output}, {"--scores": getattr(args, "scores", None), "--vcf": getattr(args, "vcf", None),
-                                        "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None)})
+                                        "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None),
+                                        "--chrom-alias": getattr(args, "chrom_alias", None)})
     if args.plot == "effects":
         table = plots.read_scores(args.scores)
         models = list(dict.fromkeys(table["model"])) if "model" in table.columns else None
@@ -151,7 +161,8 @@ def run_plot(args) -> int:
         out = plots.plot_effect_distributions(table, args.output, scores)
     else:
         rows = api.variant_predictions(args.model, args.fasta, args.vcf, args.variant, args.gtf, weights=args.weights,
-                                       device=args.device, batch_size=args.batch_size, **_options(args))
+                                       device=args.device, batch_size=args.batch_size, chrom_alias=args.chrom_alias,
+                                       **_options(args))
         pair, ref, alt = rows[0]
         spec = registry.get(pair.model)
         keys = list(spec.vector_outputs) or list(spec.outputs)
@@ -174,7 +185,7 @@ def _progress_bar(quiet: bool):
 def run_predict(args) -> int:
     summary = api.predict_regions(args.model, args.fasta, args.bed, args.output, skipped=args.skipped,
                                   batch_size=args.batch_size, device=args.device, weights=args.weights,
-                                  chunk_rows=args.chunk_rows).summary
+                                  chunk_rows=args.chunk_rows, chrom_alias=args.chrom_alias).summary
     if not args.quiet:
         by_reason = ", ".join(f"{k}={v}" for k, v in summary["skipped_by_reason"].items()) or "none"
         skip_path = args.skipped or default_skip_path(args.output)
@@ -190,7 +201,7 @@ def run(args) -> int:
         return run_predict(args)
     bar = _progress_bar(args.quiet)
     kwargs = dict(skipped=args.skipped, resume=args.resume, chunk_rows=args.chunk_rows, io_workers=args.io_workers,
-                  on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
+                  chrom_alias=args.chrom_alias, on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
     try:
         if args.command == "score":
             result = api.score_vcf(args.model, args.fasta, args.vcf, args.gtf, args.output, weights=args.weights,

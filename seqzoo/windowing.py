@@ -100,18 +100,20 @@ class Chunk:
 class VariantWindows:
     """One or several models' windows for the alleles of a VCF, with the run's accounting.
 
-    Opens the FASTA (contig names harmonised) and builds each model's window rule once
+    Opens the FASTA (contig names harmonised, through the UCSC chromAlias file ``chrom_alias`` when
+    given: :class:`seqzoo.genome.names.ContigNames`) and builds each model's window rule once
     (:func:`build_rules`; ``rule_options`` such as Xpresso's ``halflife_file``, and
     ``leave_out_unusable`` for ``--model all``: :attr:`specs` are the models kept). Iterating
     :meth:`results` (or :meth:`events`, :meth:`chunks`) over a VCF counts every allele into
     :attr:`summary`; a new pass starts a fresh summary.
     """
 
-    def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, **rule_options):
+    def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, chrom_alias=None,
+                 **rule_options):
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
         self.genome = Genome(fasta_file)
         self.gtf_file = gtf_file
-        self.names = ContigNames(self.genome.lengths, fasta=self.genome.path)
+        self.names = ContigNames(self.genome.lengths, aliases=chrom_alias, fasta=self.genome.path)
         self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
         self.specs = [spec for spec in specs if spec.name in self.rules]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)

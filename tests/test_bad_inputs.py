@@ -6,6 +6,14 @@ Catalogue item -> test (here unless named):
   chr1/1 and chrM/MT naming .................. test_contig_names_are_harmonised
   Chr1/CHR1 vs chr1 (unique: matched, warned
   once; ambiguous: contig_not_in_fasta) ....... test_contig_names_differing_in_case_match_when_unique
+  RefSeq/GenBank names: --chrom-alias FILE
+  (UCSC chromAlias, both layouts; VCF, GTF,
+  BED, plot, API chrom_alias=) ................ test_chrom_alias_file_maps_refseq_names,
+                                                test_chrom_alias_file_for_bed_regions_and_plots
+  alias file as an input (-o, --resume) ....... test_chrom_alias_file_is_an_input_of_the_run
+  malformed / empty / missing alias file ...... test_malformed_chrom_alias_file_names_file_and_line,
+                                                test_chrom_alias_file_without_aliases_or_missing
+  alias naming two FASTA contigs .............. test_chrom_alias_naming_two_fasta_contigs_is_not_a_guess
   contig absent from the FASTA, REF mismatch, N in REF or ALT, '*', <DEL>, <INS>, breakend,
   ALT '.', REF beyond the contig end ......... test_allele_skip_catalogue (exact reason + detail)
   multi-allelic record (one row per ALT) ...... test_multiallelic_record_gives_one_row_per_alt
@@ -184,13 +192,13 @@ def genome(tmp_path_factory):
     return out
 
 
-def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, **vcf_kw):
+def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, extra=(), **vcf_kw):
     """``seqzoo windows`` on ``records``: (exit status, rows, skip report, summary); checks the identity."""
     vcf = write_vcf(tmp_path / ("v.vcf.gz" if vcf_kw.get("bgzip") else "v.vcf"), records, {"chr1": 3000}, **vcf_kw)
     out = tmp_path / "o.tsv"
     argv = ["windows", "--model", model, "--fasta", str(fasta or genome / "g.fa"), "--vcf", str(vcf), "-o", str(out),
-            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if model == "all" or any(registry.get(m).needs_gtf
-                                                                                 for m in model.split(",")) else [])
+            "--quiet", *extra] + (["--gtf", str(genome / "a.gtf")] if model == "all" or any(
+                registry.get(m).needs_gtf for m in model.split(",")) else [])
     assert main(argv) == 0
     summary = json.loads(Path(f"{out}.summary.json").read_text())
     assert summary["identity_holds"] and summary["alleles"] == summary["scored_alleles"] + summary["skipped_alleles"]
@@ -572,3 +580,143 @@ def test_plain_gzip_or_truncated_fasta_is_refused(genome, tmp_path, capsys, monk
     assert run(tmp_path / "whole.fa.gz").startswith(
         f"seqzoo: error: FASTA file {tmp_path / 'whole.fa.gz'} has no index whole.fa.gz.fai and whole.fa.gz.gzi and "
         f"its folder is not writable, so seqzoo cannot build one.")
+
+
+# --- contig names through a UCSC chromAlias file (RefSeq accessions in the VCF, GTF and BED)
+ALIAS_LAYOUTS = {
+    "newer": "# ucsc\tassembly\tgenbank\trefseq\nchr1\t1\tCM000663.2\tNC_000001.11\nchrM\tMT\tJ01415.2\tNC_012920.1\n"
+             "chr2\t2\t\tNC_000002.12\n",
+    "older": "1\tchr1\tensembl\nNC_000001.11\tchr1\trefseq\nMT\tchrM\tensembl\nNC_012920.1\tchrM\trefseq\n"
+             "NC_000002.12\tchr2\trefseq\n",
+}
+REFSEQ_RECORDS = [("NC_000001.11", 1020, "one", b(1020), other_base(b(1020))),
+                  ("NC_012920.1", 120, "mt", b(120, CHRM), other_base(b(120, CHRM))),
+                  ("NC_000002.12", 50, "two", "A", "G")]
+
+
+def refseq_inputs(genome, tmp_path, layout):
+    alias = tmp_path / f"{layout}.chromAlias.txt"
+    alias.write_text(ALIAS_LAYOUTS[layout])
+    gtf = write_gtf(tmp_path / "refseq.gtf", [
+        gtf_line("NC_000001.11", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+        gtf_line("NC_000001.11", "CDS", 1061, 1300, "+", "TP", "GP"),
+        gtf_line("NC_012920.1", "five_prime_utr", 101, 150, "+", "TMT", "GMT"),
+        gtf_line("NC_012920.1", "CDS", 151, 300, "+", "TMT", "GMT")])
+    return alias, gtf, write_vcf(tmp_path / "refseq.vcf", REFSEQ_RECORDS)
+
+
+@pytest.mark.parametrize("layout", ["newer", "older"])
+def test_chrom_alias_file_maps_refseq_names(genome, tmp_path, layout, caplog):
+    alias, gtf, vcf = refseq_inputs(genome, tmp_path, layout)
+    out = tmp_path / "o.tsv"
+    argv = ["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf), "--vcf", str(vcf),
+            "-o", str(out), "--quiet", "--chrom-alias", str(alias)]
+    assert main(argv) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.variant_id, rows.chrom, rows.feature_id)) == [("one", "NC_000001.11", "TP"),
+                                                                      ("mt", "NC_012920.1", "TMT")]
+    assert rows.ref_seq[0] == CHR1[1010:1060] and rows.ref_seq[1] == CHRM[100:150]
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t")
+    assert list(zip(skipped.variant_id, skipped.reason, skipped.detail)) == [
+        ("two", "contig_not_in_fasta", f"contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and "
+                                       f"the alias file {alias} tried)")]  # the file knows it as chr2: not in the FASTA
+    assert json.loads(Path(f"{out}.summary.json").read_text())["unmatched_contigs"] == {"VCF": ["NC_000002.12"]}
+    assert (f"VCF contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and the alias file {alias} "
+            f"tried); its entries are not scored") in caplog.text
+    # the Python API takes it as chrom_alias=
+    import seqzoo
+    api_rows, _, _ = seqzoo.windows_vcf("Framepool", genome / "g.fa", vcf, gtf=gtf, chrom_alias=alias)
+    assert list(api_rows.ref_seq) == list(rows.ref_seq)
+    chunks = list(seqzoo.iter_scores("Framepool", genome / "g.fa", vcf, gtf=gtf, chrom_alias=alias, score=False))
+    assert chunks[-1].summary["rows"] == 2
+
+
+def test_chrom_alias_file_for_bed_regions_and_plots(genome, tmp_path):
+    alias, _, vcf = refseq_inputs(genome, tmp_path, "newer")
+    bed = tmp_path / "r.bed"
+    bed.write_text("NC_000001.11\t1400\t1600\tr1\nNC_000002.12\t100\t200\tr2\n")
+    out = tmp_path / "p.tsv"
+    assert main(["predict", "--model", "BPNet-OSKN", "--weights", str(BPNET_FIXTURE), "--fasta", str(genome / "g.fa"),
+                 "--bed", str(bed), "-o", str(out), "-q", "--chrom-alias", str(alias)]) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.name, rows.chrom, rows.window_chrom, rows.window_start)) == [("r1", "NC_000001.11", "chr1",
+                                                                                      1000)]
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t")
+    assert list(skipped.detail) == [f"contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and the "
+                                    f"alias file {alias} tried)"]
+    bp_vcf = write_vcf(tmp_path / "bp.vcf", [("NC_000001.11", 1500, "mid", b(1500), other_base(b(1500)))])
+    assert main(["plot", "variant", "--model", "BPNet-OSKN", "--weights", str(BPNET_FIXTURE), "--fasta",
+                 str(genome / "g.fa"), "--vcf", str(bp_vcf), "--variant", "mid", "-o", str(tmp_path / "t.png"), "-q",
+                 "--chrom-alias", str(alias)]) == 0
+    assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def test_chrom_alias_file_is_an_input_of_the_run(genome, tmp_path, capsys):
+    import seqzoo
+    from seqzoo.checkpoint import Stopped
+    txt, gtf, vcf = refseq_inputs(genome, tmp_path, "older")
+    alias = txt.rename(tmp_path / "alias.tsv")  # a name an output could have
+    argv = ["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf), "--vcf", str(vcf),
+            "--chrom-alias", str(alias), "-q"]
+    assert main(argv + ["-o", str(alias)]) == 2  # never written over
+    assert capsys.readouterr().err.strip() == (f"seqzoo: error: output -o {alias} is the input --chrom-alias {alias}; "
+                                               f"writing it would destroy the input. Choose another output path")
+    out = tmp_path / "o.tsv"
+
+    def stop(record):
+        raise Stopped(15)
+
+    with pytest.raises(Stopped):  # stopped after the first chunk: a progress note to resume from
+        seqzoo.windows_vcf("Framepool", genome / "g.fa", vcf, gtf=gtf, out=out, chrom_alias=alias, chunk_rows=1,
+                           on_chunk=stop)
+    alias.write_text(ALIAS_LAYOUTS["newer"])  # another alias file: the note no longer describes the inputs
+    assert main(argv + ["-o", str(out), "--resume"]) == 2
+    assert (f"seqzoo: error: cannot resume: {out}.progress.json was written by a run with other chrom_alias"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("1\tchr1\tensembl\nNC_000001.11\tchr1\trefseq\textra\n", 2,
+     "expected 3 tab-separated columns (alias, UCSC name, source: the older chromAlias layout), found "
+     "'NC_000001.11\\tchr1\\trefseq\\textra'. A file in the newer layout starts with a header line "
+     "'# ucsc<TAB>assembly<TAB>...' naming its columns."),
+    ("# ucsc\tassembly\tgenbank\trefseq\nchr1\t1\tCM000663.2\tNC_000001.11\nchrM\tMT\tJ01415.2\tNC_012920.1\tx\n", 3,
+     "5 tab-separated columns, but the header line names 4 (ucsc assembly genbank refseq)"),
+    ("chr1 1 CM000663.2 NC_000001.11\n", 1,
+     "'chr1 1 CM000663.2 NC_000001.11' has a space inside a column; columns must be separated by tabs and names hold "
+     "no spaces"),
+])
+def test_malformed_chrom_alias_file_names_file_and_line(genome, tmp_path, capsys, text, line, message):
+    alias = tmp_path / "alias.txt"
+    alias.write_text(text)
+    vcf = write_vcf(tmp_path / "v.vcf", REFSEQ_RECORDS)
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), "--chrom-alias", str(alias)]) == 2
+    assert capsys.readouterr().err.strip() == f"seqzoo: error: alias file {alias}, line {line}: {message}"
+
+
+def test_chrom_alias_file_without_aliases_or_missing(genome, tmp_path, capsys):
+    vcf = write_vcf(tmp_path / "v.vcf", REFSEQ_RECORDS)
+
+    def run(alias):
+        assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf",
+                     str(genome / "a.gtf"), "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"),
+                     "--chrom-alias", str(alias)]) == 2
+        return capsys.readouterr().err.strip()
+
+    assert run(tmp_path / "none.txt") == f"seqzoo: error: alias file {tmp_path / 'none.txt'} does not exist"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# ucsc\tassembly\n")
+    assert run(empty) == (f"seqzoo: error: alias file {empty} names no aliases: give a UCSC chromAlias file ('# ucsc"
+                          f"<TAB>assembly<TAB>...' header and one row of names per sequence, or alias<TAB>ucscName"
+                          f"<TAB>source rows)")
+
+
+def test_chrom_alias_naming_two_fasta_contigs_is_not_a_guess(genome, tmp_path):
+    alias = tmp_path / "alias.txt"
+    alias.write_text("X1\tchr1\tfoo\nX1\tchrM\tfoo\n")
+    rows, skipped, _ = run_windows(genome, [("X1", 120, "x", b(120, CHRM), other_base(b(120, CHRM)))], tmp_path,
+                                   extra=["--chrom-alias", str(alias)])
+    assert len(rows) == 0 and list(skipped.detail) == [
+        f"contig 'X1' matches no FASTA contig (ambiguous: the alias file {alias} gives it for several FASTA contigs, "
+        f"chr1, chrM (lines 1, 2), so none is chosen)"]
