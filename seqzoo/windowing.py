@@ -19,6 +19,7 @@ from .errors import UsageError
 from .genome.alleles import check_allele
 from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
 from .genome.fasta import Genome, GenomeError
+from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.vcf import VariantAllele, iter_alleles
 from .windows.base import WindowPair
@@ -34,7 +35,8 @@ def build_rules(specs, genome: Genome, gtf_file, names: ContigNames, options: di
 
     An option no model takes is a :class:`UsageError`. With ``leave_out_unusable`` (``--model
     all``) a model whose windows cannot be built from the inputs (a GTF without its features) is
-    left out with a warning; otherwise that GenomeError is raised.
+    left out with a warning; otherwise that GenomeError is raised (a GTF none of whose contigs is
+    in the FASTA always is).
     """
     for option, value in options.items():
         if value is not None and not any(option in spec.rule_options for spec in specs):
@@ -46,7 +48,7 @@ def build_rules(specs, genome: Genome, gtf_file, names: ContigNames, options: di
         try:
             rules[spec.name] = spec.window_rule(genome, gtf_file, names, **kwargs)
         except GenomeError as exc:  # e.g. a GTF without the features this model reads
-            if not leave_out_unusable:
+            if not leave_out_unusable or isinstance(exc, ContigMismatchError):  # wrong for every model
                 raise
             log.warning("--model all: leaving out %s: %s", spec.name, exc)
     if not rules:

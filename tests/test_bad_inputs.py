@@ -32,6 +32,8 @@ Catalogue item -> test (here unless named):
   stale indexes refused) ...................... test_bgzipped_fasta_is_read_like_the_plain_one
   plain-gzip / truncated bgzip FASTA .......... test_plain_gzip_or_truncated_fasta_is_refused
   GTF without UTR features .................... test_gtf_without_utr_names_what_was_looked_for
+  GTF whose contigs match none of the FASTA's
+  (every GTF reader, --model all too) ......... test_gtf_whose_contigs_match_no_fasta_contig_is_an_error
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
   no network and no weights ................... test_no_network_and_no_weights
@@ -720,3 +722,32 @@ def test_chrom_alias_naming_two_fasta_contigs_is_not_a_guess(genome, tmp_path):
     assert len(rows) == 0 and list(skipped.detail) == [
         f"contig 'X1' matches no FASTA contig (ambiguous: the alias file {alias} gives it for several FASTA contigs, "
         f"chr1, chrM (lines 1, 2), so none is chosen)"]
+
+
+@pytest.mark.parametrize("model", ["Framepool", "APARENT2", "Xpresso/human_median", "HAL", "all"])
+def test_gtf_whose_contigs_match_no_fasta_contig_is_an_error(genes, tmp_path, capsys, caplog, model):
+    lines = [x for x in genes["gtf"].read_text().splitlines() if not x.startswith("#")]
+    refseq = write_gtf(tmp_path / "refseq.gtf", ["NC_000001.11" + x[1:] for x in lines] + [
+        f"NC_00000{k}.12" + x[1:].replace('"TX', f'"TX{k}_').replace('"GENE', f'"GENE{k}_')
+        for k in (2, 3, 4) for x in lines[:7]])  # gene 0 again on three other contigs
+    argv = ["windows", "--model", model, "--fasta", str(genes["fasta"]), "--gtf", str(refseq), "--vcf",
+            str(genes["vcf"]), "-o", str(tmp_path / "o.tsv"), "--quiet"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: GTF file {refseq}: none of its contigs matches a contig of FASTA file {genes['fasta']} (GTF: "
+        f"NC_000001.11, NC_000002.12, NC_000003.12, ... (4 in all); FASTA: 1; chr prefix, chrM/MT and case tried), so "
+        f"no feature could be scored. The GTF is for another assembly or names contigs another way: give "
+        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the GTF was "
+        f"made for.")
+    assert not (tmp_path / "o.tsv").exists()
+    # the fix: an alias file; contigs it does not map stay a warning each, and the run goes on
+    alias = tmp_path / "alias.txt"
+    alias.write_text("NC_000001.11\t1\trefseq\n")
+    caplog.clear()
+    assert main(argv + ["--chrom-alias", str(alias)]) == 0
+    assert len(pd.read_csv(tmp_path / "o.tsv", sep="\t")) > 0
+    warned = sorted({r.getMessage() for r in caplog.records if r.getMessage().startswith("GTF contig")})
+    assert warned == [f"GTF contig '{c}' matches no FASTA contig (chr prefix, chrM/MT, case and the alias file {alias} "
+                      f"tried); its entries are not scored" for c in ("NC_000002.12", "NC_000003.12", "NC_000004.12")]
+    summary = json.loads(Path(f"{tmp_path / 'o.tsv'}.summary.json").read_text())
+    assert summary["unmatched_contigs"]["GTF"] == ["NC_000002.12", "NC_000003.12", "NC_000004.12"]

@@ -70,6 +70,37 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
         raise GenomeError(f"Cannot read GTF file {path}: {exc}") from exc
 
 
+class ContigMismatchError(GenomeError):
+    """An annotation none of whose contigs is a FASTA contig: another assembly or naming convention
+    (fatal even for ``--model all``, which otherwise leaves out a model the GTF cannot serve)."""
+
+
+def _some(names: list[str], k: int = 3) -> str:
+    shown = ", ".join(names[:k])
+    return f"{shown}, ... ({len(names)} in all)" if len(names) > k else shown
+
+
+def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> dict[str, str | None]:
+    """{GTF contig: FASTA contig, or None} for the contigs of the features read.
+
+    Each unmatched contig is reported once (a warning, and the run summary's unmatched contigs);
+    when none matches, :class:`ContigMismatchError` names the GTF, some of its contigs and of the
+    FASTA's, what was tried and the fix.
+    """
+    chroms = list(dict.fromkeys(gtf_chroms))
+    found = {c: names.resolve(c, "GTF", report=False) for c in chroms}
+    if chroms and not any(found.values()):
+        fasta = f"FASTA file {names.fasta}" if names.fasta else "the FASTA"
+        raise ContigMismatchError(
+            f"GTF file {path}: none of its contigs matches a contig of {fasta} (GTF: {_some(chroms)}; FASTA: "
+            f"{_some(names.fasta_order)}; {names.rules_tried()}), so no feature could be scored. The GTF is for "
+            f"another assembly or names contigs another way: give --chrom-alias FILE (a UCSC chromAlias file "
+            f"mapping its names onto the FASTA's), or the FASTA the GTF was made for.")
+    for chrom in chroms:
+        names.resolve(chrom, "GTF")  # unmatched ones (and matches by case only) reported once, by name
+    return found
+
+
 def feature_id(path: Path, line_no: int, fields: list[str], attrs: dict, key: str) -> str:
     """The ``key`` attribute (e.g. ``transcript_id``) of a GTF line, or a GenomeError naming the line."""
     value = attrs.get(key)
@@ -97,7 +128,8 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     Uses ``five_prime_utr`` (or ``5UTR``) features when the file has any; otherwise GENCODE-style
     ``UTR`` features lying 5' of the transcript's CDS in transcript orientation (left of the CDS
     start on '+', right of the CDS end on '-'). Transcripts on contigs absent from the FASTA are
-    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found.
+    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found, and
+    :class:`ContigMismatchError` if no transcript is on a FASTA contig.
     """
     path = Path(path)
     direct: dict[str, Transcript] = {}
@@ -137,9 +169,10 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
         raise GenomeError(f"GTF file {path} has no 5'UTR: looked for features of type "
                           f"{' / '.join(FIVE_PRIME_UTR_TYPES)} and for GENCODE 'UTR' features 5' of a 'CDS' "
                           f"of the same transcript_id. Use an Ensembl or GENCODE GTF with UTR annotation.")
+    contigs = map_contigs(path, names, (tx.gtf_chrom for tx in transcripts))
     kept = []
     for tx in transcripts:
-        chrom = names.resolve(tx.gtf_chrom, "GTF")
+        chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
         tx.chrom = chrom
@@ -193,7 +226,8 @@ def read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[
 
     Uses the GTF's own ``transcript`` / ``gene`` lines when it has any; otherwise the extent of the
     ``exon`` lines sharing the ID. Spans on contigs absent from the FASTA are dropped (reported once
-    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found. The file
+    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found, and
+    :class:`ContigMismatchError` if nothing is on a FASTA contig. The file
     is parsed once per (file, level, ``names``): the five Xpresso models of one run share it.
     """
     if level not in ("transcript", "gene"):
@@ -233,9 +267,10 @@ def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list
     if not table:
         raise GenomeError(f"GTF file {path} has no {level}s: looked for '{level}' lines and for 'exon' lines "
                           f"with a {id_key} attribute")
+    contigs = map_contigs(path, names, (rec[3] for rec in table.values()))
     spans = []
     for fid, gene_id, gene_name, gtf_chrom, strand, start, end in table.values():
-        chrom = names.resolve(gtf_chrom, "GTF")
+        chrom = contigs[gtf_chrom]
         if chrom is not None:
             spans.append(Span(fid, gene_id, gene_name, chrom, strand, start, end))
     return spans

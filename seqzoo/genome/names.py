@@ -144,7 +144,8 @@ class ContigNames:
     """
 
     def __init__(self, fasta_names, aliases=None, fasta=None):
-        self.fasta_names = set(fasta_names)
+        self.fasta_order = list(fasta_names)
+        self.fasta_names = set(self.fasta_order)
         self.fasta = fasta
         if aliases is not None and not isinstance(aliases, ChromAlias):
             aliases = read_chrom_alias(aliases)
@@ -160,7 +161,8 @@ class ContigNames:
     def alias_file(self) -> Path | None:
         return self.aliases.path if self.aliases is not None else None
 
-    def _tried(self) -> str:
+    def rules_tried(self) -> str:
+        """What is tried for every name, for messages."""
         if self.aliases is None:
             return "chr prefix, chrM/MT and case tried"
         return f"chr prefix, chrM/MT, case and the alias file {self.aliases.path} tried"
@@ -168,7 +170,7 @@ class ContigNames:
     def tried(self, name: str) -> str:
         """Why ``name`` matches no FASTA contig, for messages (what was tried, or the ambiguity)."""
         hit, why = self._lookup(name)
-        return self._tried() if hit is not None or why == "none" else why
+        return self.rules_tried() if hit is not None or why == "none" else why
 
     def _via_alias(self, names: list[str]) -> tuple[set[str], list[int]]:
         """FASTA names the alias file gives for any of ``names``, and the lines it says so on."""
