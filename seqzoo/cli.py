@@ -37,7 +37,8 @@ def _inputs(p: argparse.ArgumentParser, gtf_required_by: str = "every model whos
     p.add_argument("--fasta", required=True,
                    help="reference genome FASTA, plain or bgzip-compressed (.fai, and .gzi, built if missing)")
     p.add_argument("--gtf", default=None,
-                   help=f"annotation GTF (Ensembl or GENCODE; plain or gzipped); required by {gtf_required_by}")
+                   help=f"annotation GTF or GFF3 (Ensembl or GENCODE; plain or gzipped); required by "
+                        f"{gtf_required_by}")
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
     _chrom_alias(p, "VCF and GTF")
     for option in registry.options().values():

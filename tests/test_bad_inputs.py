@@ -35,6 +35,11 @@ Catalogue item -> test (here unless named):
   GTF whose contigs match none of the FASTA's
   (every GTF reader, --model all too) ......... test_gtf_whose_contigs_match_no_fasta_contig_is_an_error
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
+  GFF3 as --gtf (Ensembl and GENCODE; shared
+  exons, lnc_RNA): the GTF's windows, byte
+  for byte, for every GTF-based model ......... test_gff3_gives_the_windows_of_the_same_gtf
+  GFF3 part without / with an unknown Parent .. test_gff3_with_a_broken_hierarchy_names_the_line
+  BED or random text as --gtf ................. test_an_annotation_that_is_neither_gtf_nor_gff3_is_refused
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
   no network and no weights ................... test_no_network_and_no_weights
   VCF header of another assembly .............. test_vcf_header_of_another_assembly_is_warned_about
@@ -751,3 +756,161 @@ def test_gtf_whose_contigs_match_no_fasta_contig_is_an_error(genes, tmp_path, ca
                       f"tried); its entries are not scored" for c in ("NC_000002.12", "NC_000003.12", "NC_000004.12")]
     summary = json.loads(Path(f"{tmp_path / 'o.tsv'}.summary.json").read_text())
     assert summary["unmatched_contigs"]["GTF"] == ["NC_000002.12", "NC_000003.12", "NC_000004.12"]
+
+
+# --- GFF3 given as --gtf: the same annotation as GTF and as GFF3 gives the same windows. The gene
+# models are the `genes` fixture's, plus a second coding transcript of GENE0 sharing its first
+# exon (one GFF3 exon line with two Parents) and a non-coding transcript of GENE1 (lnc_RNA).
+def gene_models(gtf: Path) -> list[dict]:
+    genes: dict[str, dict] = {}
+    for line in gtf.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        gid, tid = (re_value(f[8], k) for k in ("gene_id", "transcript_id"))
+        gene = genes.setdefault(gid, {"id": gid, "strand": f[6], "tx": {}})
+        tx = gene["tx"].setdefault(tid, {"id": tid, "type": "mRNA", "exons": [], "cds": None})
+        if f[2] == "exon":
+            tx["exons"].append((int(f[3]), int(f[4])))
+        elif f[2] == "CDS":
+            tx["cds"] = (int(f[3]), int(f[4]))
+    g0, g1 = genes["GENE0"]["tx"]["TX0"], genes["GENE1"]["tx"]["TX1"]
+    genes["GENE0"]["tx"]["TX0b"] = {"id": "TX0b", "type": "mRNA", "exons": [g0["exons"][0], g0["exons"][2]],
+                                    "cds": (g0["cds"][0], g0["exons"][2][0] + 100)}
+    genes["GENE1"]["tx"]["TX1nc"] = {"id": "TX1nc", "type": "lnc_RNA", "exons": g1["exons"][1:], "cds": None}
+    return list(genes.values())
+
+
+def re_value(attrs: str, key: str) -> str:
+    import re
+    return re.search(rf'{key} "([^"]*)"', attrs).group(1)
+
+
+def segments(tx: dict, strand: str) -> list[tuple[str, int, int]]:
+    """(type, start, end) of a transcript's exons, CDS and UTR pieces (1-based closed), by position."""
+    out = [("exon", s, e) for s, e in tx["exons"]]
+    if tx["cds"]:
+        c0, c1 = tx["cds"]
+        left, right = ("five_prime_UTR", "three_prime_UTR") if strand == "+" else ("three_prime_UTR", "five_prime_UTR")
+        for s, e in tx["exons"]:
+            if max(s, c0) <= min(e, c1):
+                out.append(("CDS", max(s, c0), min(e, c1)))
+            if s < c0:
+                out.append((left, s, min(e, c0 - 1)))
+            if e > c1:
+                out.append((right, max(s, c1 + 1), e))
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+def write_annotation(path: Path, genes: list[dict], fmt: str, flavour: str) -> Path:
+    """The gene models as a GTF or GFF3 file in Ensembl's or GENCODE's style."""
+    v = ".1" if flavour == "gencode" else ""  # GENCODE IDs carry versions
+    gtf_type = {"five_prime_UTR": "five_prime_utr", "three_prime_UTR": "three_prime_utr"} if flavour == "ensembl" \
+        else {"five_prime_UTR": "UTR", "three_prime_UTR": "UTR"}  # GENCODE's GTF has plain UTR lines
+    lines = ["##gff-version 3"] if fmt == "gff3" else ["#!genome-build synthetic"]
+    parts: dict[tuple, list[str]] = {}  # Ensembl GFF3: one line per distinct part, its transcripts as Parents
+    for g in genes:
+        gid, s = g["id"] + v, g["strand"]
+        span = (min(e[0] for t in g["tx"].values() for e in t["exons"]),
+                max(e[1] for t in g["tx"].values() for e in t["exons"]))
+        name = g["id"].lower()
+        if fmt == "gtf":
+            lines.append(gtf_line("1", "gene", *span, s, None, gid, extra=f' gene_name "{name}";'))
+        elif flavour == "ensembl":
+            lines.append(f"1\tsynthetic\tgene\t{span[0]}\t{span[1]}\t.\t{s}\t.\tID=gene:{gid};Name={name};"
+                         f"gene_id={gid};biotype=protein_coding")
+        else:
+            lines.append(f"1\tsynthetic\tgene\t{span[0]}\t{span[1]}\t.\t{s}\t.\tID={gid};gene_id={gid};"
+                         f"gene_name={name};gene_type=protein_coding")
+        for t in g["tx"].values():
+            tid = t["id"] + v
+            tspan = (min(e[0] for e in t["exons"]), max(e[1] for e in t["exons"]))
+            if fmt == "gtf":
+                lines.append(gtf_line("1", "transcript", *tspan, s, tid, gid, extra=f' gene_name "{name}";'))
+                lines += [gtf_line("1", gtf_type.get(k, k), a, b, s, tid, gid, extra=f' gene_name "{name}";')
+                          for k, a, b in segments(t, s)]
+                continue
+            ttype = t["type"] if flavour == "ensembl" else "transcript"
+            ids = (f"ID=transcript:{tid};Parent=gene:{gid};Name={tid}-name;transcript_id={tid}"
+                   if flavour == "ensembl" else f"ID={tid};Parent={gid};gene_id={gid};transcript_id={tid};"
+                                                f"gene_name={name}")
+            lines.append(f"1\tsynthetic\t{ttype}\t{tspan[0]}\t{tspan[1]}\t.\t{s}\t.\t{ids}")
+            for n, (k, a, b) in enumerate(segments(t, s), start=1):
+                if flavour == "gencode":  # one line per transcript, with its own ID and the IDs repeated
+                    lines.append(f"1\tsynthetic\t{k}\t{a}\t{b}\t.\t{s}\t.\tID={k}:{tid}:{n};Parent={tid};"
+                                 f"gene_id={gid};transcript_id={tid};gene_type=protein_coding;level=2")
+                    continue
+                key = (k, a, b, s)  # Ensembl flavour here: a shared part is one line with several Parents
+                if key not in parts:
+                    parts[key] = []
+                    lines.append(key)
+                parts[key].append(("transcript:" if flavour == "ensembl" else "") + tid)
+    out = []
+    for line in lines:
+        if isinstance(line, tuple):
+            k, a, b, s = line
+            out.append(f"1\tsynthetic\t{k}\t{a}\t{b}\t.\t{s}\t.\tParent={','.join(parts[line])}")
+        else:
+            out.append(line)
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+GTF_MODELS = "Framepool,APARENT2,Xpresso/human_median,HAL"
+
+
+@pytest.mark.parametrize("flavour", ["ensembl", "gencode"])
+def test_gff3_gives_the_windows_of_the_same_gtf(genes, tmp_path, flavour):
+    models = gene_models(genes["gtf"])
+    outputs = {}
+    for fmt in ("gtf", "gff3", "gff3.gz"):
+        annotation = write_annotation(tmp_path / f"a.{fmt}", models, fmt[:4], flavour)
+        if fmt.endswith(".gz"):
+            annotation.write_bytes(gzip.compress(annotation.read_bytes()))
+        out = tmp_path / f"{fmt}.tsv"
+        assert main(["windows", "--model", GTF_MODELS, "--fasta", str(genes["fasta"]), "--gtf", str(annotation),
+                     "--vcf", str(genes["vcf"]), "-o", str(out), "--quiet"]) == 0
+        outputs[fmt] = (out.read_bytes(), Path(f"{out}.skipped.tsv").read_bytes())
+        summary = json.loads(Path(f"{out}.summary.json").read_text())
+        assert set(summary["rows_by_model"]) == set(GTF_MODELS.split(","))
+    assert outputs["gff3"] == outputs["gtf"] == outputs["gff3.gz"]
+    rows = pd.read_csv(tmp_path / "gff3.tsv", sep="\t")
+    v = ".1" if flavour == "gencode" else ""
+    framepool = set(rows.feature_id[rows.model == "Framepool"])
+    assert {f"TX0{v}", f"TX0b{v}"} <= framepool and f"TX1nc{v}" not in framepool  # the shared 5'UTR: both
+    assert f"TX1nc{v}" in set(rows.feature_id[rows.model == "APARENT2"])  # the lnc_RNA is a transcript
+    assert set(rows.gene_id[rows.model == "Xpresso/human_median"]) == {f"GENE{i}{v}" for i in range(4)}
+
+
+def test_gff3_with_a_broken_hierarchy_names_the_line(genes, tmp_path, capsys):
+    models = gene_models(genes["gtf"])
+    good = write_annotation(tmp_path / "good.gff3", models, "gff3", "ensembl").read_text().splitlines()
+
+    def run(lines):
+        gff = tmp_path / "a.gff3"
+        gff.write_text("\n".join(lines) + "\n")
+        assert main(["windows", "--model", "HAL", "--fasta", str(genes["fasta"]), "--gtf", str(gff), "--vcf",
+                     str(genes["vcf"]), "-o", str(tmp_path / "o.tsv")]) == 2
+        return gff, capsys.readouterr().err.strip()
+
+    i = next(k for k, x in enumerate(good) if "\texon\t" in x)
+    gff, err = run(good[:i] + [good[i].replace("Parent=transcript:TX0,", "Parent=transcript:TXnone,")] + good[i + 1:])
+    assert err == (f"seqzoo: error: GFF3 file {gff}, line {i + 1}: the Parent 'transcript:TXnone' of this exon is not "
+                   f"the ID of any feature in the file")
+    gff, err = run(good[:i] + [good[i].split("\tParent=")[0] + "\t."] + good[i + 1:])
+    assert err == f"seqzoo: error: GFF3 file {gff}, line {i + 1}: exon feature without a Parent attribute naming its " \
+                  f"transcript"
+
+
+@pytest.mark.parametrize("text, found", [
+    ("chr1\t1010\t1060\tutr\n", 4),                              # a BED file
+    ("this is not an annotation\njust text\n", 1),               # random text
+])
+def test_an_annotation_that_is_neither_gtf_nor_gff3_is_refused(genome, tmp_path, capsys, text, found):
+    bad = tmp_path / "a.bed"
+    bad.write_text(text)
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other_base(b(1020)))])
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(bad),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+    assert capsys.readouterr().err.strip() == (f"seqzoo: error: GTF file {bad}, line 1: expected 9 tab-separated "
+                                               f"columns, found {found}. Is this a GTF or GFF3 file (not BED)?")

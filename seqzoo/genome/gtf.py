@@ -1,6 +1,10 @@
 """Reading GTF annotations (Ensembl or GENCODE style, plain or gzipped) into transcript models.
 
-GTF coordinates are 1-based closed; everything returned here is 0-based half-open.
+A GFF3 file (Ensembl's or GENCODE's) is read too: :func:`iter_gtf` recognises it (a
+``##gff-version 3`` header, or ``key=value`` attributes) and reads it through
+:mod:`seqzoo.genome.gff3`, which gives the same lines a GTF of the same annotation gives.
+
+GTF (and GFF3) coordinates are 1-based closed; everything returned here is 0-based half-open.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from .fasta import GenomeError
 from .names import ContigNames
 
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
+_GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
 
 #: feature types read as 5'UTR exons directly (Ensembl; UCSC genePredToGtf writes "5UTR")
 FIVE_PRIME_UTR_TYPES = ("five_prime_utr", "5UTR")
@@ -47,13 +52,36 @@ def _open_text(path: Path):
     return open(path, "rt")
 
 
+def annotation_format(path: Path) -> str:
+    """``"gff3"`` for a file with a ``##gff-version 3`` header or whose first feature line has
+    ``key=value`` attributes, else ``"gtf"`` (a file that is neither fails as a GTF, by line)."""
+    with _open_text(path) as fh:
+        for line in fh:
+            if line.startswith("##gff-version"):
+                return "gff3" if line.split()[1:2] and line.split()[1].startswith("3") else "gtf"
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n\r").split("\t")
+            if len(fields) == 9 and not _ATTR.search(fields[8]) and _GFF3_ATTR.match(fields[8]):
+                return "gff3"
+            return "gtf"
+    return "gtf"
+
+
 def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[tuple[int, list[str], dict]]:
-    """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted."""
+    """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted.
+
+    A GFF3 file yields the lines a GTF of the same annotation would (:mod:`seqzoo.genome.gff3`).
+    """
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"GTF file {path} does not exist")
     wanted = set(feature_types)
     try:
+        if annotation_format(path) == "gff3":
+            from .gff3 import iter_gff3
+            yield from iter_gff3(path, wanted, _open_text)
+            return
         with _open_text(path) as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip() or line.startswith("#"):
@@ -61,7 +89,7 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
                 fields = line.rstrip("\n\r").split("\t")
                 if len(fields) != 9:
                     raise GenomeError(f"GTF file {path}, line {line_no}: expected 9 tab-separated columns, "
-                                      f"found {len(fields)}. Is this a GTF (not GFF3/BED)?")
+                                      f"found {len(fields)}. Is this a GTF or GFF3 file (not BED)?")
                 if fields[2] not in wanted:
                     continue
                 attrs = dict(_ATTR.findall(fields[8]))
