@@ -12,8 +12,9 @@ the Kipoi dataloaders, ``seqzoo merge`` and the benchmarks all call it.
 (every model whose weights resolve and whose windows the GTF can give), a :class:`ModelSpec`, a
 model returned by :func:`seqzoo.load_model`, or a ``(name or spec, torch model)`` pair (e.g. a
 model with weights of your own). Options are those of ``seqzoo score`` (as keywords:
-``chunk_rows``, ``batch_size``, ``device``, ``weights``, ``skipped``, ``resume``, and each model's
-options such as Xpresso's ``halflife_file``).
+``chunk_rows``, ``batch_size``, ``device``, ``weights``, ``skipped``, ``resume``, ``chrom_alias`` (a
+UCSC chromAlias file mapping the VCF's, GTF's or BED's contig names onto the FASTA's), and each
+model's options such as Xpresso's ``halflife_file``).
 """
 from __future__ import annotations
 
@@ -183,6 +184,11 @@ class RunSetup:
     def summary(self):
         return self.windows.summary
 
+    @property
+    def chrom_alias(self) -> Path | None:
+        """The alias file the contig names are mapped through (None: none given)."""
+        return self.windows.names.alias_file
+
     def table(self, pairs) -> Table:
         if self.scorer is None:
             return window_table(pairs, self.specs)
@@ -236,8 +242,12 @@ def set_threads(threads: int | None) -> int:
 
 def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool = True, batch_size: int = 64,
               device: str = "cpu", weights=None, reuse_reference: bool = True, threads: int | None = None,
-              **options) -> RunSetup:
-    """Load the models (``score``), open the FASTA and GTF once, build every window rule."""
+              chrom_alias=None, **options) -> RunSetup:
+    """Load the models (``score``), open the FASTA and GTF once, build every window rule.
+
+    ``chrom_alias``: a UCSC chromAlias file (either layout) through which the VCF's and GTF's
+    contig names are mapped onto the FASTA's (:class:`seqzoo.genome.names.ContigNames`).
+    """
     everything = isinstance(models, str) and models == "all"
     if score:
         set_threads(threads)
@@ -247,7 +257,9 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     if gtf_needers and not gtf:
         raise UsageError(f"model(s) {', '.join(gtf_needers)} need --gtf (their windows come from annotated features)")
     options = _absolute_options(specs, options)
-    windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, **options)
+    if chrom_alias is not None:
+        chrom_alias = os.path.abspath(os.fspath(chrom_alias))
+    windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias, **options)
     specs = windows.specs
     if not Path(vcf).is_file():
         raise GenomeError(f"VCF file {vcf} does not exist")
@@ -367,7 +379,7 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
     setup = setup_run(models, fasta, vcf, gtf, score=score, vectors=has_vectors(out) if vectors is None else vectors,
                       **options)
     skip_path = Path(skipped) if skipped else default_skip_path(out)
-    inputs = {"--fasta": fasta, "FASTA index": f"{fasta}.fai", "--vcf": vcf, "--gtf": gtf}
+    inputs = {"--fasta": fasta, **fasta_indexes(fasta), "--vcf": vcf, "--gtf": gtf, "--chrom-alias": setup.chrom_alias}
     inputs.update({_flag(k): v for k, v in setup.options.items() if _is_path_option(k)})
     for name, (_, model) in (setup.models or {}).items():
         inputs[f"weights of {name}"] = getattr(model, "weights_file", None)
@@ -378,6 +390,12 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
         summary = _stream(setup, vcf, out, out_format, skip_path, resume, chunk_rows, io_workers,
                           "score" if score else "windows", on_chunk, command_line, report_outside)
     return ScoreResult(None, summary, None, setup.names)
+
+
+def fasta_indexes(fasta) -> dict:
+    """The FASTA's index files, by what they are (inputs no output may be): ``.fai``, and ``.gzi``
+    for a bgzip-compressed FASTA."""
+    return {"FASTA index": f"{fasta}.fai", "FASTA .gzi index": f"{fasta}.gzi"}
 
 
 def _flag(name: str) -> str:
@@ -421,7 +439,8 @@ def _fingerprint(command: str, setup: RunSetup, vcf, skip_path) -> dict:
     weights = {n: file_identity(getattr(m, "weights_file", None)) for n, (_, m) in (setup.models or {}).items()}
     fingerprint = {"command": command, "models": setup.names, "columns": [c.name for c in setup.schema],
                    "weights": weights, "skipped": str(skip_path), "fasta": file_identity(setup.windows.genome.path),
-                   "gtf": file_identity(setup.windows.gtf_file), "vcf": file_identity(vcf)}
+                   "gtf": file_identity(setup.windows.gtf_file), "vcf": file_identity(vcf),
+                   "chrom_alias": file_identity(setup.chrom_alias)}
     for name, value in sorted(setup.options.items()):
         fingerprint[name] = file_identity(value) if _is_path_option(name) else value
     if "halflife_file" not in fingerprint:  # the key earlier progress notes have
@@ -545,11 +564,13 @@ def _region_schema(spec, vectors: bool) -> list[Column]:
 
 
 def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: int = 64, device: str = "cpu",
-                    weights=None, chunk_rows: int = 4096, threads: int | None = None) -> ScoreResult:
+                    weights=None, chunk_rows: int = 4096, threads: int | None = None,
+                    chrom_alias=None) -> ScoreResult:
     """Predict the model window of every BED region (models with a region mode: BPNet-OSKN).
 
     One row per region (metadata + outputs), regions without a window in the skip report with
-    their reason; ``out`` as for :func:`score_vcf` (no resume), else DataFrames.
+    their reason; ``out`` as for :func:`score_vcf` (no resume), else DataFrames. ``chrom_alias``: a
+    UCSC chromAlias file mapping the BED's contig names onto the FASTA's.
     """
     import json
     from collections import Counter
@@ -566,7 +587,7 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
     schema = _region_schema(spec, vectors)
     outputs = [c.name for c in schema[len(REGION_COLUMNS):]]
     genome = Genome(fasta)
-    names = ContigNames(genome.lengths)
+    names = ContigNames(genome.lengths, aliases=chrom_alias, fasta=genome.path)
     skip_schema = [Column(c, "int" if c in _REGION_INTS else "str") for c in REGION_SKIP_COLUMNS]
     tables, skip_rows = [], []
     writer = skips = lock = None
@@ -574,7 +595,7 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
         table_format(out)
         skip_path = Path(skipped) if skipped else default_skip_path(out)
         lock = claim_outputs(run_outputs(out, skip_path, table_format(out)),
-                             {"--fasta": fasta, "FASTA index": f"{fasta}.fai", "--bed": bed,
+                             {"--fasta": fasta, **fasta_indexes(fasta), "--bed": bed, "--chrom-alias": chrom_alias,
                               f"weights of {name}": getattr(torch_model, "weights_file", None)}, folders={"parts"})
     try:
         events = spec.region_windows(genome, bed, names)

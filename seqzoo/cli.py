@@ -35,14 +35,24 @@ USER_OS_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS
 def _inputs(p: argparse.ArgumentParser, gtf_required_by: str = "every model whose windows come from features") -> None:
     p.add_argument("--model", required=True,
                    help=f"model name, several separated by commas, or 'all' ({', '.join(registry.MODELS)})")
-    p.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    p.add_argument("--fasta", required=True,
+                   help="reference genome FASTA, plain or bgzip-compressed (.fai, and .gzi, built if missing)")
     p.add_argument("--gtf", default=None,
-                   help=f"annotation GTF (Ensembl or GENCODE; plain or gzipped); required by {gtf_required_by}")
+                   help=f"annotation GTF or GFF3 (Ensembl or GENCODE; plain or gzipped); required by "
+                        f"{gtf_required_by}")
     p.add_argument("--vcf", required=True, help="variants VCF (plain or bgzipped)")
+    _chrom_alias(p, "VCF and GTF")
     for option in registry.options().values():
         models = [s.name for s in registry.MODELS.values() if option in s.options]
         p.add_argument(option.flag, dest=option.name, default=option.default, type=option.python_type,
                        metavar=option.kind.upper(), help=f"{option.help} (models: {', '.join(models)})")
+
+
+def _chrom_alias(p: argparse.ArgumentParser, files: str) -> None:
+    p.add_argument("--chrom-alias", default=None, metavar="FILE",
+                   help=f"UCSC chromAlias file (plain or gzipped; the '# ucsc<TAB>assembly<TAB>...' layout or "
+                        f"alias<TAB>ucscName<TAB>source rows) mapping the {files} contig names onto the FASTA's, e.g. "
+                        f"NC_000001.11 -> chr1 (tried after the names as written)")
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
@@ -99,10 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="predict the windows of BED regions (models with a region mode)")
     have = [n for n, s in registry.MODELS.items() if s.region_windows is not None]
     predict.add_argument("--model", required=True, help=f"model name (with a region mode: {', '.join(have)})")
-    predict.add_argument("--fasta", required=True, help="reference genome FASTA (.fai built if missing)")
+    predict.add_argument("--fasta", required=True,
+                         help="reference genome FASTA, plain or bgzip-compressed (.fai, and .gzi, built if missing)")
     predict.add_argument("--bed", required=True,
                          help="regions, BED (0-based; plain or gzipped): each gives the model window centred on its "
                               "midpoint")
+    _chrom_alias(predict, "BED")
     predict.add_argument("-o", "--output", required=True, help=OUTPUT_HELP.format(vcf=""))
     predict.add_argument("--skipped", default=None, help="skip report path (default: OUTPUT.skipped.tsv)")
     predict.add_argument("--chunk-rows", type=int, default=4096,
@@ -158,7 +170,8 @@ def run_plot(args) -> int:
     from . import plots
 
     check_outputs({"-o": args.output}, {"--scores": getattr(args, "scores", None), "--vcf": getattr(args, "vcf", None),
-                                        "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None)})
+                                        "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None),
+                                        "--chrom-alias": getattr(args, "chrom_alias", None)})
     if args.plot == "effects":
         table = plots.read_scores(args.scores)
         models = list(dict.fromkeys(table["model"])) if "model" in table.columns else None
@@ -178,7 +191,7 @@ def run_plot(args) -> int:
     else:
         rows = api.variant_predictions(args.model, args.fasta, args.vcf, args.variant, args.gtf, weights=args.weights,
                                        device=args.device, batch_size=args.batch_size, threads=args.threads,
-                                       **_options(args))
+                                       chrom_alias=args.chrom_alias, **_options(args))
         pair, ref, alt = plots.choose_row(rows, args.feature, args.alt)
         if len(rows) > 1 and not args.quiet:
             listed = "; ".join(plots.row_label(r[0]) for r in rows)
@@ -201,7 +214,8 @@ def _progress_bar(quiet: bool):
 def run_predict(args) -> int:
     summary = api.predict_regions(args.model, args.fasta, args.bed, args.output, skipped=args.skipped,
                                   batch_size=args.batch_size, device=args.device, weights=args.weights,
-                                  chunk_rows=args.chunk_rows, threads=args.threads).summary
+                                  chunk_rows=args.chunk_rows, threads=args.threads,
+                                  chrom_alias=args.chrom_alias).summary
     if not args.quiet:
         by_reason = ", ".join(f"{k}={v}" for k, v in summary["skipped_by_reason"].items()) or "none"
         skip_path = args.skipped or default_skip_path(args.output)
@@ -217,7 +231,7 @@ def run(args) -> int:
         return run_predict(args)
     bar = _progress_bar(args.quiet)
     kwargs = dict(skipped=args.skipped, resume=args.resume, chunk_rows=args.chunk_rows, io_workers=args.io_workers,
-                  command_line=args.command_line, report_outside=args.report_outside,
+                  command_line=args.command_line, report_outside=args.report_outside, chrom_alias=args.chrom_alias,
                   on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
     try:
         if args.command == "score":

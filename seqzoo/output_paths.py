@@ -4,8 +4,8 @@ the same output at once.
 :func:`claim_outputs` runs before anything is opened for writing. It refuses (``OutputPathError``,
 one line naming both paths and the fix) an output path that
 
-* is one of the run's inputs (VCF, FASTA and its index, GTF, half-life file, weights, BED, ...),
-  also through a symlink, a hard link or another spelling of the same path;
+* is one of the run's inputs (VCF, FASTA and its indexes, GTF, alias file, half-life file, weights,
+  BED, ...), also through a symlink, a hard link or another spelling of the same path;
 * exists as a folder;
 * is given twice (e.g. ``--skipped`` equal to ``-o``);
 * is being written by another seqzoo run at this moment: each run holds an exclusive lock

@@ -21,6 +21,7 @@ from .errors import UsageError
 from .genome.alleles import check_allele
 from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
 from .genome.fasta import Genome, GenomeError
+from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
@@ -37,7 +38,8 @@ def build_rules(specs, genome: Genome, gtf_file, names: ContigNames, options: di
 
     An option no model takes is a :class:`UsageError`. With ``leave_out_unusable`` (``--model
     all``) a model whose windows cannot be built from the inputs (a GTF without its features) is
-    left out with a warning; otherwise that GenomeError is raised.
+    left out with a warning; otherwise that GenomeError is raised (a GTF none of whose contigs is
+    in the FASTA always is).
     """
     for option, value in options.items():
         if value is not None and not any(option in spec.rule_options for spec in specs):
@@ -49,7 +51,7 @@ def build_rules(specs, genome: Genome, gtf_file, names: ContigNames, options: di
         try:
             rules[spec.name] = spec.window_rule(genome, gtf_file, names, **kwargs)
         except GenomeError as exc:  # e.g. a GTF without the features this model reads
-            if not leave_out_unusable:
+            if not leave_out_unusable or isinstance(exc, ContigMismatchError):  # wrong for every model
                 raise
             log.warning("--model all: leaving out %s: %s", spec.name, exc)
     if not rules:
@@ -216,18 +218,20 @@ class OutsideIndex:
 class VariantWindows:
     """One or several models' windows for the alleles of a VCF, with the run's accounting.
 
-    Opens the FASTA (contig names harmonised) and builds each model's window rule once
+    Opens the FASTA (contig names harmonised, through the UCSC chromAlias file ``chrom_alias`` when
+    given: :class:`seqzoo.genome.names.ContigNames`) and builds each model's window rule once
     (:func:`build_rules`; ``rule_options`` such as Xpresso's ``halflife_file``, and
     ``leave_out_unusable`` for ``--model all``: :attr:`specs` are the models kept). Iterating
     :meth:`results` (or :meth:`events`, :meth:`chunks`) over a VCF counts every allele into
     :attr:`summary`; a new pass starts a fresh summary.
     """
 
-    def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, **rule_options):
+    def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, chrom_alias=None,
+                 **rule_options):
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
         self.genome = Genome(fasta_file)
         self.gtf_file = gtf_file
-        self.names = ContigNames(self.genome.lengths)
+        self.names = ContigNames(self.genome.lengths, aliases=chrom_alias, fasta=self.genome.path)
         self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
         self.specs = [spec for spec in specs if spec.name in self.rules]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)

@@ -4,6 +4,16 @@ holds in every run that scores.
 
 Catalogue item -> test (here unless named):
   chr1/1 and chrM/MT naming .................. test_contig_names_are_harmonised
+  Chr1/CHR1 vs chr1 (unique: matched, warned
+  once; ambiguous: contig_not_in_fasta) ....... test_contig_names_differing_in_case_match_when_unique
+  RefSeq/GenBank names: --chrom-alias FILE
+  (UCSC chromAlias, both layouts; VCF, GTF,
+  BED, plot, API chrom_alias=) ................ test_chrom_alias_file_maps_refseq_names,
+                                                test_chrom_alias_file_for_bed_regions_and_plots
+  alias file as an input (-o, --resume) ....... test_chrom_alias_file_is_an_input_of_the_run
+  malformed / empty / missing alias file ...... test_malformed_chrom_alias_file_names_file_and_line,
+                                                test_chrom_alias_file_without_aliases_or_missing
+  alias naming two FASTA contigs .............. test_chrom_alias_naming_two_fasta_contigs_is_not_a_guess
   contig absent from the FASTA, REF mismatch, N in REF or ALT, '*', <DEL>, <INS>, breakend,
   ALT '.', REF beyond the contig end ......... test_allele_skip_catalogue (exact reason + detail)
   multi-allelic record (one row per ALT) ...... test_multiallelic_record_gives_one_row_per_alt
@@ -18,13 +28,24 @@ Catalogue item -> test (here unless named):
   duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
   missing .fai, read-only FASTA folder ........ test_missing_fai_is_built_and_read_only_folder_is_a_clear_error
   stale .fai (FASTA changed after indexing) ... test_stale_fai_is_refused
+  bgzipped FASTA (pysam; .fai + .gzi built,
+  stale indexes refused) ...................... test_bgzipped_fasta_is_read_like_the_plain_one
+  plain-gzip / truncated bgzip FASTA .......... test_plain_gzip_or_truncated_fasta_is_refused
   GTF without UTR features .................... test_gtf_without_utr_names_what_was_looked_for
+  GTF whose contigs match none of the FASTA's
+  (every GTF reader, --model all too) ......... test_gtf_whose_contigs_match_no_fasta_contig_is_an_error
   GENCODE-style 'UTR' features ................ test_utr5_windows::test_gencode_utr_features
+  GFF3 as --gtf (Ensembl and GENCODE; shared
+  exons, lnc_RNA): the GTF's windows, byte
+  for byte, for every GTF-based model ......... test_gff3_gives_the_windows_of_the_same_gtf
+  GFF3 part without / with an unknown Parent .. test_gff3_with_a_broken_hierarchy_names_the_line
+  BED or random text as --gtf ................. test_an_annotation_that_is_neither_gtf_nor_gff3_is_refused
   corrupted / wrong weights file .............. test_corrupted_weights_name_file_and_url, test_wrong_weights_file
   no network and no weights ................... test_no_network_and_no_weights
   VCF header of another assembly .............. test_vcf_header_of_another_assembly_is_warned_about
   output folder that cannot be written ........ test_unwritable_output_is_a_clear_error
   seqzoo shard on a non-VCF / truncated gzip  test_shard_refuses_a_file_that_is_no_vcf_and_a_truncated_gzip
+  half-life file with NaN / inf / empty / NA .. test_halflife_file_with_a_missing_value_names_line_gene_and_fix
   (concurrent cache fill: test_weights::test_two_processes_filling_the_cache_at_once)
 """
 from __future__ import annotations
@@ -147,7 +168,7 @@ def b(pos: int, seq: str = CHR1) -> str:
 
 CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
     ("chrUn", 5, "absent", "A", "G", "contig_not_in_fasta",
-     "contig 'chrUn' matches no FASTA contig (chr prefix and chrM/MT tried)"),
+     "contig 'chrUn' matches no FASTA contig (chr prefix, chrM/MT and case tried)"),
     ("chr1", 1021, "mismatch", other_base(b(1021)), "G", "ref_mismatch",
      f"VCF REF={other_base(b(1021))} FASTA={b(1021)} at chr1:1021"),
     ("chr1", 1022, "n_ref", "N", "A", "non_acgt_allele", "REF 'N' contains a base other than A/C/G/T"),
@@ -179,13 +200,13 @@ def genome(tmp_path_factory):
     return out
 
 
-def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, **vcf_kw):
+def run_windows(genome, records, tmp_path, model="Framepool", fasta=None, extra=(), **vcf_kw):
     """``seqzoo windows`` on ``records``: (exit status, rows, skip report, summary); checks the identity."""
     vcf = write_vcf(tmp_path / ("v.vcf.gz" if vcf_kw.get("bgzip") else "v.vcf"), records, {"chr1": 3000}, **vcf_kw)
     out = tmp_path / "o.tsv"
     argv = ["windows", "--model", model, "--fasta", str(fasta or genome / "g.fa"), "--vcf", str(vcf), "-o", str(out),
-            "--quiet"] + (["--gtf", str(genome / "a.gtf")] if model == "all" or any(registry.get(m).needs_gtf
-                                                                                 for m in model.split(",")) else [])
+            "--quiet", *extra] + (["--gtf", str(genome / "a.gtf")] if model == "all" or any(
+                registry.get(m).needs_gtf for m in model.split(",")) else [])
     assert main(argv) == 0
     summary = json.loads(Path(f"{out}.summary.json").read_text())
     assert summary["identity_holds"] and summary["alleles"] == summary["scored_alleles"] + summary["skipped_alleles"]
@@ -212,6 +233,33 @@ def test_contig_names_are_harmonised(genome, tmp_path):
         [("one", "1", "TP"), ("mt", "MT", "TMT"), ("chr1", "chr1", "TP")]
     assert rows.ref_seq[0] == CHR1[1010:1060] and rows.ref_seq[1] == CHRM[100:150]
     assert len(skipped) == 0 and summary["unmatched_contigs"] == {}
+
+
+def test_contig_names_differing_in_case_match_when_unique(genome, tmp_path, caplog):
+    gtf = write_gtf(tmp_path / "upper.gtf", [gtf_line("CHR1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+                                             gtf_line("CHR1", "CDS", 1061, 1300, "+", "TP", "GP")])
+    records = [("Chr1", 1020, "a", b(1020), other_base(b(1020))), ("Chr1", 1021, "b", b(1021), other_base(b(1021))),
+               ("chr1", 1022, "c", b(1022), other_base(b(1022)))]
+    vcf = write_vcf(tmp_path / "v.vcf", records)
+    out = tmp_path / "o.tsv"
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf),
+                 "--vcf", str(vcf), "-o", str(out), "--quiet"]) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.variant_id, rows.chrom, rows.feature_id)) == [("a", "Chr1", "TP"), ("b", "Chr1", "TP"),
+                                                                      ("c", "chr1", "TP")]
+    assert rows.ref_seq[0] == CHR1[1010:1060]
+    said = [r.getMessage() for r in caplog.records if "differ in case only" in r.getMessage()]
+    assert said == ["GTF contig 'CHR1' is taken as FASTA contig 'chr1' (the names differ in case only)",
+                    "VCF contig 'Chr1' is taken as FASTA contig 'chr1' (the names differ in case only)"]  # once each
+    # two FASTA contigs that differ in case only: no guess
+    fasta = write_fasta(tmp_path / "two.fa", {"chr1": CHR1, "Chr1": CHR1, "chrM": CHRM})
+    (tmp_path / "two").mkdir()
+    _, skipped, summary = run_windows(genome, [("CHR1", 1020, "x", b(1020), other_base(b(1020)))], tmp_path / "two",
+                                      fasta=fasta)
+    assert list(zip(skipped.reason, skipped.detail)) == [
+        ("contig_not_in_fasta", "contig 'CHR1' matches no FASTA contig (ambiguous: it matches FASTA contigs Chr1, chr1 "
+                                "ignoring case, so none is chosen)")]
+    assert summary["unmatched_contigs"] == {"VCF": ["CHR1"]}
 
 
 def test_multiallelic_record_gives_one_row_per_alt(genome, tmp_path):
@@ -460,3 +508,423 @@ def test_shard_refuses_a_file_that_is_no_vcf_and_a_truncated_gzip(tmp_path, caps
     assert main(["shard", "--vcf", str(cut), "--records-per-shard", "5", "-o", str(tmp_path / "s2"), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"seqzoo: error: VCF file {cut} is a truncated or corrupt gzip file") and "Traceback" not in err
+
+
+# --- gene models (gene, transcript, exon, five_prime_utr, CDS lines): FASTA contig "1", VCF "chr1"
+@pytest.fixture(scope="module")
+def genes(tmp_path_factory):
+    from seqzoo.synthetic import make_gene_model_dataset
+    return make_gene_model_dataset(tmp_path_factory.mktemp("genes"))
+
+
+HALFLIFE_HEADER = "gene_id\thl_1\thl_2\thl_3\thl_4\thl_5\thl_6\n"
+
+
+@pytest.mark.parametrize("values, bad", [
+    ("0.1\tnan\t0.3\t0.4\t0.5\t0.6", "hl_2='nan'"),
+    ("0.1\t0.2\t\t0.4\tinf\t0.6", "hl_3='', hl_5='inf'"),
+    ("NA\t0.2\t0.3\t0.4\t0.5\t0.6", "hl_1='NA'"),
+])
+def test_halflife_file_with_a_missing_value_names_line_gene_and_fix(genes, tmp_path, capsys, values, bad):
+    hl = tmp_path / "hl.tsv"
+    hl.write_text(HALFLIFE_HEADER + "GENE0\t1\t2\t3\t4\t5\t6\n" + f"GENE1\t{values}\n")
+    argv = ["windows", "--model", "Xpresso/human_median", "--fasta", str(genes["fasta"]), "--gtf", str(genes["gtf"]),
+            "--vcf", str(genes["vcf"]), "-o", str(tmp_path / "o.tsv"), "--quiet", "--halflife-file", str(hl)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: half-life file {hl}, line 3: the six features must be numbers, but gene GENE1 has {bad} "
+        f"(not a finite number; its scores would be NaN). Give all six numbers for GENE1, or leave the gene out of "
+        f"the file (it then gets zeros and its rows say halflife_source=zeros_gene_not_in_file)")
+    hl.write_text(HALFLIFE_HEADER + "GENE0\t1\t2\t3\t4\t5\t6\n")  # the fix: GENE1 left out
+    assert main(argv) == 0
+    rows = pd.read_csv(tmp_path / "o.tsv", sep="\t")
+    assert dict(zip(rows.gene_id, rows.halflife_source)) == {"GENE0": "file", "GENE1": "zeros_gene_not_in_file",
+                                                             "GENE2": "zeros_gene_not_in_file",
+                                                             "GENE3": "zeros_gene_not_in_file"}
+
+
+def test_bgzipped_fasta_is_read_like_the_plain_one(genome, tmp_path, capsys):
+    import pysam
+    masked = tmp_path / "g.fa"
+    write_fasta(masked, {"chr1": CHR1[:1015].lower() + CHR1[1015:], "chrM": CHRM}, line_width=70)
+    pysam.tabix_compress(str(masked), str(tmp_path / "g.fa.gz"))
+    records = [("chr1", 1012, "a", b(1012), other_base(b(1012))), ("MT", 110, "c", b(110, CHRM), other_base(b(110, CHRM))),
+               ("chr1", 1021, "mismatch", other_base(b(1021)), "G")]
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "plain").mkdir()
+    rows_gz, skipped_gz, _ = run_windows(genome, records, tmp_path / "gz", model="Framepool,BPNet-OSKN",
+                                         fasta=tmp_path / "g.fa.gz")
+    assert (tmp_path / "g.fa.gz.fai").exists() and (tmp_path / "g.fa.gz.gzi").exists()  # built by pysam
+    rows, skipped, _ = run_windows(genome, records, tmp_path / "plain", model="Framepool,BPNet-OSKN")
+    assert rows_gz.equals(rows) and skipped_gz.equals(skipped) and len(rows) == 3
+    assert rows.ref_seq[0] == CHR1[1010:1060]
+    assert list(skipped.reason) == ["window_past_contig_end", "ref_mismatch"]  # chrM: too short for BPNet
+    # the FASTA recompressed after indexing: the old .fai/.gzi are refused
+    write_fasta(masked, {"chr1": CHR1, "chrM": CHRM}, line_width=60)
+    pysam.tabix_compress(str(masked), str(tmp_path / "g.fa.gz"), force=True)
+    vcf = tmp_path / "plain" / "v.vcf"
+    argv = ["windows", "--model", "Framepool", "--fasta", str(tmp_path / "g.fa.gz"), "--gtf", str(genome / "a.gtf"),
+            "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]
+    assert main(argv) == 2
+    fasta = tmp_path / "g.fa.gz"
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: FASTA index {fasta}.fai or {fasta}.gzi does not match FASTA file {fasta} (the FASTA changed "
+        f"after it was indexed). Delete g.fa.gz.fai and g.fa.gz.gzi (seqzoo rebuilds them) or run "
+        f"`samtools faidx {fasta}`.")
+    (tmp_path / "g.fa.gz.fai").unlink()
+    (tmp_path / "g.fa.gz.gzi").unlink()
+    assert main(argv) == 0
+
+
+def test_plain_gzip_or_truncated_fasta_is_refused(genome, tmp_path, capsys, monkeypatch):
+    import pysam
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1021, "x", b(1021), "G")])
+    fasta = tmp_path / "g.fa.gz"
+
+    def run(fasta):
+        assert main(["windows", "--model", "Framepool", "--fasta", str(fasta), "--gtf", str(genome / "a.gtf"),
+                     "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+        return capsys.readouterr().err.strip()
+
+    fasta.write_bytes(gzip.compress((genome / "g.fa").read_bytes()))
+    assert run(fasta) == (
+        f"seqzoo: error: FASTA file {fasta} is compressed with plain gzip, which cannot be read at random positions. "
+        f"Recompress it with bgzip (`gunzip -c {fasta} | bgzip > genome.fa.gz`, from htslib/samtools) or decompress "
+        f"it (`gunzip {fasta}`).")
+    pysam.tabix_compress(str(genome / "g.fa"), str(tmp_path / "whole.fa.gz"))
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes((tmp_path / "whole.fa.gz").read_bytes()[:-40])
+    assert run(cut) == (f"seqzoo: error: FASTA file {cut} is a truncated bgzip file (it lacks the BGZF end-of-file "
+                        f"block). Re-download it, or compress the plain FASTA again with `bgzip`.")
+    import seqzoo.genome.fasta as fasta_mod  # a read-only folder (simulated, as above): both indexes named
+    monkeypatch.setattr(fasta_mod.os, "access", lambda path, mode: False)
+    assert run(tmp_path / "whole.fa.gz").startswith(
+        f"seqzoo: error: FASTA file {tmp_path / 'whole.fa.gz'} has no index whole.fa.gz.fai and whole.fa.gz.gzi and "
+        f"its folder is not writable, so seqzoo cannot build one.")
+
+
+# --- contig names through a UCSC chromAlias file (RefSeq accessions in the VCF, GTF and BED)
+ALIAS_LAYOUTS = {
+    "newer": "# ucsc\tassembly\tgenbank\trefseq\nchr1\t1\tCM000663.2\tNC_000001.11\nchrM\tMT\tJ01415.2\tNC_012920.1\n"
+             "chr2\t2\t\tNC_000002.12\n",
+    "older": "1\tchr1\tensembl\nNC_000001.11\tchr1\trefseq\nMT\tchrM\tensembl\nNC_012920.1\tchrM\trefseq\n"
+             "NC_000002.12\tchr2\trefseq\n",
+}
+REFSEQ_RECORDS = [("NC_000001.11", 1020, "one", b(1020), other_base(b(1020))),
+                  ("NC_012920.1", 120, "mt", b(120, CHRM), other_base(b(120, CHRM))),
+                  ("NC_000002.12", 50, "two", "A", "G")]
+
+
+def refseq_inputs(genome, tmp_path, layout):
+    alias = tmp_path / f"{layout}.chromAlias.txt"
+    alias.write_text(ALIAS_LAYOUTS[layout])
+    gtf = write_gtf(tmp_path / "refseq.gtf", [
+        gtf_line("NC_000001.11", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+        gtf_line("NC_000001.11", "CDS", 1061, 1300, "+", "TP", "GP"),
+        gtf_line("NC_012920.1", "five_prime_utr", 101, 150, "+", "TMT", "GMT"),
+        gtf_line("NC_012920.1", "CDS", 151, 300, "+", "TMT", "GMT")])
+    return alias, gtf, write_vcf(tmp_path / "refseq.vcf", REFSEQ_RECORDS)
+
+
+@pytest.mark.parametrize("layout", ["newer", "older"])
+def test_chrom_alias_file_maps_refseq_names(genome, tmp_path, layout, caplog):
+    alias, gtf, vcf = refseq_inputs(genome, tmp_path, layout)
+    out = tmp_path / "o.tsv"
+    argv = ["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf), "--vcf", str(vcf),
+            "-o", str(out), "--quiet", "--chrom-alias", str(alias)]
+    assert main(argv) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.variant_id, rows.chrom, rows.feature_id)) == [("one", "NC_000001.11", "TP"),
+                                                                      ("mt", "NC_012920.1", "TMT")]
+    assert rows.ref_seq[0] == CHR1[1010:1060] and rows.ref_seq[1] == CHRM[100:150]
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t")
+    assert list(zip(skipped.variant_id, skipped.reason, skipped.detail)) == [
+        ("two", "contig_not_in_fasta", f"contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and "
+                                       f"the alias file {alias} tried)")]  # the file knows it as chr2: not in the FASTA
+    assert json.loads(Path(f"{out}.summary.json").read_text())["unmatched_contigs"] == {"VCF": ["NC_000002.12"]}
+    assert (f"VCF contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and the alias file {alias} "
+            f"tried); its entries are not scored") in caplog.text
+    # the Python API takes it as chrom_alias=
+    import seqzoo
+    api_rows, _, _ = seqzoo.windows_vcf("Framepool", genome / "g.fa", vcf, gtf=gtf, chrom_alias=alias)
+    assert list(api_rows.ref_seq) == list(rows.ref_seq)
+    chunks = list(seqzoo.iter_scores("Framepool", genome / "g.fa", vcf, gtf=gtf, chrom_alias=alias, score=False))
+    assert chunks[-1].summary["rows"] == 2
+
+
+def test_chrom_alias_file_for_bed_regions_and_plots(genome, tmp_path):
+    alias, _, vcf = refseq_inputs(genome, tmp_path, "newer")
+    bed = tmp_path / "r.bed"
+    bed.write_text("NC_000001.11\t1400\t1600\tr1\nNC_000002.12\t100\t200\tr2\n")
+    out = tmp_path / "p.tsv"
+    assert main(["predict", "--model", "BPNet-OSKN", "--weights", str(BPNET_FIXTURE), "--fasta", str(genome / "g.fa"),
+                 "--bed", str(bed), "-o", str(out), "-q", "--chrom-alias", str(alias)]) == 0
+    rows = pd.read_csv(out, sep="\t")
+    assert list(zip(rows.name, rows.chrom, rows.window_chrom, rows.window_start)) == [("r1", "NC_000001.11", "chr1",
+                                                                                      1000)]
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t")
+    assert list(skipped.detail) == [f"contig 'NC_000002.12' matches no FASTA contig (chr prefix, chrM/MT, case and the "
+                                    f"alias file {alias} tried)"]
+    bp_vcf = write_vcf(tmp_path / "bp.vcf", [("NC_000001.11", 1500, "mid", b(1500), other_base(b(1500)))])
+    assert main(["plot", "variant", "--model", "BPNet-OSKN", "--weights", str(BPNET_FIXTURE), "--fasta",
+                 str(genome / "g.fa"), "--vcf", str(bp_vcf), "--variant", "mid", "-o", str(tmp_path / "t.png"), "-q",
+                 "--chrom-alias", str(alias)]) == 0
+    assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def test_chrom_alias_file_is_an_input_of_the_run(genome, tmp_path, capsys):
+    import seqzoo
+    from seqzoo.checkpoint import Stopped
+    txt, gtf, vcf = refseq_inputs(genome, tmp_path, "older")
+    alias = txt.rename(tmp_path / "alias.tsv")  # a name an output could have
+    argv = ["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(gtf), "--vcf", str(vcf),
+            "--chrom-alias", str(alias), "-q"]
+    assert main(argv + ["-o", str(alias)]) == 2  # never written over
+    assert capsys.readouterr().err.strip() == (f"seqzoo: error: output -o {alias} is the input --chrom-alias {alias}; "
+                                               f"writing it would destroy the input. Choose another output path")
+    out = tmp_path / "o.tsv"
+
+    def stop(record):
+        raise Stopped(15)
+
+    with pytest.raises(Stopped):  # stopped after the first chunk: a progress note to resume from
+        seqzoo.windows_vcf("Framepool", genome / "g.fa", vcf, gtf=gtf, out=out, chrom_alias=alias, chunk_rows=1,
+                           on_chunk=stop)
+    alias.write_text(ALIAS_LAYOUTS["newer"])  # another alias file: the note no longer describes the inputs
+    assert main(argv + ["-o", str(out), "--resume"]) == 2
+    assert (f"seqzoo: error: cannot resume: {out}.progress.json was written by a run with other chrom_alias"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("1\tchr1\tensembl\nNC_000001.11\tchr1\trefseq\textra\n", 2,
+     "expected 3 tab-separated columns (alias, UCSC name, source: the older chromAlias layout), found "
+     "'NC_000001.11\\tchr1\\trefseq\\textra'. A file in the newer layout starts with a header line "
+     "'# ucsc<TAB>assembly<TAB>...' naming its columns."),
+    ("# ucsc\tassembly\tgenbank\trefseq\nchr1\t1\tCM000663.2\tNC_000001.11\nchrM\tMT\tJ01415.2\tNC_012920.1\tx\n", 3,
+     "5 tab-separated columns, but the header line names 4 (ucsc assembly genbank refseq)"),
+    ("chr1 1 CM000663.2 NC_000001.11\n", 1,
+     "'chr1 1 CM000663.2 NC_000001.11' has a space inside a column; columns must be separated by tabs and names hold "
+     "no spaces"),
+])
+def test_malformed_chrom_alias_file_names_file_and_line(genome, tmp_path, capsys, text, line, message):
+    alias = tmp_path / "alias.txt"
+    alias.write_text(text)
+    vcf = write_vcf(tmp_path / "v.vcf", REFSEQ_RECORDS)
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), "--chrom-alias", str(alias)]) == 2
+    assert capsys.readouterr().err.strip() == f"seqzoo: error: alias file {alias}, line {line}: {message}"
+
+
+def test_chrom_alias_file_without_aliases_or_missing(genome, tmp_path, capsys):
+    vcf = write_vcf(tmp_path / "v.vcf", REFSEQ_RECORDS)
+
+    def run(alias):
+        assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf",
+                     str(genome / "a.gtf"), "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"),
+                     "--chrom-alias", str(alias)]) == 2
+        return capsys.readouterr().err.strip()
+
+    assert run(tmp_path / "none.txt") == f"seqzoo: error: alias file {tmp_path / 'none.txt'} does not exist"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# ucsc\tassembly\n")
+    assert run(empty) == (f"seqzoo: error: alias file {empty} names no aliases: give a UCSC chromAlias file ('# ucsc"
+                          f"<TAB>assembly<TAB>...' header and one row of names per sequence, or alias<TAB>ucscName"
+                          f"<TAB>source rows)")
+
+
+def test_chrom_alias_naming_two_fasta_contigs_is_not_a_guess(genome, tmp_path):
+    alias = tmp_path / "alias.txt"
+    alias.write_text("X1\tchr1\tfoo\nX1\tchrM\tfoo\n")
+    rows, skipped, _ = run_windows(genome, [("X1", 120, "x", b(120, CHRM), other_base(b(120, CHRM)))], tmp_path,
+                                   extra=["--chrom-alias", str(alias)])
+    assert len(rows) == 0 and list(skipped.detail) == [
+        f"contig 'X1' matches no FASTA contig (ambiguous: the alias file {alias} gives it for several FASTA contigs, "
+        f"chr1, chrM (lines 1, 2), so none is chosen)"]
+
+
+@pytest.mark.parametrize("model", ["Framepool", "APARENT2", "Xpresso/human_median", "HAL", "all"])
+def test_gtf_whose_contigs_match_no_fasta_contig_is_an_error(genes, tmp_path, capsys, caplog, model):
+    lines = [x for x in genes["gtf"].read_text().splitlines() if not x.startswith("#")]
+    refseq = write_gtf(tmp_path / "refseq.gtf", ["NC_000001.11" + x[1:] for x in lines] + [
+        f"NC_00000{k}.12" + x[1:].replace('"TX', f'"TX{k}_').replace('"GENE', f'"GENE{k}_')
+        for k in (2, 3, 4) for x in lines[:7]])  # gene 0 again on three other contigs
+    argv = ["windows", "--model", model, "--fasta", str(genes["fasta"]), "--gtf", str(refseq), "--vcf",
+            str(genes["vcf"]), "-o", str(tmp_path / "o.tsv"), "--quiet"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: GTF file {refseq}: none of its contigs matches a contig of FASTA file {genes['fasta']} (GTF: "
+        f"NC_000001.11, NC_000002.12, NC_000003.12, ... (4 in all); FASTA: 1; chr prefix, chrM/MT and case tried), so "
+        f"no feature could be scored. The GTF is for another assembly or names contigs another way: give "
+        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the GTF was "
+        f"made for.")
+    assert not (tmp_path / "o.tsv").exists()
+    # the fix: an alias file; contigs it does not map stay a warning each, and the run goes on
+    alias = tmp_path / "alias.txt"
+    alias.write_text("NC_000001.11\t1\trefseq\n")
+    caplog.clear()
+    assert main(argv + ["--chrom-alias", str(alias)]) == 0
+    assert len(pd.read_csv(tmp_path / "o.tsv", sep="\t")) > 0
+    warned = sorted({r.getMessage() for r in caplog.records if r.getMessage().startswith("GTF contig")})
+    assert warned == [f"GTF contig '{c}' matches no FASTA contig (chr prefix, chrM/MT, case and the alias file {alias} "
+                      f"tried); its entries are not scored" for c in ("NC_000002.12", "NC_000003.12", "NC_000004.12")]
+    summary = json.loads(Path(f"{tmp_path / 'o.tsv'}.summary.json").read_text())
+    assert summary["unmatched_contigs"]["GTF"] == ["NC_000002.12", "NC_000003.12", "NC_000004.12"]
+
+
+# --- GFF3 given as --gtf: the same annotation as GTF and as GFF3 gives the same windows. The gene
+# models are the `genes` fixture's, plus a second coding transcript of GENE0 sharing its first
+# exon (one GFF3 exon line with two Parents) and a non-coding transcript of GENE1 (lnc_RNA).
+def gene_models(gtf: Path) -> list[dict]:
+    genes: dict[str, dict] = {}
+    for line in gtf.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        gid, tid = (re_value(f[8], k) for k in ("gene_id", "transcript_id"))
+        gene = genes.setdefault(gid, {"id": gid, "strand": f[6], "tx": {}})
+        tx = gene["tx"].setdefault(tid, {"id": tid, "type": "mRNA", "exons": [], "cds": None})
+        if f[2] == "exon":
+            tx["exons"].append((int(f[3]), int(f[4])))
+        elif f[2] == "CDS":
+            tx["cds"] = (int(f[3]), int(f[4]))
+    g0, g1 = genes["GENE0"]["tx"]["TX0"], genes["GENE1"]["tx"]["TX1"]
+    genes["GENE0"]["tx"]["TX0b"] = {"id": "TX0b", "type": "mRNA", "exons": [g0["exons"][0], g0["exons"][2]],
+                                    "cds": (g0["cds"][0], g0["exons"][2][0] + 100)}
+    genes["GENE1"]["tx"]["TX1nc"] = {"id": "TX1nc", "type": "lnc_RNA", "exons": g1["exons"][1:], "cds": None}
+    return list(genes.values())
+
+
+def re_value(attrs: str, key: str) -> str:
+    import re
+    return re.search(rf'{key} "([^"]*)"', attrs).group(1)
+
+
+def segments(tx: dict, strand: str) -> list[tuple[str, int, int]]:
+    """(type, start, end) of a transcript's exons, CDS and UTR pieces (1-based closed), by position."""
+    out = [("exon", s, e) for s, e in tx["exons"]]
+    if tx["cds"]:
+        c0, c1 = tx["cds"]
+        left, right = ("five_prime_UTR", "three_prime_UTR") if strand == "+" else ("three_prime_UTR", "five_prime_UTR")
+        for s, e in tx["exons"]:
+            if max(s, c0) <= min(e, c1):
+                out.append(("CDS", max(s, c0), min(e, c1)))
+            if s < c0:
+                out.append((left, s, min(e, c0 - 1)))
+            if e > c1:
+                out.append((right, max(s, c1 + 1), e))
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+def write_annotation(path: Path, genes: list[dict], fmt: str, flavour: str) -> Path:
+    """The gene models as a GTF or GFF3 file in Ensembl's or GENCODE's style."""
+    v = ".1" if flavour == "gencode" else ""  # GENCODE IDs carry versions
+    gtf_type = {"five_prime_UTR": "five_prime_utr", "three_prime_UTR": "three_prime_utr"} if flavour == "ensembl" \
+        else {"five_prime_UTR": "UTR", "three_prime_UTR": "UTR"}  # GENCODE's GTF has plain UTR lines
+    lines = ["##gff-version 3"] if fmt == "gff3" else ["#!genome-build synthetic"]
+    parts: dict[tuple, list[str]] = {}  # Ensembl GFF3: one line per distinct part, its transcripts as Parents
+    for g in genes:
+        gid, s = g["id"] + v, g["strand"]
+        span = (min(e[0] for t in g["tx"].values() for e in t["exons"]),
+                max(e[1] for t in g["tx"].values() for e in t["exons"]))
+        name = g["id"].lower()
+        if fmt == "gtf":
+            lines.append(gtf_line("1", "gene", *span, s, None, gid, extra=f' gene_name "{name}";'))
+        elif flavour == "ensembl":
+            lines.append(f"1\tsynthetic\tgene\t{span[0]}\t{span[1]}\t.\t{s}\t.\tID=gene:{gid};Name={name};"
+                         f"gene_id={gid};biotype=protein_coding")
+        else:
+            lines.append(f"1\tsynthetic\tgene\t{span[0]}\t{span[1]}\t.\t{s}\t.\tID={gid};gene_id={gid};"
+                         f"gene_name={name};gene_type=protein_coding")
+        for t in g["tx"].values():
+            tid = t["id"] + v
+            tspan = (min(e[0] for e in t["exons"]), max(e[1] for e in t["exons"]))
+            if fmt == "gtf":
+                lines.append(gtf_line("1", "transcript", *tspan, s, tid, gid, extra=f' gene_name "{name}";'))
+                lines += [gtf_line("1", gtf_type.get(k, k), a, b, s, tid, gid, extra=f' gene_name "{name}";')
+                          for k, a, b in segments(t, s)]
+                continue
+            ttype = t["type"] if flavour == "ensembl" else "transcript"
+            ids = (f"ID=transcript:{tid};Parent=gene:{gid};Name={tid}-name;transcript_id={tid}"
+                   if flavour == "ensembl" else f"ID={tid};Parent={gid};gene_id={gid};transcript_id={tid};"
+                                                f"gene_name={name}")
+            lines.append(f"1\tsynthetic\t{ttype}\t{tspan[0]}\t{tspan[1]}\t.\t{s}\t.\t{ids}")
+            for n, (k, a, b) in enumerate(segments(t, s), start=1):
+                if flavour == "gencode":  # one line per transcript, with its own ID and the IDs repeated
+                    lines.append(f"1\tsynthetic\t{k}\t{a}\t{b}\t.\t{s}\t.\tID={k}:{tid}:{n};Parent={tid};"
+                                 f"gene_id={gid};transcript_id={tid};gene_type=protein_coding;level=2")
+                    continue
+                key = (k, a, b, s)  # Ensembl flavour here: a shared part is one line with several Parents
+                if key not in parts:
+                    parts[key] = []
+                    lines.append(key)
+                parts[key].append(("transcript:" if flavour == "ensembl" else "") + tid)
+    out = []
+    for line in lines:
+        if isinstance(line, tuple):
+            k, a, b, s = line
+            out.append(f"1\tsynthetic\t{k}\t{a}\t{b}\t.\t{s}\t.\tParent={','.join(parts[line])}")
+        else:
+            out.append(line)
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+GTF_MODELS = "Framepool,APARENT2,Xpresso/human_median,HAL"
+
+
+@pytest.mark.parametrize("flavour", ["ensembl", "gencode"])
+def test_gff3_gives_the_windows_of_the_same_gtf(genes, tmp_path, flavour):
+    models = gene_models(genes["gtf"])
+    outputs = {}
+    for fmt in ("gtf", "gff3", "gff3.gz"):
+        annotation = write_annotation(tmp_path / f"a.{fmt}", models, fmt[:4], flavour)
+        if fmt.endswith(".gz"):
+            annotation.write_bytes(gzip.compress(annotation.read_bytes()))
+        out = tmp_path / f"{fmt}.tsv"
+        assert main(["windows", "--model", GTF_MODELS, "--fasta", str(genes["fasta"]), "--gtf", str(annotation),
+                     "--vcf", str(genes["vcf"]), "-o", str(out), "--quiet"]) == 0
+        outputs[fmt] = (out.read_bytes(), Path(f"{out}.skipped.tsv").read_bytes())
+        summary = json.loads(Path(f"{out}.summary.json").read_text())
+        assert set(summary["rows_by_model"]) == set(GTF_MODELS.split(","))
+    assert outputs["gff3"] == outputs["gtf"] == outputs["gff3.gz"]
+    rows = pd.read_csv(tmp_path / "gff3.tsv", sep="\t")
+    v = ".1" if flavour == "gencode" else ""
+    framepool = set(rows.feature_id[rows.model == "Framepool"])
+    assert {f"TX0{v}", f"TX0b{v}"} <= framepool and f"TX1nc{v}" not in framepool  # the shared 5'UTR: both
+    assert f"TX1nc{v}" in set(rows.feature_id[rows.model == "APARENT2"])  # the lnc_RNA is a transcript
+    assert set(rows.gene_id[rows.model == "Xpresso/human_median"]) == {f"GENE{i}{v}" for i in range(4)}
+
+
+def test_gff3_with_a_broken_hierarchy_names_the_line(genes, tmp_path, capsys):
+    models = gene_models(genes["gtf"])
+    good = write_annotation(tmp_path / "good.gff3", models, "gff3", "ensembl").read_text().splitlines()
+
+    def run(lines):
+        gff = tmp_path / "a.gff3"
+        gff.write_text("\n".join(lines) + "\n")
+        assert main(["windows", "--model", "HAL", "--fasta", str(genes["fasta"]), "--gtf", str(gff), "--vcf",
+                     str(genes["vcf"]), "-o", str(tmp_path / "o.tsv")]) == 2
+        return gff, capsys.readouterr().err.strip()
+
+    i = next(k for k, x in enumerate(good) if "\texon\t" in x)
+    gff, err = run(good[:i] + [good[i].replace("Parent=transcript:TX0,", "Parent=transcript:TXnone,")] + good[i + 1:])
+    assert err == (f"seqzoo: error: GFF3 file {gff}, line {i + 1}: the Parent 'transcript:TXnone' of this exon is not "
+                   f"the ID of any feature in the file")
+    gff, err = run(good[:i] + [good[i].split("\tParent=")[0] + "\t."] + good[i + 1:])
+    assert err == f"seqzoo: error: GFF3 file {gff}, line {i + 1}: exon feature without a Parent attribute naming its " \
+                  f"transcript"
+
+
+@pytest.mark.parametrize("text, found", [
+    ("chr1\t1010\t1060\tutr\n", 4),                              # a BED file
+    ("this is not an annotation\njust text\n", 1),               # random text
+])
+def test_an_annotation_that_is_neither_gtf_nor_gff3_is_refused(genome, tmp_path, capsys, text, found):
+    bad = tmp_path / "a.bed"
+    bad.write_text(text)
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1020, "x", b(1020), other_base(b(1020)))])
+    assert main(["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(bad),
+                 "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
+    assert capsys.readouterr().err.strip() == (f"seqzoo: error: GTF file {bad}, line 1: expected 9 tab-separated "
+                                               f"columns, found {found}. Is this a GTF or GFF3 file (not BED)?")

@@ -329,3 +329,36 @@ def test_merge_of_a_vcf_without_records(data, tmp_path):
     assert pq.read_metadata(tmp_path / "m.parquet").num_rows == 0
     for suffix in (".skipped.tsv", ".summary.json"):
         assert Path(f"{tmp_path}/m.parquet{suffix}").read_text() == Path(f"{tmp_path}/single.parquet{suffix}").read_text()
+
+
+def test_snakemake_workflow_passes_the_chrom_alias_file(data, tmp_path):
+    """Config key chrom_alias -> `seqzoo score --chrom-alias` in every score job: a VCF and GTF in
+    RefSeq names against the FASTA's '1' give the rows of a single run with the same alias file."""
+    if not SNAKEMAKE.is_file():
+        pytest.skip(f"SKIPPED LOUDLY: {SNAKEMAKE} not found, the Snakemake workflow is NOT tested (see "
+                    f"test_snakemake_workflow_equals_single_run)")
+    require_weights(WEIGHTS[0])
+    vcf = tmp_path / "refseq.vcf"
+    vcf.write_text(data["vcf"].read_text().replace("chr1", "NC_000001.11"))
+    gtf = tmp_path / "refseq.gtf"
+    gtf.write_text("".join("NC_000001.11" + x[1:] if x.startswith("1\t") else x
+                           for x in data["gtf"].read_text().splitlines(keepends=True)))
+    alias = tmp_path / "hg.chromAlias.txt"
+    alias.write_text("# ucsc\tassembly\trefseq\nchr1\t1\tNC_000001.11\n")
+    single = tmp_path / "single.parquet"
+    assert main(["score", "--model", "Framepool", "--fasta", str(data["fasta"]), "--gtf", str(gtf), "--vcf", str(vcf),
+                 "-o", str(single), "--quiet", "--chrom-alias", str(alias)]) == 0
+    out = tmp_path / "wf"
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"vcf": str(vcf), "fasta": str(data["fasta"]), "gtf": str(gtf),
+                                  "chrom_alias": str(alias), "outdir": str(out), "models": ["Framepool"],
+                                  "records_per_shard": 1000, "seqzoo": _seqzoo_executable()}))
+    proc = subprocess.run([str(SNAKEMAKE), "-s", str(ROOT / "workflow" / "Snakefile"), "-j1", "--configfile",
+                           str(config), "--directory", str(tmp_path)],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=600)
+    logs = "\n".join(f"--- {p}\n{p.read_text()}" for p in sorted((out / "logs").rglob("*.log"))) \
+        if (out / "logs").is_dir() else ""
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:] + logs[-5000:]
+    merged, one = pd.read_parquet(out / "merged.parquet"), pd.read_parquet(single)
+    assert len(one) > 0 and set(one.chrom) == {"NC_000001.11"}
+    pd.testing.assert_frame_equal(merged[one.columns], one, rtol=1e-5, atol=1e-6)

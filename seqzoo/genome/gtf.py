@@ -1,6 +1,10 @@
 """Reading GTF annotations (Ensembl or GENCODE style, plain or gzipped) into transcript models.
 
-GTF coordinates are 1-based closed; everything returned here is 0-based half-open.
+A GFF3 file (Ensembl's or GENCODE's) is read too: :func:`iter_gtf` recognises it (a
+``##gff-version 3`` header, or ``key=value`` attributes) and reads it through
+:mod:`seqzoo.genome.gff3`, which gives the same lines a GTF of the same annotation gives.
+
+GTF (and GFF3) coordinates are 1-based closed; everything returned here is 0-based half-open.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from .fasta import GenomeError
 from .names import ContigNames
 
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
+_GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
 
 #: feature types read as 5'UTR exons directly (Ensembl; UCSC genePredToGtf writes "5UTR")
 FIVE_PRIME_UTR_TYPES = ("five_prime_utr", "5UTR")
@@ -47,13 +52,36 @@ def _open_text(path: Path):
     return open(path, "rt")
 
 
+def annotation_format(path: Path) -> str:
+    """``"gff3"`` for a file with a ``##gff-version 3`` header or whose first feature line has
+    ``key=value`` attributes, else ``"gtf"`` (a file that is neither fails as a GTF, by line)."""
+    with _open_text(path) as fh:
+        for line in fh:
+            if line.startswith("##gff-version"):
+                return "gff3" if line.split()[1:2] and line.split()[1].startswith("3") else "gtf"
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n\r").split("\t")
+            if len(fields) == 9 and not _ATTR.search(fields[8]) and _GFF3_ATTR.match(fields[8]):
+                return "gff3"
+            return "gtf"
+    return "gtf"
+
+
 def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[tuple[int, list[str], dict]]:
-    """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted."""
+    """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted.
+
+    A GFF3 file yields the lines a GTF of the same annotation would (:mod:`seqzoo.genome.gff3`).
+    """
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"GTF file {path} does not exist")
     wanted = set(feature_types)
     try:
+        if annotation_format(path) == "gff3":
+            from .gff3 import iter_gff3
+            yield from iter_gff3(path, wanted, _open_text)
+            return
         with _open_text(path) as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip() or line.startswith("#"):
@@ -61,13 +89,44 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
                 fields = line.rstrip("\n\r").split("\t")
                 if len(fields) != 9:
                     raise GenomeError(f"GTF file {path}, line {line_no}: expected 9 tab-separated columns, "
-                                      f"found {len(fields)}. Is this a GTF (not GFF3/BED)?")
+                                      f"found {len(fields)}. Is this a GTF or GFF3 file (not BED)?")
                 if fields[2] not in wanted:
                     continue
                 attrs = dict(_ATTR.findall(fields[8]))
                 yield line_no, fields, attrs
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise GenomeError(f"Cannot read GTF file {path}: {exc}") from exc
+
+
+class ContigMismatchError(GenomeError):
+    """An annotation none of whose contigs is a FASTA contig: another assembly or naming convention
+    (fatal even for ``--model all``, which otherwise leaves out a model the GTF cannot serve)."""
+
+
+def _some(names: list[str], k: int = 3) -> str:
+    shown = ", ".join(names[:k])
+    return f"{shown}, ... ({len(names)} in all)" if len(names) > k else shown
+
+
+def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> dict[str, str | None]:
+    """{GTF contig: FASTA contig, or None} for the contigs of the features read.
+
+    Each unmatched contig is reported once (a warning, and the run summary's unmatched contigs);
+    when none matches, :class:`ContigMismatchError` names the GTF, some of its contigs and of the
+    FASTA's, what was tried and the fix.
+    """
+    chroms = list(dict.fromkeys(gtf_chroms))
+    found = {c: names.resolve(c, "GTF", report=False) for c in chroms}
+    if chroms and not any(found.values()):
+        fasta = f"FASTA file {names.fasta}" if names.fasta else "the FASTA"
+        raise ContigMismatchError(
+            f"GTF file {path}: none of its contigs matches a contig of {fasta} (GTF: {_some(chroms)}; FASTA: "
+            f"{_some(names.fasta_order)}; {names.rules_tried()}), so no feature could be scored. The GTF is for "
+            f"another assembly or names contigs another way: give --chrom-alias FILE (a UCSC chromAlias file "
+            f"mapping its names onto the FASTA's), or the FASTA the GTF was made for.")
+    for chrom in chroms:
+        names.resolve(chrom, "GTF")  # unmatched ones (and matches by case only) reported once, by name
+    return found
 
 
 def feature_id(path: Path, line_no: int, fields: list[str], attrs: dict, key: str) -> str:
@@ -97,7 +156,8 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     Uses ``five_prime_utr`` (or ``5UTR``) features when the file has any; otherwise GENCODE-style
     ``UTR`` features lying 5' of the transcript's CDS in transcript orientation (left of the CDS
     start on '+', right of the CDS end on '-'). Transcripts on contigs absent from the FASTA are
-    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found.
+    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found, and
+    :class:`ContigMismatchError` if no transcript is on a FASTA contig.
     """
     path = Path(path)
     direct: dict[str, Transcript] = {}
@@ -137,9 +197,10 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
         raise GenomeError(f"GTF file {path} has no 5'UTR: looked for features of type "
                           f"{' / '.join(FIVE_PRIME_UTR_TYPES)} and for GENCODE 'UTR' features 5' of a 'CDS' "
                           f"of the same transcript_id. Use an Ensembl or GENCODE GTF with UTR annotation.")
+    contigs = map_contigs(path, names, (tx.gtf_chrom for tx in transcripts))
     kept = []
     for tx in transcripts:
-        chrom = names.resolve(tx.gtf_chrom, "GTF")
+        chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
         tx.chrom = chrom
@@ -193,7 +254,8 @@ def read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list[
 
     Uses the GTF's own ``transcript`` / ``gene`` lines when it has any; otherwise the extent of the
     ``exon`` lines sharing the ID. Spans on contigs absent from the FASTA are dropped (reported once
-    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found. The file
+    by name). Order: first appearance in the GTF. Raises GenomeError if nothing is found, and
+    :class:`ContigMismatchError` if nothing is on a FASTA contig. The file
     is parsed once per (file, level, ``names``): the five Xpresso models of one run share it.
     """
     if level not in ("transcript", "gene"):
@@ -233,9 +295,10 @@ def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list
     if not table:
         raise GenomeError(f"GTF file {path} has no {level}s: looked for '{level}' lines and for 'exon' lines "
                           f"with a {id_key} attribute")
+    contigs = map_contigs(path, names, (rec[3] for rec in table.values()))
     spans = []
     for fid, gene_id, gene_name, gtf_chrom, strand, start, end in table.values():
-        chrom = names.resolve(gtf_chrom, "GTF")
+        chrom = contigs[gtf_chrom]
         if chrom is not None:
             spans.append(Span(fid, gene_id, gene_name, chrom, strand, start, end))
     return spans

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .fasta import GenomeError
+from .fasta import BGZF_EOF, GenomeError
 
 _ACGT = frozenset("ACGT")
 
@@ -64,10 +64,6 @@ class VariantAllele:
         if not set(alt) <= _ACGT:
             return "non_acgt_allele", f"ALT {alt!r} contains a base other than A/C/G/T"
         return None
-
-
-#: the empty BGZF block every complete bgzip file ends with (SAM/BAM spec, section 4.1.2)
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 
 def check_compressed(path: Path) -> None:

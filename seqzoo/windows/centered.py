@@ -146,7 +146,7 @@ def iter_bed_windows(genome: Genome, bed_path: str | os.PathLike, names=None,
     """Yield a :class:`BedWindow` or a :class:`BedSkip` for every region of ``bed_path``, in file order.
 
     ``names``: a :class:`seqzoo.genome.names.ContigNames` for the FASTA (built here if None) that
-    maps BED contig names (with or without ``chr``, chrM/MT). Header lines (``#``, ``track``,
+    maps BED contig names (with or without ``chr``, chrM/MT, case). Header lines (``#``, ``track``,
     ``browser``) and blank lines are skipped; a line with fewer than 3 columns, non-integer
     coordinates or start > end raises :class:`GenomeError` naming the file and the line.
     Plain or gzipped (bgzip) BED.
@@ -179,7 +179,7 @@ def iter_bed_windows(genome: Genome, bed_path: str | os.PathLike, names=None,
             chrom = names.resolve(bed_chrom, "BED")
             if chrom is None:
                 yield BedSkip(name, bed_chrom, r_start, r_end, "contig_not_in_fasta",
-                              f"contig {bed_chrom!r} matches no FASTA contig (chr prefix and chrM/MT tried)", line_no)
+                              f"contig {bed_chrom!r} matches no FASTA contig ({names.tried(bed_chrom)})", line_no)
                 continue
             w_start, w_end = bed_window_span(r_start, r_end, width)
             length = genome.lengths[chrom]

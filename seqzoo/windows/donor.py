@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 
 from ..genome.fasta import GenomeError
-from ..genome.gtf import Transcript, feature_id, feature_span, iter_gtf
+from ..genome.gtf import Transcript, feature_id, feature_span, iter_gtf, map_contigs
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
@@ -48,7 +48,8 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     Exons are sorted by position (0-based half-open); a repeated identical exon line is read once.
     Transcripts on contigs absent from the FASTA are dropped (the contig is reported once by name).
     Raises GenomeError for an exon without ``transcript_id``, a transcript on two contigs or strands,
-    overlapping exons of one transcript, or a GTF without exon lines.
+    overlapping exons of one transcript, or a GTF without exon lines; ContigMismatchError when no
+    transcript is on a FASTA contig.
     """
     path = Path(path)
     table: dict[str, Transcript] = {}
@@ -67,6 +68,7 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     if not table:
         raise GenomeError(f"GTF file {path} has no 'exon' lines: HAL's splice-donor windows come from the exons "
                           f"of each transcript_id")
+    contigs = map_contigs(path, names, (tx.gtf_chrom for tx in table.values()))
     kept = []
     for tx in table.values():
         exons = sorted(set(tx.exons))
@@ -75,7 +77,7 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
                 raise GenomeError(f"GTF file {path}: exons {s0 + 1}-{e0} and {s1 + 1}-{e1} (1-based) of transcript "
                                   f"{tx.transcript_id} overlap")
         tx.exons = exons
-        chrom = names.resolve(tx.gtf_chrom, "GTF")
+        chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
         tx.chrom = chrom

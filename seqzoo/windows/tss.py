@@ -41,7 +41,13 @@ def tss_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: in
 
 
 def read_halflife_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """gene_id -> (6,) float32 from a TSV (header line; gene_id + six numeric columns)."""
+    """gene_id -> (6,) float32 from a TSV (header line; gene_id + six numeric columns).
+
+    Every one of a gene's six features must be a finite number: an empty cell, ``NA``, ``NaN`` or
+    ``inf`` would turn into NaN scores labelled ``halflife_source=file``, so it is a GenomeError
+    naming the file, line, gene and columns (give all six numbers, or leave the gene out: it then
+    gets zeros, as ``zeros_gene_not_in_file``).
+    """
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"half-life file {path} does not exist")
@@ -54,19 +60,30 @@ def read_halflife_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         for line_no, line in enumerate(fh, start=2):
             if not line.strip():
                 continue
-            fields = line.rstrip("\n").split("\t")
+            fields = line.rstrip("\r\n").split("\t")
             if len(fields) != 1 + N_HALFLIFE:
                 raise GenomeError(f"half-life file {path}, line {line_no}: expected {1 + N_HALFLIFE} columns, "
                                   f"found {len(fields)}")
-            try:
-                values = np.array([float(v) for v in fields[1:]], dtype=np.float32)
-            except ValueError:
-                raise GenomeError(f"half-life file {path}, line {line_no}: the six features must be numbers, "
-                                  f"got {fields[1:]}") from None
-            if fields[0] in table:
-                raise GenomeError(f"half-life file {path}, line {line_no}: gene {fields[0]} appears twice")
-            table[fields[0]] = values
+            gene = fields[0]
+            values = np.array([_number(v) for v in fields[1:]], dtype=np.float32)
+            bad = [f"{header[i + 1]}={fields[i + 1]!r}" for i in range(N_HALFLIFE) if not np.isfinite(values[i])]
+            if bad:
+                raise GenomeError(f"half-life file {path}, line {line_no}: the six features must be numbers, but "
+                                  f"gene {gene} has {', '.join(bad)} (not a finite number; its scores would be "
+                                  f"NaN). Give all six numbers for {gene}, or leave the gene out of the file (it "
+                                  f"then gets zeros and its rows say halflife_source=zeros_gene_not_in_file)")
+            if gene in table:
+                raise GenomeError(f"half-life file {path}, line {line_no}: gene {gene} appears twice")
+            table[gene] = values
     return table
+
+
+def _number(text: str) -> float:
+    """``text`` as a float; NaN for anything that is not a number (empty, ``NA``, ``abc``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 class TssWindows(AnchoredWindowRule):
