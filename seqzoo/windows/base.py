@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..genome.vcf import VariantAllele
 
 
@@ -28,6 +30,26 @@ class WindowPair:
     notes: dict | None = field(default=None, compare=False)
     #: registry name of the model these windows are for (set by the scoring stream)
     model: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceWindow:
+    """One feature's reference window, as the model sees it, with where each base lies.
+
+    ``seq``: the window in model orientation (reverse-complemented on '-'); ``positions``: (len(seq),)
+    int64, the 0-based forward-strand position on FASTA contig ``chrom`` of each model index (falling
+    on '-', jumping across introns for a spliced 5'UTR); ``inputs`` / ``notes`` as in
+    :class:`WindowPair`. In-silico mutagenesis mutates it base by base.
+    """
+
+    feature_id: str
+    gene_id: str
+    chrom: str
+    strand: str
+    seq: str
+    positions: np.ndarray
+    inputs: dict | None = None
+    notes: dict | None = None
 
 
 @dataclass(frozen=True)

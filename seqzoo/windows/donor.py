@@ -126,6 +126,15 @@ class DonorWindows(AnchoredWindowRule):
         pairs, skips = super().windows(allele, chrom)
         return [dataclasses.replace(p, notes={NOTE_COLUMN: self.donor_ids[p.feature_id]}) for p in pairs], skips
 
+    def window_extras(self, w):
+        return None, {NOTE_COLUMN: self.donor_ids[w.feature_id]}
+
+    def reference_window(self, feature_id: str):
+        """As :meth:`AnchoredWindowRule.reference_window`; any ``<transcript>:donor<k>`` sharing the window
+        names it."""
+        own = next((first for first, ids in self.donor_ids.items() if feature_id in ids.split(",")), feature_id)
+        return super().reference_window(own)
+
 
 def donor_rule(genome, gtf_path, names) -> DonorWindows:
     return DonorWindows(genome, gtf_path, names)

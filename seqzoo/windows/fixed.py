@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..encoding import reverse_complement
 from ..genome.fasta import Genome
 from ..genome.vcf import VariantAllele
@@ -129,6 +131,33 @@ class AnchoredWindowRule:
 
     def no_feature_reason(self) -> tuple[str, str]:
         return self._no_feature
+
+    def feature_ids(self) -> list[str]:
+        return [w.feature_id for w in self.features]
+
+    def reference_window(self, feature_id: str):
+        """The :class:`~seqzoo.windows.base.ReferenceWindow` of feature ``feature_id`` (None if unknown).
+
+        Raises :class:`WindowPastContigEnd` when the window leaves its contig."""
+        from .base import ReferenceWindow
+
+        i = self._feature_index().get(feature_id)
+        if i is None:
+            return None
+        w = self.features[i]
+        positions = np.arange(w.start, w.end, dtype=np.int64)
+        return ReferenceWindow(w.feature_id, w.gene_id, w.chrom, w.strand, self.orient(w, self.ref_forward(i)),
+                               positions if w.strand == "+" else positions[::-1].copy(),
+                               *self.window_extras(w))
+
+    def window_extras(self, w: AnchoredWindow) -> tuple[dict | None, dict | None]:
+        """(inputs, notes) of the rows of window ``w`` (none here; Xpresso's half-life features)."""
+        return None, None
+
+    def _feature_index(self) -> dict[str, int]:
+        if getattr(self, "_by_id", None) is None:
+            self._by_id = {w.feature_id: i for i, w in enumerate(self.features)}
+        return self._by_id
 
     def spans(self) -> list[tuple[str, int, int]]:
         """Every feature's window, (FASTA contig, start, end) forward strand, 0-based half-open: an

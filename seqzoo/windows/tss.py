@@ -110,6 +110,10 @@ class TssWindows(AnchoredWindowRule):
             out.append(dataclasses.replace(p, inputs={"halflife": hl}, notes={"halflife_source": source}))
         return out, skips
 
+    def window_extras(self, w):
+        hl, source = self.gene_inputs(w.gene_id)
+        return {"halflife": hl}, {"halflife_source": source}
+
 
 def tss_rule(genome, gtf_path, names, halflife_file=None) -> TssWindows:
     return TssWindows(genome, gtf_path, names, halflife_file)

@@ -10,6 +10,8 @@ exon; N in the FASTA is kept (kipoiseq's reverse complement crashes on it).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..encoding import reverse_complement
 from ..genome.fasta import Genome, GenomeError
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
@@ -76,6 +78,22 @@ class Utr5Windows:
                                     self.utr_sequence(ti), self.utr_sequence(ti, alt_exons),
                                     ref_key=tx.transcript_id))
         return pairs, skips
+
+    def feature_ids(self) -> list[str]:
+        return [tx.transcript_id for tx in self.transcripts]
+
+    def reference_window(self, feature_id: str):
+        """The :class:`~seqzoo.windows.base.ReferenceWindow` of transcript ``feature_id``'s 5'UTR (None
+        if unknown): its exons joined, 5'->3' in transcript orientation, each base's genome position."""
+        from .base import ReferenceWindow
+
+        ti = next((i for i, tx in enumerate(self.transcripts) if tx.transcript_id == feature_id), None)
+        if ti is None:
+            return None
+        tx = self.transcripts[ti]
+        positions = np.concatenate([np.arange(s, e, dtype=np.int64) for s, e in tx.exons])
+        return ReferenceWindow(tx.transcript_id, tx.gene_id, tx.chrom, tx.strand, self.utr_sequence(ti),
+                               positions if tx.strand == "+" else positions[::-1].copy())
 
     def spans(self) -> list[tuple[str, int, int]]:
         """Every 5'UTR exon, (FASTA contig, start, end) 0-based half-open: an allele whose REF overlaps
