@@ -13,14 +13,17 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
-__all__ = ["ModelSpec", "Option", "check_device", "iter_scores", "list_models", "load_model", "predict_regions",
-           "register_model", "score_vcf", "windows_vcf", "__version__"]
+__all__ = ["ModelSpec", "Option", "check_device", "ism", "iter_scores", "list_models", "load_model",
+           "predict_regions", "register_model", "score_vcf", "windows_vcf", "__version__"]
 
 
 def __getattr__(name):  # the API is imported on first use: `import seqzoo` stays light
     if name in ("score_vcf", "windows_vcf", "iter_scores", "predict_regions"):
         from . import api
         return getattr(api, name)
+    if name == "ism":
+        from .mutagenesis import ism
+        return ism
     if name in ("ModelSpec", "Option"):
         from . import spec
         return getattr(spec, name)

@@ -122,6 +122,33 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     _model_options(predict, several=False)
 
+    ism = sub.add_parser("ism", help="in-silico mutagenesis: every substitution of one window, scored",
+                         description="Every single-base substitution (and with --indels every 1-nt deletion and "
+                                     "insertion) of one window of a model, with the model's effect scores: a table "
+                                     "and a mutation-map figure.")
+    ism.add_argument("--model", required=True, help="one model")
+    ism.add_argument("--fasta", required=True, help="reference genome FASTA")
+    ism.add_argument("--gtf", default=None, help="annotation (models whose windows come from features)")
+    ism.add_argument("--feature", default=None,
+                     help="the feature whose window is mutated (transcript, gene or donor id of the model's rule); "
+                          "with --vcf/--variant: which of the variant's rows")
+    ism.add_argument("--region", default=None, help="chrom:start-end (1-based): the model window centred on it "
+                                                    "(models with a region mode)")
+    ism.add_argument("--vcf", default=None, help="a VCF holding --variant: its window is mutated")
+    ism.add_argument("--variant", default=None, help="variant_id in --vcf")
+    ism.add_argument("--indels", action="store_true", help="also every 1-nt deletion and insertion")
+    ism.add_argument("--score", default=None, help="effect score of the figure (default: the model's first)")
+    ism.add_argument("--plot", default=None, metavar="PNG|PDF", help="the mutation map (default: OUTPUT.png)")
+    ism.add_argument("--full-pass", action="store_true",
+                     help="predict every mutated window in full instead of the incremental path (the same values)")
+    ism.add_argument("-o", "--output", required=True, help="table: .tsv, .tsv.gz or .parquet")
+    ism.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    _model_options(ism, several=False)
+    for option in registry.options().values():
+        ism.add_argument(option.flag, dest=option.name, default=option.default, type=option.python_type,
+                         metavar=option.kind.upper(), help=option.help)
+    ism.add_argument("--chrom-alias", default=None, help="UCSC chromAlias file mapping contig names onto the FASTA's")
+
     models = sub.add_parser("models", help="list the models (name, description, weights file)")
     models.add_argument("--json", action="store_true", help="every model's spec as JSON (what the workflow reads)")
     workflow.add_parsers(sub)
@@ -270,6 +297,36 @@ def run_veff(args) -> int:
     return 0
 
 
+def run_ism(args) -> int:
+    import time
+
+    from . import plots
+    from .mutagenesis import ism
+
+    fmt = args.output
+    if not str(fmt).endswith((".tsv", ".tsv.gz", ".parquet")):
+        raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
+    plot = args.plot or f"{args.output}.png"
+    check_outputs({"-o": args.output, "--plot": plot},
+                  {"--fasta": args.fasta, "--gtf": args.gtf, "--vcf": args.vcf, "--chrom-alias": args.chrom_alias})
+    t0 = time.perf_counter()
+    table, window = ism(args.model, args.fasta, args.gtf, feature=args.feature, region=args.region, vcf=args.vcf,
+                        variant=args.variant, indels=args.indels, batch_size=args.batch_size, device=args.device,
+                        weights=args.weights, threads=args.threads, chrom_alias=args.chrom_alias,
+                        incremental=not args.full_pass, **_options(args))
+    seconds = time.perf_counter() - t0
+    if str(args.output).endswith(".parquet"):
+        table.to_parquet(args.output, index=False)
+    else:
+        table.to_csv(args.output, sep="\t", index=False, float_format="%.9g")
+    plots.save(plots.ism_figure(table, window, args.score), plot)
+    if not args.quiet:
+        w = window.window
+        print(f"seqzoo ism {window.model}: {len(table)} variants of {w.feature_id} ({len(w.seq)} nt) in {seconds:.1f} s; "
+              f"wrote {args.output}, {plot}", file=sys.stderr)
+    return 0
+
+
 def list_models(args) -> int:
     if args.json:
         import json
@@ -309,6 +366,8 @@ def main(argv=None) -> int:
             return workflow.run(args)
         if args.command in ("veff-regions", "veff-vcf"):
             return run_veff(args)
+        if args.command == "ism":
+            return run_ism(args)
         return run(args)
     except Stopped as exc:  # the run stopped at a chunk boundary and said where
         return 128 + exc.signum

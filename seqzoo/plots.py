@@ -897,3 +897,84 @@ def save(fig, out: str | os.PathLike) -> Path:
     fig.savefig(out, dpi=150)
     plt.close(fig)
     return out
+
+
+# -- in-silico mutagenesis ----------------------------------------------------------------------
+def ism_figure(table, window, score: str | None = None, max_positions: int = 400):
+    """The mutation map of :func:`seqzoo.mutagenesis.ism`: window positions x the four bases, each cell the
+    effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
+    colour scale centred on the score's no-effect value; the reference base of each position outlined
+    (no substitution there), the reference sequence along the x axis (windows up to ~120 nt) and the
+    model's landmarks marked. Windows longer than ``max_positions`` show the ``max_positions``
+    positions around the landmark (or the start), saying so. With indels a second panel shows the
+    deletion score per position. Returns the Figure (artists tagged with ``gid``: ``ism``, ``ref_base``,
+    ``landmark:<label>``, ``deletion``)."""
+    import matplotlib.colors as mcolors
+
+    plt = _pyplot()
+    spec = window.spec
+    score = score or spec.effect_names[0]
+    if score not in table.columns:
+        raise UsageError(f"{score!r} is not an effect score of {spec.name}: {', '.join(spec.effect_names)}")
+    info = model_plot(spec.name)
+    seq = window.window.seq
+    length = len(seq)
+    lo, hi = 0, length
+    if length > max_positions:  # centre on the first landmark
+        centre = info.landmarks[0].at(length) if info.landmarks else max_positions // 2
+        lo = max(0, min(length - max_positions, centre - max_positions // 2))
+        hi = lo + max_positions
+    snv = table[table.kind == "snv"]
+    grid = np.full((4, hi - lo), np.nan)
+    rows = {b: i for i, b in enumerate("ACGT")}
+    keep = (snv.window_index >= lo) & (snv.window_index < hi)
+    for idx, alt, value in zip(snv.window_index[keep], snv.alt[keep], snv[score][keep]):
+        grid[rows[alt], idx - lo] = value
+    deletions = table[table.kind == "deletion"]
+    fig, axes = plt.subplots(2 if len(deletions) else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
+                             + (1.6 if len(deletions) else 0)), squeeze=False, sharex=True, layout="constrained",
+                             gridspec_kw={"height_ratios": [3, 1] if len(deletions) else [1]})
+    ax = axes[0, 0]
+    centre_value = info.no_effect.get(score, 0.0)
+    finite = np.abs(grid[np.isfinite(grid)] - (centre_value or 0.0))
+    span = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    norm = mcolors.TwoSlopeNorm(vcenter=centre_value or 0.0, vmin=(centre_value or 0.0) - span,
+                                vmax=(centre_value or 0.0) + span)
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#d9d9d9")  # the reference base of each position: no substitution, grey
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
+                      extent=(lo - 0.5, hi - 0.5, 3.5, -0.5))
+    image.set_gid("ism")
+    ax.set_yticks(range(4), list("ACGT"))
+    ax.set_ylabel(f"alt base\n({info.orientation})", fontsize=9)
+    ax.text(1.0, -0.02, "grey: the reference base", transform=ax.transAxes, ha="right", va="top", fontsize=7,
+            color="#555555", gid="ref_base")
+    for lm in info.landmarks:
+        x = lm.at(length)
+        if lo <= x < hi:
+            for a in axes[:, 0]:
+                a.axvline(x, color=LANDMARK, lw=1.2, gid=f"landmark:{lm.label}")
+            ax.annotate(f"{lm.label} ({x})", (x, -0.5), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color=LANDMARK)
+    bar = fig.colorbar(image, ax=axes[:, 0].tolist(), fraction=0.025, pad=0.01)
+    bar.set_label(_wrap(f"{score}: {effect_doc(spec, score)}", 60), fontsize=8)
+    w = window.window
+    where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
+    shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
+    ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
+                 f"{shown}", fontsize=10, loc="left", pad=14)
+    last = axes[-1, 0]
+    if len(deletions):
+        d = deletions[(deletions.window_index >= lo) & (deletions.window_index < hi)]
+        bars = last.bar(d.window_index, d[score], width=0.9, color=np.where(d[score] >= (centre_value or 0), ALT,
+                                                                           REF))
+        for b in bars:
+            b.set_gid("deletion")
+        last.axhline(centre_value or 0.0, color="grey", lw=0.8)
+        last.set_ylabel(f"{_short(score)}\n1-nt deletion", fontsize=8)
+    if hi - lo <= 120:
+        last.set_xticks(range(lo, hi), [seq[i] for i in range(lo, hi)], fontsize=7, family="monospace")
+        last.set_xlabel(f"reference base at each window index {lo}..{hi - 1} ({info.orientation})")
+    else:
+        last.set_xlabel(f"window index ({info.orientation}, 0-based)")
+    return fig

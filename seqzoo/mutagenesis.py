@@ -1,0 +1,222 @@
+"""In-silico mutagenesis: every single-base substitution of a model's window (optionally every 1-nt
+deletion and insertion), with the model's effect scores per variant.
+
+>>> table, window = seqzoo.ism("Framepool", "genome.fa", gtf="genes.gtf", feature="ENST00000335137")
+
+The window is a feature's reference window (``feature``: a transcript, gene or donor id of the
+model's window rule), the window of a BED-style region (``region="chr1:1000-1200"``, models with a
+region mode: centred on its midpoint), or the window(s) of a VCF variant (``vcf`` + ``variant``, its
+``variant_id``; the first row's window, or the one ``feature`` names). Substitutions go through the
+model's ``predict_edits`` where it has one (only what a base change can change is recomputed: the
+incremental path, exact against full passes), else batched full passes (``device`` = cuda where
+available). Indels: for variable-length windows (Framepool's 5'UTR) an edit of the window; for fixed
+windows the model's own window rule applied to the genome (the anchor keeps its index; full passes).
+
+The table has one row per variant, in window order: ``window_index`` (0-based, model orientation),
+``chrom``, ``pos`` (1-based, forward strand; for an insertion the base after which it is inserted,
+in the window's order), ``strand``, ``ref`` / ``alt`` (model orientation: what the model reads;
+``-`` for the missing side of an indel), ``ref_forward`` / ``alt_forward`` (the same on the forward
+strand), ``kind`` (snv, deletion, insertion), then the model's outputs for the alt window
+(``alt_<output>``) and its scalar effect scores.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encoding import reverse_complement
+from .errors import UsageError
+
+BASES = "ACGT"
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+@dataclass
+class IsmWindow:
+    """The mutated window: model, feature, reference (:class:`seqzoo.windows.base.ReferenceWindow`),
+    reference predictions (one row each) and the spec."""
+
+    model: str
+    spec: object
+    window: object
+    ref: dict
+
+
+def _window(setup, spec, rule, feature, region, vcf, variant):
+    """The :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates."""
+    from .windows.base import ReferenceWindow
+
+    genome, names = setup.windows.genome, setup.windows.names
+    given = [x is not None for x in (feature if vcf is None else None, region, variant)]
+    if sum(given) != 1 or (vcf is None) != (variant is None):
+        raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
+    if region is not None:
+        if spec.region_windows is None:
+            raise UsageError(f"model {spec.name} has no region mode (its windows come from features): use --feature "
+                             f"or --vcf/--variant")
+        m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
+        if not m:
+            raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive)")
+        from .windows.centered import WINDOW, bed_window_span
+        chrom = names.resolve(m.group(1), "region")
+        if chrom is None:
+            raise UsageError(f"--region {region!r}: contig {m.group(1)!r} matches no FASTA contig "
+                             f"({names.tried(m.group(1))})")
+        start, end = bed_window_span(int(m.group(2)) - 1, int(m.group(3)), WINDOW)
+        if start < 0 or end > genome.lengths[chrom]:
+            raise UsageError(f"--region {region!r}: the {WINDOW}-nt window {chrom}:{start}-{end} (0-based) leaves "
+                             f"contig {chrom} (length {genome.lengths[chrom]})")
+        return ReferenceWindow(f"{chrom}:{start}-{end}", "", chrom, "+", genome.fetch(chrom, start, end),
+                               np.arange(start, end, dtype=np.int64))
+    if vcf is not None:
+        rows = [pair for result in setup.windows.results(vcf) if result.allele.variant_id == variant
+                for pair in result.rows]
+        if feature is not None:
+            rows = [p for p in rows if p.feature_id == feature]
+        if not rows:
+            raise UsageError(f"variant {variant!r} gives no window of {spec.name} in {vcf}"
+                             + (f" for feature {feature}" if feature else "") + " (see `seqzoo windows`)")
+        pair = rows[0]
+        if hasattr(rule, "reference_window") and pair.feature_id in getattr(rule, "feature_ids", lambda: [])():
+            return rule.reference_window(pair.feature_id)
+        from .windows.centered import variant_window  # variant-centred windows: the ref window of the row
+        chrom = names.resolve(pair.allele.chrom, "VCF")
+        w = variant_window(chrom, pair.allele.start)
+        return ReferenceWindow(w.feature_id, "", chrom, "+", pair.ref_seq, np.arange(w.start, w.end, dtype=np.int64))
+    if not hasattr(rule, "reference_window"):
+        raise UsageError(f"model {spec.name} has no feature windows: use --region or --vcf/--variant")
+    window = rule.reference_window(feature)
+    if window is None:
+        known = rule.feature_ids()
+        raise UsageError(f"{spec.name} has no feature {feature!r} (e.g. {', '.join(known[:5])}; {len(known)} in all)")
+    return window
+
+
+def _snv_edits(seq: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """(model index, ref base, alt base) of every single-base substitution of ``seq``: the three other
+    bases at an A/C/G/T position, all four at N."""
+    index, refs, alts = [], [], []
+    for i, b in enumerate(seq.upper()):
+        for a in BASES:
+            if a != b:
+                index.append(i)
+                refs.append(b)
+                alts.append(a)
+    return np.asarray(index, dtype=np.int64), refs, alts
+
+
+def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | None = None, vcf=None,
+        variant: str | None = None, indels: bool = False, batch_size: int = 64, device: str = "cpu",
+        weights=None, threads: int | None = None, chrom_alias=None, incremental: bool = True, **options):
+    """In-silico mutagenesis of one window of ``model`` (see the module docstring).
+
+    Returns ``(table, window)``: a pandas DataFrame with one row per variant and an
+    :class:`IsmWindow` (the reference window, its predictions, the spec) for plots.
+    """
+    import pandas as pd
+
+    from .api import setup_run
+    from .scoring import predict_unique
+
+    setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
+                      device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, **options)
+    if len(setup.specs) != 1:
+        raise UsageError("seqzoo ism takes one model")
+    spec = setup.specs[0]
+    torch_model = setup.models[spec.name][1]
+    rule = setup.windows.rules[spec.name]
+    window = _window(setup, spec, rule, feature, region, vcf, variant)
+    seq, strand = window.seq, window.strand
+    index, ref_bases, alt_bases = _snv_edits(seq)
+    kinds = ["snv"] * len(index)
+    edits = [(int(i), int(i) + 1, a) for i, a in zip(index, alt_bases)]
+    if indels:
+        for i in range(len(seq)):  # deleting base i, then inserting each base before base i
+            edits.append((i, i + 1, ""))
+            ref_bases.append(seq[i].upper())
+            alt_bases.append("-")
+            kinds.append("deletion")
+        for i in range(len(seq) + 1):
+            for a in BASES:
+                edits.append((i, i, a))
+                ref_bases.append("-")
+                alt_bases.append(a)
+                kinds.append("insertion")
+    inputs = {k: np.asarray(v)[None] for k, v in (window.inputs or {}).items()}
+    fixed_length = spec.name != "Framepool" and not getattr(torch_model, "variable_length", False)
+    n = len(edits)
+    starts = np.array([e[0] for e in edits], dtype=np.int64)
+    ends = np.array([e[1] for e in edits], dtype=np.int64)
+    alts = [e[2] for e in edits]
+    use_edits = incremental and hasattr(torch_model, "predict_edits")
+    if use_edits and not (fixed_length and indels):
+        ref_out, alt_out = torch_model.predict_edits([seq], np.zeros(n, dtype=np.int64), starts, ends, alts,
+                                                     batch_size=batch_size, **inputs)
+    else:
+        snv = np.array([k == "snv" for k in kinds])
+        alt_seqs = [seq[:s] + a + seq[e:] for s, e, a in edits]
+        if fixed_length and indels:  # the window rule's own indel: the anchor keeps its index
+            alt_seqs = [a if k == "snv" else _fixed_indel(setup, spec, rule, window, s, e, alt) for a, k, s, e, alt
+                        in zip(alt_seqs, kinds, starts, ends, alts)]
+        ref_out = torch_model.predict_sequences([seq], batch_size=batch_size, **inputs)
+        per_seq = {k: np.repeat(v, n, axis=0) for k, v in inputs.items()}
+        if use_edits and snv.any():  # substitutions incrementally, the indels as full passes
+            _, part = torch_model.predict_edits([seq], np.zeros(int(snv.sum()), dtype=np.int64), starts[snv], ends[snv],
+                                                [a for a, s in zip(alts, snv) if s], batch_size=batch_size, **inputs)
+            full = predict_unique(torch_model, [a for a, s in zip(alt_seqs, snv) if not s], batch_size,
+                                  inputs=[{k: v[0] for k, v in inputs.items()}] * int((~snv).sum()) if inputs else None)
+            alt_out = {k: np.empty((n,) + part[k].shape[1:], dtype=part[k].dtype) for k in part}
+            for k in alt_out:
+                alt_out[k][snv], alt_out[k][~snv] = part[k], full[k]
+        else:
+            alt_out = torch_model.predict_sequences(alt_seqs, batch_size=batch_size, **per_seq)
+    ref_rows = {k: np.repeat(v[:1], n, axis=0) for k, v in ref_out.items()}
+    effects = spec.effects(ref_rows, alt_out)
+    positions = window.positions
+    genome_pos = np.array([positions[min(s, len(seq) - 1)] if k != "insertion" else
+                           positions[s - 1] if s > 0 else positions[0] + (-1 if strand == "+" else 1)
+                           for s, k in zip(starts, kinds)], dtype=np.int64)
+    table = pd.DataFrame({
+        "model": spec.name, "feature_id": window.feature_id, "gene_id": window.gene_id,
+        "window_index": starts, "chrom": window.chrom, "pos": genome_pos + 1, "strand": strand,
+        "ref": ref_bases, "alt": alt_bases,
+        "ref_forward": [b.translate(_COMPLEMENT) if strand == "-" and b != "-" else b for b in ref_bases],
+        "alt_forward": [b.translate(_COMPLEMENT) if strand == "-" and b != "-" else b for b in alt_bases],
+        "kind": kinds})
+    for k in spec.outputs:
+        table[f"alt_{k}"] = alt_out[k]
+    for k in spec.effect_names:
+        table[k] = effects[k]
+    for k in spec.outputs:
+        table[f"ref_{k}"] = ref_out[k][0]
+    return table, IsmWindow(spec.name, spec, window, {k: v[0] for k, v in ref_out.items()})
+
+
+def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str:
+    """The alt window of a 1-nt indel at model index ``start`` of a fixed window, built by the model's
+    window rule from the genome (so the anchor keeps its index, as for a VCF indel)."""
+    from .genome.vcf import VariantAllele
+
+    positions, strand = window.positions, window.strand
+    genome = setup.windows.genome
+    if alt == "":  # deletion of the base at model index start: a VCF deletion anchored on the base before
+        p = int(positions[start]) - 1 if strand == "+" else int(positions[start]) - 1
+        anchor = genome.fetch(window.chrom, p, p + 1)
+        ref = anchor + genome.fetch(window.chrom, p + 1, p + 2)
+        allele = VariantAllele(window.chrom, p + 1, ref, anchor, None, 0, 0)
+    else:  # insertion before model index start
+        if strand == "+":
+            p = int(positions[start]) - 1 if start < len(positions) else int(positions[-1])
+            base = alt
+        else:
+            p = int(positions[start]) if start < len(positions) else int(positions[-1]) - 1
+            base = reverse_complement(alt)
+        anchor = genome.fetch(window.chrom, p, p + 1)
+        allele = VariantAllele(window.chrom, p + 1, anchor, anchor + base, None, 0, 0)
+    pairs, _ = rule.windows(allele, window.chrom)
+    pair = next((x for x in pairs if x.feature_id == window.feature_id), None)
+    if pair is None:  # the indel leaves the window's reach (e.g. past a contig end): the reference
+        return window.seq
+    return pair.alt_seq

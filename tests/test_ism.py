@@ -1,0 +1,147 @@
+"""In-silico mutagenesis: every substitution of a window, its genome coordinates on both strands, the
+scores equal to full forward passes of the mutated windows, fixed-window indels built by the model's
+own window rule, the table and the mutation map through the command line."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seqzoo
+from conftest import ROOT, require_weights
+from seqzoo.cli import main
+from seqzoo.encoding import reverse_complement
+
+EX = ROOT / "examples"
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def genome_seq():
+    return "".join(x.strip() for x in (EX / "genome.fa").read_text().splitlines()[1:])
+
+
+@pytest.fixture(scope="module")
+def hal_table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hal") / "hal.npz"
+    np.savez(path, weights=np.random.default_rng(3).normal(size=(4096, 8)))
+    return path
+
+
+def check_coordinates(table, window):
+    """Every row's genome base and position agree with the FASTA, whatever the strand."""
+    seq = genome_seq()
+    snv = table[table.kind == "snv"]
+    for row in snv.itertuples():
+        assert window.seq[row.window_index] == row.ref
+        assert seq[row.pos - 1] == row.ref_forward  # forward-strand base at the 1-based position
+        assert row.ref_forward == (row.ref if row.strand == "+" else row.ref.translate(COMPLEMENT))
+        assert row.alt_forward == (row.alt if row.strand == "+" else row.alt.translate(COMPLEMENT))
+    counts = snv.groupby("window_index").size()
+    assert (counts == 3).all() and len(counts) == len(window.seq)
+
+
+def full_pass(model, window, rows, **inputs):
+    alt_seqs = [window.seq[:r.window_index] + r.alt + window.seq[r.window_index + 1:] for r in rows.itertuples()]
+    return model.predict_sequences(alt_seqs, **{k: np.repeat(np.asarray(v)[None], len(alt_seqs), 0)
+                                                for k, v in inputs.items()})
+
+
+@pytest.mark.parametrize("feature", ["TX0", "TX1"])  # '+' and '-'
+def test_framepool_ism_equals_full_passes_with_indels(feature):
+    require_weights("Framepool_combined_residual.h5")
+    table, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature=feature, indels=True)
+    window = win.window
+    check_coordinates(table, window)
+    model = seqzoo.load_model("Framepool")
+    snv = table[table.kind == "snv"]
+    direct = full_pass(model, window, snv)
+    np.testing.assert_allclose(snv.alt_mrl, direct["mrl"], atol=1e-5, rtol=0)
+    ref = model.predict_sequences([window.seq])
+    np.testing.assert_allclose(snv.mrl_fold_change, np.log2(direct["mrl"].astype(float) / ref["mrl"][0]), atol=1e-5)
+    dels = table[table.kind == "deletion"]
+    ins = table[table.kind == "insertion"]
+    assert len(dels) == len(window.seq) and len(ins) == 4 * (len(window.seq) + 1)
+    d = model.predict_sequences([window.seq[:i] + window.seq[i + 1:] for i in dels.window_index])
+    np.testing.assert_allclose(dels.alt_mrl, d["mrl"], atol=1e-5, rtol=0)
+    i = model.predict_sequences([window.seq[:k] + a + window.seq[k:] for k, a in zip(ins.window_index, ins.alt)])
+    np.testing.assert_allclose(ins.alt_mrl, i["mrl"], atol=1e-5, rtol=0)
+
+
+def test_hal_ism_and_fixed_window_indels_follow_the_window_rule(hal_table):
+    """Fixed windows: a 1-nt deletion or insertion is applied to the genome by the model's window rule
+    (the donor stays at index 80), exactly as the same indel from a VCF."""
+    table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1:donor1",
+                            weights=hal_table, indels=True)
+    window = win.window
+    check_coordinates(table, window)
+    model = seqzoo.load_model("HAL", weights=hal_table)
+    snv = table[table.kind == "snv"]
+    np.testing.assert_allclose(snv.alt_score, full_pass(model, window, snv)["score"], atol=1e-9, rtol=0)
+    np.testing.assert_allclose(snv.delta, snv.alt_score - model.predict_sequences([window.seq])["score"][0], atol=1e-9)
+    # a deletion through a VCF gives the same alt window as ISM's deletion at that index
+    from seqzoo.windowing import VariantWindows
+    from seqzoo.genome.vcf import VariantAllele
+    from seqzoo import registry
+    rule = VariantWindows(registry.get("HAL"), EX / "genome.fa", EX / "annotation.gtf").rule
+    seq = genome_seq()
+    row = table[(table.kind == "deletion") & (table.window_index == 40)].iloc[0]
+    g = int(window.positions[40])  # 0-based genome position of the deleted base
+    allele = VariantAllele(window.chrom, g, seq[g - 1:g + 1], seq[g - 1], None, 1, 0)
+    pair = next(p for p in rule.windows(allele, window.chrom)[0] if p.feature_id == window.feature_id)
+    assert row.alt_score == pytest.approx(model.predict_sequences([pair.alt_seq])["score"][0], abs=1e-9)
+    assert len(pair.alt_seq) == 160 and pair.alt_seq[80] == window.seq[80] or window.strand == "-"
+
+
+def test_xpresso_ism_uses_the_genes_half_life_features():
+    require_weights("humanMedian_trainepoch.11-0.426.h5")
+    table, win = seqzoo.ism("Xpresso/human_median", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="GENE0",
+                            halflife_file=EX / "halflife.tsv")
+    window = win.window
+    assert window.notes == {"halflife_source": "file"} and len(table) == 3 * 10_500
+    model = seqzoo.load_model("Xpresso/human_median")
+    rows = table[table.window_index.isin([0, 6999, 7000, 7001, 10_499])]
+    direct = full_pass(model, window, rows, halflife=window.inputs["halflife"])
+    np.testing.assert_allclose(rows.alt_expression, direct["expression"], atol=1e-5, rtol=0)
+
+
+def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
+    require_weights("Framepool_combined_residual.h5")
+    out = tmp_path / "ism.tsv"
+    assert main(["ism", "--model", "Framepool", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+                 "--feature", "TX1", "-o", str(out)]) == 0
+    assert "seqzoo ism Framepool: 180 variants of TX1 (60 nt)" in capsys.readouterr().err
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns[:12]) == ["model", "feature_id", "gene_id", "window_index", "chrom", "pos", "strand",
+                                       "ref", "alt", "ref_forward", "alt_forward", "kind"]
+    assert (tmp_path / "ism.tsv.png").stat().st_size > 10_000
+    from seqzoo import plots
+    _, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1")
+    fig = plots.ism_figure(table, win)
+    image = next(a for a in fig.axes[0].get_images() if a.get_gid() == "ism")
+    grid = image.get_array()
+    assert grid.shape == (4, 60)
+    for i, base in enumerate(win.window.seq):  # the reference base has no value (grey), the others do
+        assert np.ma.is_masked(grid[ "ACGT".index(base), i]) or np.isnan(grid["ACGT".index(base), i])
+        assert np.isfinite(np.delete(np.ma.filled(grid[:, i], np.nan), "ACGT".index(base))).all()
+    assert any(line.get_gid() == "landmark:3' end (start codon next)" for line in fig.axes[0].get_lines())
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][:5] == list(win.window.seq[:5])
+    assert main(["ism", "--model", "Framepool", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+                 "--feature", "NOPE", "-o", str(tmp_path / "x.tsv")]) == 2
+    assert "Framepool has no feature 'NOPE' (e.g. TX0, TX1" in capsys.readouterr().err
+
+
+def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
+    """--vcf/--variant: the variant's window; --region: models with a region mode only."""
+    table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table,
+                            vcf=EX / "variants.vcf", variant="chr1:11764:A>G")
+    assert win.window.feature_id == "TX0:donor2" and len(table) == 3 * 160
+    with pytest.raises(seqzoo.errors.UsageError, match="has no region mode"):
+        seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table, region="chr1:100-200")
+    bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
+    table, win = seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:20000-20100")
+    assert win.window.feature_id == "1:19549-20549" and len(table) == 3000  # centred on 0-based [19999, 20100)
+    model = seqzoo.load_model("BPNet-OSKN", weights=bpnet)
+    rows = table.iloc[[0, 1500, 2999]]
+    direct = full_pass(model, win.window, rows)
+    np.testing.assert_allclose(rows["alt_Oct4/log_total_counts"], direct["Oct4/log_total_counts"], atol=1e-5)
+    assert reverse_complement("AC") == "GT"
