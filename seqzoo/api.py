@@ -242,11 +242,15 @@ def set_threads(threads: int | None) -> int:
 
 def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool = True, batch_size: int = 64,
               device: str = "cpu", weights=None, reuse_reference: bool = True, threads: int | None = None,
-              chrom_alias=None, **options) -> RunSetup:
+              chrom_alias=None, incremental: bool = True, **options) -> RunSetup:
     """Load the models (``score``), open the FASTA and GTF once, build every window rule.
 
     ``chrom_alias``: a UCSC chromAlias file (either layout) through which the VCF's and GTF's
     contig names are mapped onto the FASTA's (:class:`seqzoo.genome.names.ContigNames`).
+    ``incremental=False``: a full forward pass of every alt window, also for models with an
+    incremental path (``predict_edits``: Framepool, Xpresso, HAL), whose results it equals;
+    ``reuse_reference=False``: the reference window of every row predicted anew too (both are the
+    paths the benchmarks compare against).
     """
     everything = isinstance(models, str) and models == "all"
     if score:
@@ -269,7 +273,7 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     if loaded is not None:
         loaded = {s.name: loaded[s.name] for s in specs}
         scorer = ModelsScorer({name: PairScorer(spec, model, batch_size=batch_size, vectors=vectors,
-                                                reuse_reference=reuse_reference)
+                                                reuse_reference=reuse_reference, incremental=incremental)
                                for name, (spec, model) in loaded.items()})
         schema = scorer.schema
     else:

@@ -81,6 +81,10 @@ def _model_options(p: argparse.ArgumentParser, several: bool = True) -> None:
                         ("; with several models MODEL=PATH, repeatable" if several else ""))
     p.add_argument("--batch-size", type=int, default=64, help="sequences per forward pass (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda[:N]")
+    if several:
+        p.add_argument("--full-pass", action="store_true",
+                       help="a full forward pass of every alt window (default: for Framepool, Xpresso and HAL only "
+                            "what a variant changes is recomputed from its reference window, with the same result)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch compute threads (default: the CPUs this process may use — its CPU affinity, capped "
                         "by $SLURM_CPUS_PER_TASK; more threads than free cores slows torch down many times)")
@@ -263,7 +267,8 @@ def run(args) -> int:
     try:
         if args.command == "score":
             result = api.score_vcf(args.model, args.fasta, args.vcf, args.gtf, args.output, weights=args.weights,
-                                   batch_size=args.batch_size, device=args.device, threads=args.threads, **kwargs)
+                                   batch_size=args.batch_size, device=args.device, threads=args.threads,
+                                   incremental=not args.full_pass, **kwargs)
         else:
             result = api.windows_vcf(args.model, args.fasta, args.vcf, args.gtf, args.output, **kwargs)
     finally:

@@ -93,6 +93,21 @@ def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Seq
     return {k: v[idx] for k, v in preds.items()}
 
 
+def edit_of(ref: str, alt: str) -> tuple[int, int, str]:
+    """(start, end, replacement): ``alt == ref[:start] + replacement + ref[end:]`` with the shortest
+    replacement (the common prefix and suffix of the two windows kept)."""
+    a = np.frombuffer(ref.encode("latin-1", "replace"), dtype=np.uint8)
+    b = np.frombuffer(alt.encode("latin-1", "replace"), dtype=np.uint8)
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(a[:n] != b[:n])
+    start = int(differ[0]) if len(differ) else n
+    tail = min(len(a), len(b)) - start
+    ra, rb = a[len(a) - tail:][::-1], b[len(b) - tail:][::-1]
+    differ = np.flatnonzero(ra != rb)
+    same_end = int(differ[0]) if len(differ) else tail
+    return start, len(a) - same_end, alt[start:len(b) - same_end]
+
+
 class PairScorer:
     """Scores batches of :class:`WindowPair` with one model, sharing reference predictions.
 
@@ -107,12 +122,15 @@ class PairScorer:
     score_rows = 1024
 
     def __init__(self, spec, model, batch_size: int = 64, ref_cache_size: int | None = None,
-                 vectors: bool = False, reuse_reference: bool = True, **extra):
+                 vectors: bool = False, reuse_reference: bool = True, incremental: bool = True, **extra):
         self.spec = spec
         self.vectors = vectors
         self.model = model
         self.batch_size = batch_size
         self.reuse_reference = reuse_reference
+        #: alts as edits of their reference (``model.predict_edits``) where the model has it; False:
+        #: a full forward pass of every alt window (the path the incremental one is tested against)
+        self.incremental = incremental and reuse_reference and hasattr(model, "predict_edits")
         self.extra = extra
         self._ref_cache: OrderedDict = OrderedDict()
         self.ref_cache_size = ref_cache_size if ref_cache_size is not None else spec.ref_cache_size
@@ -120,6 +138,8 @@ class PairScorer:
 
     def predict_pairs(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
         """Ref and alt predictions for ``pairs``: two dicts of arrays with first axis len(pairs)."""
+        if self.incremental and pairs:
+            return self._predict_edits(pairs)
         alt = predict_unique(self.model, [p.alt_seq for p in pairs], self.batch_size,
                              inputs=[p.inputs for p in pairs], **self.extra)
         if not self.reuse_reference:
@@ -145,6 +165,33 @@ class PairScorer:
             self._ref_cache.popitem(last=False)
         ref = {k: np.stack([r[k] for r in ref_rows]) for k in ref_rows[0]} if ref_rows else {}
         return ref, alt
+
+    def _predict_edits(self, pairs: Sequence[WindowPair]) -> tuple[dict, dict]:
+        """Ref and alt predictions through the model's ``predict_edits``: each distinct reference
+        window once, each alt as the edit of its reference (only what the variant changes is
+        recomputed; exact against full passes, see tests/test_incremental.py)."""
+        refs: dict = {}
+        ref_seqs, ref_inputs = [], []
+        ref_index = np.empty(len(pairs), dtype=np.int64)
+        starts = np.empty(len(pairs), dtype=np.int64)
+        ends = np.empty(len(pairs), dtype=np.int64)
+        alts = []
+        for i, p in enumerate(pairs):
+            key = (p.ref_key, hash(p.ref_seq), _inputs_key(p.inputs))
+            j = refs.get(key)
+            if j is None:
+                j = refs[key] = len(ref_seqs)
+                ref_seqs.append(p.ref_seq)
+                ref_inputs.append(p.inputs)
+            ref_index[i] = j
+            starts[i], ends[i], alt = p.edit if p.edit is not None else edit_of(p.ref_seq, p.alt_seq)
+            alts.append(alt)
+        per_ref = {}
+        if ref_inputs[0]:
+            per_ref = {k: np.stack([np.asarray(inp[k]) for inp in ref_inputs]) for k in ref_inputs[0]}
+        ref_out, alt = self.model.predict_edits(ref_seqs, ref_index, starts, ends, alts, batch_size=self.batch_size,
+                                                **self.extra, **per_ref)
+        return {k: v[ref_index] for k, v in ref_out.items()}, alt
 
     def columns(self) -> list[str]:
         return [c.name for c in self._columns]

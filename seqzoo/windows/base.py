@@ -30,6 +30,9 @@ class WindowPair:
     notes: dict | None = field(default=None, compare=False)
     #: registry name of the model these windows are for (set by the scoring stream)
     model: str = ""
+    #: (start, end, replacement) in model orientation with alt_seq == ref_seq[:start] + replacement +
+    #: ref_seq[end:], where the rule knows it cheaply (None: derived from the two windows)
+    edit: tuple | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
