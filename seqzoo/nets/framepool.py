@@ -19,6 +19,16 @@ features are >= 0 so padding never wins the max, frames count from the 3' end), 
 batches are left-padded. Appending s zero rows on the 3' end (the Kipoi ``shift_s`` scores) leaves
 every feature unchanged and only relabels the frames, so the shifted predictions reuse one
 convolution pass: :meth:`Framepool.forward_shifts`.
+
+Strings in (:meth:`Framepool.predict_batch`) take a packed, channels-last inference path
+(:meth:`Framepool.trunk_packed`): each sequence is right-aligned in a block of W rows (at least
+``gap`` >= 3 N rows before each sequence), the blocks are stacked into one (B*W, 128) track, and
+each convolution is seven GEMMs (one per tap, each reading a shifted slice of the track)
+accumulating into one output, with the bias, ReLU, mask and residual applied in place. Zero rows
+between the sequences make the 'same' convolutions of the whole track equal those of each
+sequence alone, and row w of every block is in frame (W - 1 - w) % 3, so a frame pool is one
+strided reduction over all blocks. The tensor path (:meth:`Framepool.forward`,
+:meth:`Framepool.trunk`) stays the literal Keras graph, with autograd.
 """
 from __future__ import annotations
 
@@ -31,9 +41,27 @@ import torch.nn.functional as F
 from ..encoding import one_hot_batch
 from ..keras_h5 import KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
+from .edits import NO_BASE, base_codes
 
 DEFAULT_INDICATOR = (0.0, 1.0)
 N_FILTERS = 128
+WIDTH = 7  # convolution kernel width
+HALF = WIDTH // 2  # 'same' padding on each side
+
+
+def pack_codes(seqs: Sequence[str], gap: int = HALF) -> tuple[np.ndarray, np.ndarray]:
+    """Base codes right-aligned in blocks: ((B, W) uint8 with NO_BASE before each sequence,
+    (B,) int64 lengths), W = ``gap`` + the longest length."""
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    width = gap + int(lengths.max(initial=0))
+    out = np.full((len(seqs), width), NO_BASE, dtype=np.uint8)
+    if lengths.sum():
+        codes = base_codes("".join(seqs))
+        rows = np.repeat(np.arange(len(seqs)), lengths)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        cols = np.arange(codes.size) - first + np.repeat(width - lengths, lengths)
+        out[rows, cols] = codes
+    return out, lengths
 
 
 class Framepool(SequenceModel):
@@ -116,6 +144,119 @@ class Framepool(SequenceModel):
         mrl, _ = self.forward_shifts(x, indicator, shifts=(0,))
         return mrl
 
+    # -- packed channels-last inference path ---------------------------------------------------
+    def tap_weights(self) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Channels-last weights (no gradient), cached until a convolution parameter changes.
+
+        Returns the conv0 table (35, 128): row 5 * k + c = conv0.weight[:, c, k] for base code
+        c = 0..3, 0 for c = NO_BASE, with the conv0 bias added to the tap-0 rows (so the sum of
+        one row per tap is the biased pre-activation); and conv1 / conv2 as seven (128 in, 128 out)
+        matrices each, one per tap k (input row j + k - 3 of output row j).
+        """
+        params = [p for conv in (self.conv0, self.conv1, self.conv2) for p in (conv.weight, conv.bias)]
+        try:
+            key = tuple((p.data_ptr(), p._version) for p in params)
+        except RuntimeError:  # inference tensors have no version counter: rebuild every call
+            key = None
+        if key is None or getattr(self, "_tap_key", None) != key:
+            with torch.no_grad():
+                w0 = self.conv0.weight.detach()
+                table = torch.zeros(WIDTH, NO_BASE + 1, N_FILTERS, dtype=w0.dtype, device=w0.device)
+                table[:, :4] = w0.permute(2, 1, 0)
+                table[0] += self.conv0.bias.detach()
+                taps = [[conv.weight.detach()[:, :, k].T.contiguous() for k in range(WIDTH)]
+                        for conv in (self.conv1, self.conv2)]
+            self._tap_cache = (table.reshape(-1, N_FILTERS), taps[0], taps[1])
+            self._tap_key = key
+        return self._tap_cache
+
+    @staticmethod
+    def conv_taps(h_padded: torch.Tensor, taps: Sequence[torch.Tensor], bias: torch.Tensor,
+                  out: torch.Tensor) -> torch.Tensor:
+        """'same' convolution of a channels-last track: ``h_padded`` (T + 6, 128) (3 extra rows
+        each side), seven tap matrices (128, 128), bias (128,) -> ``out`` (T, 128), as seven GEMMs
+        accumulating into ``out`` (each reads a shifted, contiguous slice of the track)."""
+        rows = out.shape[0]
+        torch.addmm(bias, h_padded[0:rows], taps[0], out=out)
+        for k in range(1, WIDTH):
+            out.addmm_(h_padded[k:k + rows], taps[k])
+        return out
+
+    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False) -> dict[str, torch.Tensor]:
+        """Inference trunk on packed base codes (B, W) uint8 (:func:`pack_codes`; every block
+        starts with >= 3 NO_BASE rows).
+
+        Returns channels-last (B * W, 128) float32 tracks ``h0``, ``h1``, ``h2`` (the masked
+        features after convolution 0, 1, 2 and the residual adds; zero on N and padding rows),
+        ``mask`` (B * W, 1), and with ``keep_pre`` the pre-activations ``z1``, ``z2`` of
+        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd.
+        """
+        if codes.ndim != 2:
+            raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
+        rows = codes.size
+        table0, taps1, taps2 = self.tap_weights()
+        with torch.inference_mode():
+            # conv0 over the track and 3 extra rows each side (masked to 0 there): one table row
+            # per tap and window base (bias in the tap-0 rows), summed
+            flat = torch.full((rows + 4 * HALF,), NO_BASE, dtype=torch.int64)
+            flat[2 * HALF:2 * HALF + rows] = torch.from_numpy(codes.reshape(-1))
+            windows = flat.unfold(0, WIDTH, 1) + torch.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1)
+            mask_padded = (flat[HALF:HALF + rows + 2 * HALF] < NO_BASE).to(torch.float32).unsqueeze(1)
+            mask = mask_padded[HALF:HALF + rows]
+            h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().mul_(mask_padded)
+            h1_padded = torch.empty(rows + 2 * HALF, N_FILTERS)
+            h1_padded[:HALF] = 0
+            h1_padded[HALF + rows:] = 0
+            h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
+            out = {"h0": h0, "mask": mask}
+            self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=h1)
+            if keep_pre:
+                out["z1"] = h1.clone()
+            h1.relu_().mul_(mask).add_(h0)
+            h2 = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty(rows, N_FILTERS))
+            if keep_pre:
+                out["z2"] = h2.clone()
+            h2.relu_().mul_(mask).add_(h1)
+            out.update(h1=h1, h2=h2)
+        return out
+
+    @staticmethod
+    def frame_pools_packed(h2: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Track (B * W, 128) of blocks of W rows -> per-frame max and sum (B, 3, 128), frame f =
+        rows w of each block with (W - 1 - w) % 3 == f (an empty frame gives 0: features are >= 0)."""
+        blocks = h2.view(-1, width, N_FILTERS)
+        pmax = h2.new_zeros(blocks.shape[0], 3, N_FILTERS)
+        psum = h2.new_zeros(blocks.shape[0], 3, N_FILTERS)
+        for f in range(min(3, width)):
+            rows = blocks[:, (width - 1 - f) % 3::3]
+            torch.amax(rows, dim=1, out=pmax[:, f])
+            torch.sum(rows, dim=1, out=psum[:, f])
+        return pmax, psum
+
+    #: for the prediction with s N rows appended at the 3' end, output frame F pools the features
+    #: of frame SHIFT_FRAMES[s][F] of the sequence itself
+    SHIFT_FRAMES = tuple(tuple((f - s) % 3 for f in range(3)) for s in range(3))
+
+    def head_shifts(self, pmax: torch.Tensor, pavg: torch.Tensor, indicator: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame pools (B, 3, 128) (frames counted from the 3' end), indicator (B, 2) or
+        (1, 2) -> (mrl (B, 3), mrl_unscaled (B, 3)) for 0, 1, 2 N rows appended at the 3' end."""
+        bsz = pmax.shape[0]
+        frames = torch.tensor(self.SHIFT_FRAMES)  # (shift, frame)
+        pooled = torch.cat([pmax[:, frames], pavg[:, frames]], dim=3)  # (B, shift, frame, 2 * 128)
+        pooled = pooled.reshape(bsz, 3, 3, 2, N_FILTERS).transpose(2, 3).reshape(bsz * 3, 6 * N_FILTERS)
+        ind = indicator.expand(bsz, 2).repeat_interleave(3, dim=0)
+        mrl, u = self.head(pooled, ind)
+        return mrl.reshape(bsz, 3), u.reshape(bsz, 3)
+
+    def predict_packed(self, seqs: Sequence[str], indicator: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Strings -> (mrl (B, 3), mrl_unscaled (B, 3)) for shifts 0, 1, 2 via :meth:`trunk_packed`."""
+        codes, _ = pack_codes(seqs)
+        with torch.inference_mode():
+            pmax, psum = self.frame_pools_packed(self.trunk_packed(codes)["h2"], codes.shape[1])
+            count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
+            return self.head_shifts(pmax, psum.div_(count), indicator)
+
     # -- strings in, numpy out ---------------------------------------------------------------
     def predict_batch(self, seqs: Sequence[str], indicator=None) -> dict[str, np.ndarray]:
         """One batch of 5'UTR strings (any lengths) -> dict of (B,) float32 arrays.
@@ -130,11 +271,15 @@ class Framepool(SequenceModel):
         if indicator is None:
             indicator = DEFAULT_INDICATOR
         ind = torch.as_tensor(np.asarray(indicator, dtype=np.float32), device=self.device).reshape(-1, 2)
-        x = torch.from_numpy(one_hot_batch(seqs, pad="left")).to(self.device)
-        mrl, unscaled = self.forward_shifts(x, ind)
+        if self.device.type == "cpu":
+            mrl, unscaled = self.predict_packed(seqs, ind)
+        else:
+            x = torch.from_numpy(one_hot_batch(seqs, pad="left")).to(self.device)
+            mrl, unscaled = self.forward_shifts(x, ind)
         mrl, unscaled = mrl.cpu().numpy(), unscaled.cpu().numpy()
         return {"mrl": mrl[:, 0], "mrl_unscaled": unscaled[:, 0],
                 "mrl_shift_1": mrl[:, 1], "mrl_shift_2": mrl[:, 2]}
+
 
 
 def from_keras_h5(path) -> Framepool:
