@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from ..encoding import one_hot_batch
 from ..keras_h5 import KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
-from .edits import NO_BASE, base_codes
+from .edits import NO_BASE, base_codes, check_edits
 
 DEFAULT_INDICATOR = (0.0, 1.0)
 N_FILTERS = 128
@@ -280,6 +280,46 @@ class Framepool(SequenceModel):
         return {"mrl": mrl[:, 0], "mrl_unscaled": unscaled[:, 0],
                 "mrl_shift_1": mrl[:, 1], "mrl_shift_2": mrl[:, 2]}
 
+
+    def predict_edits(self, ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str],
+                      batch_size: int = 64, indicator=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Reference and alt predictions for edits of reference 5'UTRs, alts computed incrementally.
+
+        ``ref_seqs``: distinct references (5' -> 3' strings, as :meth:`predict_sequences` takes).
+        Edit i replaces ``ref_seqs[ref_index[i]][starts[i]:ends[i]]`` (0-based half-open) by
+        ``alts[i]`` (any length: SNV, MNV, insertion with starts == ends, deletion with "").
+        ``indicator``: None (default [0, 1]), one (2,) row for all, or (len(ref_seqs), 2) (an edit
+        uses its reference's row).
+
+        Returns (ref_out, alt_out): dicts with ``mrl``, ``mrl_unscaled``, ``mrl_shift_1``,
+        ``mrl_shift_2``, float32, ref_out (len(ref_seqs),), alt_out (len(alts),), equal to
+        ``predict_sequences`` of the references and of the edited strings (to float32 rounding).
+        Each alt recomputes only the 18 + len(alt) positions the edit can change (see
+        :mod:`seqzoo.nets.framepool_incremental`); edits are batched across references, so many
+        edits per call are much faster than few. References are processed in chunks of up to
+        ``batch_size`` (and about 16k packed rows). On a non-CPU device every alt is a full pass.
+
+        Raises ValueError for edits outside their reference (see :func:`seqzoo.nets.edits.check_edits`),
+        a reference or an alt without any A/C/G/T base, or an indicator of another shape.
+        """
+        from . import framepool_incremental
+        from .edits import predict_full, split_extra
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
+        n_refs = len(edits.ref_seqs)
+        if indicator is not None:
+            ind = np.asarray(indicator, dtype=np.float32)
+            if ind.shape not in ((2,), (1, 2), (n_refs, 2)):
+                raise ValueError(f"Framepool: indicator has shape {ind.shape}; expected (2,) or "
+                                 f"({n_refs}, 2) (one row per reference)")
+            indicator = ind
+        if self.device.type != "cpu":
+            extra = {} if indicator is None else {"indicator": indicator}
+            per_ref, shared = split_extra(self, extra, n_refs)
+            ref_out = self.predict_sequences(edits.ref_seqs, batch_size=batch_size, **extra)
+            return ref_out, predict_full(self, edits, np.arange(len(edits)), per_ref, shared, batch_size)
+        return framepool_incremental.predict_edits(self, edits, indicator, batch_size)
 
 
 def from_keras_h5(path) -> Framepool:

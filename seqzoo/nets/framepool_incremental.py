@@ -1,0 +1,353 @@
+"""Framepool: exact alt predictions of edited 5'UTRs from the reference's cached features.
+
+Coordinates are 0-based, in the 5' -> 3' orientation of the strings; frames count from the 3' end
+(position j of a length-L sequence is in frame (L - 1 - j) % 3). Features are h0, h1, h2 (after
+convolutions 0, 1, 2, masked, with the residual adds); z1, z2 are the pre-activations of
+convolutions 1 and 2. Each convolution has width 7, so h2 at position j depends on the bases
+j - 9 .. j + 9.
+
+Reference state (:func:`reference_state`). The references are packed as in
+:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass gives the
+tracks h0, h1, z1, z2 and h2; from h2 come the reference predictions and, per reference and per
+residue class mod 3, running maxima and float64 running sums from the 5' end (prefix) and from the
+3' end (suffix).
+
+An edit replaces ref[s:e] by an allele of n bases; the alt has length L' = L + n - (e - s).
+Alt positions < s - 9 carry the reference features of the same position, alt positions
+>= s + n + 9 those of reference position j - (L' - L); only the window W = [s - 9, s + n + 9) of
+the alt is recomputed (positions outside [0, L') are N rows and give 0). Per frame the pools are
+
+* max = max(prefix max of reference rows < s - 9, suffix max of rows >= e + 9, max over W),
+* sum = prefix sum + suffix sum + sum over W (float64), divided by the alt's non-N count,
+
+where the left part keeps its positions but changes frame when L' - L is not a multiple of 3 (a
+relabelling of the three residue classes), and the right part keeps its frames. The head then gives
+``mrl``, ``mrl_unscaled`` and the shifted ``mrl_shift_1/2`` (frame relabelling).
+
+Recomputing W, two ways (both exact up to float32 rounding, checked against full passes in
+``tests/test_incremental.py``):
+
+* substitutions (n == e - s, so L' = L): deltas. dh0 = h0' - h0 on [s - 3, s + n + 3) (7 rows for
+  an SNV, from 13 bases); conv1 is linear, so z1' = z1 + conv1_nobias(dh0) on [s - 6, s + n + 6),
+  h1' = relu(z1') m' + h0'; dh1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on
+  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. Each delta convolution is one GEMM of the changed
+  rows by the seven stacked taps (K = 128, N = 896) and a shifted sum (overlap-add): for an SNV
+  20 rows x 229k FLOP ~= 4.6 MFLOP, against 2 L x 229k for a full pass.
+* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 6 cached rows each side,
+  gives h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
+
+Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each step
+is one large GEMM for all edits of the group.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .edits import NO_BASE, Edits, base_codes
+from .framepool import HALF, N_FILTERS, WIDTH, Framepool, pack_codes
+
+RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
+PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
+#: rows of stacked windows per sub-batch (bounds the (rows, 7, 128) overlap-add buffer)
+SUB_BATCH_ROWS = 6144
+#: references per state chunk are limited to about this many packed rows (memory: ~5.5 kB a row)
+CHUNK_ROWS = 16384
+
+
+@dataclass
+class ReferenceState:
+    """Cached features of packed references (see the module docstring); T = B * width rows.
+
+    ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
+    after the track; ``h0``, ``h1``, ``z1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
+    128) float32 and ``psum``, ``ssum`` (T + 1, 128) float64: running max / sum over the rows
+    q, q -/+ 3, q -/+ 6, ... of the same reference (prefix: toward the 5' end, suffix: toward the
+    3' end), last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
+    """
+
+    width: int
+    lengths: np.ndarray
+    row0: np.ndarray
+    codes: np.ndarray
+    h0: torch.Tensor
+    h1: torch.Tensor
+    z1: torch.Tensor
+    z2: torch.Tensor
+    pmax: torch.Tensor
+    smax: torch.Tensor
+    psum: torch.Tensor
+    ssum: torch.Tensor
+    bases: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return self.h0.shape[0]
+
+
+def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor, ...]:
+    """Stride-3 running max / float64 sums of each block, prefix and suffix, + a zero last row."""
+    src = h2.numpy().reshape(n_blocks, width, N_FILTERS)
+    out = []
+    for kind, dtype in (("max", np.float32), ("max", np.float32), ("sum", np.float64), ("sum", np.float64)):
+        arr = np.zeros((n_blocks * width + 1, N_FILTERS), dtype=dtype)
+        out.append(arr)
+    pmax, smax, psum, ssum = (a[:-1].reshape(n_blocks, width, N_FILTERS) for a in out)
+    for r in range(min(3, width)):
+        cls = src[:, r::3]
+        np.maximum.accumulate(cls, axis=1, out=pmax[:, r::3])
+        np.maximum.accumulate(cls[:, ::-1], axis=1, out=smax[:, r::3][:, ::-1])
+        np.cumsum(cls, axis=1, dtype=np.float64, out=psum[:, r::3])
+        np.cumsum(cls[:, ::-1], axis=1, dtype=np.float64, out=ssum[:, r::3][:, ::-1])
+    return tuple(torch.from_numpy(a) for a in out)
+
+
+def reference_state(model: Framepool, seqs: Sequence[str], indicator: torch.Tensor
+                    ) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
+    """One trunk pass over ``seqs`` -> (state, mrl (B, 3), mrl_unscaled (B, 3)) (shifts 0, 1, 2).
+
+    ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
+    """
+    codes, lengths = pack_codes(seqs, gap=PAD)
+    n_blocks, width = codes.shape
+    with torch.inference_mode():
+        tracks = model.trunk_packed(codes, keep_pre=True)
+        pmax, psum = model.frame_pools_packed(tracks["h2"], width)
+        count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
+        mrl, unscaled = model.head_shifts(pmax, psum.div_(count), indicator)
+        running = _running(tracks["h2"], n_blocks, width)
+    flat = np.concatenate([codes.reshape(-1), np.full(PAD, NO_BASE, np.uint8)])
+    bases = np.zeros(codes.size + 1, dtype=np.int64)
+    np.cumsum(codes.reshape(-1) < NO_BASE, out=bases[1:])
+    state = ReferenceState(width, lengths, np.arange(n_blocks) * width + width - lengths, flat,
+                           tracks["h0"], tracks["h1"], tracks["z1"], tracks["z2"], *running, bases)
+    return state, mrl, unscaled
+
+
+# -- window arithmetic --------------------------------------------------------------------------
+def _rows(state: ReferenceState, first: np.ndarray, count: int) -> torch.Tensor:
+    """(E, count) int64 track rows first[e] + 0..count-1; rows past the track -> row 0 (a pad
+    row: h = 0 there; z there is multiplied by a zero mask)."""
+    idx = first[:, None] + np.arange(count)
+    idx[idx >= state.rows] = 0
+    return torch.from_numpy(idx)
+
+
+def _gather(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """track (T, 128), idx (E, R) -> (E, R, 128)."""
+    return track.index_select(0, idx.reshape(-1)).view(*idx.shape, track.shape[1])
+
+
+def _overlap_add(y: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """Convolution outputs from per-tap products.
+
+    ``y`` (E, R, 7, 128): y[:, i, u] = (input row i) @ W[:, :, 6 - u].T, i.e. the contribution of
+    input row i to output row i + u - 3 (output rows indexed like input rows). Returns output rows
+    lo .. hi - 1 (E, hi - lo, 128); inputs outside 0 .. R - 1 count as 0.
+    """
+    n_rows = y.shape[1]
+    out = y.new_zeros(y.shape[0], hi - lo, y.shape[3])
+    for u in range(WIDTH):
+        # output o takes input o + 3 - u
+        a, b = max(lo, u - HALF), min(hi, n_rows + u - HALF)
+        if a < b:
+            out[:, a - lo:b - lo] += y[:, a + HALF - u:b + HALF - u, u]
+    return out
+
+
+def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
+    """(128 in, 7 * 128 out): column block u = W[:, :, 6 - u].T (see :func:`_overlap_add`)."""
+    w = conv.weight.detach()
+    return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
+
+
+def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """Bias-free 'same' convolution of stacked windows x (E, R, 128) -> output rows lo..hi-1."""
+    e, r, c = x.shape
+    y = torch.mm(x.reshape(e * r, c), taps).view(e, r, WIDTH, c)
+    return _overlap_add(y, lo, hi)
+
+
+class _Weights:
+    def __init__(self, model: Framepool):
+        self.table0 = model.tap_weights()[0]
+        self.taps1, self.taps2 = _stacked_taps(model.conv1), _stacked_taps(model.conv2)
+        self.b1, self.b2 = model.conv1.bias.detach(), model.conv2.bias.detach()
+
+
+def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  alt: np.ndarray) -> np.ndarray:
+    """(E, n + 18) base codes of the alt on [s - 9, s + n + 9) (NO_BASE outside the sequence)."""
+    left = state.codes[(first + starts)[:, None] + np.arange(-RF, 0)]
+    right = state.codes[(first + ends)[:, None] + np.arange(RF)]
+    return np.concatenate([left, alt, right], axis=1)
+
+
+def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h0 on window rows 6 .. n + 11 of (E, n + 18) codes: (E, n + 6, 128)."""
+    e, r = codes.shape
+    idx = np.lib.stride_tricks.sliding_window_view(codes[:, HALF:r - HALF], WIDTH, axis=1)  # (E, n + 6, 7)
+    idx = torch.from_numpy(idx.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
+    h0 = F.embedding_bag(idx.reshape(-1, WIDTH), w.table0, mode="sum").view(e, r - 4 * HALF, N_FILTERS)
+    return h0.relu_().mul_(mask[:, 2 * HALF:r - 2 * HALF])
+
+
+def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
+                         codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h2' on [s - 9, s + n + 9) for substitutions (delta path): (E, n + 18, 128)."""
+    n_rows = codes.shape[1]  # n + 18
+    win = first + starts - RF  # track row of window row 0
+    h0_new = _conv0(w, codes, mask)  # rows 6 .. n + 11
+    dh0 = h0_new - _gather(st.h0, _rows(st, win + 2 * HALF, n_rows - 4 * HALF))
+    rows1 = _rows(st, win + HALF, n_rows - 2 * HALF)  # window rows 3 .. n + 14
+    z1 = _gather(st.z1, rows1).add_(_conv(dh0, w.taps1, -HALF, n_rows - 4 * HALF + HALF))
+    h0_ext = _gather(st.h0, rows1)
+    h0_ext[:, HALF:-HALF] += dh0
+    h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext)
+    dh1 = h1_new.sub_(_gather(st.h1, rows1))
+    rows2 = _rows(st, win, n_rows)
+    z2 = _gather(st.z2, rows2).add_(_conv(dh1, w.taps2, -HALF, n_rows - 2 * HALF + HALF))
+    h1_ext = _gather(st.h1, rows2)
+    h1_ext[:, HALF:-HALF] += dh1
+    return z2.relu_().mul_(mask).add_(h1_ext)
+
+
+def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h2' on [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128)."""
+    e, n_rows = codes.shape  # n + 18
+    n = n_rows - 2 * RF
+    left, right = first + starts, first + ends  # track rows of ref s and ref e
+    h0_new = _conv0(w, codes, mask)  # alt [s - 3, s + n + 3)
+    # h0' on alt [s - 9, s + n + 9): 6 cached rows, n + 6 new, 6 cached (ref [e + 3, e + 9))
+    h0_ext = torch.cat([_gather(st.h0, _rows(st, left - RF, 2 * HALF)), h0_new,
+                        _gather(st.h0, _rows(st, right + HALF, 2 * HALF))], dim=1)
+    # z1 on alt [s - 6, s + n + 6) = h0_ext rows 3 .. n + 14
+    z1 = _conv(h0_ext, w.taps1, HALF, n_rows - HALF).add_(w.b1)
+    h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext[:, HALF:-HALF])
+    h1_ext = torch.cat([_gather(st.h1, _rows(st, left - RF - HALF, 2 * HALF)), h1_new,
+                        _gather(st.h1, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
+    z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF).add_(w.b2)
+    return z2.relu_().mul_(mask).add_(h1_ext[:, HALF:-HALF])
+
+
+def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+           n: int, h2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame max (E, 3, 128) float32 and sum (E, 3, 128) float64 of the alt sequences."""
+    e_count = h2.shape[0]
+    alt_len = lengths + n - (ends - starts)
+    frames = np.arange(3)
+    zero = st.rows  # the zero last row of the running arrays
+    # left part: ref rows < a = s - 9; rows a - 1 - t (t = 0, 1, 2) hold the three residues, in alt frame (L' - a + t) % 3
+    a = starts - RF
+    t = (frames[None, :] - alt_len[:, None] + a[:, None]) % 3
+    q = a[:, None] - 1 - t
+    left = np.where(q >= 0, first[:, None] + q, zero)
+    # right part: ref rows >= b = e + 9; row b + t in frame (L - 1 - b - t) % 3
+    b = ends + RF
+    t = (lengths[:, None] - 1 - b[:, None] - frames[None, :]) % 3
+    q = b[:, None] + t
+    right = np.where(q < lengths[:, None], first[:, None] + q, zero)
+    left, right = torch.from_numpy(left.reshape(-1)), torch.from_numpy(right.reshape(-1))
+    pmax = torch.maximum(st.pmax.index_select(0, left), st.smax.index_select(0, right)).view(e_count, 3, N_FILTERS)
+    psum = (st.psum.index_select(0, left) + st.ssum.index_select(0, right)).view(e_count, 3, N_FILTERS)
+    # window: alt position s - 9 + i is in frame (L' - 1 - s + 9 - i) % 3
+    n_rows = h2.shape[1]
+    padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
+    wmax, wsum = padded.amax(dim=1), padded.sum(dim=1, dtype=torch.float64)
+    i = torch.from_numpy((alt_len[:, None] - 1 - starts[:, None] + RF - frames[None, :]) % 3)
+    pmax = torch.maximum(pmax, wmax.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS)))
+    psum += wsum.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS))
+    return pmax, psum
+
+
+def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, batch_size: int = 64
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """See :meth:`Framepool.predict_edits`. ``indicator``: None, (2,) or (len(ref_seqs), 2)."""
+    n_refs, n_edits = len(edits.ref_seqs), len(edits)
+    ref_codes = [base_codes(s) for s in edits.ref_seqs]
+    for r, c in enumerate(ref_codes):
+        if not (c < NO_BASE).any():
+            raise ValueError(f"Framepool: ref_seqs[{r}] ({edits.ref_seqs[r][:20]!r}, length {len(c)}) has no "
+                             f"A/C/G/T base; the model's average pool is undefined for it")
+    alt_all, alt_off = edits.alt_codes()
+    alt_n = edits.alt_lengths
+    cum = np.zeros(alt_all.size + 1, dtype=np.int64)
+    np.cumsum(alt_all < NO_BASE, out=cum[1:])
+    alt_bases = cum[alt_off[1:]] - cum[alt_off[:-1]]  # A/C/G/T bases per allele
+    ind_all = torch.as_tensor(np.asarray((0.0, 1.0) if indicator is None else indicator, dtype=np.float32))
+    per_ref_ind = ind_all.ndim == 2 and ind_all.shape[0] == n_refs and n_refs != 1
+    ind_all = ind_all.reshape(-1, 2)
+
+    ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
+    alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
+    w = _Weights(model)
+    order = np.argsort([len(s) for s in edits.ref_seqs], kind="stable")
+    by_ref = np.argsort(edits.ref_index, kind="stable")
+    edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
+    start = 0
+    while start < n_refs:
+        stop = start + 1  # chunk: references sorted by length, up to CHUNK_ROWS packed rows
+        while (stop < n_refs and stop - start < max(batch_size, 1)
+               and (stop + 1 - start) * (len(edits.ref_seqs[order[stop]]) + PAD) <= CHUNK_ROWS):
+            stop += 1
+        refs = order[start:stop]
+        start = stop
+        ind = ind_all[refs] if per_ref_ind else ind_all
+        with torch.inference_mode():
+            st, mrl, unscaled = reference_state(model, [edits.ref_seqs[r] for r in refs], ind)
+        mrl, unscaled = mrl.numpy(), unscaled.numpy()
+        ref_out["mrl"][refs], ref_out["mrl_unscaled"][refs] = mrl[:, 0], unscaled[:, 0]
+        ref_out["mrl_shift_1"][refs], ref_out["mrl_shift_2"][refs] = mrl[:, 1], mrl[:, 2]
+        chunk_edits = np.concatenate([by_ref[edit_first[r]:edit_first[r + 1]] for r in refs])
+        if not chunk_edits.size:
+            continue
+        block_of_ref = np.empty(n_refs, dtype=np.int64)
+        block_of_ref[refs] = np.arange(len(refs))
+        with torch.inference_mode():
+            _alt_chunk(model, w, st, edits, chunk_edits, block_of_ref, alt_all, alt_off, alt_n, alt_bases,
+                       ind_all, per_ref_ind, alt_out)
+    return ref_out, alt_out
+
+
+def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases, ind_all,
+               per_ref_ind, alt_out) -> None:
+    """Alt predictions of the edits ``which`` (all on references of state ``st``) into alt_out."""
+    starts, ends = edits.starts[which], edits.ends[which]
+    subst = alt_n[which] == ends - starts
+    keys = alt_n[which] * 2 + (~subst)  # groups: allele length, substitution or not
+    for key in np.unique(keys):
+        group = which[keys == key]
+        n, direct = int(key) // 2, bool(key % 2)
+        per = max(1, SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF))
+        for lo in range(0, group.size, per):
+            idx = group[lo:lo + per]
+            refs = edits.ref_index[idx]
+            blocks = block_of_ref[refs]
+            lengths = st.lengths[blocks]
+            first = st.row0[blocks]
+            s, e = edits.starts[idx], edits.ends[idx]
+            alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
+            codes = _window_codes(st, first, s, e, alt)
+            mask = torch.from_numpy((codes < NO_BASE).astype(np.float32)).unsqueeze(2)
+            if direct:
+                h2 = _window_direct(w, st, first, s, e, codes, mask)
+            else:
+                h2 = _window_substitution(w, st, first, s, codes, mask)
+            pmax, psum = _pools(st, first, lengths, s, e, n, h2)
+            count = (st.bases[first + lengths] - st.bases[first]) - (st.bases[first + e] - st.bases[first + s]) \
+                + alt_bases[idx]
+            if (count == 0).any():
+                bad = int(idx[np.flatnonzero(count == 0)[0]])
+                raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
+                                 f"average pool is undefined for it")
+            pavg = psum.div_(torch.from_numpy(count.astype(np.float64)).view(-1, 1, 1)).to(torch.float32)
+            ind = ind_all[refs] if per_ref_ind else ind_all
+            mrl, unscaled = model.head_shifts(pmax, pavg, ind)
+            mrl, unscaled = mrl.numpy(), unscaled.numpy()
+            alt_out["mrl"][idx], alt_out["mrl_unscaled"][idx] = mrl[:, 0], unscaled[:, 0]
+            alt_out["mrl_shift_1"][idx], alt_out["mrl_shift_2"][idx] = mrl[:, 1], mrl[:, 2]
