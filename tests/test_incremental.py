@@ -184,3 +184,122 @@ def test_framepool_edits_bad_input(framepool_model):
         framepool_model.predict_edits(["ACGT", "ACGG"], [0], [0], [1], ["A"], indicator=np.zeros((3, 2)))
     ref_out, alt_out = framepool_model.predict_edits(["ACGT"], np.zeros(0, int), [], [], [])
     assert alt_out["mrl"].shape == (0,) and ref_out["mrl"].shape == (1,)
+
+
+# -- Xpresso --------------------------------------------------------------------------------------
+XPRESSO_FILES = {"human": "humanMedian_trainepoch.11-0.426.h5", "mouse": "mouseMedian_trainepoch.05-0.278.h5"}
+_XPRESSO: dict = {}
+
+
+def xpresso(species):
+    from seqzoo.nets.xpresso import from_keras_h5
+    path = require_weights(XPRESSO_FILES[species])
+    if species not in _XPRESSO:
+        _XPRESSO[species] = from_keras_h5(path)
+    return _XPRESSO[species]
+
+
+def xpresso_refs(rng):
+    refs = [random_seq(rng, 10_500) for _ in range(4)]
+    refs[1] = refs[1][:5000] + "N" * 200 + refs[1][5200:]
+    refs[2] = random_seq(rng, 10_500, n_frac=0.01)
+    refs[3] = refs[3].lower()
+    return refs
+
+
+def xpresso_positions(rng, n):
+    """Starts over-sampling the window edges, pool-1 cell (30 nt) and pool-2 cell (300 nt)
+    boundaries, and the N run of reference 1."""
+    special = np.concatenate([np.arange(0, 40), np.arange(10_460, 10_500), np.arange(4990, 5010), np.arange(5190, 5210),
+                              (np.arange(1, 350)[:, None] * 30 + np.arange(-4, 4)).ravel(),
+                              (np.arange(1, 35)[:, None] * 300 + np.arange(-40, 40, 7)).ravel()])
+    return np.where(rng.random(n) < 0.5, rng.choice(special, n), rng.integers(0, 10_500, n))
+
+
+@pytest.mark.parametrize("species", ["human", "mouse"])
+def test_xpresso_substitutions(species):
+    """1,500 SNVs / MNVs (1..40 nt, with N) at edges, cell boundaries and next to N, random
+    half-lives per reference; plus every SNV of a 60-nt stretch (many edits per window)."""
+    model = xpresso(species)
+    rng = np.random.default_rng(10 if species == "human" else 11)
+    refs = xpresso_refs(rng)
+    n_edits = 1500 if species == "human" else 300
+    lengths = np.where(rng.random(n_edits) < 0.5, 1, rng.integers(1, 41, n_edits))
+    starts = np.minimum(xpresso_positions(rng, n_edits), 10_500 - lengths)
+    ref_index = rng.integers(0, len(refs), n_edits)
+    alts = [random_seq(rng, int(n), n_frac=0.1) for n in lengths]
+    for pos in range(4970, 5030):
+        for base in "ACGT":
+            ref_index, starts = np.append(ref_index, 1), np.append(starts, pos)
+            lengths = np.append(lengths, 1)
+            alts.append(base)
+    halflife = rng.normal(size=(len(refs), 6)).astype(np.float32)
+    worst = assert_matches_full(model, refs, ref_index, starts, starts + lengths, alts, halflife=halflife,
+                                batch_size=3)
+    assert worst < TOL
+
+
+def test_xpresso_long_substitutions_and_default_halflife():
+    """MNVs of hundreds of nt, across the whole window, and a whole-window replacement."""
+    model = xpresso("human")
+    rng = np.random.default_rng(12)
+    refs = xpresso_refs(rng)[:2]
+    spans = [(0, 10_500), (0, 1), (10_499, 10_500), (100, 1100), (5000, 5200), (9000, 10_500), (0, 700), (2999, 3301)]
+    ref_index = np.array([i % 2 for i in range(len(spans))])
+    starts, ends = np.array(spans).T
+    alts = [random_seq(rng, int(e - s), n_frac=0.05) for s, e in spans]
+    assert assert_matches_full(model, refs, ref_index, starts, ends, alts) < TOL
+
+
+def test_xpresso_edits_bad_input():
+    model = xpresso("human")
+    ref = "A" * 10_500
+    with pytest.raises(ValueError, match="edit 1 .*changes the window length to 10501"):
+        model.predict_edits([ref], [0, 0], [5, 7], [6, 8], ["C", "GG"])
+    with pytest.raises(ValueError, match="sequence 0 has length 10499"):
+        model.predict_edits([ref[1:]], [0], [5], [6], ["C"])
+    with pytest.raises(ValueError, match="halflife has shape"):
+        model.predict_edits([ref], [0], [5], [6], ["C"], halflife=np.zeros(6))
+    ref_out, alt_out = model.predict_edits([ref], [], [], [], [])
+    assert alt_out["expression"].shape == (0,) and ref_out["expression"].shape == (1,)
+
+
+# -- HAL ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["kipoi", "averaged"])
+def test_hal_substitutions(mode):
+    """4,000 SNVs / MNVs (1..12 nt and whole windows; N, lower case, U, IUPAC in alleles and
+    references) on random tables, both readings, against full passes (float64)."""
+    from seqzoo.nets import hal
+    rng = np.random.default_rng(20)
+    model = hal.HAL(rng.normal(size=(4096, 8)), mode=mode)
+    refs = [random_seq(rng, 160, n_frac=0.05 if i % 2 else 0.0, lower=(i % 5 == 4)) for i in range(40)]
+    refs += ["N" * 160, "ACGU" * 40, "ACGTR" * 32]
+    n_edits = 4000
+    lengths = np.where(rng.random(n_edits) < 0.5, 1, rng.integers(1, 13, n_edits))
+    starts = np.array([min(edit_position(rng, 160, reach=8), 160 - n) for n in lengths])
+    ref_index = rng.integers(0, len(refs), n_edits)
+    alts = ["".join(rng.choice(list("ACGTNacgtuRY"), int(n))) for n in lengths]
+    ref_index, starts = np.append(ref_index, [0, 40, 41]), np.append(starts, [0, 0, 70])
+    ends = np.append(starts[:n_edits] + lengths, [160, 160, 86])
+    alts += [random_seq(rng, 160), "N" * 160, random_seq(rng, 16)]
+    worst = assert_matches_full(model, refs, ref_index, starts, ends, alts, tol=1e-9)
+    assert worst < 1e-9
+    # the mode per call overrides the model's
+    other = "averaged" if mode == "kipoi" else "kipoi"
+    _, alt_out = model.predict_edits(refs, ref_index, starts, ends, alts, mode=other)
+    full = model.predict_sequences(edited(refs, ref_index, starts, ends, alts), mode=other)
+    np.testing.assert_allclose(alt_out["score"], full["score"], rtol=0, atol=1e-9)
+
+
+def test_hal_edits_bad_input():
+    from seqzoo.nets import hal
+    model = hal.HAL(np.ones((4096, 8)))
+    ref = "ACGT" * 40
+    with pytest.raises(ValueError, match="edit 0 .*changes the window length to 159"):
+        model.predict_edits([ref], [0], [5], [6], [""])
+    with pytest.raises(ValueError, match="sequence 0 has length 159"):
+        model.predict_edits([ref[1:]], [0], [5], [6], ["C"])
+    with pytest.raises(ValueError, match="mode"):
+        model.predict_edits([ref], [0], [5], [6], ["C"], mode="mean")
+    ref_out, alt_out = model.predict_edits([ref], np.zeros(0, int), [], [], [])
+    assert alt_out["score"].shape == (0,) and ref_out["score"].dtype == np.float64

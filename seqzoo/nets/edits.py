@@ -30,7 +30,8 @@ def base_codes(seq: str) -> np.ndarray:
 
 @dataclass
 class Edits:
-    """Validated edits (see the module docstring); arrays are int64, one entry per edit."""
+    """Validated edits (see the module docstring); arrays are int64, one entry per edit;
+    ``alt_lengths`` (E,) int64 = len(alts[i])."""
 
     ref_seqs: list[str]
     ref_index: np.ndarray
@@ -38,12 +39,11 @@ class Edits:
     ends: np.ndarray
     alts: list[str]
 
+    def __post_init__(self):
+        self.alt_lengths = np.fromiter(map(len, self.alts), dtype=np.int64, count=len(self.alts))
+
     def __len__(self) -> int:
         return len(self.alts)
-
-    @property
-    def alt_lengths(self) -> np.ndarray:
-        return np.fromiter((len(a) for a in self.alts), dtype=np.int64, count=len(self.alts))
 
     @property
     def length_change(self) -> np.ndarray:
@@ -74,8 +74,8 @@ def _int_array(name: str, values, n: int | None) -> np.ndarray:
 def check_edits(ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str]) -> Edits:
     """Validate edits; ValueError naming the first bad edit (index out of range, start > end, an
     end past its reference, arrays of unequal lengths)."""
-    ref_seqs = [str(s) for s in ref_seqs]
-    alts = [str(a) for a in alts]
+    ref_seqs = list(map(str, ref_seqs))
+    alts = list(map(str, alts))
     n = len(alts)
     ref_index = _int_array("ref_index", ref_index, n)
     starts = _int_array("starts", starts, n)
