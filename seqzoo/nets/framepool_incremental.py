@@ -89,21 +89,35 @@ class ReferenceState:
         return self.h0.shape[0]
 
 
+def _cummax(x: torch.Tensor, out: torch.Tensor, block: int = 8) -> torch.Tensor:
+    """Running maximum of x (B, n, C) along dim 1 into ``out`` (same shape): a scan within blocks
+    of ``block`` steps, then one carry per block (about n / block + block vectorised steps)."""
+    b, n, c = x.shape
+    n_blocks = -(-n // block)
+    y = F.pad(x, (0, 0, 0, n_blocks * block - n)).view(b, n_blocks, block, c)
+    for i in range(1, block):
+        torch.maximum(y[:, :, i], y[:, :, i - 1], out=y[:, :, i])
+    for j in range(1, n_blocks):
+        torch.maximum(y[:, j], y[:, j - 1, -1:], out=y[:, j])
+    return out.copy_(y.view(b, -1, c)[:, :n])
+
+
 def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor, ...]:
-    """Stride-3 running max / float64 sums of each block, prefix and suffix, + a zero last row."""
-    src = h2.numpy().reshape(n_blocks, width, N_FILTERS)
-    out = []
-    for kind, dtype in (("max", np.float32), ("max", np.float32), ("sum", np.float64), ("sum", np.float64)):
-        arr = np.zeros((n_blocks * width + 1, N_FILTERS), dtype=dtype)
-        out.append(arr)
-    pmax, smax, psum, ssum = (a[:-1].reshape(n_blocks, width, N_FILTERS) for a in out)
-    for r in range(min(3, width)):
-        cls = src[:, r::3]
-        np.maximum.accumulate(cls, axis=1, out=pmax[:, r::3])
-        np.maximum.accumulate(cls[:, ::-1], axis=1, out=smax[:, r::3][:, ::-1])
-        np.cumsum(cls, axis=1, dtype=np.float64, out=psum[:, r::3])
-        np.cumsum(cls[:, ::-1], axis=1, dtype=np.float64, out=ssum[:, r::3][:, ::-1])
-    return tuple(torch.from_numpy(a) for a in out)
+    """Stride-3 running max (float32) and sums (float64) of each block of ``width`` rows (a
+    multiple of 3), from the 5' end (prefix) and from the 3' end (suffix), each (rows + 1, 128)
+    with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block."""
+    rows = n_blocks * width
+    src = h2.view(n_blocks, width // 3, 3 * N_FILTERS)  # row w -> (w // 3, residue w % 3)
+    out = [h2.new_empty(rows + 1, N_FILTERS, dtype=dtype)
+           for dtype in (torch.float32, torch.float32, torch.float64, torch.float64)]
+    for o in out:
+        o[-1] = 0
+    pmax, smax, psum, ssum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
+    _cummax(src, pmax)
+    smax.copy_(_cummax(src.flip(1), torch.empty_like(src)).flip(1))
+    torch.cumsum(src, dim=1, dtype=torch.float64, out=psum)
+    ssum.copy_(torch.cumsum(src.flip(1), dim=1, dtype=torch.float64).flip(1))
+    return tuple(out)
 
 
 def reference_state(model: Framepool, seqs: Sequence[str], indicator: torch.Tensor
@@ -112,7 +126,8 @@ def reference_state(model: Framepool, seqs: Sequence[str], indicator: torch.Tens
 
     ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
     """
-    codes, lengths = pack_codes(seqs, gap=PAD)
+    longest = max((len(s) for s in seqs), default=0)
+    codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
     n_blocks, width = codes.shape
     with torch.inference_mode():
         tracks = model.trunk_packed(codes, keep_pre=True)
@@ -199,21 +214,18 @@ def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
 def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
                          codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
     """h2' on [s - 9, s + n + 9) for substitutions (delta path): (E, n + 18, 128)."""
-    n_rows = codes.shape[1]  # n + 18
-    win = first + starts - RF  # track row of window row 0
-    h0_new = _conv0(w, codes, mask)  # rows 6 .. n + 11
-    dh0 = h0_new - _gather(st.h0, _rows(st, win + 2 * HALF, n_rows - 4 * HALF))
-    rows1 = _rows(st, win + HALF, n_rows - 2 * HALF)  # window rows 3 .. n + 14
-    z1 = _gather(st.z1, rows1).add_(_conv(dh0, w.taps1, -HALF, n_rows - 4 * HALF + HALF))
-    h0_ext = _gather(st.h0, rows1)
-    h0_ext[:, HALF:-HALF] += dh0
-    h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext)
-    dh1 = h1_new.sub_(_gather(st.h1, rows1))
-    rows2 = _rows(st, win, n_rows)
-    z2 = _gather(st.z2, rows2).add_(_conv(dh1, w.taps2, -HALF, n_rows - 2 * HALF + HALF))
-    h1_ext = _gather(st.h1, rows2)
-    h1_ext[:, HALF:-HALF] += dh1
-    return z2.relu_().mul_(mask).add_(h1_ext)
+    n_rows = codes.shape[1]  # n + 18; window row i = position s - 9 + i
+    rows = _rows(st, first + starts - RF, n_rows)
+    h0, h1 = _gather(st.h0, rows), _gather(st.h1, rows)
+    dh0 = _conv0(w, codes, mask).sub_(h0[:, 2 * HALF:-2 * HALF])  # rows 6 .. n + 11
+    h0[:, 2 * HALF:-2 * HALF] += dh0
+    # rows 3 .. n + 14: z1' = z1 + conv1(dh0), h1' = relu(z1') m' + h0'
+    z1 = _gather(st.z1, rows[:, HALF:-HALF]).add_(_conv(dh0, w.taps1, -HALF, n_rows - 3 * HALF))
+    dh1 = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0[:, HALF:-HALF]).sub_(h1[:, HALF:-HALF])
+    h1[:, HALF:-HALF] += dh1
+    # rows 0 .. n + 17: z2' = z2 + conv2(dh1), h2' = relu(z2') m' + h1'
+    z2 = _gather(st.z2, rows).add_(_conv(dh1, w.taps2, -HALF, n_rows - HALF))
+    return z2.relu_().mul_(mask).add_(h1)
 
 
 def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
