@@ -190,6 +190,11 @@ class Framepool(SequenceModel):
         features after convolution 0, 1, 2 and the residual adds; zero on N and padding rows),
         ``mask`` (B * W, 1), and with ``keep_pre`` the pre-activations ``z1``, ``z2`` of
         convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd.
+
+        Without ``keep_pre`` each residual layer is computed in three passes over its output:
+        out = h + bias, the seven tap GEMMs accumulate into it (out = z + h), then
+        max(out, h) = relu(z) + h, and the N / padding rows are zeroed (where the mask is 0,
+        h is 0 and so is the Keras output relu(z) * 0 + 0).
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
@@ -201,23 +206,30 @@ class Framepool(SequenceModel):
             flat = torch.full((rows + 4 * HALF,), NO_BASE, dtype=torch.int64)
             flat[2 * HALF:2 * HALF + rows] = torch.from_numpy(codes.reshape(-1))
             windows = flat.unfold(0, WIDTH, 1) + torch.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1)
-            mask_padded = (flat[HALF:HALF + rows + 2 * HALF] < NO_BASE).to(torch.float32).unsqueeze(1)
-            mask = mask_padded[HALF:HALF + rows]
-            h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().mul_(mask_padded)
+            no_base = flat[HALF:HALF + rows + 2 * HALF] == NO_BASE  # padded rows, 3 extra each side
+            mask = (~no_base[HALF:HALF + rows]).to(torch.float32).unsqueeze(1)
+            masked = torch.nonzero(no_base).view(-1)
+            h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().index_fill_(0, masked, 0)
             h1_padded = torch.empty(rows + 2 * HALF, N_FILTERS)
             h1_padded[:HALF] = 0
             h1_padded[HALF + rows:] = 0
             h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
-            out = {"h0": h0, "mask": mask}
-            self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=h1)
+            h2 = torch.empty(rows, N_FILTERS)
+            out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if keep_pre:
-                out["z1"] = h1.clone()
-            h1.relu_().mul_(mask).add_(h0)
-            h2 = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty(rows, N_FILTERS))
-            if keep_pre:
-                out["z2"] = h2.clone()
-            h2.relu_().mul_(mask).add_(h1)
-            out.update(h1=h1, h2=h2)
+                out["z1"] = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
+                torch.addcmul(h0, out["z1"].relu(), mask, out=h1)
+                out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2))
+                torch.addcmul(h1, out["z2"].relu(), mask, out=h2)
+            else:
+                masked_rows = masked[(masked >= HALF) & (masked < HALF + rows)] - HALF
+                for h_padded, taps, bias, dst in ((h0_padded, taps1, self.conv1.bias, h1),
+                                                  (h1_padded, taps2, self.conv2.bias, h2)):
+                    h = h_padded[HALF:HALF + rows]
+                    torch.add(h, bias.detach(), out=dst)
+                    for k in range(WIDTH):
+                        dst.addmm_(h_padded[k:k + rows], taps[k])
+                    torch.maximum(dst, h, out=dst).index_fill_(0, masked_rows, 0)
         return out
 
     @staticmethod
