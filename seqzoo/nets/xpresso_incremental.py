@@ -7,15 +7,18 @@ cell position c reads cells c - 4 .. c + 4) -> ReLU -> max-pool 10 (35 cells) ->
 (position * 32 + channel) -> dense head.
 
 Cached per reference (:func:`reference_state`): base codes, the pooled conv1 output P1 (350, 128)
-(after ReLU), the conv2 output Z2 (350, 32) (after ReLU) and the flattened pool-2 vector (1120).
+(after ReLU), the conv2 pre-activation Z2 (350, 32), the dense input (flattened pool-2 output and
+half-life, 1126) and the dense1 pre-activation (64).
 
 A substitution of bases p .. p + n - 1 changes conv1 at t in [p - 3, p + n + 1], hence the pool-1
 cells c_lo .. c_hi (c = t // 30; 1 or 2 cells for an SNV), conv2 at positions [c_lo - 4, c_hi + 4]
 and the pool-2 cells holding them (1 or 2). Per edit: the changed pool-1 cells are recomputed from
 30 rows each of the conv1 table (the same table and maximum as the full pass, so they are
-identical), conv2 at the K1 + 8 changed positions is one im2col GEMM (K = 9 * 128) for all edits
-of a group, the pool-2 cells are maxima of cached and new conv2 values, and the dense head runs on
-the edited flattened vector. Edits are grouped by K1 = c_hi - c_lo + 1 and computed in
+identical); conv2 is linear, so its cached pre-activation changes by conv2 (no bias) of the
+changed cells' differences, one GEMM of all edits' changed cells by the nine stacked taps; the
+pool-2 cells are maxima of the updated pre-activations (ReLU after the max); the dense1
+pre-activation changes by the changed features' differences times their weight columns; then
+ReLU and the two small dense layers. Edits are grouped by K1 = c_hi - c_lo + 1 and computed in
 sub-batches.
 """
 from __future__ import annotations
@@ -39,12 +42,14 @@ class ReferenceState:
     """Cached state of B references: ``codes`` (B, 10500 + 5) uint8 (NO_BASE on the 2 positions
     before and 3 after the window, conv1's 'same' padding); ``pooled1`` (B * 350, 128) ReLU'd
     pool-1 output (row 350 b + c: cell c of reference b); ``z2`` (B * 350, 32) conv2
-    pre-activation; ``flat`` (B, 1126): the dense input, flattened pool-2 output and half-life."""
+    pre-activation; ``flat`` (B, 1126): the dense input, flattened pool-2 output and half-life;
+    ``a1`` (B, 64): the dense1 pre-activation."""
 
     codes: np.ndarray
     pooled1: torch.Tensor
     z2: torch.Tensor
     flat: torch.Tensor
+    a1: torch.Tensor
 
 
 def reference_state(model: Xpresso, seqs, halflife) -> tuple[ReferenceState, torch.Tensor]:
@@ -54,21 +59,14 @@ def reference_state(model: Xpresso, seqs, halflife) -> tuple[ReferenceState, tor
     kmers = torch.from_numpy(kmer_codes(codes))
     pooled1 = model.conv1_pool_codes(kmers)  # (B, 350, 128), ReLU'd
     z2 = model.conv2(pooled1.transpose(1, 2).contiguous())  # (B, 32, 350), before the ReLU
-    flat = model.flatten(F.max_pool1d(F.relu(z2), POOL2))
-    y = _dense(model, flat, hl)
+    flat = torch.cat([model.flatten(F.max_pool1d(F.relu(z2), POOL2)), hl], dim=1)
+    a1 = model.dense1(flat)
+    y = model.dense3(F.relu(model.dense2(F.relu(a1))))
     padded_codes = np.full((len(seqs), SEQ_LEN + CONV1_WIDTH - 1), NO_BASE, dtype=np.uint8)
     padded_codes[:, PAD1[0]:PAD1[0] + SEQ_LEN] = codes
     state = ReferenceState(padded_codes, pooled1.reshape(-1, pooled1.shape[2]),
-                           z2.transpose(1, 2).reshape(-1, z2.shape[1]), torch.cat([flat, hl], dim=1))
+                           z2.transpose(1, 2).reshape(-1, z2.shape[1]), flat, a1)
     return state, y
-
-
-def _dense(model: Xpresso, flat: torch.Tensor, halflife: torch.Tensor) -> torch.Tensor:
-    """The head (:meth:`Xpresso.head` after the flatten): (B, 1120), (B, 6) -> (B, 1)."""
-    z = torch.cat([flat, halflife], dim=1)
-    z = F.relu(model.dense1(z))
-    z = F.relu(model.dense2(z))
-    return model.dense3(z)
 
 
 def _stacked_taps(model: Xpresso) -> torch.Tensor:
@@ -119,13 +117,21 @@ def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: n
         target = np.where((pos >= 0) & (pos < POS1), pos - d_first[:, None] * POOL2, k2 * POOL2)
         z2_win.scatter_add_(1, torch.from_numpy(target)[:, :, None].expand(-1, -1, CONV2_FILTERS), y[i])
     new2 = z2_win[:, :k2 * POOL2].view(e_count, k2, POOL2, CONV2_FILTERS).amax(dim=2).relu_()  # (E, k2, 32)
-    # 4. edited flattened vector (with the half-life features) -> dense head
-    z = st.flat.index_select(0, torch.from_numpy(blocks))
-    cols = (d_first[:, None] * CONV2_FILTERS + np.arange(k2 * CONV2_FILTERS))
-    z.scatter_(1, torch.from_numpy(cols), new2.view(e_count, -1))
-    z = F.relu(model.dense1(z))
-    z = F.relu(model.dense2(z))
-    return model.dense3(z)
+    # 4. dense1 is linear: its pre-activation changes by the changed features times their k2 * 32
+    #    weight columns (one GEMM per first changed cell), then the rest of the head
+    cols = d_first[:, None] * CONV2_FILTERS + np.arange(k2 * CONV2_FILTERS)
+    delta = new2.view(e_count, -1) - st.flat.view(-1)[torch.from_numpy(blocks[:, None] * st.flat.shape[1] + cols)]
+    a1 = st.a1.index_select(0, torch.from_numpy(blocks))
+    w1 = model.dense1.weight.detach()
+    for d in np.unique(d_first):
+        sel = np.flatnonzero(d_first == d)
+        part = delta if sel.size == e_count else delta[torch.from_numpy(sel)]
+        contrib = part @ w1[:, d * CONV2_FILTERS:(d + k2) * CONV2_FILTERS].T
+        if sel.size == e_count:
+            a1 += contrib
+        else:
+            a1.index_add_(0, torch.from_numpy(sel), contrib)
+    return model.dense3(F.relu(model.dense2(a1.relu_())))
 
 
 def alt_predictions(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: np.ndarray,
