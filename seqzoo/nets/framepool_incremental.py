@@ -157,34 +157,42 @@ def _gather(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return track.index_select(0, idx.reshape(-1)).view(*idx.shape, track.shape[1])
 
 
-def _overlap_add(y: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-    """Convolution outputs from per-tap products.
+def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int, acc: torch.Tensor) -> torch.Tensor:
+    """Bias-free 'same' convolution of stacked windows x (E, R, 128) (rows outside 0 .. R - 1 are
+    0), output rows lo .. hi - 1 (indexed like the input rows) added to ``acc`` (E * (hi - lo) + 1,
+    128): rows e * (hi - lo) + j, the last row a trash row. Returns acc's first rows as
+    (E, hi - lo, 128).
 
-    ``y`` (E, R, 7, 128): y[:, i, u] = (input row i) @ W[:, :, 6 - u].T, i.e. the contribution of
-    input row i to output row i + u - 3 (output rows indexed like input rows). Returns output rows
-    lo .. hi - 1 (E, hi - lo, 128); inputs outside 0 .. R - 1 count as 0.
+    One GEMM by the seven stacked taps (``taps`` (128, 7 * 128), column block u = W[:, :, 6 - u].T:
+    the contribution of input row i to output row i + u - 3), then one index_add_ of the
+    (E, R, 7) products into their output rows (those outside lo .. hi - 1 into the trash row).
     """
-    n_rows = y.shape[1]
-    out = y.new_zeros(y.shape[0], hi - lo, y.shape[3])
-    for u in range(WIDTH):
-        # output o takes input o + 3 - u
-        a, b = max(lo, u - HALF), min(hi, n_rows + u - HALF)
-        if a < b:
-            out[:, a - lo:b - lo] += y[:, a + HALF - u:b + HALF - u, u]
-    return out
+    e, n_rows, c = x.shape
+    width = hi - lo
+    y = torch.mm(x.reshape(e * n_rows, c), taps)  # (E * R, 7 * 128)
+    local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
+    inside = (local >= 0) & (local < width)
+    target = torch.where(inside, torch.arange(e)[:, None, None] * width + local, e * width).view(-1)
+    acc.index_add_(0, target, y.view(-1, c))
+    return acc[:-1].view(e, width, c)
+
+
+def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """track rows idx (E, R) into a fresh (E * R + 1, 128) buffer (last row: trash, see :func:`_conv`)."""
+    acc = torch.empty(idx.numel() + 1, track.shape[1], dtype=track.dtype)
+    torch.index_select(track, 0, idx.reshape(-1), out=acc[:-1])
+    return acc
+
+
+def _bias_acc(bias: torch.Tensor, rows: int) -> torch.Tensor:
+    """(rows + 1, 128) buffer holding the bias in every row (see :func:`_conv`)."""
+    return bias.expand(rows + 1, bias.shape[0]).clone()
 
 
 def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
-    """(128 in, 7 * 128 out): column block u = W[:, :, 6 - u].T (see :func:`_overlap_add`)."""
+    """(128 in, 7 * 128 out): column block u = W[:, :, 6 - u].T (see :func:`_conv`)."""
     w = conv.weight.detach()
     return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
-
-
-def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-    """Bias-free 'same' convolution of stacked windows x (E, R, 128) -> output rows lo..hi-1."""
-    e, r, c = x.shape
-    y = torch.mm(x.reshape(e * r, c), taps).view(e, r, WIDTH, c)
-    return _overlap_add(y, lo, hi)
 
 
 class _Weights:
@@ -220,11 +228,11 @@ def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, sta
     dh0 = _conv0(w, codes, mask).sub_(h0[:, 2 * HALF:-2 * HALF])  # rows 6 .. n + 11
     h0[:, 2 * HALF:-2 * HALF] += dh0
     # rows 3 .. n + 14: z1' = z1 + conv1(dh0), h1' = relu(z1') m' + h0'
-    z1 = _gather(st.z1, rows[:, HALF:-HALF]).add_(_conv(dh0, w.taps1, -HALF, n_rows - 3 * HALF))
+    z1 = _conv(dh0, w.taps1, -HALF, n_rows - 3 * HALF, _gather_acc(st.z1, rows[:, HALF:-HALF]))
     dh1 = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0[:, HALF:-HALF]).sub_(h1[:, HALF:-HALF])
     h1[:, HALF:-HALF] += dh1
     # rows 0 .. n + 17: z2' = z2 + conv2(dh1), h2' = relu(z2') m' + h1'
-    z2 = _gather(st.z2, rows).add_(_conv(dh1, w.taps2, -HALF, n_rows - HALF))
+    z2 = _conv(dh1, w.taps2, -HALF, n_rows - HALF, _gather_acc(st.z2, rows))
     return z2.relu_().mul_(mask).add_(h1)
 
 
@@ -239,11 +247,11 @@ def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: n
     h0_ext = torch.cat([_gather(st.h0, _rows(st, left - RF, 2 * HALF)), h0_new,
                         _gather(st.h0, _rows(st, right + HALF, 2 * HALF))], dim=1)
     # z1 on alt [s - 6, s + n + 6) = h0_ext rows 3 .. n + 14
-    z1 = _conv(h0_ext, w.taps1, HALF, n_rows - HALF).add_(w.b1)
+    z1 = _conv(h0_ext, w.taps1, HALF, n_rows - HALF, _bias_acc(w.b1, e * (n_rows - 2 * HALF)))
     h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext[:, HALF:-HALF])
     h1_ext = torch.cat([_gather(st.h1, _rows(st, left - RF - HALF, 2 * HALF)), h1_new,
                         _gather(st.h1, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
-    z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF).add_(w.b2)
+    z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF, _bias_acc(w.b2, e * n_rows))
     return z2.relu_().mul_(mask).add_(h1_ext[:, HALF:-HALF])
 
 
@@ -270,7 +278,7 @@ def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: n
     # window: alt position s - 9 + i is in frame (L' - 1 - s + 9 - i) % 3
     n_rows = h2.shape[1]
     padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
-    wmax, wsum = padded.amax(dim=1), padded.sum(dim=1, dtype=torch.float64)
+    wmax, wsum = padded.amax(dim=1), padded.sum(dim=1).double()  # <= (n + 20) / 3 terms: float32 suffices
     i = torch.from_numpy((alt_len[:, None] - 1 - starts[:, None] + RF - frames[None, :]) % 3)
     pmax = torch.maximum(pmax, wmax.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS)))
     psum += wsum.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS))
