@@ -11,10 +11,12 @@ character (IUPAC codes, non-ASCII) -> :data:`NO_BASE` = 4, as the one-hot encode
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+import torch
 
 NO_BASE = 4
 _CODES = np.full(256, NO_BASE, dtype=np.uint8)
@@ -116,3 +118,28 @@ def predict_full(model, edits: Edits, which: np.ndarray, per_ref: dict, shared: 
 def empty_outputs(like: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     """Arrays of ``n`` rows with the keys, dtypes and trailing shapes of ``like``."""
     return {k: np.empty((n,) + v.shape[1:], dtype=v.dtype) for k, v in like.items()}
+
+
+def parallel_map(fn: Callable, items: Sequence, threads: int | None = None) -> None:
+    """Run ``fn(item)`` for every item (results discarded; exceptions propagate), spread over
+    ``threads`` (default ``torch.get_num_threads()``) worker threads, each running torch
+    single-threaded.
+
+    The sub-batches of an incremental alt computation are many medium-sized operations (GEMMs of a
+    few thousand rows, gathers, index_add_): one stream per core scales better than intra-op
+    threads, and does not spin in OpenMP barriers when other processes share the cores. torch's
+    intra-op thread count is process-wide: it is 1 while the workers run and restored after.
+    ``fn`` must enter ``torch.inference_mode()`` itself (it is thread-local).
+    """
+    threads = torch.get_num_threads() if threads is None else threads
+    if threads <= 1 or len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+            for _ in pool.map(fn, items):
+                pass
+    finally:
+        torch.set_num_threads(threads)

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .edits import NO_BASE, Edits, base_codes
+from .edits import NO_BASE, Edits, base_codes, parallel_map
 from .framepool import HALF, N_FILTERS, WIDTH, Framepool, pack_codes
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
@@ -340,34 +340,39 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
     starts, ends = edits.starts[which], edits.ends[which]
     subst = alt_n[which] == ends - starts
     keys = alt_n[which] * 2 + (~subst)  # groups: allele length, substitution or not
+    items = []
     for key in np.unique(keys):
         group = which[keys == key]
-        n, direct = int(key) // 2, bool(key % 2)
+        n = int(key) // 2
         per = max(1, SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF))
-        for lo in range(0, group.size, per):
-            idx = group[lo:lo + per]
-            refs = edits.ref_index[idx]
-            blocks = block_of_ref[refs]
-            lengths = st.lengths[blocks]
-            first = st.row0[blocks]
-            s, e = edits.starts[idx], edits.ends[idx]
-            alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
-            codes = _window_codes(st, first, s, e, alt)
+        items += [(group[lo:lo + per], n, bool(key % 2)) for lo in range(0, group.size, per)]
+
+    def sub_batch(item):
+        idx, n, direct = item
+        refs = edits.ref_index[idx]
+        blocks = block_of_ref[refs]
+        lengths = st.lengths[blocks]
+        first = st.row0[blocks]
+        s, e = edits.starts[idx], edits.ends[idx]
+        count = (st.bases[first + lengths] - st.bases[first]) - (st.bases[first + e] - st.bases[first + s]) \
+            + alt_bases[idx]
+        if (count == 0).any():
+            bad = int(idx[np.flatnonzero(count == 0)[0]])
+            raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
+                             f"average pool is undefined for it")
+        alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
+        codes = _window_codes(st, first, s, e, alt)
+        with torch.inference_mode():
             mask = torch.from_numpy((codes < NO_BASE).astype(np.float32)).unsqueeze(2)
             if direct:
                 h2 = _window_direct(w, st, first, s, e, codes, mask)
             else:
                 h2 = _window_substitution(w, st, first, s, codes, mask)
             pmax, psum = _pools(st, first, lengths, s, e, n, h2)
-            count = (st.bases[first + lengths] - st.bases[first]) - (st.bases[first + e] - st.bases[first + s]) \
-                + alt_bases[idx]
-            if (count == 0).any():
-                bad = int(idx[np.flatnonzero(count == 0)[0]])
-                raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
-                                 f"average pool is undefined for it")
             pavg = psum.div_(torch.from_numpy(count.astype(np.float64)).view(-1, 1, 1)).to(torch.float32)
-            ind = ind_all[refs] if per_ref_ind else ind_all
-            mrl, unscaled = model.head_shifts(pmax, pavg, ind)
-            mrl, unscaled = mrl.numpy(), unscaled.numpy()
-            alt_out["mrl"][idx], alt_out["mrl_unscaled"][idx] = mrl[:, 0], unscaled[:, 0]
-            alt_out["mrl_shift_1"][idx], alt_out["mrl_shift_2"][idx] = mrl[:, 1], mrl[:, 2]
+            mrl, unscaled = model.head_shifts(pmax, pavg, ind_all[refs] if per_ref_ind else ind_all)
+        mrl, unscaled = mrl.numpy(), unscaled.numpy()
+        alt_out["mrl"][idx], alt_out["mrl_unscaled"][idx] = mrl[:, 0], unscaled[:, 0]
+        alt_out["mrl_shift_1"][idx], alt_out["mrl_shift_2"][idx] = mrl[:, 1], mrl[:, 2]
+
+    parallel_map(sub_batch, items)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .edits import NO_BASE, Edits
+from .edits import NO_BASE, Edits, parallel_map
 from .xpresso import (CONV1_WIDTH, CONV2_FILTERS, CONV2_WIDTH, PAD1, PAD2, POOL1, POOL2, POS1, POS2, SEQ_LEN,
                       Xpresso, base_codes, kmer_codes)
 
@@ -77,10 +77,11 @@ def _stacked_taps(model: Xpresso) -> torch.Tensor:
 
 
 def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-               alt_all: np.ndarray, alt_start: np.ndarray, c_lo: np.ndarray, k1: int, taps2: torch.Tensor
-               ) -> torch.Tensor:
+               alt_all: np.ndarray, alt_start: np.ndarray, c_lo: np.ndarray, k1: int,
+               weights: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Alt predictions (E, 1) of substitutions whose changed pool-1 cells are c_lo .. c_lo + k1 - 1;
-    edit i's allele is alt_all[alt_start[i]:alt_start[i] + lengths[i]]."""
+    edit i's allele is alt_all[alt_start[i]:alt_start[i] + lengths[i]]; ``weights``: the conv1
+    table and the stacked conv2 taps."""
     e_count = blocks.size
     # 1. changed pool-1 cells: bases 30 c_lo - 2 .. 30 (c_lo + k1) + 2 (padded codes: + 2), alt applied
     span = k1 * POOL1 + CONV1_WIDTH - 1
@@ -95,7 +96,8 @@ def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: n
         kmers *= 5
         kmers += win[k:k + k1 * POOL1]
     kmers = kmers.reshape(k1, POOL1, e_count).transpose(1, 0, 2).reshape(POOL1, k1 * e_count)
-    cells = model.conv1_table().index_select(0, torch.from_numpy(kmers.reshape(-1)))
+    table, taps2 = weights
+    cells = table.index_select(0, torch.from_numpy(kmers.reshape(-1)))
     new1 = cells.view(POOL1, k1 * e_count, -1).amax(dim=0).relu_()  # (k1 * E, 128), cell-major
     # 2. conv2 is linear: its pre-activation changes by conv2_nobias(new - old cells) at positions
     #    c_lo - 4 .. c_hi + 4 (one GEMM by the nine stacked taps, then a shifted sum)
@@ -145,15 +147,21 @@ def alt_predictions(model: Xpresso, st: ReferenceState, blocks: np.ndarray, star
     t_hi = np.minimum(ends - 1 + PAD1[0], SEQ_LEN - 1)  # last one
     c_lo, c_hi = t_lo // POOL1, t_hi // POOL1
     k1_all = c_hi - c_lo + 1
-    weights = _stacked_taps(model)
+    weights = (model.conv1_table(), _stacked_taps(model))  # built here, read by the worker threads
+    items = []
     for k1 in np.unique(k1_all):
         group = np.flatnonzero(k1_all == k1)
         per = max(1, SUB_BATCH_CELLS // int(k1))
-        for lo in range(0, group.size, per):
-            idx = group[lo:lo + per]
+        items += [(group[lo:lo + per], int(k1)) for lo in range(0, group.size, per)]
+
+    def sub_batch(item):
+        idx, k1 = item
+        with torch.inference_mode():
             y = _alt_group(model, st, blocks[idx], starts[idx], lengths[idx], alt_all, alt_start[idx],
-                           c_lo[idx], int(k1), weights)
-            out[idx] = y[:, 0].numpy()
+                           c_lo[idx], k1, weights)
+        out[idx] = y[:, 0].numpy()
+
+    parallel_map(sub_batch, items)
     return out
 
 
