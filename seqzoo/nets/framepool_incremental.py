@@ -344,7 +344,8 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
     for key in np.unique(keys):
         group = which[keys == key]
         n = int(key) // 2
-        per = max(1, SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF))
+        # at most SUB_BATCH_ROWS window rows, and one sub-batch per worker thread at least
+        per = max(8, min(SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF), -(-group.size // torch.get_num_threads())))
         items += [(group[lo:lo + per], n, bool(key % 2)) for lo in range(0, group.size, per)]
 
     def sub_batch(item):

@@ -151,7 +151,8 @@ def alt_predictions(model: Xpresso, st: ReferenceState, blocks: np.ndarray, star
     items = []
     for k1 in np.unique(k1_all):
         group = np.flatnonzero(k1_all == k1)
-        per = max(1, SUB_BATCH_CELLS // int(k1))
+        # at most SUB_BATCH_CELLS changed cells, and one sub-batch per worker thread at least
+        per = max(1, min(SUB_BATCH_CELLS // int(k1), -(-group.size // torch.get_num_threads())))
         items += [(group[lo:lo + per], int(k1)) for lo in range(0, group.size, per)]
 
     def sub_batch(item):
