@@ -309,7 +309,9 @@ class Framepool(SequenceModel):
         Each alt recomputes only the 18 + len(alt) positions the edit can change (see
         :mod:`seqzoo.nets.framepool_incremental`); edits are batched across references, so many
         edits per call are much faster than few. References are processed in chunks of up to
-        ``batch_size`` (and about 16k packed rows). On a non-CPU device every alt is a full pass.
+        ``batch_size`` (and about 16k packed rows); the alt sub-batches of a chunk run in
+        ``torch.get_num_threads()`` worker threads, torch single-threaded meanwhile (see
+        :func:`seqzoo.nets.edits.parallel_map`). On a non-CPU device every alt is a full pass.
 
         Raises ValueError for edits outside their reference (see :func:`seqzoo.nets.edits.check_edits`),
         a reference or an alt without any A/C/G/T base, or an indicator of another shape.

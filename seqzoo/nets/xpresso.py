@@ -253,9 +253,13 @@ class Xpresso(SequenceModel):
         (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
         (to float32 rounding). Each alt recomputes 1-2 of the 350 first-pool cells, conv2 at ~10
         positions, 1-2 of the 35 second-pool cells and the dense head (see
-        :mod:`seqzoo.nets.xpresso_incremental`); all edits of a call are batched together.
-        References are processed ``batch_size`` at a time. On a non-CPU device every alt is a full
-        pass.
+        :mod:`seqzoo.nets.xpresso_incremental`); all edits of a call are batched together, in
+        sub-batches run by ``torch.get_num_threads()`` worker threads (torch single-threaded
+        meanwhile, see :func:`seqzoo.nets.edits.parallel_map`). References are processed
+        ``batch_size`` at a time. On a non-CPU device every alt is a full pass. A length-preserving
+        replacement of any span (up to the whole window) is served incrementally, so an indel
+        whose re-anchored alt window the caller has built can be passed as the replacement of
+        the span where it differs from the reference.
 
         Raises ValueError for edits outside their reference, a reference that is not 10,500 nt,
         a halflife of another shape, or an edit that changes the window length: the model takes
