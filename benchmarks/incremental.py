@@ -6,6 +6,7 @@ against the float32 GEMM peak; prints Markdown tables (nothing is written).
 All in one process, torch threads 2 (``--threads``). Every ratio is measured within the run, the
 two sides timed back to back (best of ``--repeats``), each row with the load of *other* processes
 meanwhile ("other load", cores; above 0.25 the row is contended) and the load average at the start.
+Before each measurement the script waits (``--wait-quiet``, 300 s in all) for the CPUs to be free.
 
 * Framepool forward: ``predict_sequences`` of 1,024 random 100- and 300-nt sequences, batch 64,
   against the 2048 x 2048 float32 ``torch.matmul`` (best of runs) measured just before; FLOPs
@@ -35,8 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
 
 
+WAITER = common.QuietWaiter(0)  # replaced in main() by --wait-quiet
+
+
 def best(fn, repeats: int):
-    """(best seconds, CpuMonitor of the whole measurement) of ``fn()`` after one warm-up run."""
+    """(best seconds, CpuMonitor of the whole measurement) of ``fn()`` after one warm-up run
+    (and, first, a wait for the other processes to leave the CPUs: --wait-quiet)."""
+    WAITER.wait()
     fn()
     times = []
     with common.CpuMonitor() as mon:
@@ -71,6 +77,7 @@ class AltTimer:
 
 def best_alt(fn, module, name: str, repeats: int):
     """(best total seconds, alt seconds of that run, CpuMonitor) of ``fn()`` after a warm-up run."""
+    WAITER.wait()
     fn()
     runs = []
     with common.CpuMonitor() as mon:
@@ -233,7 +240,12 @@ def main(argv=None):
     ap.add_argument("--models", default="framepool,xpresso,hal")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--wait-quiet", type=float, default=300,
+                    help="before each measurement wait until other processes use < 0.25 cores, at most this "
+                         "many seconds in all (default 300; 0: never wait)")
     args = ap.parse_args(argv)
+    global WAITER
+    WAITER = common.QuietWaiter(args.wait_quiet)
     torch.set_num_threads(args.threads)
     repeats = args.repeats or (2 if args.quick else 3)
     import seqzoo
@@ -257,7 +269,8 @@ def main(argv=None):
             xpresso_edits(xp, repeats, args.quick)
     if "hal" in models:
         hal_edits(repeats, args.quick)
-    print(f"\nload average at the end (1/5/15 min): {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nload average at the end (1/5/15 min): {' / '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"waited {WAITER.waited:.0f} s for other processes to leave the CPUs")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from ..encoding import one_hot_batch
 from ..keras_h5 import KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
-from .edits import NO_BASE, base_codes, check_edits
+from .edits import NO_BASE, base_codes, check_edits, parallel_map
 
 DEFAULT_INDICATOR = (0.0, 1.0)
 N_FILTERS = 128
@@ -261,11 +261,33 @@ class Framepool(SequenceModel):
         mrl, u = self.head(pooled, ind)
         return mrl.reshape(bsz, 3), u.reshape(bsz, 3)
 
+    #: batches of at least this many sequences are split between torch.get_num_threads() worker
+    #: threads (each running its part of the trunk single-threaded; see predict_packed)
+    SPLIT_MIN = 16
+
     def predict_packed(self, seqs: Sequence[str], indicator: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Strings -> (mrl (B, 3), mrl_unscaled (B, 3)) for shifts 0, 1, 2 via :meth:`trunk_packed`."""
+        """Strings -> (mrl (B, 3), mrl_unscaled (B, 3)) for shifts 0, 1, 2 via :meth:`trunk_packed`.
+
+        With several torch threads and at least :attr:`SPLIT_MIN` sequences, the blocks are split
+        into one part per thread and each part's trunk and pools run in its own worker thread with
+        torch single-threaded (:func:`seqzoo.nets.edits.parallel_map`): independent GEMM streams,
+        no OpenMP barrier per tap GEMM.
+        """
         codes, _ = pack_codes(seqs)
+        bsz, width = codes.shape
+        threads = torch.get_num_threads()
+        parts = threads if threads > 1 and bsz >= self.SPLIT_MIN else 1
+        bounds = np.linspace(0, bsz, parts + 1).astype(int)
+        pmax = torch.empty(bsz, 3, N_FILTERS)
+        psum = torch.empty(bsz, 3, N_FILTERS)
+
+        def part(i):
+            a, b = bounds[i], bounds[i + 1]
+            with torch.inference_mode():
+                pmax[a:b], psum[a:b] = self.frame_pools_packed(self.trunk_packed(codes[a:b])["h2"], width)
+
         with torch.inference_mode():
-            pmax, psum = self.frame_pools_packed(self.trunk_packed(codes)["h2"], codes.shape[1])
+            parallel_map(part, range(parts))
             count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
             return self.head_shifts(pmax, psum.div_(count), indicator)
 
