@@ -13,8 +13,9 @@ Before each measurement the script waits (``--wait-quiet``, 300 s in all) for th
   counted analytically (3 convolutions k=7, the dense head for 3 shifts). "before" is the previous
   string path, kept as the tensor path: one-hot left-padded batches through ``forward_shifts``.
 * Framepool edits: UTRs of 100, 170, 250, 1,000 nt, R references with k random SNVs each
-  (k = 1, 4, 16 and all 3L). "incremental alts/s" = edits / the time predict_edits spends on the
-  alts (its reference pass excluded); "full alts/s" = predict_sequences of the alt strings; "end
+  (k = 1, 4, 16 and all 3L). "incremental alts/s" = edits / the share of predict_edits' wall time
+  spent on the alts (wall time x alt / (reference + alt) of the phase times summed over the worker
+  threads); "full alts/s" = predict_sequences of the alt strings; "end
   to end" = full(refs) + full(alts) against the whole predict_edits(refs, edits). A mixed
   row adds 25% indels (1-3 nt insertions and deletions).
 * Xpresso: in-silico mutagenesis of one 10,500-nt window (31,500 SNVs, reference pass included),
@@ -53,41 +54,47 @@ def best(fn, repeats: int):
     return min(times), mon
 
 
-class AltTimer:
-    """Accumulates the wall time spent in ``module.name`` (the alt part of a predict_edits)."""
+class PhaseTimer:
+    """Sums the wall time spent in functions of ``module`` (the phases of a predict_edits), across
+    the worker threads that run them."""
 
-    def __init__(self, module, name: str):
-        self.module, self.name, self.seconds = module, name, 0.0
-        self.inner = getattr(module, name)
+    def __init__(self, module, names):
+        self.module, self.inner = module, {name: getattr(module, name) for name in names}
+        self.seconds = dict.fromkeys(names, 0.0)
 
     def __enter__(self):
-        def timed(*args, **kwargs):
-            t0 = time.perf_counter()
-            try:
-                return self.inner(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - t0
-        setattr(self.module, self.name, timed)
+        for name, inner in self.inner.items():
+            def timed(*args, _name=name, _inner=inner, **kwargs):
+                t0 = time.perf_counter()
+                try:
+                    return _inner(*args, **kwargs)
+                finally:
+                    self.seconds[_name] += time.perf_counter() - t0
+            setattr(self.module, name, timed)
         return self
 
     def __exit__(self, *exc):
-        setattr(self.module, self.name, self.inner)
+        for name, inner in self.inner.items():
+            setattr(self.module, name, inner)
         return False
 
 
-def best_alt(fn, module, name: str, repeats: int):
-    """(best total seconds, alt seconds of that run, CpuMonitor) of ``fn()`` after a warm-up run."""
+def best_alt(fn, module, ref_phase: str, alt_phase: str, repeats: int):
+    """(best total seconds, its alt share, CpuMonitor) of ``fn()`` after a warm-up run. The alt
+    share is the total wall time times alt / (reference + alt) of the phase times summed over the
+    worker threads (references and alts of different chunks may run at the same time)."""
     WAITER.wait()
     fn()
     runs = []
     with common.CpuMonitor() as mon:
         for _ in range(repeats):
-            with AltTimer(module, name) as timer:
+            with PhaseTimer(module, (ref_phase, alt_phase)) as timer:
                 t0 = time.perf_counter()
                 fn()
-                runs.append((time.perf_counter() - t0, timer.seconds))
-    total, alt = min(runs)
-    return total, min(r[1] for r in runs), mon
+                total = time.perf_counter() - t0
+            ref, alt = timer.seconds[ref_phase], timer.seconds[alt_phase]
+            runs.append((total, total * alt / max(ref + alt, 1e-12)))
+    return min(runs) + (mon,)
 
 
 def load(*mons) -> str:
@@ -172,7 +179,7 @@ def framepool_edits(model, repeats, quick):
         alts = edited(refs, ri, st, en, al)
         sample = slice(0, min(len(alts), 1000))  # full passes on up to 1,000 alts, scaled
         t_edits, alt_inc, m1 = best_alt(lambda: model.predict_edits(refs, ri, st, en, al), framepool_incremental,
-                                        "_alt_chunk", repeats)
+                                        "reference_state", "_alt_chunk", repeats)
         t_full_alt, m3 = best(lambda: model.predict_sequences(alts[sample]), repeats)
         t_full_alt *= len(alts) / len(alts[sample])
         t_full_ref, m4 = best(lambda: model.predict_sequences(refs), repeats)
@@ -200,7 +207,7 @@ def xpresso_edits(model, repeats, quick):
     refs = common.random_seqs(64, 10_500, seed=6)
     ri, st, en, al = random_snvs(rng, refs, 8)
     t_e, t_alt, m1 = best_alt(lambda: model.predict_edits(refs, ri, st, en, al), xpresso_incremental,
-                              "alt_predictions", repeats)
+                              "reference_state", "alt_predictions", repeats)
     alts = edited(refs, ri, st, en, al)
     t_full, m3 = best(lambda: model.predict_sequences(alts[:128], batch_size=16), repeats)
     full_rate = 128 / t_full

@@ -331,9 +331,10 @@ class Framepool(SequenceModel):
         Each alt recomputes only the 18 + len(alt) positions the edit can change (see
         :mod:`seqzoo.nets.framepool_incremental`); edits are batched across references, so many
         edits per call are much faster than few. References are processed in chunks of up to
-        ``batch_size`` (and about 16k packed rows); the alt sub-batches of a chunk run in
-        ``torch.get_num_threads()`` worker threads, torch single-threaded meanwhile (see
-        :func:`seqzoo.nets.edits.parallel_map`). On a non-CPU device every alt is a full pass.
+        ``batch_size`` (and about 16k packed rows). With at least as many chunks as torch
+        threads, the chunks (reference pass and alts) run in ``torch.get_num_threads()`` worker
+        threads, torch single-threaded meanwhile (:func:`seqzoo.nets.edits.parallel_map`);
+        otherwise each chunk's alt sub-batches do. On a non-CPU device every alt is a full pass.
 
         Raises ValueError for edits outside their reference (see :func:`seqzoo.nets.edits.check_edits`),
         a reference or an alt without any A/C/G/T base, or an indicator of another shape.

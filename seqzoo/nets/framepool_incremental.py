@@ -306,31 +306,39 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
     alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
     w = _Weights(model)
+    # chunks: references sorted by length, up to batch_size of them and about CHUNK_ROWS packed rows
     order = np.argsort([len(s) for s in edits.ref_seqs], kind="stable")
-    by_ref = np.argsort(edits.ref_index, kind="stable")
-    edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
-    start = 0
+    chunks, start = [], 0
     while start < n_refs:
-        stop = start + 1  # chunk: references sorted by length, up to CHUNK_ROWS packed rows
-        while (stop < n_refs and stop - start < max(batch_size, 1)
+        stop = start + 1
+        while (stop < n_refs and stop - start < batch_size
                and (stop + 1 - start) * (len(edits.ref_seqs[order[stop]]) + PAD) <= CHUNK_ROWS):
             stop += 1
-        refs = order[start:stop]
+        chunks.append(order[start:stop])
         start = stop
+    block_of_ref = np.empty(n_refs, dtype=np.int64)  # index of each reference in its chunk
+    for refs in chunks:
+        block_of_ref[refs] = np.arange(len(refs))
+    by_ref = np.argsort(edits.ref_index, kind="stable")
+    edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
+
+    def chunk(refs):
         ind = ind_all[refs] if per_ref_ind else ind_all
         with torch.inference_mode():
             st, mrl, unscaled = reference_state(model, [edits.ref_seqs[r] for r in refs], ind)
         mrl, unscaled = mrl.numpy(), unscaled.numpy()
         ref_out["mrl"][refs], ref_out["mrl_unscaled"][refs] = mrl[:, 0], unscaled[:, 0]
         ref_out["mrl_shift_1"][refs], ref_out["mrl_shift_2"][refs] = mrl[:, 1], mrl[:, 2]
-        chunk_edits = np.concatenate([by_ref[edit_first[r]:edit_first[r + 1]] for r in refs])
-        if not chunk_edits.size:
-            continue
-        block_of_ref = np.empty(n_refs, dtype=np.int64)
-        block_of_ref[refs] = np.arange(len(refs))
-        with torch.inference_mode():
-            _alt_chunk(model, w, st, edits, chunk_edits, block_of_ref, alt_all, alt_off, alt_n, alt_bases,
+        which = np.concatenate([by_ref[edit_first[r]:edit_first[r + 1]] for r in refs])
+        if which.size:
+            _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases,
                        ind_all, per_ref_ind, alt_out)
+
+    if len(chunks) >= torch.get_num_threads():
+        parallel_map(chunk, chunks)  # one chunk per worker thread at a time, each single-threaded
+    else:
+        for refs in chunks:  # few chunks: intra-op threads for the trunk, worker threads for the alts
+            chunk(refs)
     return ref_out, alt_out
 
 
