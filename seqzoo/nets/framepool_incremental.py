@@ -18,7 +18,7 @@ Alt positions < s - 9 carry the reference features of the same position, alt pos
 the alt is recomputed (positions outside [0, L') are N rows and give 0). Per frame the pools are
 
 * max = max(prefix max of reference rows < s - 9, suffix max of rows >= e + 9, max over W),
-* sum = prefix sum + suffix sum + sum over W (float64), divided by the alt's non-N count,
+* sum = prefix sum + suffix sum (float64) + sum over W, divided by the alt's non-N count,
 
 where the left part keeps its positions but changes frame when L' - L is not a multiple of 3 (a
 relabelling of the three residue classes), and the right part keeps its frames. The head then gives
@@ -31,13 +31,16 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
   an SNV, from 13 bases); conv1 is linear, so z1' = z1 + conv1_nobias(dh0) on [s - 6, s + n + 6),
   h1' = relu(z1') m' + h0'; dh1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on
   [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. Each delta convolution is one GEMM of the changed
-  rows by the seven stacked taps (K = 128, N = 896) and a shifted sum (overlap-add): for an SNV
-  20 rows x 229k FLOP ~= 4.6 MFLOP, against 2 L x 229k for a full pass.
+  rows by the seven stacked taps (K = 128, N = 896) and one index_add_ of the products into the
+  gathered pre-activations (overlap-add): for an SNV 20 rows x 229k FLOP ~= 4.6 MFLOP, against
+  2 L x 229k for a full pass.
 * other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 6 cached rows each side,
   gives h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each step
-is one large GEMM for all edits of the group.
+is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
+torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
+(:func:`seqzoo.nets.edits.parallel_map`).
 """
 from __future__ import annotations
 
