@@ -106,3 +106,38 @@ def test_cuda_matches_reference(ref):
     model = seqzoo.load_model("Framepool", weights=require_weights("Framepool_combined_residual.h5"), device="cuda")
     out = model.predict_sequences(list(ref["seqs"]))
     assert np.abs(out["mrl"] - ref["mrl"]).max() <= TOL
+
+
+def test_packed_string_path_equals_tensor_path(framepool_model):
+    """predict_sequences (packed channels-last path) equals the literal tensor graph
+    (forward_shifts on left-padded one-hot) on mixed lengths 1..400 with N, in batches of mixed
+    lengths, including the < 3 nt sequences whose frames pool over zero padding."""
+    from seqzoo.encoding import one_hot_batch
+    rng = np.random.default_rng(11)
+    seqs = []
+    for i in range(160):
+        length = int(rng.integers(1, 8)) if i % 5 == 0 else int(rng.integers(1, 400))
+        s = "".join(rng.choice(list("ACGTN" if i % 3 == 0 else "ACGT"), length))
+        seqs.append(s if any(c in "ACGT" for c in s) else "C" + s[1:])
+    out = framepool_model.predict_sequences(seqs, batch_size=23)
+    x = torch.from_numpy(one_hot_batch(seqs))
+    with torch.inference_mode():
+        mrl, unscaled = framepool_model.forward_shifts(x, torch.tensor([[0.0, 1.0]]))
+    assert np.abs(out["mrl"] - mrl[:, 0].numpy()).max() <= TOL
+    assert np.abs(out["mrl_unscaled"] - unscaled[:, 0].numpy()).max() <= TOL
+    assert np.abs(out["mrl_shift_1"] - mrl[:, 1].numpy()).max() <= TOL
+    assert np.abs(out["mrl_shift_2"] - mrl[:, 2].numpy()).max() <= TOL
+    # a weight changed in place is picked up by the cached channels-last weights
+    saved = framepool_model.conv1.weight.detach().clone()
+    with torch.no_grad():
+        framepool_model.conv1.weight.mul_(1.5)
+    try:
+        changed = framepool_model.predict_sequences(seqs[:20])
+        x = torch.from_numpy(one_hot_batch(seqs[:20]))
+        with torch.inference_mode():
+            mrl, _ = framepool_model.forward_shifts(x, torch.tensor([[0.0, 1.0]]))
+        assert np.abs(changed["mrl"] - mrl[:, 0].numpy()).max() <= TOL
+        assert np.abs(changed["mrl"] - out["mrl"][:20]).max() > 1e-3
+    finally:
+        with torch.no_grad():
+            framepool_model.conv1.weight.copy_(saved)

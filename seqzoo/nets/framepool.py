@@ -19,6 +19,16 @@ features are >= 0 so padding never wins the max, frames count from the 3' end), 
 batches are left-padded. Appending s zero rows on the 3' end (the Kipoi ``shift_s`` scores) leaves
 every feature unchanged and only relabels the frames, so the shifted predictions reuse one
 convolution pass: :meth:`Framepool.forward_shifts`.
+
+Strings in (:meth:`Framepool.predict_batch`) take a packed, channels-last inference path
+(:meth:`Framepool.trunk_packed`): each sequence is right-aligned in a block of W rows (at least
+``gap`` >= 3 N rows before each sequence), the blocks are stacked into one (B*W, 128) track, and
+each convolution is seven GEMMs (one per tap, each reading a shifted slice of the track)
+accumulating into one output, with the bias, ReLU, mask and residual applied in place. Zero rows
+between the sequences make the 'same' convolutions of the whole track equal those of each
+sequence alone, and row w of every block is in frame (W - 1 - w) % 3, so a frame pool is one
+strided reduction over all blocks. The tensor path (:meth:`Framepool.forward`,
+:meth:`Framepool.trunk`) stays the literal Keras graph, with autograd.
 """
 from __future__ import annotations
 
@@ -31,9 +41,27 @@ import torch.nn.functional as F
 from ..encoding import one_hot_batch
 from ..keras_h5 import KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
+from .edits import NO_BASE, base_codes, check_edits, parallel_map
 
 DEFAULT_INDICATOR = (0.0, 1.0)
 N_FILTERS = 128
+WIDTH = 7  # convolution kernel width
+HALF = WIDTH // 2  # 'same' padding on each side
+
+
+def pack_codes(seqs: Sequence[str], gap: int = HALF) -> tuple[np.ndarray, np.ndarray]:
+    """Base codes right-aligned in blocks: ((B, W) uint8 with NO_BASE before each sequence,
+    (B,) int64 lengths), W = ``gap`` + the longest length."""
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    width = gap + int(lengths.max(initial=0))
+    out = np.full((len(seqs), width), NO_BASE, dtype=np.uint8)
+    if lengths.sum():
+        codes = base_codes("".join(seqs))
+        rows = np.repeat(np.arange(len(seqs)), lengths)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        cols = np.arange(codes.size) - first + np.repeat(width - lengths, lengths)
+        out[rows, cols] = codes
+    return out, lengths
 
 
 class Framepool(SequenceModel):
@@ -116,6 +144,153 @@ class Framepool(SequenceModel):
         mrl, _ = self.forward_shifts(x, indicator, shifts=(0,))
         return mrl
 
+    # -- packed channels-last inference path ---------------------------------------------------
+    def tap_weights(self) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Channels-last weights (no gradient), cached until a convolution parameter changes.
+
+        Returns the conv0 table (35, 128): row 5 * k + c = conv0.weight[:, c, k] for base code
+        c = 0..3, 0 for c = NO_BASE, with the conv0 bias added to the tap-0 rows (so the sum of
+        one row per tap is the biased pre-activation); and conv1 / conv2 as seven (128 in, 128 out)
+        matrices each, one per tap k (input row j + k - 3 of output row j).
+        """
+        params = [p for conv in (self.conv0, self.conv1, self.conv2) for p in (conv.weight, conv.bias)]
+        try:
+            key = tuple((p.data_ptr(), p._version) for p in params)
+        except RuntimeError:  # inference tensors have no version counter: rebuild every call
+            key = None
+        if key is None or getattr(self, "_tap_key", None) != key:
+            with torch.no_grad():
+                w0 = self.conv0.weight.detach()
+                table = torch.zeros(WIDTH, NO_BASE + 1, N_FILTERS, dtype=w0.dtype, device=w0.device)
+                table[:, :4] = w0.permute(2, 1, 0)
+                table[0] += self.conv0.bias.detach()
+                taps = [[conv.weight.detach()[:, :, k].T.contiguous() for k in range(WIDTH)]
+                        for conv in (self.conv1, self.conv2)]
+            self._tap_cache = (table.reshape(-1, N_FILTERS), taps[0], taps[1])
+            self._tap_key = key
+        return self._tap_cache
+
+    @staticmethod
+    def conv_taps(h_padded: torch.Tensor, taps: Sequence[torch.Tensor], bias: torch.Tensor,
+                  out: torch.Tensor) -> torch.Tensor:
+        """'same' convolution of a channels-last track: ``h_padded`` (T + 6, 128) (3 extra rows
+        each side), seven tap matrices (128, 128), bias (128,) -> ``out`` (T, 128), as seven GEMMs
+        accumulating into ``out`` (each reads a shifted, contiguous slice of the track)."""
+        rows = out.shape[0]
+        torch.addmm(bias, h_padded[0:rows], taps[0], out=out)
+        for k in range(1, WIDTH):
+            out.addmm_(h_padded[k:k + rows], taps[k])
+        return out
+
+    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False) -> dict[str, torch.Tensor]:
+        """Inference trunk on packed base codes (B, W) uint8 (:func:`pack_codes`; every block
+        starts with >= 3 NO_BASE rows).
+
+        Returns channels-last (B * W, 128) float32 tracks ``h0``, ``h1``, ``h2`` (the masked
+        features after convolution 0, 1, 2 and the residual adds; zero on N and padding rows),
+        ``mask`` (B * W, 1), and with ``keep_pre`` the pre-activations ``z1``, ``z2`` of
+        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd.
+
+        Without ``keep_pre`` each residual layer is computed in three passes over its output:
+        out = h + bias, the seven tap GEMMs accumulate into it (out = z + h), then
+        max(out, h) = relu(z) + h, and the N / padding rows are zeroed (where the mask is 0,
+        h is 0 and so is the Keras output relu(z) * 0 + 0).
+        """
+        if codes.ndim != 2:
+            raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
+        rows = codes.size
+        table0, taps1, taps2 = self.tap_weights()
+        with torch.inference_mode():
+            # conv0 over the track and 3 extra rows each side (masked to 0 there): one table row
+            # per tap and window base (bias in the tap-0 rows), summed
+            flat = torch.full((rows + 4 * HALF,), NO_BASE, dtype=torch.int64)
+            flat[2 * HALF:2 * HALF + rows] = torch.from_numpy(codes.reshape(-1))
+            windows = flat.unfold(0, WIDTH, 1) + torch.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1)
+            no_base = flat[HALF:HALF + rows + 2 * HALF] == NO_BASE  # padded rows, 3 extra each side
+            mask = (~no_base[HALF:HALF + rows]).to(torch.float32).unsqueeze(1)
+            masked = torch.nonzero(no_base).view(-1)
+            h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().index_fill_(0, masked, 0)
+            h1_padded = torch.empty(rows + 2 * HALF, N_FILTERS)
+            h1_padded[:HALF] = 0
+            h1_padded[HALF + rows:] = 0
+            h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
+            h2 = torch.empty(rows, N_FILTERS)
+            out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
+            if keep_pre:
+                out["z1"] = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
+                torch.addcmul(h0, out["z1"].relu(), mask, out=h1)
+                out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2))
+                torch.addcmul(h1, out["z2"].relu(), mask, out=h2)
+            else:
+                masked_rows = masked[(masked >= HALF) & (masked < HALF + rows)] - HALF
+                for h_padded, taps, bias, dst in ((h0_padded, taps1, self.conv1.bias, h1),
+                                                  (h1_padded, taps2, self.conv2.bias, h2)):
+                    h = h_padded[HALF:HALF + rows]
+                    torch.add(h, bias.detach(), out=dst)
+                    for k in range(WIDTH):
+                        dst.addmm_(h_padded[k:k + rows], taps[k])
+                    torch.maximum(dst, h, out=dst).index_fill_(0, masked_rows, 0)
+        return out
+
+    @staticmethod
+    def frame_pools_packed(h2: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Track (B * W, 128) of blocks of W rows -> per-frame max and sum (B, 3, 128), frame f =
+        rows w of each block with (W - 1 - w) % 3 == f (an empty frame gives 0: features are >= 0)."""
+        blocks = h2.view(-1, width, N_FILTERS)
+        pmax = h2.new_zeros(blocks.shape[0], 3, N_FILTERS)
+        psum = h2.new_zeros(blocks.shape[0], 3, N_FILTERS)
+        for f in range(min(3, width)):
+            rows = blocks[:, (width - 1 - f) % 3::3]
+            torch.amax(rows, dim=1, out=pmax[:, f])
+            torch.sum(rows, dim=1, out=psum[:, f])
+        return pmax, psum
+
+    #: for the prediction with s N rows appended at the 3' end, output frame F pools the features
+    #: of frame SHIFT_FRAMES[s][F] of the sequence itself
+    SHIFT_FRAMES = tuple(tuple((f - s) % 3 for f in range(3)) for s in range(3))
+
+    def head_shifts(self, pmax: torch.Tensor, pavg: torch.Tensor, indicator: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame pools (B, 3, 128) (frames counted from the 3' end), indicator (B, 2) or
+        (1, 2) -> (mrl (B, 3), mrl_unscaled (B, 3)) for 0, 1, 2 N rows appended at the 3' end."""
+        bsz = pmax.shape[0]
+        frames = torch.tensor(self.SHIFT_FRAMES)  # (shift, frame)
+        pooled = torch.cat([pmax[:, frames], pavg[:, frames]], dim=3)  # (B, shift, frame, 2 * 128)
+        pooled = pooled.reshape(bsz, 3, 3, 2, N_FILTERS).transpose(2, 3).reshape(bsz * 3, 6 * N_FILTERS)
+        ind = indicator.expand(bsz, 2).repeat_interleave(3, dim=0)
+        mrl, u = self.head(pooled, ind)
+        return mrl.reshape(bsz, 3), u.reshape(bsz, 3)
+
+    #: batches of at least this many sequences are split between torch.get_num_threads() worker
+    #: threads (each running its part of the trunk single-threaded; see predict_packed)
+    SPLIT_MIN = 16
+
+    def predict_packed(self, seqs: Sequence[str], indicator: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Strings -> (mrl (B, 3), mrl_unscaled (B, 3)) for shifts 0, 1, 2 via :meth:`trunk_packed`.
+
+        With several torch threads and at least :attr:`SPLIT_MIN` sequences, the blocks are split
+        into one part per thread and each part's trunk and pools run in its own worker thread with
+        torch single-threaded (:func:`seqzoo.nets.edits.parallel_map`): independent GEMM streams,
+        no OpenMP barrier per tap GEMM.
+        """
+        codes, _ = pack_codes(seqs)
+        bsz, width = codes.shape
+        threads = torch.get_num_threads()
+        parts = threads if threads > 1 and bsz >= self.SPLIT_MIN else 1
+        bounds = np.linspace(0, bsz, parts + 1).astype(int)
+        pmax = torch.empty(bsz, 3, N_FILTERS)
+        psum = torch.empty(bsz, 3, N_FILTERS)
+
+        def part(i):
+            a, b = bounds[i], bounds[i + 1]
+            with torch.inference_mode():
+                pmax[a:b], psum[a:b] = self.frame_pools_packed(self.trunk_packed(codes[a:b])["h2"], width)
+
+        with torch.inference_mode():
+            parallel_map(part, range(parts))
+            count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
+            return self.head_shifts(pmax, psum.div_(count), indicator)
+
     # -- strings in, numpy out ---------------------------------------------------------------
     def predict_batch(self, seqs: Sequence[str], indicator=None) -> dict[str, np.ndarray]:
         """One batch of 5'UTR strings (any lengths) -> dict of (B,) float32 arrays.
@@ -130,11 +305,58 @@ class Framepool(SequenceModel):
         if indicator is None:
             indicator = DEFAULT_INDICATOR
         ind = torch.as_tensor(np.asarray(indicator, dtype=np.float32), device=self.device).reshape(-1, 2)
-        x = torch.from_numpy(one_hot_batch(seqs, pad="left")).to(self.device)
-        mrl, unscaled = self.forward_shifts(x, ind)
+        if self.device.type == "cpu":
+            mrl, unscaled = self.predict_packed(seqs, ind)
+        else:
+            x = torch.from_numpy(one_hot_batch(seqs, pad="left")).to(self.device)
+            mrl, unscaled = self.forward_shifts(x, ind)
         mrl, unscaled = mrl.cpu().numpy(), unscaled.cpu().numpy()
         return {"mrl": mrl[:, 0], "mrl_unscaled": unscaled[:, 0],
                 "mrl_shift_1": mrl[:, 1], "mrl_shift_2": mrl[:, 2]}
+
+
+    def predict_edits(self, ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str],
+                      batch_size: int = 64, indicator=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Reference and alt predictions for edits of reference 5'UTRs, alts computed incrementally.
+
+        ``ref_seqs``: distinct references (5' -> 3' strings, as :meth:`predict_sequences` takes).
+        Edit i replaces ``ref_seqs[ref_index[i]][starts[i]:ends[i]]`` (0-based half-open) by
+        ``alts[i]`` (any length: SNV, MNV, insertion with starts == ends, deletion with "").
+        ``indicator``: None (default [0, 1]), one (2,) row for all, or (len(ref_seqs), 2) (an edit
+        uses its reference's row).
+
+        Returns (ref_out, alt_out): dicts with ``mrl``, ``mrl_unscaled``, ``mrl_shift_1``,
+        ``mrl_shift_2``, float32, ref_out (len(ref_seqs),), alt_out (len(alts),), equal to
+        ``predict_sequences`` of the references and of the edited strings (to float32 rounding).
+        Each alt recomputes only the 18 + len(alt) positions the edit can change (see
+        :mod:`seqzoo.nets.framepool_incremental`); edits are batched across references, so many
+        edits per call are much faster than few. References are processed in chunks of up to
+        ``batch_size`` (and about 16k packed rows). With at least as many chunks as torch
+        threads, the chunks (reference pass and alts) run in ``torch.get_num_threads()`` worker
+        threads, torch single-threaded meanwhile (:func:`seqzoo.nets.edits.parallel_map`);
+        otherwise each chunk's alt sub-batches do. On a non-CPU device every alt is a full pass.
+
+        Raises ValueError for edits outside their reference (see :func:`seqzoo.nets.edits.check_edits`),
+        a reference or an alt without any A/C/G/T base, or an indicator of another shape.
+        """
+        from . import framepool_incremental
+        from .edits import predict_full, split_extra
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
+        n_refs = len(edits.ref_seqs)
+        if indicator is not None:
+            ind = np.asarray(indicator, dtype=np.float32)
+            if ind.shape not in ((2,), (1, 2), (n_refs, 2)):
+                raise ValueError(f"Framepool: indicator has shape {ind.shape}; expected (2,) or "
+                                 f"({n_refs}, 2) (one row per reference)")
+            indicator = ind
+        if self.device.type != "cpu":
+            extra = {} if indicator is None else {"indicator": indicator}
+            per_ref, shared = split_extra(self, extra, n_refs)
+            ref_out = self.predict_sequences(edits.ref_seqs, batch_size=batch_size, **extra)
+            return ref_out, predict_full(self, edits, np.arange(len(edits)), per_ref, shared, batch_size)
+        return framepool_incremental.predict_edits(self, edits, indicator, batch_size)
 
 
 def from_keras_h5(path) -> Framepool:

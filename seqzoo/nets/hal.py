@@ -47,9 +47,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..keras_h5 import ConversionError
 from .base import SequenceModel
+from .edits import check_edits
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,95 @@ class HAL(SequenceModel):
 
     def forward(self, seqs: Sequence[str], mode: str | None = None) -> torch.Tensor:
         return self.scores(seqs, mode)
+
+    def predict_edits(self, ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str],
+                      batch_size: int = 64, mode: str | None = None
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Reference and alt scores for substitutions in 160-nt windows, alts computed incrementally.
+
+        Edit i replaces ``ref_seqs[ref_index[i]][starts[i]:ends[i]]`` (0-based half-open) by
+        ``alts[i]`` of the same length (SNV, MNV; any characters, read as in the full pass). Only
+        the hexamers starting at starts[i] - 5 .. ends[i] - 1 change (six for an SNV): the alt
+        score is the reference's float64 sum minus their old coefficients plus the new ones
+        (``"averaged"``: divided by the alt's count of valid hexamers, which N changes). Vectorised
+        over all edits (numpy, CPU; ``batch_size`` is not used: there is no batching to do).
+
+        Returns (ref_out, alt_out): ``{"score": float64}`` of shapes (len(ref_seqs),) and
+        (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
+        (to float64 rounding). ValueError for edits outside their reference, a window that is not
+        160 nt, a bad ``mode``, or an edit that changes the window length (HAL scores exactly
+        160 nt: an indel's alt window, re-anchored at the splice site with bases from beyond the
+        reference window, must be built by the caller and scored with :meth:`predict_sequences`).
+        """
+        edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
+        mode = check_mode(mode or self.mode)
+        digits = encode_digits(edits.ref_seqs)  # (R, 160), checks the lengths
+        changed = np.flatnonzero(edits.length_change != 0)
+        if changed.size:
+            i = int(changed[0])
+            raise ValueError(f"HAL: edit {i} ([{edits.starts[i]}, {edits.ends[i]}) -> {len(edits.alts[i])} nt) changes "
+                             f"the window length to {WINDOW + int(edits.length_change[i])} nt; HAL scores exactly "
+                             f"{WINDOW} nt: build the re-anchored alt window and use predict_sequences "
+                             f"({changed.size} such edits)")
+        w = self.weights.detach().cpu().numpy()
+        coef, valid = _start_coefficients(digits, w, mode)  # (R, 155) each
+        ref_sum, ref_valid = coef.sum(1), valid.sum(1)
+        ref_score = ref_sum if mode == "kipoi" else ref_sum / np.maximum(ref_valid, 1)
+        # padded by KMER - 1 each side, so that the windows of edits at the edges need no clipping:
+        # digits -1, coefficients 0, columns -> the zero column N_REGIONS; row N_KMERS of the table = 0
+        pad = KMER - 1
+        digits_p = np.pad(digits, ((0, 0), (pad, pad)), constant_values=-1).astype(np.int8)
+        coef_p, valid_p = np.pad(coef, ((0, 0), (pad, pad))), np.pad(valid, ((0, 0), (pad, pad)))
+        col_p = np.pad(np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS), pad, constant_values=N_REGIONS)
+        table = np.zeros((N_KMERS + 1, N_REGIONS + 1))
+        table[:N_KMERS, :N_REGIONS] = w
+        effect = np.append(w.mean(1), 0.0)
+        alt_score = np.empty(len(edits), dtype=np.float64)
+        alt_all = DIGIT_OF_BYTE[np.frombuffer("".join(edits.alts).encode("ascii", errors="replace"),
+                                              dtype=np.uint8)].astype(np.int8)
+        alt_off = np.cumsum(edits.alt_lengths) - edits.alt_lengths
+        lengths = edits.ends - edits.starts
+        groups = np.unique(lengths)
+        for n in groups:
+            idx = np.flatnonzero(lengths == n) if groups.size > 1 else np.arange(len(edits))
+            n, r, s = int(n), edits.ref_index[idx], edits.starts[idx]
+            # the alt's digits on [s - 5, s + n + 5) (position-major) and the n + 5 hexamers
+            # starting at s - 5 .. s + n - 1 (table row N_KMERS where a digit is not a base)
+            win = sliding_window_view(digits_p, n + 2 * pad, axis=1)[r, s]
+            win[:, pad:pad + n] = alt_all[alt_off[idx][:, None] + np.arange(n)]
+            win = np.ascontiguousarray(win.T).astype(np.int32)
+            rows, lowest = win[:n + pad].copy(), win[:n + pad].copy()
+            for j in range(1, KMER):
+                rows *= 4
+                rows += win[j:j + n + pad]
+                np.minimum(lowest, win[j:j + n + pad], out=lowest)
+            ok = lowest >= 0
+            rows[~ok] = N_KMERS
+            old = sliding_window_view(coef_p, n + pad, axis=1)[r, s].sum(1)
+            if mode == "kipoi":
+                cols = sliding_window_view(col_p, n + pad)[s].T
+                alt_score[idx] = ref_sum[r] - old + table.reshape(-1)[rows * (N_REGIONS + 1) + cols].sum(0)
+            else:
+                n_valid = ref_valid[r] - sliding_window_view(valid_p, n + pad, axis=1)[r, s].sum(1) + ok.sum(0)
+                alt_score[idx] = (ref_sum[r] - old + effect[rows].sum(0)) / np.maximum(n_valid, 1)
+        return {"score": ref_score}, {"score": alt_score}
+
+
+def _start_coefficients(digits: np.ndarray, w: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per hexamer start of (N, 160) digits: (N, 155) float64 coefficient (0 where not valid or,
+    in 'kipoi' mode, not scored) and (N, 155) int64 1 where all six bases are A/C/G/T."""
+    rows = np.zeros((digits.shape[0], N_STARTS), dtype=np.int64)
+    ok = np.ones((digits.shape[0], N_STARTS), dtype=bool)
+    for j in range(KMER):
+        d = digits[:, j:j + N_STARTS]
+        rows = rows * 4 + np.maximum(d, 0)
+        ok &= d >= 0
+    if mode == "kipoi":
+        used = ok & (COLUMN_OF_START >= 0)
+        coef = np.where(used, w[rows, np.maximum(COLUMN_OF_START, 0)], 0.0)
+    else:
+        coef = np.where(ok, w.mean(1)[rows], 0.0)
+    return coef, ok.astype(np.int64)
 
 
 def read_table(path: str | os.PathLike) -> np.ndarray:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from ..keras_h5 import ConversionError, KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
+from .edits import check_edits
 
 SEQ_LEN = 10_500
 N_HALFLIFE = 6
@@ -237,6 +238,60 @@ class Xpresso(SequenceModel):
             kmers = torch.from_numpy(kmer_codes(codes)).to(self.device)
             y = self.forward_codes(kmers, halflife)
         return {"expression": y[:, 0].float().cpu().numpy()}
+
+    def predict_edits(self, ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str],
+                      batch_size: int = 64, halflife=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Reference and alt predictions for substitutions in 10,500-nt windows, alts computed
+        incrementally.
+
+        ``ref_seqs``: distinct 10,500-nt windows (as :meth:`predict_sequences` takes them). Edit i
+        replaces ``ref_seqs[ref_index[i]][starts[i]:ends[i]]`` (0-based half-open) by ``alts[i]``
+        of the same length (SNV, MNV; N and other characters are read as in the full pass).
+        ``halflife``: None (zeros) or (len(ref_seqs), 6); an edit uses its reference's row.
+
+        Returns (ref_out, alt_out): ``{"expression": float32}`` of shapes (len(ref_seqs),) and
+        (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
+        (to float32 rounding). Each alt recomputes 1-2 of the 350 first-pool cells, conv2 at ~10
+        positions, 1-2 of the 35 second-pool cells and the dense head (see
+        :mod:`seqzoo.nets.xpresso_incremental`); all edits of a call are batched together, in
+        sub-batches run by ``torch.get_num_threads()`` worker threads (torch single-threaded
+        meanwhile, see :func:`seqzoo.nets.edits.parallel_map`). References are processed
+        ``batch_size`` at a time. On a non-CPU device every alt is a full pass. A length-preserving
+        replacement of any span (up to the whole window) is served incrementally, so an indel
+        whose re-anchored alt window the caller has built can be passed as the replacement of
+        the span where it differs from the reference.
+
+        Raises ValueError for edits outside their reference, a reference that is not 10,500 nt,
+        a halflife of another shape, or an edit that changes the window length: the model takes
+        exactly 10,500 nt, so an indel's alt window (re-anchored around the TSS, with bases from
+        beyond the reference window) must be built by the caller and predicted with
+        :meth:`predict_sequences`.
+        """
+        from . import xpresso_incremental
+        from .edits import predict_full, split_extra
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
+        check_lengths(edits.ref_seqs)
+        changed = np.flatnonzero(edits.length_change != 0)
+        if changed.size:
+            i = int(changed[0])
+            raise ValueError(f"Xpresso: edit {i} ([{edits.starts[i]}, {edits.ends[i]}) -> {len(edits.alts[i])} nt) "
+                             f"changes the window length to {SEQ_LEN + int(edits.length_change[i])} nt; the model "
+                             f"takes exactly {SEQ_LEN} nt: build the re-anchored alt window and use predict_sequences "
+                             f"({changed.size} such edits)")
+        n_refs = len(edits.ref_seqs)
+        if halflife is not None:
+            halflife = np.asarray(halflife, dtype=np.float32)
+            if halflife.shape != (n_refs, N_HALFLIFE):
+                raise ValueError(f"Xpresso: halflife has shape {halflife.shape}; expected ({n_refs}, {N_HALFLIFE}): "
+                                 f"one row per reference")
+        if self.device.type != "cpu":
+            extra = {} if halflife is None else {"halflife": halflife}
+            per_ref, shared = split_extra(self, extra, n_refs)
+            ref_out = self.predict_sequences(edits.ref_seqs, batch_size=batch_size, **extra)
+            return ref_out, predict_full(self, edits, np.arange(len(edits)), per_ref, shared, batch_size)
+        return xpresso_incremental.predict_edits(self, edits, halflife, batch_size)
 
 
 # -- conversion ---------------------------------------------------------------------------------

@@ -1,0 +1,390 @@
+"""Framepool: exact alt predictions of edited 5'UTRs from the reference's cached features.
+
+Coordinates are 0-based, in the 5' -> 3' orientation of the strings; frames count from the 3' end
+(position j of a length-L sequence is in frame (L - 1 - j) % 3). Features are h0, h1, h2 (after
+convolutions 0, 1, 2, masked, with the residual adds); z1, z2 are the pre-activations of
+convolutions 1 and 2. Each convolution has width 7, so h2 at position j depends on the bases
+j - 9 .. j + 9.
+
+Reference state (:func:`reference_state`). The references are packed as in
+:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass gives the
+tracks h0, h1, z1, z2 and h2; from h2 come the reference predictions and, per reference and per
+residue class mod 3, running maxima and float64 running sums from the 5' end (prefix) and from the
+3' end (suffix).
+
+An edit replaces ref[s:e] by an allele of n bases; the alt has length L' = L + n - (e - s).
+Alt positions < s - 9 carry the reference features of the same position, alt positions
+>= s + n + 9 those of reference position j - (L' - L); only the window W = [s - 9, s + n + 9) of
+the alt is recomputed (positions outside [0, L') are N rows and give 0). Per frame the pools are
+
+* max = max(prefix max of reference rows < s - 9, suffix max of rows >= e + 9, max over W),
+* sum = prefix sum + suffix sum (float64) + sum over W, divided by the alt's non-N count,
+
+where the left part keeps its positions but changes frame when L' - L is not a multiple of 3 (a
+relabelling of the three residue classes), and the right part keeps its frames. The head then gives
+``mrl``, ``mrl_unscaled`` and the shifted ``mrl_shift_1/2`` (frame relabelling).
+
+Recomputing W, two ways (both exact up to float32 rounding, checked against full passes in
+``tests/test_incremental.py``):
+
+* substitutions (n == e - s, so L' = L): deltas. dh0 = h0' - h0 on [s - 3, s + n + 3) (7 rows for
+  an SNV, from 13 bases); conv1 is linear, so z1' = z1 + conv1_nobias(dh0) on [s - 6, s + n + 6),
+  h1' = relu(z1') m' + h0'; dh1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on
+  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. Each delta convolution is one GEMM of the changed
+  rows by the seven stacked taps (K = 128, N = 896) and one index_add_ of the products into the
+  gathered pre-activations (overlap-add): for an SNV 20 rows x 229k FLOP ~= 4.6 MFLOP, against
+  2 L x 229k for a full pass.
+* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 6 cached rows each side,
+  gives h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
+
+Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each step
+is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
+torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
+(:func:`seqzoo.nets.edits.parallel_map`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .edits import NO_BASE, Edits, base_codes, parallel_map
+from .framepool import HALF, N_FILTERS, WIDTH, Framepool, pack_codes
+
+RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
+PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
+#: rows of stacked windows per sub-batch (bounds the (rows, 7, 128) overlap-add buffer)
+SUB_BATCH_ROWS = 6144
+#: references per state chunk are limited to about this many packed rows (memory: ~5.5 kB a row)
+CHUNK_ROWS = 16384
+
+
+@dataclass
+class ReferenceState:
+    """Cached features of packed references (see the module docstring); T = B * width rows.
+
+    ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
+    after the track; ``h0``, ``h1``, ``z1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
+    128) float32 and ``psum``, ``ssum`` (T + 1, 128) float64: running max / sum over the rows
+    q, q -/+ 3, q -/+ 6, ... of the same reference (prefix: toward the 5' end, suffix: toward the
+    3' end), last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
+    """
+
+    width: int
+    lengths: np.ndarray
+    row0: np.ndarray
+    codes: np.ndarray
+    h0: torch.Tensor
+    h1: torch.Tensor
+    z1: torch.Tensor
+    z2: torch.Tensor
+    pmax: torch.Tensor
+    smax: torch.Tensor
+    psum: torch.Tensor
+    ssum: torch.Tensor
+    bases: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return self.h0.shape[0]
+
+
+def _cummax(x: torch.Tensor, out: torch.Tensor, block: int = 8) -> torch.Tensor:
+    """Running maximum of x (B, n, C) along dim 1 into ``out`` (same shape): a scan within blocks
+    of ``block`` steps, then one carry per block (about n / block + block vectorised steps)."""
+    b, n, c = x.shape
+    n_blocks = -(-n // block)
+    y = F.pad(x, (0, 0, 0, n_blocks * block - n)).view(b, n_blocks, block, c)
+    for i in range(1, block):
+        torch.maximum(y[:, :, i], y[:, :, i - 1], out=y[:, :, i])
+    for j in range(1, n_blocks):
+        torch.maximum(y[:, j], y[:, j - 1, -1:], out=y[:, j])
+    return out.copy_(y.view(b, -1, c)[:, :n])
+
+
+def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor, ...]:
+    """Stride-3 running max (float32) and sums (float64) of each block of ``width`` rows (a
+    multiple of 3), from the 5' end (prefix) and from the 3' end (suffix), each (rows + 1, 128)
+    with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block."""
+    rows = n_blocks * width
+    src = h2.view(n_blocks, width // 3, 3 * N_FILTERS)  # row w -> (w // 3, residue w % 3)
+    out = [h2.new_empty(rows + 1, N_FILTERS, dtype=dtype)
+           for dtype in (torch.float32, torch.float32, torch.float64, torch.float64)]
+    for o in out:
+        o[-1] = 0
+    pmax, smax, psum, ssum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
+    _cummax(src, pmax)
+    smax.copy_(_cummax(src.flip(1), torch.empty_like(src)).flip(1))
+    torch.cumsum(src, dim=1, dtype=torch.float64, out=psum)
+    ssum.copy_(torch.cumsum(src.flip(1), dim=1, dtype=torch.float64).flip(1))
+    return tuple(out)
+
+
+def reference_state(model: Framepool, seqs: Sequence[str], indicator: torch.Tensor
+                    ) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
+    """One trunk pass over ``seqs`` -> (state, mrl (B, 3), mrl_unscaled (B, 3)) (shifts 0, 1, 2).
+
+    ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
+    """
+    longest = max((len(s) for s in seqs), default=0)
+    codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
+    n_blocks, width = codes.shape
+    with torch.inference_mode():
+        tracks = model.trunk_packed(codes, keep_pre=True)
+        pmax, psum = model.frame_pools_packed(tracks["h2"], width)
+        count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
+        mrl, unscaled = model.head_shifts(pmax, psum.div_(count), indicator)
+        running = _running(tracks["h2"], n_blocks, width)
+    flat = np.concatenate([codes.reshape(-1), np.full(PAD, NO_BASE, np.uint8)])
+    bases = np.zeros(codes.size + 1, dtype=np.int64)
+    np.cumsum(codes.reshape(-1) < NO_BASE, out=bases[1:])
+    state = ReferenceState(width, lengths, np.arange(n_blocks) * width + width - lengths, flat,
+                           tracks["h0"], tracks["h1"], tracks["z1"], tracks["z2"], *running, bases)
+    return state, mrl, unscaled
+
+
+# -- window arithmetic --------------------------------------------------------------------------
+def _rows(state: ReferenceState, first: np.ndarray, count: int) -> torch.Tensor:
+    """(E, count) int64 track rows first[e] + 0..count-1; rows past the track -> row 0 (a pad
+    row: h = 0 there; z there is multiplied by a zero mask)."""
+    idx = first[:, None] + np.arange(count)
+    idx[idx >= state.rows] = 0
+    return torch.from_numpy(idx)
+
+
+def _gather(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """track (T, 128), idx (E, R) -> (E, R, 128)."""
+    return track.index_select(0, idx.reshape(-1)).view(*idx.shape, track.shape[1])
+
+
+def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int, acc: torch.Tensor) -> torch.Tensor:
+    """Bias-free 'same' convolution of stacked windows x (E, R, 128) (rows outside 0 .. R - 1 are
+    0), output rows lo .. hi - 1 (indexed like the input rows) added to ``acc`` (E * (hi - lo) + 1,
+    128): rows e * (hi - lo) + j, the last row a trash row. Returns acc's first rows as
+    (E, hi - lo, 128).
+
+    One GEMM by the seven stacked taps (``taps`` (128, 7 * 128), column block u = W[:, :, 6 - u].T:
+    the contribution of input row i to output row i + u - 3), then one index_add_ of the
+    (E, R, 7) products into their output rows (those outside lo .. hi - 1 into the trash row).
+    """
+    e, n_rows, c = x.shape
+    width = hi - lo
+    y = torch.mm(x.reshape(e * n_rows, c), taps)  # (E * R, 7 * 128)
+    local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
+    inside = (local >= 0) & (local < width)
+    target = torch.where(inside, torch.arange(e)[:, None, None] * width + local, e * width).view(-1)
+    acc.index_add_(0, target, y.view(-1, c))
+    return acc[:-1].view(e, width, c)
+
+
+def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """track rows idx (E, R) into a fresh (E * R + 1, 128) buffer (last row: trash, see :func:`_conv`)."""
+    acc = torch.empty(idx.numel() + 1, track.shape[1], dtype=track.dtype)
+    torch.index_select(track, 0, idx.reshape(-1), out=acc[:-1])
+    return acc
+
+
+def _bias_acc(bias: torch.Tensor, rows: int) -> torch.Tensor:
+    """(rows + 1, 128) buffer holding the bias in every row (see :func:`_conv`)."""
+    return bias.expand(rows + 1, bias.shape[0]).clone()
+
+
+def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
+    """(128 in, 7 * 128 out): column block u = W[:, :, 6 - u].T (see :func:`_conv`)."""
+    w = conv.weight.detach()
+    return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
+
+
+class _Weights:
+    def __init__(self, model: Framepool):
+        self.table0 = model.tap_weights()[0]
+        self.taps1, self.taps2 = _stacked_taps(model.conv1), _stacked_taps(model.conv2)
+        self.b1, self.b2 = model.conv1.bias.detach(), model.conv2.bias.detach()
+
+
+def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  alt: np.ndarray) -> np.ndarray:
+    """(E, n + 18) base codes of the alt on [s - 9, s + n + 9) (NO_BASE outside the sequence)."""
+    left = state.codes[(first + starts)[:, None] + np.arange(-RF, 0)]
+    right = state.codes[(first + ends)[:, None] + np.arange(RF)]
+    return np.concatenate([left, alt, right], axis=1)
+
+
+def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h0 on window rows 6 .. n + 11 of (E, n + 18) codes: (E, n + 6, 128)."""
+    e, r = codes.shape
+    idx = np.lib.stride_tricks.sliding_window_view(codes[:, HALF:r - HALF], WIDTH, axis=1)  # (E, n + 6, 7)
+    idx = torch.from_numpy(idx.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
+    h0 = F.embedding_bag(idx.reshape(-1, WIDTH), w.table0, mode="sum").view(e, r - 4 * HALF, N_FILTERS)
+    return h0.relu_().mul_(mask[:, 2 * HALF:r - 2 * HALF])
+
+
+def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
+                         codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h2' on [s - 9, s + n + 9) for substitutions (delta path): (E, n + 18, 128)."""
+    n_rows = codes.shape[1]  # n + 18; window row i = position s - 9 + i
+    rows = _rows(st, first + starts - RF, n_rows)
+    h0, h1 = _gather(st.h0, rows), _gather(st.h1, rows)
+    dh0 = _conv0(w, codes, mask).sub_(h0[:, 2 * HALF:-2 * HALF])  # rows 6 .. n + 11
+    h0[:, 2 * HALF:-2 * HALF] += dh0
+    # rows 3 .. n + 14: z1' = z1 + conv1(dh0), h1' = relu(z1') m' + h0'
+    z1 = _conv(dh0, w.taps1, -HALF, n_rows - 3 * HALF, _gather_acc(st.z1, rows[:, HALF:-HALF]))
+    dh1 = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0[:, HALF:-HALF]).sub_(h1[:, HALF:-HALF])
+    h1[:, HALF:-HALF] += dh1
+    # rows 0 .. n + 17: z2' = z2 + conv2(dh1), h2' = relu(z2') m' + h1'
+    z2 = _conv(dh1, w.taps2, -HALF, n_rows - HALF, _gather_acc(st.z2, rows))
+    return z2.relu_().mul_(mask).add_(h1)
+
+
+def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+    """h2' on [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128)."""
+    e, n_rows = codes.shape  # n + 18
+    n = n_rows - 2 * RF
+    left, right = first + starts, first + ends  # track rows of ref s and ref e
+    h0_new = _conv0(w, codes, mask)  # alt [s - 3, s + n + 3)
+    # h0' on alt [s - 9, s + n + 9): 6 cached rows, n + 6 new, 6 cached (ref [e + 3, e + 9))
+    h0_ext = torch.cat([_gather(st.h0, _rows(st, left - RF, 2 * HALF)), h0_new,
+                        _gather(st.h0, _rows(st, right + HALF, 2 * HALF))], dim=1)
+    # z1 on alt [s - 6, s + n + 6) = h0_ext rows 3 .. n + 14
+    z1 = _conv(h0_ext, w.taps1, HALF, n_rows - HALF, _bias_acc(w.b1, e * (n_rows - 2 * HALF)))
+    h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext[:, HALF:-HALF])
+    h1_ext = torch.cat([_gather(st.h1, _rows(st, left - RF - HALF, 2 * HALF)), h1_new,
+                        _gather(st.h1, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
+    z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF, _bias_acc(w.b2, e * n_rows))
+    return z2.relu_().mul_(mask).add_(h1_ext[:, HALF:-HALF])
+
+
+def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+           n: int, h2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame max (E, 3, 128) float32 and sum (E, 3, 128) float64 of the alt sequences."""
+    e_count = h2.shape[0]
+    alt_len = lengths + n - (ends - starts)
+    frames = np.arange(3)
+    zero = st.rows  # the zero last row of the running arrays
+    # left part: ref rows < a = s - 9; rows a - 1 - t (t = 0, 1, 2) hold the three residues, in alt frame (L' - a + t) % 3
+    a = starts - RF
+    t = (frames[None, :] - alt_len[:, None] + a[:, None]) % 3
+    q = a[:, None] - 1 - t
+    left = np.where(q >= 0, first[:, None] + q, zero)
+    # right part: ref rows >= b = e + 9; row b + t in frame (L - 1 - b - t) % 3
+    b = ends + RF
+    t = (lengths[:, None] - 1 - b[:, None] - frames[None, :]) % 3
+    q = b[:, None] + t
+    right = np.where(q < lengths[:, None], first[:, None] + q, zero)
+    left, right = torch.from_numpy(left.reshape(-1)), torch.from_numpy(right.reshape(-1))
+    pmax = torch.maximum(st.pmax.index_select(0, left), st.smax.index_select(0, right)).view(e_count, 3, N_FILTERS)
+    psum = (st.psum.index_select(0, left) + st.ssum.index_select(0, right)).view(e_count, 3, N_FILTERS)
+    # window: alt position s - 9 + i is in frame (L' - 1 - s + 9 - i) % 3
+    n_rows = h2.shape[1]
+    padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
+    wmax, wsum = padded.amax(dim=1), padded.sum(dim=1).double()  # <= (n + 20) / 3 terms: float32 suffices
+    i = torch.from_numpy((alt_len[:, None] - 1 - starts[:, None] + RF - frames[None, :]) % 3)
+    pmax = torch.maximum(pmax, wmax.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS)))
+    psum += wsum.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS))
+    return pmax, psum
+
+
+def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, batch_size: int = 64
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """See :meth:`Framepool.predict_edits`. ``indicator``: None, (2,) or (len(ref_seqs), 2)."""
+    n_refs, n_edits = len(edits.ref_seqs), len(edits)
+    ref_codes = [base_codes(s) for s in edits.ref_seqs]
+    for r, c in enumerate(ref_codes):
+        if not (c < NO_BASE).any():
+            raise ValueError(f"Framepool: ref_seqs[{r}] ({edits.ref_seqs[r][:20]!r}, length {len(c)}) has no "
+                             f"A/C/G/T base; the model's average pool is undefined for it")
+    alt_all, alt_off = edits.alt_codes()
+    alt_n = edits.alt_lengths
+    cum = np.zeros(alt_all.size + 1, dtype=np.int64)
+    np.cumsum(alt_all < NO_BASE, out=cum[1:])
+    alt_bases = cum[alt_off[1:]] - cum[alt_off[:-1]]  # A/C/G/T bases per allele
+    ind_all = torch.as_tensor(np.asarray((0.0, 1.0) if indicator is None else indicator, dtype=np.float32))
+    per_ref_ind = ind_all.ndim == 2 and ind_all.shape[0] == n_refs and n_refs != 1
+    ind_all = ind_all.reshape(-1, 2)
+
+    ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
+    alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
+    w = _Weights(model)
+    # chunks: references sorted by length, up to batch_size of them and about CHUNK_ROWS packed rows
+    order = np.argsort([len(s) for s in edits.ref_seqs], kind="stable")
+    chunks, start = [], 0
+    while start < n_refs:
+        stop = start + 1
+        while (stop < n_refs and stop - start < batch_size
+               and (stop + 1 - start) * (len(edits.ref_seqs[order[stop]]) + PAD) <= CHUNK_ROWS):
+            stop += 1
+        chunks.append(order[start:stop])
+        start = stop
+    block_of_ref = np.empty(n_refs, dtype=np.int64)  # index of each reference in its chunk
+    for refs in chunks:
+        block_of_ref[refs] = np.arange(len(refs))
+    by_ref = np.argsort(edits.ref_index, kind="stable")
+    edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
+
+    def chunk(refs):
+        ind = ind_all[refs] if per_ref_ind else ind_all
+        with torch.inference_mode():
+            st, mrl, unscaled = reference_state(model, [edits.ref_seqs[r] for r in refs], ind)
+        mrl, unscaled = mrl.numpy(), unscaled.numpy()
+        ref_out["mrl"][refs], ref_out["mrl_unscaled"][refs] = mrl[:, 0], unscaled[:, 0]
+        ref_out["mrl_shift_1"][refs], ref_out["mrl_shift_2"][refs] = mrl[:, 1], mrl[:, 2]
+        which = np.concatenate([by_ref[edit_first[r]:edit_first[r + 1]] for r in refs])
+        if which.size:
+            _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases,
+                       ind_all, per_ref_ind, alt_out)
+
+    if len(chunks) >= torch.get_num_threads():
+        parallel_map(chunk, chunks)  # one chunk per worker thread at a time, each single-threaded
+    else:
+        for refs in chunks:  # few chunks: intra-op threads for the trunk, worker threads for the alts
+            chunk(refs)
+    return ref_out, alt_out
+
+
+def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases, ind_all,
+               per_ref_ind, alt_out) -> None:
+    """Alt predictions of the edits ``which`` (all on references of state ``st``) into alt_out."""
+    starts, ends = edits.starts[which], edits.ends[which]
+    subst = alt_n[which] == ends - starts
+    keys = alt_n[which] * 2 + (~subst)  # groups: allele length, substitution or not
+    items = []
+    for key in np.unique(keys):
+        group = which[keys == key]
+        n = int(key) // 2
+        # at most SUB_BATCH_ROWS window rows, and one sub-batch per worker thread at least
+        per = max(8, min(SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF), -(-group.size // torch.get_num_threads())))
+        items += [(group[lo:lo + per], n, bool(key % 2)) for lo in range(0, group.size, per)]
+
+    def sub_batch(item):
+        idx, n, direct = item
+        refs = edits.ref_index[idx]
+        blocks = block_of_ref[refs]
+        lengths = st.lengths[blocks]
+        first = st.row0[blocks]
+        s, e = edits.starts[idx], edits.ends[idx]
+        count = (st.bases[first + lengths] - st.bases[first]) - (st.bases[first + e] - st.bases[first + s]) \
+            + alt_bases[idx]
+        if (count == 0).any():
+            bad = int(idx[np.flatnonzero(count == 0)[0]])
+            raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
+                             f"average pool is undefined for it")
+        alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
+        codes = _window_codes(st, first, s, e, alt)
+        with torch.inference_mode():
+            mask = torch.from_numpy((codes < NO_BASE).astype(np.float32)).unsqueeze(2)
+            if direct:
+                h2 = _window_direct(w, st, first, s, e, codes, mask)
+            else:
+                h2 = _window_substitution(w, st, first, s, codes, mask)
+            pmax, psum = _pools(st, first, lengths, s, e, n, h2)
+            pavg = psum.div_(torch.from_numpy(count.astype(np.float64)).view(-1, 1, 1)).to(torch.float32)
+            mrl, unscaled = model.head_shifts(pmax, pavg, ind_all[refs] if per_ref_ind else ind_all)
+        mrl, unscaled = mrl.numpy(), unscaled.numpy()
+        alt_out["mrl"][idx], alt_out["mrl_unscaled"][idx] = mrl[:, 0], unscaled[:, 0]
+        alt_out["mrl_shift_1"][idx], alt_out["mrl_shift_2"][idx] = mrl[:, 1], mrl[:, 2]
+
+    parallel_map(sub_batch, items)

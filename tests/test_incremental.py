@@ -1,0 +1,305 @@
+"""predict_edits (incremental alt predictions) equals full passes of the edited sequences.
+
+Every test compares ``model.predict_edits`` with ``model.predict_sequences`` of the references and
+of the literally edited strings, on thousands of random edits: SNVs, MNVs, insertions, deletions
+and replacements, at window edges and inside the receptive field of an edge, next to N bases (in
+the reference and in the allele), on short and long windows, many edits per window in one call.
+Framepool and Xpresso need the published weights (skipped loudly without them); HAL uses random
+tables in the published layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import require_weights
+
+TOL = 1e-5
+
+
+def random_seq(rng, length, n_frac=0.0, lower=False):
+    s = rng.choice(list("ACGT"), length)
+    if n_frac:
+        s[rng.random(length) < n_frac] = "N"
+    s = "".join(s)
+    return s.lower() if lower else s
+
+
+def edit_position(rng, length, edge_frac=0.4, reach=12):
+    """A start in [0, length]: uniform, or within ``reach`` of an edge."""
+    if rng.random() < edge_frac:
+        pos = int(rng.integers(0, reach + 1)) if rng.random() < 0.5 else length - int(rng.integers(0, reach + 1))
+        return int(np.clip(pos, 0, length))
+    return int(rng.integers(0, length + 1))
+
+
+def random_edits(rng, refs, n_edits, kinds=("snv", "mnv", "ins", "del", "complex"), alt_alphabet="ACGTN",
+                 max_len=4):
+    """(ref_index, starts, ends, alts) of random edits of the kinds named."""
+    ref_index, starts, ends, alts = [], [], [], []
+    while len(alts) < n_edits:
+        r = int(rng.integers(len(refs)))
+        length = len(refs[r])
+        kind = kinds[len(alts) % len(kinds)]
+        s = edit_position(rng, length)
+        if kind in ("snv", "mnv"):
+            n = 1 if kind == "snv" else int(rng.integers(2, max_len + 1))
+            s = min(s, length - n)
+            if s < 0:
+                continue
+            e, alt = s + n, "".join(rng.choice(list(alt_alphabet), n))
+        elif kind == "ins":
+            e, alt = s, "".join(rng.choice(list(alt_alphabet), int(rng.integers(1, max_len + 1))))
+        elif kind == "del":
+            e, alt = min(length, s + int(rng.integers(1, max_len + 1))), ""
+        else:
+            e = min(length, s + int(rng.integers(0, max_len + 1)))
+            alt = "".join(rng.choice(list(alt_alphabet), int(rng.integers(0, max_len + 1))))
+        ref_index.append(r)
+        starts.append(s)
+        ends.append(e)
+        alts.append(alt)
+    return np.array(ref_index), np.array(starts), np.array(ends), alts
+
+
+def edited(refs, ref_index, starts, ends, alts):
+    return [refs[r][:s] + a + refs[r][e:] for r, s, e, a in zip(ref_index, starts, ends, alts)]
+
+
+def assert_matches_full(model, refs, ref_index, starts, ends, alts, tol=TOL, batch_size=64, **extra):
+    """predict_edits (with ``batch_size``) vs full passes; returns the max |delta| over all keys."""
+    ref_out, alt_out = model.predict_edits(refs, ref_index, starts, ends, alts, batch_size=batch_size, **extra)
+    per_ref = {k: np.asarray(v) for k, v in extra.items()
+               if np.ndim(v) > 0 and np.shape(v)[0] == len(refs) and k in model.per_sequence_inputs}
+    shared = {k: v for k, v in extra.items() if k not in per_ref}
+    full_ref = model.predict_sequences(refs, **extra)
+    full_alt = model.predict_sequences(edited(refs, ref_index, starts, ends, alts), **shared,
+                                       **{k: v[ref_index] for k, v in per_ref.items()})
+    worst = 0.0
+    assert set(ref_out) == set(full_ref) and set(alt_out) == set(full_alt)
+    for key in full_ref:
+        assert ref_out[key].dtype == full_ref[key].dtype and ref_out[key].shape == full_ref[key].shape, key
+        assert alt_out[key].dtype == full_alt[key].dtype and alt_out[key].shape == full_alt[key].shape, key
+        d_ref = float(np.abs(ref_out[key].astype(np.float64) - full_ref[key]).max(initial=0))
+        d_alt = np.abs(alt_out[key].astype(np.float64) - full_alt[key])
+        assert d_ref <= tol, (key, d_ref)
+        if d_alt.size and d_alt.max() > tol:
+            i = int(d_alt.argmax())
+            raise AssertionError(f"{key}: edit {i} (ref {ref_index[i]}, length {len(refs[ref_index[i]])}, "
+                                 f"[{starts[i]}, {ends[i]}) -> {alts[i]!r}) differs by {d_alt[i]:.3g}")
+        worst = max(worst, d_ref, float(d_alt.max(initial=0)))
+    return worst
+
+
+# -- Framepool ------------------------------------------------------------------------------------
+def utr_refs(rng, lengths, n_frac=0.03):
+    refs = []
+    for i, length in enumerate(lengths):
+        s = random_seq(rng, int(length), n_frac=n_frac if i % 2 else 0.0, lower=(i % 7 == 3))
+        refs.append(s if any(c in "ACGTacgt" for c in s) else "A" + s[1:])
+    return refs
+
+
+def keep_with_bases(refs, ref_index, starts, ends, alts):
+    """Drop edits whose alt has no A/C/G/T (Framepool refuses those; tested separately)."""
+    keep = [i for i, s in enumerate(edited(refs, ref_index, starts, ends, alts)) if any(c in "ACGTacgt" for c in s)]
+    return ref_index[keep], starts[keep], ends[keep], [alts[i] for i in keep]
+
+
+def test_framepool_edits_mixed_lengths(framepool_model):
+    """2,400 edits of every kind on 60 UTRs of 1..700 nt (with N), edges over-sampled."""
+    rng = np.random.default_rng(1)
+    lengths = np.concatenate([rng.integers(1, 31, 20), rng.integers(31, 250, 30), rng.integers(250, 700, 10)])
+    refs = utr_refs(rng, lengths)
+    edits = keep_with_bases(refs, *random_edits(rng, refs, 2400))
+    assert len(edits[3]) > 2300
+    worst = assert_matches_full(framepool_model, refs, *edits)
+    assert worst < TOL
+
+
+def test_framepool_many_edits_per_window_and_long_windows(framepool_model):
+    """SNVs (every base and N) on a 1,000-nt UTR with an N run (all at the edges and the run,
+    a sample elsewhere) and exhaustively on a 40- and a 5-nt UTR, plus indels, in one call; with a
+    per-reference indicator and batch_size 1 (one reference per chunk)."""
+    rng = np.random.default_rng(2)
+    refs = [random_seq(rng, 1000, n_frac=0.01), random_seq(rng, 40), random_seq(rng, 5)]
+    refs[0] = refs[0][:500] + "NNNNNN" + refs[0][506:]
+    ri, st, en, al = [], [], [], []
+    for r, ref in enumerate(refs):
+        for pos in range(len(ref)):
+            for base in "ACGTN":
+                if base != ref[pos] and (r > 0 or pos < 20 or pos > 980 or 485 < pos < 520 or rng.random() < 0.05):
+                    ri.append(r), st.append(pos), en.append(pos + 1), al.append(base)
+    extra = random_edits(rng, refs, 400, kinds=("ins", "del", "complex", "mnv"), max_len=12)
+    ri, st, en = (np.concatenate([np.array(a), b]) for a, b in zip((ri, st, en), extra[:3]))
+    edits = keep_with_bases(refs, ri, st, en, al + extra[3])
+    indicator = np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 0.7]], dtype=np.float32)
+    assert len(edits[3]) > 1000
+    assert assert_matches_full(framepool_model, refs, *edits, indicator=indicator, batch_size=1) < TOL
+    sub = slice(0, None, 5)
+    assert assert_matches_full(framepool_model, refs, edits[0][sub], edits[1][sub], edits[2][sub], edits[3][sub],
+                               indicator=[1, 0]) < TOL
+
+
+def test_framepool_short_utrs_and_edge_edits(framepool_model):
+    """UTRs of 1..12 nt (frames pooled over zero padding below 3 nt): every substitution,
+    insertion (0..3 nt) and deletion at every position."""
+    rng = np.random.default_rng(3)
+    refs = utr_refs(rng, list(range(1, 13)) * 2, n_frac=0.2)
+    ri, st, en, al = [], [], [], []
+    for r, ref in enumerate(refs):
+        for s in range(len(ref) + 1):
+            for e in range(s, min(len(ref), s + 3) + 1):
+                for n in range(0, 4):
+                    ri.append(r), st.append(s), en.append(e), al.append(random_seq(rng, n, n_frac=0.2))
+    edits = keep_with_bases(refs, np.array(ri), np.array(st), np.array(en), al)
+    assert len(edits[3]) > 1500
+    assert assert_matches_full(framepool_model, refs, *edits) < TOL
+
+
+def test_framepool_long_alleles(framepool_model):
+    """Alleles and deletions longer than the receptive field (up to 80 nt), whole-UTR deletions
+    leaving a few bases, insertions at both ends."""
+    rng = np.random.default_rng(4)
+    refs = utr_refs(rng, [60, 120, 300, 33])
+    edits = random_edits(rng, refs, 300, kinds=("mnv", "ins", "del", "complex"), max_len=80)
+    ri, st, en = (np.concatenate([a, b]) for a, b in zip(edits[:3], ([1, 2, 0, 3], [0, 300, 2, 0], [118, 300, 60, 0])))
+    alts = edits[3] + ["", "ACGTACGTAC" * 5, "", "GATTACA"]
+    assert assert_matches_full(framepool_model, refs, *keep_with_bases(refs, ri, st, en, alts)) < TOL
+
+
+def test_framepool_edits_bad_input(framepool_model):
+    with pytest.raises(ValueError, match="edit 1: \\[3, 9\\) is not a 0-based half-open range"):
+        framepool_model.predict_edits(["ACGTACGT"], [0, 0], [1, 3], [2, 9], ["A", "C"])
+    with pytest.raises(ValueError, match="edit 0: ref_index 2"):
+        framepool_model.predict_edits(["ACGT", "ACG"], [2], [0], [1], ["A"])
+    with pytest.raises(ValueError, match="ends has 2 entries"):
+        framepool_model.predict_edits(["ACGT"], [0], [0], [1, 2], ["A"])
+    with pytest.raises(ValueError, match="edit 1 leaves no A/C/G/T base"):
+        framepool_model.predict_edits(["ACGT", "NAN"], [0, 1], [0, 1], [1, 2], ["A", "N"])
+    with pytest.raises(ValueError, match="ref_seqs\\[1\\].*no A/C/G/T"):
+        framepool_model.predict_edits(["ACGT", "NNN"], [0], [0], [1], ["A"])
+    with pytest.raises(ValueError, match="indicator has shape"):
+        framepool_model.predict_edits(["ACGT", "ACGG"], [0], [0], [1], ["A"], indicator=np.zeros((3, 2)))
+    ref_out, alt_out = framepool_model.predict_edits(["ACGT"], np.zeros(0, int), [], [], [])
+    assert alt_out["mrl"].shape == (0,) and ref_out["mrl"].shape == (1,)
+
+
+# -- Xpresso --------------------------------------------------------------------------------------
+XPRESSO_FILES = {"human": "humanMedian_trainepoch.11-0.426.h5", "mouse": "mouseMedian_trainepoch.05-0.278.h5"}
+_XPRESSO: dict = {}
+
+
+def xpresso(species):
+    from seqzoo.nets.xpresso import from_keras_h5
+    path = require_weights(XPRESSO_FILES[species])
+    if species not in _XPRESSO:
+        _XPRESSO[species] = from_keras_h5(path)
+    return _XPRESSO[species]
+
+
+def xpresso_refs(rng):
+    refs = [random_seq(rng, 10_500) for _ in range(4)]
+    refs[1] = refs[1][:5000] + "N" * 200 + refs[1][5200:]
+    refs[2] = random_seq(rng, 10_500, n_frac=0.01)
+    refs[3] = refs[3].lower()
+    return refs
+
+
+def xpresso_positions(rng, n):
+    """Starts over-sampling the window edges, pool-1 cell (30 nt) and pool-2 cell (300 nt)
+    boundaries, and the N run of reference 1."""
+    special = np.concatenate([np.arange(0, 40), np.arange(10_460, 10_500), np.arange(4990, 5010), np.arange(5190, 5210),
+                              (np.arange(1, 350)[:, None] * 30 + np.arange(-4, 4)).ravel(),
+                              (np.arange(1, 35)[:, None] * 300 + np.arange(-40, 40, 7)).ravel()])
+    return np.where(rng.random(n) < 0.5, rng.choice(special, n), rng.integers(0, 10_500, n))
+
+
+@pytest.mark.parametrize("species", ["human", "mouse"])
+def test_xpresso_substitutions(species):
+    """1,500 SNVs / MNVs (1..40 nt, with N) at edges, cell boundaries and next to N, random
+    half-lives per reference; plus every SNV of a 60-nt stretch (many edits per window)."""
+    model = xpresso(species)
+    rng = np.random.default_rng(10 if species == "human" else 11)
+    refs = xpresso_refs(rng)
+    n_edits = 1500 if species == "human" else 300
+    lengths = np.where(rng.random(n_edits) < 0.5, 1, rng.integers(1, 41, n_edits))
+    starts = np.minimum(xpresso_positions(rng, n_edits), 10_500 - lengths)
+    ref_index = rng.integers(0, len(refs), n_edits)
+    alts = [random_seq(rng, int(n), n_frac=0.1) for n in lengths]
+    for pos in range(4970, 5030):
+        for base in "ACGT":
+            ref_index, starts = np.append(ref_index, 1), np.append(starts, pos)
+            lengths = np.append(lengths, 1)
+            alts.append(base)
+    halflife = rng.normal(size=(len(refs), 6)).astype(np.float32)
+    worst = assert_matches_full(model, refs, ref_index, starts, starts + lengths, alts, halflife=halflife,
+                                batch_size=3)
+    assert worst < TOL
+
+
+def test_xpresso_long_substitutions_and_default_halflife():
+    """MNVs of hundreds of nt, across the whole window, and a whole-window replacement."""
+    model = xpresso("human")
+    rng = np.random.default_rng(12)
+    refs = xpresso_refs(rng)[:2]
+    spans = [(0, 10_500), (0, 1), (10_499, 10_500), (100, 1100), (5000, 5200), (9000, 10_500), (0, 700), (2999, 3301)]
+    ref_index = np.array([i % 2 for i in range(len(spans))])
+    starts, ends = np.array(spans).T
+    alts = [random_seq(rng, int(e - s), n_frac=0.05) for s, e in spans]
+    assert assert_matches_full(model, refs, ref_index, starts, ends, alts) < TOL
+
+
+def test_xpresso_edits_bad_input():
+    model = xpresso("human")
+    ref = "A" * 10_500
+    with pytest.raises(ValueError, match="edit 1 .*changes the window length to 10501"):
+        model.predict_edits([ref], [0, 0], [5, 7], [6, 8], ["C", "GG"])
+    with pytest.raises(ValueError, match="sequence 0 has length 10499"):
+        model.predict_edits([ref[1:]], [0], [5], [6], ["C"])
+    with pytest.raises(ValueError, match="halflife has shape"):
+        model.predict_edits([ref], [0], [5], [6], ["C"], halflife=np.zeros(6))
+    ref_out, alt_out = model.predict_edits([ref], [], [], [], [])
+    assert alt_out["expression"].shape == (0,) and ref_out["expression"].shape == (1,)
+
+
+# -- HAL ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["kipoi", "averaged"])
+def test_hal_substitutions(mode):
+    """4,000 SNVs / MNVs (1..12 nt and whole windows; N, lower case, U, IUPAC in alleles and
+    references) on random tables, both readings, against full passes (float64)."""
+    from seqzoo.nets import hal
+    rng = np.random.default_rng(20)
+    model = hal.HAL(rng.normal(size=(4096, 8)), mode=mode)
+    refs = [random_seq(rng, 160, n_frac=0.05 if i % 2 else 0.0, lower=(i % 5 == 4)) for i in range(40)]
+    refs += ["N" * 160, "ACGU" * 40, "ACGTR" * 32]
+    n_edits = 4000
+    lengths = np.where(rng.random(n_edits) < 0.5, 1, rng.integers(1, 13, n_edits))
+    starts = np.array([min(edit_position(rng, 160, reach=8), 160 - n) for n in lengths])
+    ref_index = rng.integers(0, len(refs), n_edits)
+    alts = ["".join(rng.choice(list("ACGTNacgtuRY"), int(n))) for n in lengths]
+    ref_index, starts = np.append(ref_index, [0, 40, 41]), np.append(starts, [0, 0, 70])
+    ends = np.append(starts[:n_edits] + lengths, [160, 160, 86])
+    alts += [random_seq(rng, 160), "N" * 160, random_seq(rng, 16)]
+    worst = assert_matches_full(model, refs, ref_index, starts, ends, alts, tol=1e-9)
+    assert worst < 1e-9
+    # the mode per call overrides the model's
+    other = "averaged" if mode == "kipoi" else "kipoi"
+    _, alt_out = model.predict_edits(refs, ref_index, starts, ends, alts, mode=other)
+    full = model.predict_sequences(edited(refs, ref_index, starts, ends, alts), mode=other)
+    np.testing.assert_allclose(alt_out["score"], full["score"], rtol=0, atol=1e-9)
+
+
+def test_hal_edits_bad_input():
+    from seqzoo.nets import hal
+    model = hal.HAL(np.ones((4096, 8)))
+    ref = "ACGT" * 40
+    with pytest.raises(ValueError, match="edit 0 .*changes the window length to 159"):
+        model.predict_edits([ref], [0], [5], [6], [""])
+    with pytest.raises(ValueError, match="sequence 0 has length 159"):
+        model.predict_edits([ref[1:]], [0], [5], [6], ["C"])
+    with pytest.raises(ValueError, match="mode"):
+        model.predict_edits([ref], [0], [5], [6], ["C"], mode="mean")
+    ref_out, alt_out = model.predict_edits([ref], np.zeros(0, int), [], [], [])
+    assert alt_out["score"].shape == (0,) and ref_out["score"].dtype == np.float64
