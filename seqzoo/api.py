@@ -170,6 +170,8 @@ class RunSetup:
     scorer: ModelsScorer | None
     schema: list[Column]
     options: dict
+    #: the vectorised paths for in-window substitutions (False: every allele on its own, for checks)
+    vectorized: bool = True
 
     @property
     def names(self) -> list[str]:
@@ -242,7 +244,7 @@ def set_threads(threads: int | None) -> int:
 
 def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool = True, batch_size: int = 64,
               device: str = "cpu", weights=None, reuse_reference: bool = True, threads: int | None = None,
-              chrom_alias=None, incremental: bool = True, **options) -> RunSetup:
+              chrom_alias=None, incremental: bool = True, vectorized: bool = True, **options) -> RunSetup:
     """Load the models (``score``), open the FASTA and GTF once, build every window rule.
 
     ``chrom_alias``: a UCSC chromAlias file (either layout) through which the VCF's and GTF's
@@ -278,7 +280,7 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
         schema = scorer.schema
     else:
         schema = window_columns(specs)
-    return RunSetup(windows, specs, loaded, scorer, schema, options)
+    return RunSetup(windows, specs, loaded, scorer, schema, options, vectorized)
 
 
 class ScoredChunk(NamedTuple):
@@ -302,8 +304,10 @@ def _chunks(setup: RunSetup, vcf, chunk_rows: int, after_record: int = 0, io_wor
             report_outside: str = "runs", open_run=None) -> Iterator[ScoredChunk]:
     if report_outside not in REPORT_OUTSIDE:
         raise UsageError(f"report_outside must be one of {REPORT_OUTSIDE}, not {report_outside!r}")
+    # substitutions inside one model's fixed windows: scored as blocks (vectorized=False: per allele)
+    fast_rows = setup.vectorized and setup.scorer is not None and len(setup.specs) == 1
     chunks = setup.windows.chunks(vcf, chunk_rows, after_record=after_record,
-                                  outside_runs=report_outside == "runs", open_run=open_run)
+                                  outside_runs=report_outside == "runs", open_run=open_run, fast_rows=fast_rows)
     for chunk in prefetch(chunks, depth=2 if io_workers else 0):
         yield ScoredChunk(setup.table(chunk.pairs), chunk.skips, chunk.last_record, chunk.last_record_at,
                           chunk.summary, chunk.outside, chunk.open_run)

@@ -193,6 +193,79 @@ class PairScorer:
                                                 **self.extra, **per_ref)
         return {k: v[ref_index] for k, v in ref_out.items()}, alt
 
+    def score_fast(self, rows) -> Table:
+        """The table of a :class:`seqzoo.windowing.FastRows` block (substitutions inside fixed windows):
+        the same rows and values as :meth:`score_table` of its pairs, built from arrays."""
+        block, rule, spec = rows.block, rows.rule, self.spec
+        recs, feats = rows.records, rows.features
+        n = len(recs)
+        uniq, inv = np.unique(feats, return_inverse=True)
+        windows = [rule.features[int(k)] for k in uniq]
+        extras = [rule.window_extras(w) for w in windows]
+        ref_seqs = [rule.orient_cached(int(k), rule.ref_forward(int(k))) for k in uniq]
+        starts, ends, alts = rows.edits()
+        per_ref = {}
+        if extras[0][0]:
+            per_ref = {k: np.stack([np.asarray(e[0][k]) for e in extras]) for k in extras[0][0]}
+        if self.incremental:
+            ref_out, alt = self.model.predict_edits(ref_seqs, inv, starts, ends, alts, batch_size=self.batch_size,
+                                                    **self.extra, **per_ref)
+            ref = {k: v[inv] for k, v in ref_out.items()}
+        else:
+            alt_seqs = [ref_seqs[j][:a] + r + ref_seqs[j][b:] for j, a, b, r in zip(inv, starts, ends, alts)]
+            row_inputs = [extras[j][0] for j in inv]
+            alt = predict_unique(self.model, alt_seqs, self.batch_size, inputs=row_inputs, **self.extra)
+            ref_out = predict_unique(self.model, ref_seqs, self.batch_size, inputs=[e[0] for e in extras],
+                                     **self.extra)
+            ref = {k: v[inv] for k, v in ref_out.items()}
+        effects = spec.effects(ref, alt)
+
+        def strings(values) -> np.ndarray:
+            arr = np.empty(n, dtype=object)
+            arr[:] = values
+            return arr
+
+        chrom = [block.chrom[r] for r in recs.tolist()]
+        pos = block.pos[recs]
+        ref_al = [block.ref[r].upper() for r in recs.tolist()]
+        alt_al = [block.alt[r].upper() for r in recs.tolist()]
+        ids = [block.ids[r] for r in recs.tolist()]
+        cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
+                                       in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
+                "chrom": strings(chrom), "pos": pos.astype(np.int64), "ref": strings(ref_al), "alt": strings(alt_al),
+                "feature_id": strings([windows[j].feature_id for j in inv]),
+                "gene_id": strings([windows[j].gene_id for j in inv]),
+                "strand": strings([windows[j].strand for j in inv]),
+                "record": (block.first_record + recs).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
+        for col in spec.note_columns:
+            cols[col] = strings([(extras[j][1] or {}).get(col, "") for j in inv])
+        outputs = list(spec.outputs) + (list(spec.vector_outputs) if self.vectors else [])
+        for k in outputs:
+            cols[f"ref_{k}"] = ref[k]
+            cols[f"alt_{k}"] = alt[k]
+        for k in list(spec.effect_names) + (list(spec.vector_effect_names) if self.vectors else []):
+            cols[k] = np.asarray(effects[k])
+        return Table(n, {c.name: cols[c.name] for c in self._columns})
+
+    def score_items(self, items) -> Table:
+        """The table of a chunk's items in order: :class:`WindowPair` objects and
+        :class:`seqzoo.windowing.FastRows` blocks."""
+        parts, run = [], []
+        for item in items:
+            if isinstance(item, WindowPair):
+                run.append(item)
+                continue
+            if run:
+                parts.append(self.score_table(run))
+                run = []
+            parts.append(self.score_fast(item))
+        if run or not parts:
+            parts.append(self.score_table(run))
+        if len(parts) == 1:
+            return parts[0]
+        return Table(sum(p.n for p in parts), {c.name: np.concatenate([p.columns[c.name] for p in parts])
+                                               for c in self._columns})
+
     def columns(self) -> list[str]:
         return [c.name for c in self._columns]
 
@@ -238,8 +311,8 @@ class ModelsScorer:
         return [c.name for c in self.schema]
 
     def score_table(self, pairs: Sequence[WindowPair]) -> Table:
-        if len(self.scorers) == 1:
-            return next(iter(self.scorers.values())).score_table(pairs)
+        if len(self.scorers) == 1:  # with one model a chunk may hold FastRows blocks
+            return next(iter(self.scorers.values())).score_items(pairs)
         by_model: dict[str, list[int]] = {}
         for i, p in enumerate(pairs):
             by_model.setdefault(p.model, []).append(i)

@@ -25,6 +25,7 @@ from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
+from .encoding import reverse_complement
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -72,7 +73,8 @@ def model_outcome(spec, rule, allele: VariantAllele, chrom: str) -> ModelOutcome
         if _BASES.isdisjoint(pair.alt_seq) or _BASES.isdisjoint(pair.ref_seq):
             feature_skips.append(_without_bases(pair.feature_id))
         else:
-            rows.append(dataclasses.replace(pair, model=spec.name))
+            object.__setattr__(pair, "model", spec.name)  # the rule's fresh pair: name its model (no copy)
+            rows.append(pair)
     skips = [Skip(allele, fs.reason, fs.detail, fs.feature_id, spec.name) for fs in feature_skips]
     if rows:
         return ModelOutcome(spec.name, rows, skips, None, True)
@@ -134,56 +136,66 @@ class Chunk:
     open_run: "OutsideRun | None" = None
 
 
-class OutsideIndex:
-    """Which records lie outside every model's features, a block of records at a time (numpy).
+class FastIndex:
+    """The vectorised paths, a block of records at a time (numpy): records outside every model's
+    features, and substitutions inside the fixed windows of a single model.
 
     Built from the window rules' ``spans()`` (None from any rule, e.g. variant-centred windows:
-    no record is outside). A record qualifies for the fast path when it has one ALT, REF and ALT are
-    A/C/G/T only, its contig is in the FASTA, REF lies inside the contig and equals the FASTA, and
-    REF overlaps no span: it gets no window and no skip in any model, exactly what the per-allele
-    path would find (tested on random VCFs). Every other record takes the per-allele path.
+    no record is outside). A record is *clean* when it has one ALT, REF and ALT are A/C/G/T only,
+    its contig is in the FASTA, REF lies inside the contig and equals the FASTA. A clean record whose
+    REF overlaps no span gets no window and no skip in any model (*outside*). With one model whose
+    rule has fixed windows (:class:`~seqzoo.windows.fixed.AnchoredWindowRule`), a clean substitution
+    (len REF == len ALT) whose every overlapping window holds all of REF, lies inside its contig and
+    has an A/C/G/T base gets one row per such window (*in-window*): the anchor moves nothing and no
+    feature can be skipped. Both give exactly what the per-allele path gives (tests/test_outside.py,
+    tests/test_fast_rows.py); every other record takes the per-allele path.
     """
 
     _ACGT = np.zeros(256, dtype=bool)
     for _b in b"ACGTacgt":
         _ACGT[_b] = True
 
-    def __init__(self, rules: dict, genome: Genome, names: ContigNames):
+    def __init__(self, rules: dict, genome: Genome, names: ContigNames, rows: bool = False):
         self.names, self.genome = names, genome
         spans = [rule.spans() if hasattr(rule, "spans") else None for rule in rules.values()]
         self.usable = all(s is not None for s in spans)
         self._reader = BaseReader(genome.path) if self.usable else None
         self.usable = self.usable and self._reader.usable
-        by_chrom: dict[str, list] = {}
-        for rule_spans in spans if self.usable else []:
-            for chrom, start, end in rule_spans:
-                by_chrom.setdefault(chrom, []).append((start, end))
-        self._merged = {}
-        for chrom, items in by_chrom.items():
-            items.sort()
-            starts, ends = [], []
-            for a, b in items:
-                if starts and a <= ends[-1]:
-                    ends[-1] = max(ends[-1], b)
-                else:
-                    starts.append(a)
-                    ends.append(b)
-            self._merged[chrom] = (np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+        self._merged = {chrom: _merge(items) for chrom, items in _by_chrom(
+            (c, a, b) for rule_spans in (spans if self.usable else []) for c, a, b in rule_spans).items()}
+        rule = next(iter(rules.values()))
+        self.rule = rule if rows and self.usable and len(rules) == 1 and hasattr(rule, "features") else None
+        self._windows = {}
+        if self.rule is not None:  # per contig: windows sorted by (start, end), their feature index, usable?
+            by_chrom: dict[str, list] = {}
+            for k, w in enumerate(self.rule.features):
+                by_chrom.setdefault(w.chrom, []).append((w.start, w.end, k))
+            for chrom, items in by_chrom.items():
+                items.sort(key=lambda t: (t[0], t[1]))
+                starts = np.array([t[0] for t in items], dtype=np.int64)
+                ends = np.array([t[1] for t in items], dtype=np.int64)
+                feats = np.array([t[2] for t in items], dtype=np.int64)
+                ok = (starts >= 0) & (ends <= genome.lengths[chrom])
+                for n, k in enumerate(feats):
+                    if ok[n] and _BASES.isdisjoint(self.rule.ref_forward(int(k))):
+                        ok[n] = False  # window_without_bases: the per-allele path says so
+                self._windows[chrom] = (starts, ends, feats, ok, int((ends - starts).max()))
 
-    def mask(self, block: RecordBlock) -> np.ndarray:
-        """bool per record of ``block``: outside every feature (see the class docstring)."""
+    def classify(self, block: RecordBlock) -> tuple[np.ndarray, np.ndarray, "FastRowsOf | None"]:
+        """(outside?, in-window?, the in-window rows) per record of ``block``."""
         n = len(block)
-        ok = np.zeros(n, dtype=bool)
+        outside = np.zeros(n, dtype=bool)
+        inside = np.zeros(n, dtype=bool)
+        rows = []
         if not self.usable or not n:
-            return ok
+            return outside, inside, None
         refs, alts = block.ref, block.alt
         ref_len = np.fromiter(map(len, refs), dtype=np.int64, count=n)
         alt_len = np.fromiter(map(len, alts), dtype=np.int64, count=n)
         text = np.frombuffer("".join(refs).encode("ascii", "replace") + "".join(alts).encode("ascii", "replace"),
                              dtype=np.uint8)
         bad = ~self._ACGT[text]  # ',' (several ALTs), '.', '*', '<', N, ... all fail
-        lengths = np.concatenate([ref_len, alt_len])
-        owner = np.repeat(np.arange(2 * n) % n, lengths)
+        owner = np.repeat(np.arange(2 * n) % n, np.concatenate([ref_len, alt_len]))
         clean = np.ones(n, dtype=bool)
         clean[owner[bad]] = False
         clean &= (ref_len > 0) & (alt_len > 0)
@@ -197,22 +209,75 @@ class OutsideIndex:
             if fasta is None or not len(sel):
                 continue
             s, e = starts[sel], starts[sel] + ref_len[sel]
-            inside = (s >= 0) & (e <= self.genome.lengths[fasta])
-            sel, s, e = sel[inside], s[inside], e[inside]
-            merged = self._merged.get(fasta)
-            if merged is not None and len(merged[0]):
-                k = np.searchsorted(merged[0], e, side="left") - 1
-                hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
-                sel, s, e = sel[~hit], s[~hit], e[~hit]
+            inside_contig = (s >= 0) & (e <= self.genome.lengths[fasta])
+            sel, s, e = sel[inside_contig], s[inside_contig], e[inside_contig]
             if not len(sel):
                 continue
             lens = e - s
             positions = np.repeat(s, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
             want = np.frombuffer("".join(refs[i] for i in sel).upper().encode("ascii"), dtype=np.uint8)
-            same = self._reader.codes(fasta, positions) == want
-            agree = np.logical_and.reduceat(same, np.cumsum(lens) - lens) if len(same) else np.ones(0, bool)
-            ok[sel[agree]] = True
-        return ok
+            agree = np.logical_and.reduceat(self._reader.codes(fasta, positions) == want, np.cumsum(lens) - lens)
+            sel, s, e = sel[agree], s[agree], e[agree]
+            merged = self._merged.get(fasta)
+            hit = np.zeros(len(sel), dtype=bool)
+            if merged is not None and len(merged[0]):
+                k = np.searchsorted(merged[0], e, side="left") - 1
+                hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
+            outside[sel[~hit]] = True
+            windows = self._windows.get(fasta)
+            if windows is None or not hit.any():
+                continue
+            sub = hit & (ref_len[sel] == alt_len[sel])
+            sel, s, e = sel[sub], s[sub], e[sub]
+            w_start, w_end, feats, ok, longest = windows
+            lo = np.searchsorted(w_start, s - longest + 1, side="left")
+            hi = np.searchsorted(w_start, e, side="left")
+            count = hi - lo
+            cand = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+            owner_rec = np.repeat(np.arange(len(sel)), count)
+            overlaps = w_end[cand] > np.repeat(s, count)
+            cand, owner_rec = cand[overlaps], owner_rec[overlaps]
+            holds = (w_start[cand] <= s[owner_rec]) & (w_end[cand] >= e[owner_rec]) & ok[cand]
+            good = np.ones(len(sel), dtype=bool)
+            good[owner_rec[~holds]] = False
+            good &= np.bincount(owner_rec, minlength=len(sel)) > 0
+            keep = good[owner_rec]
+            inside[sel[good]] = True
+            rows.append((sel[owner_rec[keep]], feats[cand[keep]]))
+        if not rows:
+            return outside, inside, None
+        records = np.concatenate([r for r, _ in rows])
+        features = np.concatenate([f for _, f in rows])
+        order = np.argsort(records, kind="stable")  # VCF order; per record the windows' (start, end) order
+        return outside, inside, FastRowsOf(records[order], features[order])
+
+
+@dataclass
+class FastRowsOf:
+    """Rows of a block's in-window records: record index in the block and feature index, one per row."""
+
+    records: np.ndarray
+    features: np.ndarray
+
+
+def _by_chrom(spans) -> dict:
+    out: dict[str, list] = {}
+    for chrom, start, end in spans:
+        out.setdefault(chrom, []).append((start, end))
+    return out
+
+
+def _merge(items: list) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint [start, end) covering ``items``."""
+    items.sort()
+    starts, ends = [], []
+    for a, b in items:
+        if starts and a <= ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+    return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
 
 
 class VariantWindows:
@@ -262,40 +327,65 @@ class VariantWindows:
             yield item
         self._refs.finish(self.summary)
 
-    def _uncounted(self, vcf_file, after_record: int, runs: bool) -> Iterator:
-        """:class:`AlleleResult` objects and, with ``runs``, :class:`_FastRecords` (records of the
-        fast path, which give no result objects), in VCF order, not yet counted."""
+    def _uncounted(self, vcf_file, after_record: int, runs: bool, rows: bool = False) -> Iterator:
+        """:class:`AlleleResult` objects, and the vectorised paths' items: with ``runs``
+        :class:`_FastRecords` (records outside every feature), with ``rows`` :class:`FastRows`
+        (substitutions inside one model's fixed windows), in VCF order, not yet counted."""
         if after_record == 0 and self.summary.alleles:  # a new pass: count afresh
             self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
         warn_if_other_assembly(vcf_file, self.genome, self.names)
         self._vcf_file, self._refs = vcf_file, RefMismatchMonitor(vcf_file)
         ids = DuplicateIds()
-        outside = OutsideIndex(self.rules, self.genome, self.names) if runs else None
+        fast = FastIndex(self.rules, self.genome, self.names, rows=rows) if runs or rows else None
         for block in iter_record_blocks(vcf_file):
             dup, false = ids.flags(block.ids)  # every record, in VCF order (the resumed ones too)
             n = len(block)
             skip = max(0, min(n, after_record - block.first_record + 1))
-            fast = outside.mask(block) if outside is not None else np.zeros(n, dtype=bool)
-            fast[:skip] = False
-            # runs of fast records: where fast switches on / off
-            edges = np.flatnonzero(np.diff(np.r_[False, fast, False].astype(np.int8)))
-            run_end = dict(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+            kind = np.zeros(n, dtype=np.int8)  # 0: per allele, 1: outside, 2: in-window rows
+            found = None
+            if fast is not None:
+                outside, inside, found = fast.classify(block)
+                if runs:
+                    kind[outside] = 1
+                if rows and found is not None:
+                    kind[inside] = 2
+            kind[:skip] = 0
+            # runs of equal kind: where the kind changes
+            change = np.flatnonzero(np.diff(np.r_[-1, kind, -1])) if n else np.zeros(1, dtype=np.int64)
             i = skip
-            while i < n:
-                if i in run_end:
-                    j = run_end[i]
-                    yield _FastRecords(block, i, j, dup[i:j], false[i:j])
-                    i = j
+            for a, b in zip(change[:-1].tolist(), change[1:].tolist()):
+                if b <= i:
                     continue
-                alleles = block.alleles(i)
-                for allele in alleles:
-                    result = self.result(allele)
-                    result.duplicate = (bool(dup[i]), float(false[i])) if allele.alt_index == 0 else None
-                    yield result
-                i += 1
+                a = max(a, i)
+                if kind[a] == 1:
+                    yield _FastRecords(block, a, b, dup[a:b], false[a:b])
+                elif kind[a] == 2:
+                    lo, hi = np.searchsorted(found.records, [a, b])
+                    yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], dup[a:b], false[a:b],
+                                   self.specs[0], self.rules[self.specs[0].name])
+                else:
+                    for k in range(a, b):
+                        for allele in block.alleles(k):
+                            result = self.result(allele)
+                            result.duplicate = (bool(dup[k]), float(false[k])) if allele.alt_index == 0 else None
+                            yield result
+                i = b
 
     def _count(self, item) -> None:
         s = self.summary
+        if isinstance(item, FastRows):
+            n, m = item.end - item.start, len(item.records)
+            s.count_duplicates(item.dup, item.false, item.block.ids[item.start:item.end],
+                               range(item.block.first_record + item.start, item.block.first_record + item.end),
+                               self._vcf_file)
+            s.records += n
+            s.alleles += n
+            s.rows += m
+            s.scored_alleles += n
+            s.model_rows[item.spec.name] += m
+            s.model_scored_alleles[item.spec.name] += n
+            s.ref_checked += n
+            return
         if isinstance(item, _FastRecords):
             n = item.end - item.start
             s.count_duplicates(item.dup, item.false, item.block.ids[item.start:item.end],
@@ -327,7 +417,7 @@ class VariantWindows:
             yield from result.skips
 
     def chunks(self, vcf_file, chunk_rows: int, after_record: int = 0, outside_runs: bool = False,
-               open_run: OutsideRun | None = None) -> Iterator[Chunk]:
+               open_run: OutsideRun | None = None, fast_rows: bool = False) -> Iterator[Chunk]:
         """The results cut into :class:`Chunk` objects at VCF record boundaries.
 
         A chunk closes at the first record boundary after it holds ``chunk_rows`` events (pairs
@@ -345,8 +435,8 @@ class VariantWindows:
         last: tuple | None = None  # (record, chrom:pos) of the last record taken
         events = 0
         reason = self._outside_reason
-        for item in self._uncounted(vcf_file, after_record, runs=outside_runs):
-            if isinstance(item, _FastRecords):
+        for item in self._uncounted(vcf_file, after_record, runs=outside_runs, rows=fast_rows):
+            if isinstance(item, (_FastRecords, FastRows)):
                 first_record = item.block.first_record + item.start
                 new_record = True
             else:
@@ -356,6 +446,12 @@ class VariantWindows:
                 yield Chunk(pairs, skips, last[0], last[1], self.summary.to_dict(), runs, pending)
                 pairs, skips, runs, events = [], [], [pending] if pending else [], 0
             self._count(item)
+            if isinstance(item, FastRows):
+                z = item.end - 1
+                last = (item.block.first_record + z, f"{item.block.chrom[z]}:{item.block.pos[z]}")
+                pairs.append(item)  # scored as a block (seqzoo.scoring.PairScorer.score_fast)
+                events += len(item.records)
+                continue
             if isinstance(item, _FastRecords):
                 b = item.block
                 a, z = item.start, item.end - 1
@@ -380,6 +476,51 @@ class VariantWindows:
         elif runs:  # nothing after the resumed record: the open run ends here
             yield Chunk([], [], runs[-1].last[0], runs[-1].last_at, self.summary.to_dict(), runs)
         self._refs.finish(self.summary)
+
+
+@dataclass
+class FastRows:
+    """Records ``start:end`` of a block whose alleles are substitutions inside fixed windows of one
+    model: one row per (record, window), ``records`` (block indices) and ``features`` (the rule's
+    feature indices), in VCF order. Scored without WindowPair objects
+    (:meth:`seqzoo.scoring.PairScorer.score_fast`); :meth:`pairs` makes them for other consumers."""
+
+    block: RecordBlock
+    start: int
+    end: int
+    records: np.ndarray
+    features: np.ndarray
+    dup: np.ndarray
+    false: np.ndarray
+    spec: object
+    rule: object
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def edits(self) -> tuple[np.ndarray, np.ndarray, list]:
+        """(start, end, replacement) of each row's edit of its reference window, model orientation."""
+        feats = [self.rule.features[int(k)] for k in self.features]
+        pos0 = self.block.pos[self.records] - 1
+        lens = np.array([len(self.block.ref[int(r)]) for r in self.records], dtype=np.int64)
+        w_start = np.array([w.start for w in feats], dtype=np.int64)
+        w_end = np.array([w.end for w in feats], dtype=np.int64)
+        minus = np.array([w.strand == "-" for w in feats], dtype=bool)
+        starts = np.where(minus, w_end - (pos0 + lens), pos0 - w_start)
+        alts = [self.block.alt[int(r)].upper() for r in self.records]
+        alts = [reverse_complement(a) if m else a for a, m in zip(alts, minus)]
+        return starts, starts + lens, alts
+
+    def pairs(self) -> list[WindowPair]:
+        """The rows as :class:`WindowPair` objects (what the per-allele path builds)."""
+        out = []
+        for r, k in zip(self.records.tolist(), self.features.tolist()):
+            allele = self.block.alleles(r)[0]
+            pair_list, _ = self.rule.windows(allele, self.rule.features[k].chrom)
+            pair = next(p for p in pair_list if p.feature_id == self.rule.features[k].feature_id)
+            object.__setattr__(pair, "model", self.spec.name)
+            out.append(pair)
+        return out
 
 
 @dataclass

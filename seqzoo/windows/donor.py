@@ -22,7 +22,6 @@ that has this window (GTF order, comma-separated, the row's own ``feature_id`` f
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -121,10 +120,6 @@ class DonorWindows(AnchoredWindowRule):
                               f"({len(self.transcripts)} transcripts with exon lines there): HAL scores 5' splice "
                               f"donors, the ends of all but the last exon of each transcript")
         super().__init__(genome, windows, NO_FEATURE)
-
-    def windows(self, allele: VariantAllele, chrom: str):
-        pairs, skips = super().windows(allele, chrom)
-        return [dataclasses.replace(p, notes={NOTE_COLUMN: self.donor_ids[p.feature_id]}) for p in pairs], skips
 
     def window_extras(self, w):
         return None, {NOTE_COLUMN: self.donor_ids[w.feature_id]}

@@ -112,6 +112,19 @@ def forward_alt_window(genome: Genome, w: AnchoredWindow, allele: VariantAllele,
     return seq
 
 
+def _substitution(w: AnchoredWindow, allele: VariantAllele) -> tuple[int, int, str] | None:
+    """The edit (start, end, replacement) in model orientation of a substitution (SNV, MNV) that lies
+    inside window ``w`` (then the anchor rule moves nothing); None otherwise."""
+    n = len(allele.ref)
+    if n != len(allele.alt) or allele.start < w.start or allele.end > w.end:
+        return None
+    if w.strand == "+":
+        start = allele.start - w.start
+        return start, start + n, allele.alt
+    start = w.end - allele.end
+    return start, start + n, reverse_complement(allele.alt)
+
+
 class AnchoredWindowRule:
     """Window rule over fixed-length anchored windows (one per feature).
 
@@ -128,6 +141,7 @@ class AnchoredWindowRule:
         self.index = SegmentIndex((w.chrom, w.start, w.end, i) for i, w in enumerate(features))
         self._no_feature = no_feature
         self._ref_forward: SequenceCache[str] = SequenceCache()  # bounded: 60,000 genes x 10.5 kb would be 630 MB
+        self._ref_model: SequenceCache[str] = SequenceCache()  # the '-' windows reverse-complemented
 
     def no_feature_reason(self) -> tuple[str, str]:
         return self._no_feature
@@ -183,6 +197,15 @@ class AnchoredWindowRule:
                 skips.append(FeatureSkip(w.feature_id, "window_past_contig_end",
                                          f"window of {w.feature_id} needs sequence past a contig end: {exc}"))
                 continue
-            pairs.append(WindowPair(allele, w.feature_id, w.gene_id, w.strand, self.orient(w, ref_fwd),
-                                    self.orient(w, alt_fwd), ref_key=w.key))
+            inputs, notes = self.window_extras(w)
+            pairs.append(WindowPair(allele, w.feature_id, w.gene_id, w.strand, self.orient_cached(i, ref_fwd),
+                                    self.orient(w, alt_fwd), ref_key=w.key, inputs=inputs, notes=notes,
+                                    edit=_substitution(w, allele)))
         return pairs, skips
+
+    def orient_cached(self, i: int, forward: str) -> str:
+        """Feature ``i``'s reference window in model orientation (reverse complements cached)."""
+        w = self.features[i]
+        if w.strand == "+":
+            return forward
+        return self._ref_model.get(i, lambda: reverse_complement(forward))

@@ -13,7 +13,6 @@ after the paper's standardisation means average mRNA features — and each row s
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -101,14 +100,6 @@ class TssWindows(AnchoredWindowRule):
         if gene_id in self.halflife:
             return self.halflife[gene_id], "file"
         return np.zeros(N_HALFLIFE, np.float32), "zeros_gene_not_in_file"
-
-    def windows(self, allele: VariantAllele, chrom: str):
-        pairs, skips = super().windows(allele, chrom)
-        out = []
-        for p in pairs:
-            hl, source = self.gene_inputs(p.gene_id)
-            out.append(dataclasses.replace(p, inputs={"halflife": hl}, notes={"halflife_source": source}))
-        return out, skips
 
     def window_extras(self, w):
         hl, source = self.gene_inputs(w.gene_id)
