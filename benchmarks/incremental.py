@@ -7,6 +7,8 @@ All in one process, torch threads 2 (``--threads``). Every ratio is measured wit
 two sides timed back to back (best of ``--repeats``), each row with the load of *other* processes
 meanwhile ("other load", cores; above 0.25 the row is contended) and the load average at the start.
 Before each measurement the script waits (``--wait-quiet``, 300 s in all) for the CPUs to be free.
+``--cpu-time``: one torch thread, times are this process's CPU time: per-core rates and ratios
+that hold when other processes keep the machine busy.
 
 * Framepool forward: ``predict_sequences`` of 1,024 random 100- and 300-nt sequences, batch 64,
   against the 2048 x 2048 float32 ``torch.matmul`` (best of runs) measured just before; FLOPs
@@ -38,6 +40,15 @@ import common  # noqa: E402  (benchmarks/common.py)
 
 
 WAITER = common.QuietWaiter(0)  # replaced in main() by --wait-quiet
+CLOCK = time.perf_counter  # time.process_time with --cpu-time
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best float32 n x n torch.matmul GFLOP/s, timed with CLOCK."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    t, _ = best(lambda: torch.matmul(a, b, out=out), repeats)
+    return 2.0 * n ** 3 / t / 1e9
 
 
 def best(fn, repeats: int):
@@ -48,9 +59,9 @@ def best(fn, repeats: int):
     times = []
     with common.CpuMonitor() as mon:
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(CLOCK() - t0)
     return min(times), mon
 
 
@@ -65,11 +76,11 @@ class PhaseTimer:
     def __enter__(self):
         for name, inner in self.inner.items():
             def timed(*args, _name=name, _inner=inner, **kwargs):
-                t0 = time.perf_counter()
+                t0 = CLOCK()
                 try:
                     return _inner(*args, **kwargs)
                 finally:
-                    self.seconds[_name] += time.perf_counter() - t0
+                    self.seconds[_name] += CLOCK() - t0
             setattr(self.module, name, timed)
         return self
 
@@ -89,9 +100,9 @@ def best_alt(fn, module, ref_phase: str, alt_phase: str, repeats: int):
     with common.CpuMonitor() as mon:
         for _ in range(repeats):
             with PhaseTimer(module, (ref_phase, alt_phase)) as timer:
-                t0 = time.perf_counter()
+                t0 = CLOCK()
                 fn()
-                total = time.perf_counter() - t0
+                total = CLOCK() - t0
             ref, alt = timer.seconds[ref_phase], timer.seconds[alt_phase]
             runs.append((total, total * alt / max(ref + alt, 1e-12)))
     return min(runs) + (mon,)
@@ -147,16 +158,16 @@ def framepool_forward(model, repeats, n_seqs):
     for length in (100, 300):
         seqs = common.random_seqs(n_seqs, length, seed=length)
         flops = 2 * length * (28 * 128 + 2 * 7 * 128 * 128) + 3 * 2 * (768 * 64 + 64)
-        peak = common.matmul_gflops(2048, repeats=5)
+        peak = matmul_gflops(2048, repeats=5)
         t_new, m_new = best(lambda: model.predict_sequences(seqs, batch_size=64), repeats)
         t_old, m_old = best(lambda: tensor_path(seqs), repeats)
-        peak2 = common.matmul_gflops(2048, repeats=5)
+        peak2 = matmul_gflops(2048, repeats=5)
         peak = max(peak, peak2)
         for name, t, mon in (("before (tensor path)", t_old, m_old), ("after (predict_sequences)", t_new, m_new)):
             gf = n_seqs * flops / t / 1e9
             rows.append([f"{length} nt, batch 64", name, f"{n_seqs / t:,.0f}", f"{gf:.0f}", f"{peak:.0f}",
                          f"{100 * gf / peak:.0f}%", load(mon)])
-    print("\n### Framepool forward pass vs float32 GEMM peak (2 threads)\n")
+    print(f"\n### Framepool forward pass vs float32 GEMM peak ({torch.get_num_threads()} threads, {CLOCK.__name__})\n")
     print(common.markdown_table(["input", "path", "seq/s", "GFLOP/s", "matmul GFLOP/s", "% of peak", "other load"],
                                 rows))
 
@@ -246,6 +257,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller sizes (~1 min)")
     ap.add_argument("--models", default="framepool,xpresso,hal")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time by this process's CPU time, one torch thread: per-core rates that hold up on a "
+                         "machine other processes keep busy (wall-clock ratios do not)")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--wait-quiet", type=float, default=300,
                     help="before each measurement wait until other processes use < 0.25 cores, at most this "
@@ -253,6 +267,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     global WAITER
     WAITER = common.QuietWaiter(args.wait_quiet)
+    global CLOCK
+    if args.cpu_time:
+        CLOCK, args.threads = time.process_time, 1
     torch.set_num_threads(args.threads)
     repeats = args.repeats or (2 if args.quick else 3)
     import seqzoo
