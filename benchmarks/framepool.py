@@ -144,7 +144,7 @@ def main(argv=None) -> int:
                    f"{max(lengths)}), generated in {t_gen:.1f} s")
         run.end_to_end(MODEL, model, paths, work, ["ref_mrl", "alt_mrl", "mrl_fold_change", "shift_1", "shift_2"],
                        dataset, TARGET_VARIANTS_PER_S, baseline=KipoiStyleFramepool(model),
-                       baseline_label=f"Kipoi-style baseline (6 forward passes per variant, batch {bs})")
+                       baseline_label=f"Kipoi-style baseline (3 forward passes per sequence, batch {bs})")
     run.matmul_end()
 
     # -- rows 2-4b ---------------------------------------------------------------------------------
