@@ -19,10 +19,10 @@ What is measured (all in one process, torch's default threads unless ``--threads
    Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
    extraction, TSV writing): the Kipoi ``UTRVariantEffectModel`` scheme as a model of its own,
    :class:`KipoiStyleFramepool` (three forward passes per sequence: with 0, 1, 2 zero rows appended
-   at the 3' end, ``model(x, indicator)`` on each, so six per variant), passed as
-   ``("Framepool", KipoiStyleFramepool(model))`` with ``reuse_reference=False``; in batches of 64 and
-   one variant at a time (``chunk_rows=1``, batch 1). It uses seqzoo's fast one-hot encoder (Kipoi's
-   per-base dict lookup is slower), so it is a generous baseline.
+   at the 3' end, ``model(x, indicator)`` on each; six per variant where its ref and alt are both
+   predicted), passed as ``("Framepool", KipoiStyleFramepool(model))`` with ``reuse_reference=False``;
+   in batches of 64 and one variant at a time (``chunk_rows=1``). It uses seqzoo's fast one-hot
+   encoder (Kipoi's per-base dict lookup is slower), so it is a generous baseline.
 4. Ratios seqzoo / baseline and pass/fail against the targets (>= 2,500 sequences/s for the
    forward pass, >= 1,900 variants/s end to end). Targets are benchmark goals, not tests: the
    exit status is 0 unless ``--strict``.

@@ -239,11 +239,6 @@ def every_nth(src: Path, dst: Path, n: int) -> Path:
     return dst
 
 
-def first_records(src: Path, dst: Path, n: int) -> Path:
-    common.vcf_subset(src, dst, n)
-    return dst
-
-
 def make_data(folder: Path, cfg: dict, seed: int = 0) -> dict:
     """The FASTA (+ .fai), GTF and VCFs of ``cfg`` in ``folder``, generated unless ``folder/data.json``
     says they are there. Returns the paths and the data's description."""
@@ -266,11 +261,11 @@ def make_data(folder: Path, cfg: dict, seed: int = 0) -> dict:
     large = write_vcf(folder / f"variants.{cfg['records']}.vcf", codes, cfg["records"], rng)
     small = every_nth(large, folder / f"variants.{cfg['records'] // 5}.vcf", 5)
     for n in BPNET_SCORE_RECORDS:
-        first_records(large, folder / f"variants.first{n}.vcf", n)
+        common.vcf_subset(large, folder / f"variants.first{n}.vcf", n)
     hal = folder / "HAL_mer_scores.stand-in.npz"
     np.savez(hal, weights=np.random.default_rng(seed).normal(size=(4096, 8)))
-    meta = {"cfg": cfg, "version": DATA_VERSION, "fasta": str(fasta), "gtf": str(gtf), "vcf": {str(cfg["records"]): str(large),
-            str(cfg["records"] // 5): str(small)}, "hal_weights": str(hal),
+    meta = {"cfg": cfg, "version": DATA_VERSION, "fasta": str(fasta), "gtf": str(gtf),
+            "vcf": {str(cfg["records"]): str(large), str(cfg["records"] // 5): str(small)}, "hal_weights": str(hal),
             "genome_mb": sum(lengths.values()) / 1e6, "contigs": len(lengths),
             "gtf_mb": gtf.stat().st_size / 1e6, **counts, "seconds": time.perf_counter() - t0}
     marker.write_text(json.dumps(meta, indent=1))
