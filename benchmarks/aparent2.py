@@ -1,5 +1,5 @@
-"""APARENT2 benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo score``, naive
-per-variant baseline; prints one Markdown table and (full runs) updates the APARENT2 section of
+"""APARENT2 benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo.score_vcf``,
+baseline without shared reference predictions; prints one Markdown table and (full runs) updates the APARENT2 section of
 ``benchmarks/RESULTS.md``.
 
     SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/aparent2.py [--quick]
@@ -18,13 +18,13 @@ What is measured (all in one process, torch's default threads unless ``--threads
    (:func:`make_pas_dataset`: ~300 transcripts of ~200 genes on both strands, a quarter of the
    genes with a second transcript sharing the 3' end, a quarter with a second polyA site 60 nt
    upstream, so that windows overlap; ~20,000 SNV / insertion / deletion records inside the 205-nt
-   3'-end windows): VCF -> TSV through ``seqzoo.cli.main(["score", ..., "--quiet"])``, once as is
-   (model load, .fai build included) and with the model preloaded (best of 3).
+   3'-end windows): VCF -> TSV through ``seqzoo.score_vcf``, once as is
+   (model load, .fai build included) and with the loaded model passed in (best of 3).
    variants/s = VCF alleles / wall time.
-   Baseline, on the first records of the same VCF and through the same CLI code path (window
-   extraction, TSV writing): ``PairScorer`` replaced by a naive scorer that predicts the ref and the
-   alt window of every row (no reference sharing, no deduplication), in batches of 64 rows and one
-   row at a time. Its scores are checked against seqzoo's (max abs diff).
+   Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
+   extraction, TSV writing): ``reuse_reference=False`` (no reference prediction kept from one slice
+   of rows to the next), in batches of 64 rows, and one variant at a time (``chunk_rows=1``: a chunk
+   per VCF record). Its scores are checked against seqzoo's (max abs diff).
 4. Ratios seqzoo / baseline and pass/fail against the targets (>= 720 sequences/s forward, >= 900
    variants/s end to end). Targets are benchmark goals, not tests: exit status 0 unless ``--strict``.
 """
@@ -157,7 +157,6 @@ def main(argv=None) -> int:
                 torch.softmax(model.cut_logits(xb, lib), dim=-1)
 
     raw_sps, raw_mon = run.throughput("cut_logits + softmax on pre-encoded tensors", raw, n_fw)
-    run.results.update(predict_sps=pred_sps, raw_sps=raw_sps)
 
     # 3. end to end ------------------------------------------------------------------------------
     with run.workdir() as work:
@@ -165,11 +164,7 @@ def main(argv=None) -> int:
         paths = ds["paths"]
         dataset = (f"{ds['n_genes']} genes, {ds['n_transcripts']} transcripts, {ds['n_windows']} distinct 205-nt "
                    f"windows, generated in {t_gen:.1f} s")
-        common.end_to_end(
-            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
-                                                              args.weights),
-            paths["vcf"], work, COMPARED, dataset, "iso_prob, delta log-odds, max delta cut_prob",
-            TARGET_VARIANTS_PER_S)
+        run.end_to_end(MODEL, model, paths, work, COMPARED, dataset, TARGET_VARIANTS_PER_S)
     run.matmul_end()
 
     # -- rows 2-2b ---------------------------------------------------------------------------------

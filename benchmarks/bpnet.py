@@ -1,5 +1,5 @@
-"""BPNet-OSKN benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo score``, naive
-per-variant baseline; prints one Markdown table and (full runs) updates the BPNet section of
+"""BPNet-OSKN benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo.score_vcf``, baseline
+without shared reference predictions; prints one Markdown table and (full runs) updates the BPNet section of
 ``benchmarks/RESULTS.md``.
 
     python benchmarks/bpnet.py [--quick] [--weights bpnet.model.h5]
@@ -23,12 +23,12 @@ What is measured (all in one process, torch's default threads unless ``--threads
 3. End to end on a synthetic genome + VCF built here (:func:`make_centered_dataset`: two random
    100-kb contigs, 2,000 SNV / insertion / deletion records at random positions at least 600 nt
    from the contig ends; no GTF: BPNet's windows are the 1000 nt centred on each variant): VCF ->
-   TSV through ``seqzoo.cli.main(["score", ..., "--quiet"])``, once as is (model load, .fai build
-   included) and with the model preloaded (best of 2). variants/s = VCF alleles / wall time.
-   Baseline, on the first records of the same VCF and through the same CLI code path (window
-   extraction, TSV writing): ``PairScorer`` replaced by a naive scorer that predicts the ref and the
-   alt window of every row (no reference sharing, no deduplication), in batches of 64 rows and one
-   row at a time. Its scores are checked against seqzoo's (max abs diff).
+   TSV through ``seqzoo.score_vcf`` (no GTF), once as is (model load, .fai build included) and with
+   the loaded model passed in (best of 2). variants/s = VCF alleles / wall time.
+   Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
+   extraction, TSV writing): ``reuse_reference=False`` (no reference prediction kept from one slice
+   of rows to the next), in batches of 64 rows, and one variant at a time (``chunk_rows=1``: a chunk
+   per VCF record). Its scores are checked against seqzoo's (max abs diff).
 4. Ratios seqzoo / baseline. BPNet-OSKN has no throughput targets: the target column stays empty.
 """
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     run.matmul_start()
 
     # 2. forward pass ----------------------------------------------------------------------------
-    model = run.load_model(MODEL, weights, "h5 -> torch", "stand-in: random-weights fixture" if stand_in else weights)
+    model = run.load_model(MODEL, weights, "h5 -> torch" + (", stand-in: random-weights fixture" if stand_in else ""))
     seqs = common.random_seqs(cfg["n_forward"], SEQ_LEN)
     n_fw = len(seqs)
     pred_sps, pred_mon = run.predict_rate(model, seqs)
@@ -126,7 +126,6 @@ def main(argv=None) -> int:
                 model(xb)
 
     raw_sps, raw_mon = run.throughput("forward (trunk + heads) on pre-encoded tensors", raw, n_fw)
-    run.results.update(predict_sps=pred_sps, raw_sps=raw_sps)
 
     # 3. end to end ------------------------------------------------------------------------------
     with run.workdir() as work:
@@ -135,16 +134,7 @@ def main(argv=None) -> int:
         dataset = (f"{ds['n_contigs']} random contigs of {ds['contig_length'] // 1000} kb, variants at "
                    f"{ds['n_positions']:,} distinct positions (1000-nt windows centred on each), no GTF, "
                    f"generated in {t_gen:.1f} s")
-
-        def argv_for(vcf, out, batch_size):
-            argv = common.score_argv(MODEL, paths["fasta"], "", vcf, out, batch_size, weights)
-            i = argv.index("--gtf")
-            del argv[i:i + 2]  # BPNet-OSKN's windows need no GTF
-            return argv
-
-        common.end_to_end(run, model, argv_for, paths["vcf"], work, COMPARED, dataset,
-                          "per task ref/alt log total counts, delta log counts, profile JSD, max delta "
-                          "profile counts")  # no target
+        run.end_to_end(MODEL, model, paths, work, COMPARED, dataset, weights=weights)  # no target
     run.matmul_end()
 
     # -- rows 2-2b ---------------------------------------------------------------------------------

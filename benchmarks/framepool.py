@@ -1,4 +1,4 @@
-"""Framepool benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo score``, Kipoi-style
+"""Framepool benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo.score_vcf``, Kipoi-style
 baseline; prints one Markdown table and (full runs) updates the Framepool section of
 ``benchmarks/RESULTS.md``.
 
@@ -14,15 +14,15 @@ What is measured (all in one process, torch's default threads unless ``--threads
    dense head for 3 shifts), giving achieved GFLOP/s and the fraction of the matmul yardstick.
 3. End to end on a synthetic genome + GTF + VCF (``seqzoo.synthetic.make_utr_dataset``; ~200
    transcripts with ~100-nt 5'UTRs, ~20,000 variant records inside them): VCF -> TSV through
-   ``seqzoo.cli.main(["score", ..., "--quiet"])``, once as is (model load, .fai build included) and
-   with the model preloaded (``seqzoo.load_model`` patched to return it; best of 3).
-   variants/s = VCF alleles / wall time.
-   Baseline, on the first records of the same VCF and through the same CLI code path (window
-   extraction, TSV writing) with ``PairScorer`` replaced: the Kipoi ``UTRVariantEffectModel``
-   scheme, six forward passes per variant (ref and alt, each with 0, 1, 2 zero rows appended at
-   the 3' end, ``model(x, indicator)`` on each), no reference sharing; in batches of 64 variants
-   (as Kipoi's ``predict_on_batch``) and one variant at a time. The baseline uses seqzoo's fast
-   one-hot encoder (Kipoi's per-base dict lookup is slower), so it is a generous baseline.
+   ``seqzoo.score_vcf``, once as is (model load, .fai build included) and with the loaded model
+   passed in (best of 3). variants/s = VCF alleles / wall time.
+   Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
+   extraction, TSV writing): the Kipoi ``UTRVariantEffectModel`` scheme as a model of its own,
+   :class:`KipoiStyleFramepool` (three forward passes per sequence: with 0, 1, 2 zero rows appended
+   at the 3' end, ``model(x, indicator)`` on each; six per variant where its ref and alt are both
+   predicted), passed as ``("Framepool", KipoiStyleFramepool(model))`` with ``reuse_reference=False``;
+   in batches of 64 and one variant at a time (``chunk_rows=1``). It uses seqzoo's fast one-hot
+   encoder (Kipoi's per-base dict lookup is slower), so it is a generous baseline.
 4. Ratios seqzoo / baseline and pass/fail against the targets (>= 2,500 sequences/s for the
    forward pass, >= 1,900 variants/s end to end). Targets are benchmark goals, not tests: the
    exit status is 0 unless ``--strict``.
@@ -44,8 +44,6 @@ import common  # noqa: E402  (benchmarks/common.py)
 
 from seqzoo.encoding import one_hot_batch  # noqa: E402
 from seqzoo.nets.framepool import DEFAULT_INDICATOR, N_FILTERS  # noqa: E402
-from seqzoo.registry import _log2_ratio  # noqa: E402
-from seqzoo.scoring import METADATA_COLUMNS, metadata_row  # noqa: E402
 from seqzoo.synthetic import make_utr_dataset  # noqa: E402
 
 MODEL = "Framepool"
@@ -75,53 +73,31 @@ def framepool_flops(length: int, n_shifts: int = 3) -> dict[str, float]:
 
 
 # -- Kipoi-style baseline --------------------------------------------------------------------------
-class KipoiStylePairScorer:
-    """Drop-in for :class:`seqzoo.scoring.PairScorer` that scores like Kipoi's Framepool model.
+class KipoiStyleFramepool:
+    """Framepool predicted the way Kipoi's ``UTRVariantEffectModel`` does: one forward pass per frame
+    shift, on the sequences with 0, 1 and 2 all-zero rows appended at the 3' end (``model(x,
+    indicator)`` each; seqzoo's Framepool computes the three shifts from one convolution pass).
+    Returns the keys of ``Framepool.predict_sequences``, so ``seqzoo.score_vcf`` scores it as
+    Framepool."""
 
-    Per batch of ``batch_size`` pairs: one-hot ref and alt (left-padded, separately), then for
-    shift 0, 1, 2 (appending one zero row at the 3' end each time) ``model(ref)`` and
-    ``model(alt)``: six forward passes per variant, no reference sharing, no dedup.
-    """
-
-    EFFECTS = ("mrl_fold_change", "shift_1", "shift_2")
-
-    def __init__(self, spec, model, batch_size: int = 64, **extra):
+    def __init__(self, model):
         self.model = model
-        self.batch_size = batch_size
         self.indicator = torch.tensor([DEFAULT_INDICATOR], dtype=torch.float32)
 
-    def columns(self) -> list[str]:
-        return list(METADATA_COLUMNS) + ["ref_mrl", "alt_mrl", *self.EFFECTS]
-
-    def _predict(self, refs: list[str], alts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        x_ref = torch.from_numpy(one_hot_batch(refs, pad="left"))
-        x_alt = torch.from_numpy(one_hot_batch(alts, pad="left"))
-        ind = self.indicator.expand(len(refs), 2)
-        fcs, ref0, alt0 = [], None, None
-        for shift in range(3):
-            if shift:
-                x_ref = F.pad(x_ref, (0, 0, 0, 1))  # one more all-zero row at the 3' end
-                x_alt = F.pad(x_alt, (0, 0, 0, 1))
-            ref = self.model(x_ref, ind).reshape(-1).numpy()
-            alt = self.model(x_alt, ind).reshape(-1).numpy()
-            if shift == 0:
-                ref0, alt0 = ref, alt
-            fcs.append(_log2_ratio(alt, ref))
-        return ref0, alt0, fcs
-
-    def score(self, pairs) -> list[dict]:
-        rows = []
+    def predict_sequences(self, seqs, batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
+        parts = {k: [] for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
         with torch.inference_mode():
-            for start in range(0, len(pairs), self.batch_size):
-                batch = pairs[start:start + self.batch_size]
-                ref, alt, fcs = self._predict([p.ref_seq for p in batch], [p.alt_seq for p in batch])
-                for i, p in enumerate(batch):
-                    row = metadata_row(p)
-                    row["ref_mrl"], row["alt_mrl"] = ref[i], alt[i]
-                    for name, fc in zip(self.EFFECTS, fcs):
-                        row[name] = fc[i]
-                    rows.append(row)
-        return rows
+            for start in range(0, len(seqs), batch_size):
+                x = torch.from_numpy(one_hot_batch(list(seqs[start:start + batch_size]), pad="left"))
+                ind = self.indicator.expand(len(x), 2)
+                for shift in range(3):
+                    if shift:
+                        x = F.pad(x, (0, 0, 0, 1))  # one more all-zero row at the 3' end
+                    mrl, unscaled = self.model.forward_shifts(x, ind, shifts=(0,))
+                    parts["mrl" if shift == 0 else f"mrl_shift_{shift}"].append(mrl[:, 0].numpy())
+                    if shift == 0:
+                        parts["mrl_unscaled"].append(unscaled[:, 0].numpy())
+        return {k: np.concatenate(v) if v else np.zeros(0, np.float32) for k, v in parts.items()}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -139,7 +115,7 @@ def utr_lengths(gtf: Path) -> list[int]:
 # -- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     run = common.BenchRun("Framepool", "framepool", __doc__.split("\n\n")[0], 64, "framepool.py",
-                          full=FULL, quick=QUICK, max_seconds=None)
+                          full=FULL, quick=QUICK)
     args = run.parse(argv)
     cfg, bs, f = run.cfg, args.batch_size, common.fmt
     run.matmul_start()
@@ -159,22 +135,21 @@ def main(argv=None) -> int:
                 model.forward_shifts(xb, ind)
 
     raw_sps, raw_mon = run.throughput("forward_shifts on pre-encoded tensors", raw, n_fw)
-    run.results.update(predict_sps=pred_sps, raw_sps=raw_sps)
 
-    # 3. end to end: seqzoo against the Kipoi scheme (batch --batch-size, and one variant per call) ---
+    # 3. end to end: seqzoo against the Kipoi scheme (batch --batch-size, and one variant at a time) ---
     with run.workdir() as work:
         paths, t_gen = run.dataset(make_utr_dataset, work, extra_records=False)
         lengths = utr_lengths(paths["gtf"])
-        e = common.measure_end_to_end(
-            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
-                                                              args.weights),
-            paths["vcf"], work, ["ref_mrl", "alt_mrl", *KipoiStylePairScorer.EFFECTS],
-            baseline=KipoiStylePairScorer, per_variant=(KipoiStylePairScorer, 1), baseline_name="Kipoi-style baseline")
+        dataset = (f"{len(lengths)} transcripts, 5'UTR mean {np.mean(lengths):.0f} nt (range {min(lengths)}-"
+                   f"{max(lengths)}), generated in {t_gen:.1f} s")
+        run.end_to_end(MODEL, model, paths, work, ["ref_mrl", "alt_mrl", "mrl_fold_change", "shift_1", "shift_2"],
+                       dataset, TARGET_VARIANTS_PER_S, baseline=KipoiStyleFramepool(model),
+                       baseline_label=f"Kipoi-style baseline (3 forward passes per sequence, batch {bs})")
     run.matmul_end()
 
     # -- rows 2-4b ---------------------------------------------------------------------------------
     flops = framepool_flops(100)
-    add, count, secs = run.add, common.count, common.secs
+    add = run.add
     add("2", "Framepool FLOPs per 100-nt sequence (analytic)", flops["total"] / 1e6, "MFLOP",
         notes=f"convs {f(flops['conv'] / 1e6)} + head (3 shifts) {f(flops['head'] / 1e6)} MFLOP")
     add("2a", f"`predict_sequences`, 100 nt, batch {bs} (one-hot + 3 shifts)", pred_sps, "seq/s", pred_mon,
@@ -182,30 +157,6 @@ def main(argv=None) -> int:
         target=TARGET_SEQS_PER_S)
     add("2b", f"`forward_shifts` on pre-encoded tensors, batch {bs}", raw_sps, "seq/s", raw_mon,
         run.gflops_note(raw_sps, flops["total"]), target=TARGET_SEQS_PER_S)
-    s = e.summary
-    counts = (f"{s['records']:,} records, {s['alleles']:,} alleles, {s['rows']:,} rows" if s
-              else "no run completed")
-    add("3b", "end to end `seqzoo score` VCF -> TSV, cold (incl. model load, .fai build)", e.cold_vps,
-        "variants/s", e.cold, f"{secs(e.cold)}; {len(lengths)} transcripts, 5'UTR mean {np.mean(lengths):.0f} nt "
-                              f"(range {min(lengths)}-{max(lengths)}); {counts}; generated in {t_gen:.1f} s")
-    notes = f"best of {len(e.warm)} ({', '.join(f'{m.wall:.1f}' for m, _ in e.warm)} s)"
-    c = e.counter
-    if c and s:
-        notes += (f"; {c.seqs:,} sequences predicted ({c.seqs / s['rows']:.2f} per row), "
-                  f"model {c.seconds / e.warm_mon.wall:.0%} of the time at {f(c.seqs / c.seconds)} seq/s")
-    add("3c", "end to end `seqzoo score`, model preloaded", e.warm_vps, "variants/s", e.warm_mon, notes,
-        target=TARGET_VARIANTS_PER_S)
-    add("3d", f"same, first {count(e.sub_alleles)} alleles only", e.sub_vps, "variants/s", e.sub, secs(e.sub, 2))
-    agree = (f"agrees with seqzoo to max abs diff {e.diff[0]:.1e} over {e.diff[1]:,} rows (MRL and log2 FCs)"
-             if e.diff else "not compared")
-    add("3e", f"Kipoi-style baseline (6 forwards/variant, batch {bs}), same {count(e.sub_alleles)} alleles",
-        e.base_vps, "variants/s", e.base, f"{secs(e.base, 2)}; {agree}")
-    add("3f", f"Kipoi-style baseline, one variant at a time (batch 1), first {count(e.pv_alleles)} alleles",
-        e.pv_vps, "variants/s", e.pv, secs(e.pv, 2))
-    add("4a", f"ratio seqzoo (3c) / Kipoi-style batch {bs} (3e)", common.ratio(e.warm_vps, e.base_vps), "",
-        common.Worst(e.warm_mon, e.base), f"same alleles (3d / 3e): {common.ratio(e.sub_vps, e.base_vps)}")
-    add("4b", "ratio seqzoo (3c) / Kipoi-style batch 1 (3f)", common.ratio(e.warm_vps, e.pv_vps), "",
-        common.Worst(e.warm_mon, e.pv))
     return run.finish()
 
 

@@ -1,5 +1,5 @@
-"""HAL benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo score``, naive per-variant
-baseline; prints one Markdown table and (full runs) updates the HAL section of
+"""HAL benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo.score_vcf``, baseline
+without shared reference predictions; prints one Markdown table and (full runs) updates the HAL section of
 ``benchmarks/RESULTS.md``.
 
     python benchmarks/hal.py [--quick] [--weights HAL_mer_scores.npz]
@@ -23,12 +23,12 @@ What is measured (all in one process, torch's default threads unless ``--threads
    transcript's (shared windows, one row with two ``donor_ids``), a quarter with a second
    transcript using an alternative 5' splice site 20 nt upstream (overlapping windows); ~100,000 SNV /
    insertion / deletion records inside the 160-nt donor windows): VCF -> TSV through
-   ``seqzoo.cli.main(["score", ..., "--quiet"])``, once as is (model load, .fai build included) and
-   with the model preloaded (best of 3). variants/s = VCF alleles / wall time.
-   Baseline, on the first records of the same VCF and through the same CLI code path (window
-   extraction, TSV writing): ``PairScorer`` replaced by a naive scorer that predicts the ref and the
-   alt window of every row (no reference sharing, no deduplication), in batches of 64 rows and one
-   row at a time. Its scores are checked against seqzoo's (max abs diff).
+   ``seqzoo.score_vcf``, once as is (model load, .fai build included) and with the loaded model
+   passed in (best of 3). variants/s = VCF alleles / wall time.
+   Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
+   extraction, TSV writing): ``reuse_reference=False`` (no reference prediction kept from one slice
+   of rows to the next), in batches of 64 rows, and one variant at a time (``chunk_rows=1``: a chunk
+   per VCF record). Its scores are checked against seqzoo's (max abs diff).
 4. Ratios seqzoo / baseline. HAL has no throughput targets: the target column stays empty.
 """
 from __future__ import annotations
@@ -145,22 +145,18 @@ def main(argv=None) -> int:
         run.matmul_start()
 
         # 2. forward pass ------------------------------------------------------------------------
-        model = run.load_model(MODEL, weights, "npz -> torch", "stand-in random table" if stand_in else weights)
+        model = run.load_model(MODEL, weights, "npz -> torch" + (", stand-in random table" if stand_in else ""))
         seqs = common.random_seqs(cfg["n_forward"], WINDOW)
         n_fw = len(seqs)
         pred_sps, pred_mon = run.predict_rate(model, seqs)
-        big_sps, big_mon = run.predict_rate(model, seqs, LARGE_BATCH, f"predict_sequences, batch {LARGE_BATCH}")
-        run.results.update(predict_sps=pred_sps, predict_large_batch_sps=big_sps)
+        big_sps, big_mon = run.predict_rate(model, seqs, LARGE_BATCH)
 
         # 3. end to end --------------------------------------------------------------------------
         ds, t_gen = run.dataset(make_donor_dataset, work)
         paths = ds["paths"]
         dataset = (f"{ds['n_genes']} genes, {ds['n_transcripts']} transcripts, {ds['n_windows']:,} distinct 160-nt "
                    f"donor windows, generated in {t_gen:.1f} s")
-        common.end_to_end(
-            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
-                                                              weights),
-            paths["vcf"], work, COMPARED, dataset, "ref/alt score, delta, sigmoid_delta")  # no target
+        run.end_to_end(MODEL, model, paths, work, COMPARED, dataset, weights=weights)  # no target
     run.matmul_end("; for comparison with the other models only")
 
     # -- rows 2a, 2b -------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 Runs, one process each and in turn (so they do not compete for the CPUs): framepool.py,
 aparent2.py, xpresso.py, hal.py, bpnet.py (forward-pass throughput and its fraction of the
-machine's float32 matmul throughput, end-to-end `seqzoo score` VCF -> TSV against a baseline in the
-same run) and memory.py (peak RSS of every model on a 1,000,000-record VCF against a non-streaming
-baseline). Each script replaces its own section of RESULTS.md; this one then writes the
-``overview`` section from those sections.
+machine's float32 matmul throughput, end-to-end ``seqzoo.score_vcf`` VCF -> TSV against a baseline
+in the same run) and memory.py (peak RSS of every model at 200,000 and 1,000,000 records on a
+GENCODE-size annotation, this code against the code before the refactor). Each script replaces
+its own section of RESULTS.md; this one then writes the ``overview`` section from those sections.
 
-Usage: python benchmarks/run_all.py [--quick] [--only framepool,memory,...] [--records N]
-(~20 min on 2 cores; --quick: small sizes, ~5 min, prints only and leaves RESULTS.md alone)
+Usage: python benchmarks/run_all.py [--quick] [--only framepool,memory,...] [--overview]
+(the five model scripts ~7 min on 2 quiet cores, memory.py 1-2 h; --quick: small sizes, prints only
+and leaves RESULTS.md alone; --overview: only rewrite the overview from the sections there)
 """
 from __future__ import annotations
 
@@ -52,41 +53,54 @@ def matmul_fraction(cells: list[str] | None) -> str:
     return "n/a (table lookup)" if "meaningless" in cells[-1] else "n/a"
 
 
+def tables(body: str) -> list[list[dict[str, str]]]:
+    """The Markdown tables in ``body``, each as rows of {header: cell}."""
+    split = lambda ln: [c.strip() for c in ln.strip().strip("|").split("|")]  # noqa: E731
+    blocks, block = [], []
+    for line in body.splitlines() + [""]:
+        if line.strip().startswith("|"):
+            block.append(line)
+        elif block:
+            blocks.append([dict(zip(split(block[0]), split(ln))) for ln in block[2:]])
+            block = []
+    return blocks
+
+
+def peak_rss(memory: str) -> dict[str, str]:
+    """{model: this code's peak RSS on the large VCF} from the memory section's summary table."""
+    peaks: dict[str, str] = {}
+    summary = next((t for t in tables(memory) if t and "this code, large" in t[0]), [])
+    for r in summary:
+        value = f"{r['this code, large'].split(' (')[0]} at {r['records (small / large)'].split(' / ')[-1]} " \
+                f"records ({r['command'].strip('`')})"
+        peaks[r["model"]] = f"{peaks[r['model']]}; {value}" if r["model"] in peaks else value
+    return peaks
+
+
 def overview(text: str) -> str:
-    memory = section(text, "memory")
-    largest: dict[tuple[str, str], tuple[int, str]] = {}  # (model, command) -> the largest streaming run
-    for line in memory.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and cells[0] in MEMORY_MODELS.values() and cells[3].startswith("streaming"):
-            records = int(cells[2].replace(",", ""))
-            if records > largest.get((cells[0], cells[1]), (0,))[0]:
-                largest[(cells[0], cells[1])] = (records, f"{cells[7]} MiB at {cells[2]} records ({cells[1]})")
-    peaks = {}
-    for (model, _), (_, peak) in sorted(largest.items(), key=lambda kv: kv[0][1] != "score"):
-        peaks[model] = (0, f"{peaks[model][1]}; {peak}" if model in peaks else peak)
+    peaks = peak_rss(section(text, "memory"))
     rows = []
     for script, label in MODEL_SCRIPTS:
         body = section(text, script)
-        if not body:
-            rows.append([label] + ["not run"] * 7)
-            continue
-        fwd, e2e, base, ratio = row(body, "2a"), row(body, "3c"), row(body, "3e"), row(body, "4a")
+        cells = {k: row(body, k) for k in ("2a", "3c", "3e", "4a", "4b")}
+        value = lambda k: cells[k][2] if cells[k] else "not run"  # noqa: E731
         stamp = re.search(r"\((?:full|quick) run, ([^)]*)\)", body)
-        rows.append([label, fwd[2] if fwd else "n/a", matmul_fraction(fwd), e2e[2] if e2e else "n/a",
-                     base[2] if base else "n/a", ratio[2] if ratio else "n/a",
-                     peaks.get(MEMORY_MODELS[script], (0, "not run"))[1], stamp.group(1) if stamp else ""])
+        rows.append([label, value("2a"), matmul_fraction(cells["2a"]), value("3c"), value("3e"), value("4a"),
+                     value("4b"), peaks.get(MEMORY_MODELS[script], "not run"), stamp.group(1) if stamp else ""])
     table = common.markdown_table(["model", "forward, sequences/s", "forward / matmul", "end to end, variants/s",
-                                   "baseline, variants/s", "seqzoo / baseline", "peak RSS, streaming",
-                                   "measured"], rows)
+                                   "baseline, variants/s", "seqzoo / baseline", "seqzoo / one variant at a time",
+                                   "peak RSS (memory section)", "measured"], rows)
     return (f"## Overview (written {common.timestamp()} by `python benchmarks/run_all.py`)\n\n"
-            f"One row per model from the sections below (same machine, each measured with the matmul yardstick "
-            f"and its baseline in the same run): forward = `predict_sequences` (row 2a of each section), end to "
-            f"end = `seqzoo score` VCF -> TSV with the model preloaded (3c), baseline = one ref + alt forward pass "
-            f"per row without shared reference windows (Framepool: Kipoi's six passes per variant) on the same "
-            f"records (3e), peak RSS from the memory section. Xpresso's fraction counts the Keras graph's "
-            f"FLOPs; its table path executes fewer (see its section). HAL and BPNet-OSKN ran with stand-in weights of "
-            f"the published layouts (their files are not reachable here).\n\n"
-            f"Machine:\n\n{common.machine_markdown(common.machine_info())}\n\n{table}\n")
+            f"One row per model from the sections below (each measured with the matmul yardstick and its baseline "
+            f"in the same run): forward = `predict_sequences` (row 2a of each section), end to end = "
+            f"`seqzoo.score_vcf` VCF -> TSV with the model passed in (3c), baseline = `score_vcf(..., "
+            f"reuse_reference=False)` on the same records (3e; Framepool: a wrapper model doing Kipoi's six passes "
+            f"per variant), one variant at a time = the same with `chunk_rows=1` (3f, ratio 4b), peak RSS = this "
+            f"code on the largest VCF of the memory section (GENCODE-size GTF, 300 Mb genome). Xpresso's fraction "
+            f"counts the Keras graph's FLOPs; its table path executes fewer (see its section). HAL and BPNet-OSKN "
+            f"ran with stand-in weights of the published layouts (their files are not reachable here). A section "
+            f"written by an older benchmark script keeps that script's baseline (its notes say which).\n\n"
+            f"Machine (now):\n\n{common.machine_markdown(common.machine_info())}\n\n{table}\n")
 
 
 def write_overview(path: Path = common.RESULTS_PATH) -> None:
@@ -104,16 +118,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes; prints only, RESULTS.md untouched")
     ap.add_argument("--only", default=None, help="comma-separated subset of: "
                     + ", ".join([s for s, _ in MODEL_SCRIPTS] + ["memory"]))
-    ap.add_argument("--records", type=int, default=1_000_000, help="memory.py's VCF size")
+    ap.add_argument("--overview", action="store_true", help="run nothing; rewrite the overview from RESULTS.md")
     args = ap.parse_args(argv)
+    if args.overview:
+        write_overview()
+        print(section(common.RESULTS_PATH.read_text(), "overview"))
+        return 0
     chosen = args.only.split(",") if args.only else [s for s, _ in MODEL_SCRIPTS] + ["memory"]
     failed = []
     t0 = time.perf_counter()
     for script in chosen:
         cmd = [sys.executable, str(HERE / f"{script}.py")]
-        if script == "memory":
-            cmd += ["--records", str(20_000 if args.quick else args.records)] + (["--no-write"] if args.quick else [])
-        elif args.quick:
+        if args.quick:
             cmd += ["--quick"]
         print(f"== {' '.join(cmd)}", file=sys.stderr, flush=True)
         t = time.perf_counter()

@@ -1,5 +1,5 @@
-"""Xpresso benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo score``, naive
-per-variant baseline; prints one Markdown table and (full runs) updates the Xpresso section of
+"""Xpresso benchmark: matmul yardstick, model throughput, end-to-end ``seqzoo.score_vcf``,
+baseline without shared reference predictions; prints one Markdown table and (full runs) updates the Xpresso section of
 ``benchmarks/RESULTS.md``.
 
     SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/xpresso.py [--quick]
@@ -21,12 +21,12 @@ What is measured (all in one process, torch's default threads unless ``--threads
    TSV + VCF built here (:func:`make_tss_dataset`: ~40 genes on both strands, half of them in
    head-to-head pairs whose TSSs are 1 kb apart, so that their 10.5-kb windows overlap by 8 kb;
    ~10,000 SNV / insertion / deletion records inside the windows): VCF -> TSV through
-   ``seqzoo.cli.main(["score", ..., "--halflife-file", ..., "--quiet"])``, once as is (model load,
-   .fai build included) and with the model preloaded (best of 3). variants/s = VCF alleles / wall
-   time. Baseline, on the first records of the same VCF and through the same CLI code path:
-   ``PairScorer`` replaced by a naive scorer that predicts the ref and the alt window of every row
-   (no reference sharing, no deduplication), in batches of 16 rows and one row at a time; its
-   scores are checked against seqzoo's (max abs diff).
+   ``seqzoo.score_vcf(..., halflife_file=...)``, once as is (model load, .fai build included) and
+   with the loaded model passed in (best of 3). variants/s = VCF alleles / wall time.
+   Baseline, on the first records of the same VCF and through the same ``score_vcf`` (window
+   extraction, TSV writing): ``reuse_reference=False`` (no reference prediction kept from one slice
+   of rows to the next), in batches of 16 rows, and one variant at a time (``chunk_rows=1``: a chunk
+   per VCF record). Its scores are checked against seqzoo's (max abs diff).
 4. Ratios seqzoo / baseline and pass/fail against the targets (>= 680 sequences/s forward, >= 850
    variants/s end to end). Targets are benchmark goals, not tests: exit status 0 unless ``--strict``.
 """
@@ -187,7 +187,6 @@ def main(argv=None) -> int:
     with torch.inference_mode():  # the table path and the literal computation agree
         agree = float((model.forward_codes(kmers[:n_dense], hl[:n_dense])
                        - model.forward_dense(x_dense, hl[:n_dense])).abs().max())
-    run.results.update(predict_sps=pred_sps, raw_sps=raw_sps, dense_sps=dense_sps)
 
     # 3. end to end ------------------------------------------------------------------------------
     with run.workdir() as work:
@@ -195,11 +194,8 @@ def main(argv=None) -> int:
         paths = ds["paths"]
         dataset = (f"{ds['n_genes']} genes ({ds['n_genes'] // 4} head-to-head pairs), {ds['n_transcripts']} "
                    f"transcripts, {ds['genome_mb']:.1f} Mb, half-life file; generated in {t_gen:.1f} s")
-        common.end_to_end(
-            run, model, lambda vcf, out, b: common.score_argv(MODEL, paths["fasta"], paths["gtf"], vcf, out, b,
-                                                              args.weights,
-                                                              extra=["--halflife-file", str(paths["halflife"])]),
-            paths["vcf"], work, COMPARED, dataset, "ref/alt expression, delta", TARGET_VARIANTS_PER_S)
+        run.end_to_end(MODEL, model, paths, work, COMPARED, dataset, TARGET_VARIANTS_PER_S,
+                       halflife_file=paths["halflife"])
     run.matmul_end()
 
     # -- rows 2-2c ---------------------------------------------------------------------------------
