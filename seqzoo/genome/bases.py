@@ -45,4 +45,17 @@ class BaseReader:
         _, offset, per_line, line_bytes = self.index[chrom]
         positions = np.asarray(positions, dtype=np.int64)
         where = offset + (positions // per_line) * line_bytes + positions % per_line
-        return _UPPER[self._data[where]]
+        out = _UPPER[self._data[where]]
+        if where.size:
+            self._release(int(where.min()), int(where.max()) + 1)
+        return out
+
+    def _release(self, lo: int, hi: int) -> None:
+        """Drop the mapped pages of bytes [lo, hi) from this process's resident set (the page cache
+        keeps them). Without this, a VCF spread over the genome would leave every page of the FASTA
+        it touched resident: up to the whole genome (3 GB for GRCh38) counted in the run's RSS."""
+        start = lo - lo % mmap.PAGESIZE
+        try:
+            self._map.madvise(mmap.MADV_DONTNEED, start, hi - start)
+        except (AttributeError, OSError, ValueError):  # no madvise on this platform: pages stay resident
+            pass
