@@ -495,7 +495,8 @@ def main(argv=None) -> int:
         commits[name], trees[name] = commit_of(path)
     results = {} if args.fresh or not results_file.exists() else json.loads(results_file.read_text())
     results = {k: r for k, r in results.items()
-               if r.get("seqzoo_tree") == trees.get(k.split("|")[0]) and r.get("threads") == args.threads}
+               if r.get("seqzoo_tree") == trees.get(k.split("|")[0]) and r.get("threads") == args.threads
+               and not r.get("error")}  # a failed run (missing weights, a crash) is measured again
     work = folder / "run"
     work.mkdir(exist_ok=True)
     vcfs = {**{int(k): v for k, v in data["vcf"].items()},
