@@ -215,26 +215,30 @@ def _absolute_options(specs, options: dict) -> dict:
 
 
 def available_cpus() -> int:
-    """CPUs this process may use: its CPU affinity, capped by ``$SLURM_CPUS_PER_TASK`` when set."""
+    """CPUs this process may use: its CPU affinity, capped by ``$SLURM_CPUS_PER_TASK`` and
+    ``$OMP_NUM_THREADS`` when set."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         n = os.cpu_count() or 1
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    if slurm.isdigit() and int(slurm) > 0:
-        n = min(n, int(slurm))
+    for var in ("SLURM_CPUS_PER_TASK", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            n = min(n, int(value))
     return max(1, n)
 
 
 def set_threads(threads: int | None) -> int:
-    """Give torch ``threads`` compute threads (default :func:`available_cpus`); returns the number.
+    """Give torch ``threads`` compute threads; returns the number.
 
-    torch's default (every core of the machine) slows down 5-40x on a shared node as soon as another
-    process holds a core; one thread per CPU this process may use avoids that.
+    Default (None): :func:`available_cpus`, and never more than torch has now, so a caller's own
+    ``torch.set_num_threads(1)`` stays. torch's default (every core of the machine) slows down
+    5-40x on a shared node as soon as another process holds a core; one thread per CPU this
+    process may use avoids that.
     """
     import torch
 
-    n = available_cpus() if threads is None else int(threads)
+    n = min(available_cpus(), torch.get_num_threads()) if threads is None else int(threads)
     if n < 1:
         raise UsageError(f"--threads must be >= 1, not {threads}")
     if torch.get_num_threads() != n:

@@ -87,7 +87,8 @@ def _model_options(p: argparse.ArgumentParser, several: bool = True) -> None:
                             "what a variant changes is recomputed from its reference window, with the same result)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch compute threads (default: the CPUs this process may use — its CPU affinity, capped "
-                        "by $SLURM_CPUS_PER_TASK; more threads than free cores slows torch down many times)")
+                        "by $SLURM_CPUS_PER_TASK and $OMP_NUM_THREADS; more threads than free cores slows torch "
+                        "down many times)")
 
 
 def build_parser() -> argparse.ArgumentParser:

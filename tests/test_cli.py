@@ -155,11 +155,16 @@ def test_threads_default_to_the_cpus_this_process_may_use(dataset, tmp_path, mon
 
     import torch
 
+    import seqzoo
     from seqzoo.api import available_cpus
 
     usable = len(os.sched_getaffinity(0))
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert available_cpus() == usable
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert available_cpus() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
     assert available_cpus() == 1
     before = torch.get_num_threads()
@@ -170,5 +175,8 @@ def test_threads_default_to_the_cpus_this_process_may_use(dataset, tmp_path, mon
         assert main(args(dataset, tmp_path / "t2.tsv") + ["--quiet", "--threads", "2"]) == 0
         assert torch.get_num_threads() == 2
         assert main(args(dataset, tmp_path / "t3.tsv") + ["--quiet", "--threads", "0"]) == 2
+        torch.set_num_threads(1)  # a Python caller's own setting is not raised by the default
+        seqzoo.score_vcf("Framepool", dataset["fasta"], dataset["vcf"], dataset["gtf"])
+        assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
