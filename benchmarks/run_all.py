@@ -3,12 +3,13 @@
 Runs, one process each and in turn (so they do not compete for the CPUs): framepool.py,
 aparent2.py, xpresso.py, hal.py, bpnet.py (forward-pass throughput and its fraction of the
 machine's float32 matmul throughput, end-to-end ``seqzoo.score_vcf`` VCF -> TSV against a baseline
-in the same run) and memory.py (peak RSS of every model at 200,000 and 1,000,000 records on a
+in the same run), throughput.py (end to end, incremental scoring against full passes of every alt
+window, by model and 5'UTR length, whole-genome density and ISM) and memory.py (peak RSS of every model at 200,000 and 1,000,000 records on a
 GENCODE-size annotation, this code against the code before the refactor). Each script replaces
 its own section of RESULTS.md; this one then writes the ``overview`` section from those sections.
 
 Usage: python benchmarks/run_all.py [--quick] [--only framepool,memory,...] [--overview]
-(the five model scripts ~7 min on 2 quiet cores, memory.py 1-2 h; --quick: small sizes, prints only
+(the five model scripts ~7 min on 2 quiet cores, throughput.py ~10 min, memory.py 1-2 h; --quick: small sizes, prints only
 and leaves RESULTS.md alone; --overview: only rewrite the overview from the sections there)
 """
 from __future__ import annotations
@@ -117,20 +118,22 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes; prints only, RESULTS.md untouched")
     ap.add_argument("--only", default=None, help="comma-separated subset of: "
-                    + ", ".join([s for s, _ in MODEL_SCRIPTS] + ["memory"]))
+                    + ", ".join([s for s, _ in MODEL_SCRIPTS] + ["throughput", "memory"]))
     ap.add_argument("--overview", action="store_true", help="run nothing; rewrite the overview from RESULTS.md")
     args = ap.parse_args(argv)
     if args.overview:
         write_overview()
         print(section(common.RESULTS_PATH.read_text(), "overview"))
         return 0
-    chosen = args.only.split(",") if args.only else [s for s, _ in MODEL_SCRIPTS] + ["memory"]
+    chosen = args.only.split(",") if args.only else [s for s, _ in MODEL_SCRIPTS] + ["throughput", "memory"]
     failed = []
     t0 = time.perf_counter()
     for script in chosen:
         cmd = [sys.executable, str(HERE / f"{script}.py")]
         if args.quick:
             cmd += ["--quick"]
+        elif script == "throughput":
+            cmd += ["--write"]  # the model scripts write their sections unless --quick
         print(f"== {' '.join(cmd)}", file=sys.stderr, flush=True)
         t = time.perf_counter()
         if subprocess.run(cmd).returncode != 0:

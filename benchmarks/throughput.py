@@ -1,0 +1,292 @@
+"""End-to-end throughput of incremental scoring against the full-pass path, measured in the same run.
+
+    SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/throughput.py [--quick] [--cpu-time] [--write]
+
+Every row times ``seqzoo.score_vcf`` (VCF -> TSV, model preloaded) or ``seqzoo.ism`` twice, back to
+back, best of ``--repeats``: as shipped (``incremental=True``: alt predictions from the reference's
+cached state, :meth:`predict_edits`) and with ``incremental=False`` (a full forward pass of every alt
+window, the path before incremental scoring). Both outputs are compared (max |delta| over every
+score column) so a row is also an exactness check. Each row records the cores other processes used
+meanwhile ("other load"; above 0.25 the row is contended and its ratio is not to be trusted).
+``--cpu-time``: one torch thread, this process's CPU time instead of wall time (per-core rates
+and ratios that hold when other processes keep the machine busy).
+
+* Framepool by 5'UTR length: transcripts whose 5'UTR (1-3 exons) is ~100, ~170, ~250 or ~1,000 nt,
+  both strands, 20 records per UTR (85% SNVs, 15% 1-3-nt insertions and deletions).
+* Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
+  kept), half-life features from a file.
+* HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, and
+  SNVs only); a random stand-in table of the published layout (the real file is not reachable here).
+* Whole-genome density: a 60 Mb genome with 6,000 genes and one SNV per 120 bp (500,000 records,
+  ~1% of them in a 5'UTR), Framepool: records/s over the whole run, alleles outside every window
+  reported as runs (the default).
+* ISM: Xpresso (one 10,500-nt window, 31,500 SNVs), Framepool (a 1,000-nt 5'UTR, 3,000 SNVs),
+  APARENT2 (205 nt, full passes: the rate).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (benchmarks/common.py)
+
+import seqzoo  # noqa: E402
+from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf  # noqa: E402
+
+CLOCK = time.perf_counter
+
+
+def timed(fn, repeats: int):
+    """(best seconds, result of the last call, CpuMonitor over all calls)."""
+    times, out = [], None
+    with common.CpuMonitor() as mon:
+        for _ in range(repeats):
+            t0 = CLOCK()
+            out = fn()
+            times.append(CLOCK() - t0)
+    return min(times), out, mon
+
+
+def max_diff(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """Max |a - b| over the float columns of two tables of the same rows."""
+    assert len(a) == len(b), (len(a), len(b))
+    cols = [c for c in a.columns if a[c].dtype.kind == "f"]
+    if not cols:
+        return 0.0
+    x, y = a[cols].to_numpy(float), b[cols].to_numpy(float)
+    both = np.isfinite(x) & np.isfinite(y)
+    assert np.array_equal(np.isfinite(x), np.isfinite(y))
+    return float(np.abs(x[both] - y[both]).max(initial=0.0))
+
+
+# -- datasets ----------------------------------------------------------------------------------------
+def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0) -> dict:
+    """Transcripts with 5'UTRs of ~``utr_length`` nt (1-3 exons, lengths within +-25%), both strands,
+    ``per_utr`` records inside each UTR (85% SNVs, the rest 1-3-nt indels)."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    slot = 3 * utr_length + 2000
+    length = 1000 + n_tx * slot
+    seq = random_sequence(rng, length)
+    lines, records = [], []
+    for t in range(n_tx):
+        left = 500 + t * slot
+        strand = "+" if t % 2 == 0 else "-"
+        total = int(utr_length * rng.uniform(0.75, 1.25))
+        n_exons = 1 + t % 3
+        cuts = np.sort(rng.choice(np.arange(20, total - 20), n_exons - 1, replace=False)) if n_exons > 1 else []
+        sizes = np.diff(np.concatenate([[0], cuts, [total]])).astype(int)
+        exons, pos = [], left
+        for s in sizes:
+            exons.append((pos, pos + s - 1))  # 1-based inclusive
+            pos += s + 150
+        cds = (exons[-1][1] + 1, exons[-1][1] + 600)
+        if strand == "-":  # mirror around the transcript's span
+            lo, hi = left, cds[1]
+            exons = [(lo + hi - e, lo + hi - s) for s, e in exons]
+            cds = (lo + hi - cds[1], lo + hi - cds[0])
+        tid, gid = f"T{t}", f"G{t}"
+        span = (min(e[0] for e in exons + [cds]), max(e[1] for e in exons + [cds]))
+        lines.append(gtf_line("1", "transcript", span[0], span[1], strand, tid, gid))
+        for s, e in sorted(exons):
+            lines.append(gtf_line("1", "five_prime_utr", s, e, strand, tid, gid))
+        lines.append(gtf_line("1", "CDS", cds[0], cds[1], strand, tid, gid))
+        positions = [p for s, e in exons for p in range(s, e - 3)]
+        for p in rng.choice(positions, per_utr, replace=False):
+            p = int(p)
+            r = seq[p - 1]
+            kind = rng.random()
+            if kind < 0.85:
+                records.append(("1", p, None, r, "ACGT"[("ACGT".index(r) + 1 + int(rng.integers(3))) % 4]))
+            elif kind < 0.925:
+                records.append(("1", p, None, r, r + random_sequence(rng, int(rng.integers(1, 4)))))
+            else:
+                k = int(rng.integers(1, 4))
+                records.append(("1", p, None, seq[p - 1:p + k], r))
+    records.sort(key=lambda x: x[1])
+    return {"fasta": write_fasta(out / "genome.fa", {"1": seq}), "gtf": write_gtf(out / "annotation.gtf", lines),
+            "vcf": write_vcf(out / "variants.vcf", records, {"1": length})}
+
+
+def snvs_only(vcf: Path, out: Path) -> Path:
+    """The records of ``vcf`` with one-base REF and ALT."""
+    with open(vcf) as src, open(out, "w") as dst:
+        for line in src:
+            f = line.split("\t")
+            if line.startswith("#") or (len(f) > 4 and len(f[3]) == 1 and len(f[4]) == 1):
+                dst.write(line)
+    return out
+
+
+def whole_genome_dataset(out: Path, n_genes: int, n_records: int, seed: int = 1) -> dict:
+    """A random genome with ``n_genes`` single-transcript genes (170-nt 5'UTR) every 10 kb and
+    ``n_records`` SNVs spread uniformly over it, each with its own rsID."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    length = 10_000 * (n_genes + 1)
+    block = random_sequence(rng, 2_000_000)
+    seq = (block * (length // len(block) + 1))[:length]
+    lines = []
+    for g in range(n_genes):
+        left = 5000 + g * 10_000
+        strand = "+" if g % 2 == 0 else "-"
+        tid, gid = f"T{g}", f"G{g}"
+        exons = [(left, left + 199), (left + 600, left + 799), (left + 1200, left + 1599)]
+        lines.append(gtf_line("1", "transcript", left, left + 1599, strand, tid, gid))
+        for s, e in exons:
+            lines.append(gtf_line("1", "exon", s, e, strand, tid, gid))
+        utr, cds = ((left, left + 169), (left + 170, left + 1399)) if strand == "+" else \
+            ((left + 1430, left + 1599), (left + 200, left + 1429))
+        lines.append(gtf_line("1", "five_prime_utr", utr[0], utr[1], strand, tid, gid))
+        lines.append(gtf_line("1", "CDS", cds[0], cds[1], strand, tid, gid))
+    pos = np.sort(rng.choice(np.arange(10, length - 10), size=n_records, replace=False))
+    vcf = out / "variants.vcf"
+    with open(vcf, "w") as fh:
+        fh.write(f"##fileformat=VCFv4.2\n##contig=<ID=1,length={length}>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for i, p in enumerate(pos.tolist()):
+            r = seq[p - 1]
+            fh.write(f"1\t{p}\trs{i + 1}\t{r}\t{'ACGT'[('ACGT'.index(r) + 1) % 4]}\t.\t.\t.\n")
+    return {"fasta": write_fasta(out / "genome.fa", {"1": seq}), "gtf": write_gtf(out / "annotation.gtf", lines),
+            "vcf": vcf}
+
+
+# -- measurements ------------------------------------------------------------------------------------
+def score_pair(name, model, paths, work: Path, repeats: int, **options):
+    """(incremental seconds, full seconds, alleles, rows, max |delta|, monitors)."""
+    def run(incremental):
+        out = work / f"{name.replace('/', '_')}.{int(incremental)}.tsv"
+        r = seqzoo.score_vcf([(name, model)], paths["fasta"], paths["vcf"], paths.get("gtf"), out=out,
+                             incremental=incremental, **options)
+        return r.summary, out
+
+    t_inc, (summary, out_inc), m_inc = timed(lambda: run(True), repeats)
+    t_full, (_, out_full), m_full = timed(lambda: run(False), repeats)
+    diff = max_diff(pd.read_csv(out_inc, sep="\t"), pd.read_csv(out_full, sep="\t"))
+    return t_inc, t_full, summary["alleles"], summary["rows"], diff, common.Worst(m_inc, m_full)
+
+
+def ism_pair(name, model, fasta, gtf, repeats: int, **options):
+    def run(incremental):
+        table, _ = seqzoo.ism([(name, model)], fasta, gtf, incremental=incremental, **options)
+        return table
+
+    t_inc, tab_inc, m_inc = timed(lambda: run(True), repeats)
+    t_full, tab_full, m_full = timed(lambda: run(False), max(1, repeats - 1))
+    return t_inc, t_full, len(tab_inc), max_diff(tab_inc, tab_full), common.Worst(m_inc, m_full)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller datasets (~2 min); prints only")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="one torch thread, timed by this process's CPU time (for a busy machine)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--only", default="framepool,xpresso,hal,genome,ism")
+    ap.add_argument("--write", action="store_true", help="record the tables in RESULTS.md (section throughput)")
+    args = ap.parse_args(argv)
+    global CLOCK
+    if args.cpu_time:
+        CLOCK, args.threads = time.process_time, 1
+    torch.set_num_threads(args.threads)
+    repeats = args.repeats or (1 if args.quick else 2)
+    only = set(args.only.split(","))
+    uptime0 = os.popen("uptime").read().strip()
+    t_start = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="seqzoo-throughput-"))
+    rows = []
+    head = ["workload", "alleles", "incremental", "full pass", "speed-up", "max abs delta", "other load"]
+
+    def add(label, n, t_inc, t_full, diff, mon, unit="alleles/s"):
+        rows.append([label, f"{n:,}", f"{n / t_inc:,.0f} {unit}", f"{n / t_full:,.0f} {unit}",
+                     f"{t_full / t_inc:.1f}x", f"{diff:.1e}", common.load_note(mon)])
+        print(common.markdown_table(head, rows[-1:]).splitlines()[-1], flush=True)
+
+    if "framepool" in only:
+        fp = seqzoo.load_model("Framepool")
+        for length in (100, 170, 250, 1000):
+            n_tx = (40 if args.quick else 200) if length < 1000 else (15 if args.quick else 60)
+            paths = utr_dataset(work / f"utr{length}", length, n_tx, seed=length)
+            t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+            add(f"Framepool, 5'UTR ~{length} nt, {n_tx} transcripts x 20 records", n, t_inc, t_full, diff, mon)
+    if "xpresso" in only:
+        import xpresso as xp_bench
+        paths = xp_bench.make_tss_dataset(work / "tss", n_genes=16 if args.quick else 40)["paths"]
+        paths = dict(paths, vcf=snvs_only(Path(paths["vcf"]), work / "tss" / "snvs.vcf"))
+        xp = seqzoo.load_model("Xpresso/human_median")
+        t_inc, t_full, n, _, diff, mon = score_pair("Xpresso/human_median", xp, paths, work, repeats,
+                                                    halflife_file=paths["halflife"])
+        add("Xpresso, SNVs in 10.5-kb TSS windows (~125 per gene)", n, t_inc, t_full, diff, mon)
+    if "hal" in only:
+        import hal as hal_bench
+        paths = hal_bench.make_donor_dataset(work / "donor", n_genes=100 if args.quick else 400)["paths"]
+        table = work / "hal.npz"
+        np.savez(table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
+        hal = seqzoo.load_model("HAL", weights=table)
+        for label, p in (("all records (1/2 SNVs, 1/2 indels)", paths),
+                         ("SNVs", dict(paths, vcf=snvs_only(Path(paths["vcf"]), work / "donor" / "snvs.vcf")))):
+            t_inc, t_full, n, _, diff, mon = score_pair("HAL", hal, p, work, repeats)
+            add(f"HAL (stand-in table), donor windows, {label}", n, t_inc, t_full, diff, mon)
+    if "genome" in only:
+        n_rec = 100_000 if args.quick else 500_000
+        paths = whole_genome_dataset(work / "genome", 1_200 if args.quick else 6_000, n_rec)
+        fp = seqzoo.load_model("Framepool")
+        t_inc, t_full, n, scored, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        t_win, _, mon_win = timed(lambda: seqzoo.windows_vcf("Framepool", paths["fasta"], paths["vcf"], paths["gtf"],
+                                                             out=work / "genome.windows.tsv"), repeats)
+        rows.append([f"the same, windows only (no model: reading, REF checks, outside runs, accounting)", f"{n:,}",
+                     f"{n / t_win:,.0f} records/s", "-", "-", "-", common.load_note(mon_win)])
+        rows.append([f"Framepool, whole-genome density ({n_rec:,} SNVs on {n_rec * 120 // 1_000_000} Mb, "
+                     f"{scored:,} rows)", f"{n:,}", f"{n / t_inc:,.0f} records/s", f"{n / t_full:,.0f} records/s",
+                     f"{t_full / t_inc:.1f}x", f"{diff:.1e}", common.load_note(mon)])
+        print(rows[-1], flush=True)
+    if "ism" in only:
+        ex = Path(__file__).resolve().parents[1] / "examples"
+        xp = seqzoo.load_model("Xpresso/human_median")
+        t_inc, t_full, n, diff, mon = ism_pair("Xpresso/human_median", xp, ex / "genome.fa", ex / "annotation.gtf",
+                                               repeats, feature="GENE0", halflife_file=ex / "halflife.tsv")
+        add("ISM Xpresso, one 10,500-nt window (seconds: incremental %.2f, full %.2f)" % (t_inc, t_full),
+            n, t_inc, t_full, diff, mon, unit="SNVs/s")
+        paths = utr_dataset(work / "ism1000", 1000, 1, per_utr=1, seed=7)
+        fp = seqzoo.load_model("Framepool")
+        t_inc, t_full, n, diff, mon = ism_pair("Framepool", fp, paths["fasta"], paths["gtf"], repeats, feature="T0")
+        add("ISM Framepool, one ~1,000-nt 5'UTR (seconds: incremental %.2f, full %.2f)" % (t_inc, t_full),
+            n, t_inc, t_full, diff, mon, unit="SNVs/s")
+        ap2 = seqzoo.load_model("APARENT2")
+        t, table, mon = timed(lambda: seqzoo.ism([("APARENT2", ap2)], ex / "genome.fa", ex / "annotation.gtf",
+                                                 feature=_first_feature(ap2, ex))[0], repeats)
+        rows.append([f"ISM APARENT2, one 205-nt window, full passes ({t:.2f} s)", f"{len(table):,}",
+                     f"{len(table) / t:,.0f} SNVs/s", "(same path)", "-", "-", common.load_note(mon)])
+    uptime1 = os.popen("uptime").read().strip()
+    clock = "CPU time of this process, 1 torch thread" if args.cpu_time else f"wall time, {args.threads} torch threads"
+    body = "\n".join([
+        f"## End-to-end throughput, incremental vs full pass ({common.timestamp()})", "",
+        f"Command: `python benchmarks/throughput.py{' --cpu-time' if args.cpu_time else ''}` "
+        f"({time.perf_counter() - t_start:.0f} s; times: {clock}; best of {repeats}). "
+        f"Load before: `{uptime0}`; after: `{uptime1}`.", "",
+        common.machine_markdown(common.machine_info()), "",
+        common.markdown_table(head, rows)])
+    print("\n" + body)
+    if args.write and not args.quick:
+        common.update_results("throughput" + ("-cpu" if args.cpu_time else ""), body)
+    return 0
+
+
+def _first_feature(model, ex: Path) -> str:
+    from seqzoo.windowing import VariantWindows
+    from seqzoo import registry
+    rule = VariantWindows(registry.get("APARENT2"), ex / "genome.fa", ex / "annotation.gtf").rule
+    return rule.features[0].feature_id
+
+
+if __name__ == "__main__":
+    sys.exit(main())
