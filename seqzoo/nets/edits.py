@@ -96,6 +96,19 @@ def check_edits(ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence
     return Edits(ref_seqs, ref_index, starts, ends, alts)
 
 
+def require_substitutions(edits: Edits, model: str, length: int, what: str) -> None:
+    """ValueError naming the first edit of ``edits`` that changes the window length (a fixed-length
+    model's alt window for an indel is re-anchored with bases from beyond the reference window:
+    the caller builds it and uses ``predict_sequences``)."""
+    changed = np.flatnonzero(edits.length_change != 0)
+    if changed.size:
+        i = int(changed[0])
+        raise ValueError(f"{model}: edit {i} ([{edits.starts[i]}, {edits.ends[i]}) -> {len(edits.alts[i])} nt) "
+                         f"changes the window length to {length + int(edits.length_change[i])} nt; {what} "
+                         f"{length} nt: build the re-anchored alt window and use predict_sequences "
+                         f"({changed.size} such edits)")
+
+
 def split_extra(model, extra: dict, n_refs: int) -> tuple[dict, dict]:
     """(per-reference extra inputs as arrays with first axis n_refs, shared extra inputs), split as
     :meth:`SequenceModel.predict_sequences` splits them (names in ``model.per_sequence_inputs``)."""

@@ -51,7 +51,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..keras_h5 import ConversionError
 from .base import SequenceModel
-from .edits import check_edits
+from .edits import check_edits, require_substitutions
 
 log = logging.getLogger(__name__)
 
@@ -214,13 +214,7 @@ class HAL(SequenceModel):
         edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
         mode = check_mode(mode or self.mode)
         digits = encode_digits(edits.ref_seqs)  # (R, 160), checks the lengths
-        changed = np.flatnonzero(edits.length_change != 0)
-        if changed.size:
-            i = int(changed[0])
-            raise ValueError(f"HAL: edit {i} ([{edits.starts[i]}, {edits.ends[i]}) -> {len(edits.alts[i])} nt) changes "
-                             f"the window length to {WINDOW + int(edits.length_change[i])} nt; HAL scores exactly "
-                             f"{WINDOW} nt: build the re-anchored alt window and use predict_sequences "
-                             f"({changed.size} such edits)")
+        require_substitutions(edits, "HAL", WINDOW, "HAL scores exactly")
         w = self.weights.detach().cpu().numpy()
         coef, valid = _start_coefficients(digits, w, mode)  # (R, 155) each
         ref_sum, ref_valid = coef.sum(1), valid.sum(1)

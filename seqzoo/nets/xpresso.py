@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from ..keras_h5 import ConversionError, KerasWeights, conv1d_kernel, dense_kernel
 from .base import SequenceModel
-from .edits import check_edits
+from .edits import check_edits, require_substitutions
 
 SEQ_LEN = 10_500
 N_HALFLIFE = 6
@@ -273,13 +273,7 @@ class Xpresso(SequenceModel):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
         check_lengths(edits.ref_seqs)
-        changed = np.flatnonzero(edits.length_change != 0)
-        if changed.size:
-            i = int(changed[0])
-            raise ValueError(f"Xpresso: edit {i} ([{edits.starts[i]}, {edits.ends[i]}) -> {len(edits.alts[i])} nt) "
-                             f"changes the window length to {SEQ_LEN + int(edits.length_change[i])} nt; the model "
-                             f"takes exactly {SEQ_LEN} nt: build the re-anchored alt window and use predict_sequences "
-                             f"({changed.size} such edits)")
+        require_substitutions(edits, "Xpresso", SEQ_LEN, "the model takes exactly")
         n_refs = len(edits.ref_seqs)
         if halflife is not None:
             halflife = np.asarray(halflife, dtype=np.float32)
