@@ -239,9 +239,14 @@ def test_xpresso_substitutions(species):
     assert worst < TOL
 
 
-def test_xpresso_long_substitutions_and_default_halflife():
-    """MNVs of hundreds of nt, across the whole window, and a whole-window replacement."""
+@pytest.mark.parametrize("max_span", [None, 10_500])
+def test_xpresso_long_substitutions_and_default_halflife(max_span, monkeypatch):
+    """MNVs of hundreds of nt, across the whole window, and a whole-window replacement: spans over
+    INCREMENTAL_MAX_SPAN by full passes (None: the default) or all incrementally (10,500)."""
     model = xpresso("human")
+    if max_span is not None:
+        monkeypatch.setattr(model, "INCREMENTAL_MAX_SPAN", max_span)
+    assert model.INCREMENTAL_MAX_SPAN in (1000, 10_500)
     rng = np.random.default_rng(12)
     refs = xpresso_refs(rng)[:2]
     spans = [(0, 10_500), (0, 1), (10_499, 10_500), (100, 1100), (5000, 5200), (9000, 10_500), (0, 700), (2999, 3301)]

@@ -239,6 +239,10 @@ class Xpresso(SequenceModel):
             y = self.forward_codes(kmers, halflife)
         return {"expression": y[:, 0].float().cpu().numpy()}
 
+    #: substitutions spanning more bases than this are predicted by full passes (their incremental
+    #: update touches most of the window's cells and costs more than a batched full pass)
+    INCREMENTAL_MAX_SPAN = 1000
+
     def predict_edits(self, ref_seqs: Sequence[str], ref_index, starts, ends, alts: Sequence[str],
                       batch_size: int = 64, halflife=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Reference and alt predictions for substitutions in 10,500-nt windows, alts computed
@@ -257,9 +261,10 @@ class Xpresso(SequenceModel):
         sub-batches run by ``torch.get_num_threads()`` worker threads (torch single-threaded
         meanwhile, see :func:`seqzoo.nets.edits.parallel_map`). References are processed
         ``batch_size`` at a time. On a non-CPU device every alt is a full pass. A length-preserving
-        replacement of any span (up to the whole window) is served incrementally, so an indel
-        whose re-anchored alt window the caller has built can be passed as the replacement of
-        the span where it differs from the reference.
+        replacement of any span (up to the whole window) is accepted, so an indel whose
+        re-anchored alt window the caller has built can be passed as the replacement of the span
+        where it differs from the reference; spans longer than :attr:`INCREMENTAL_MAX_SPAN` take a
+        batched full pass.
 
         Raises ValueError for edits outside their reference, a reference that is not 10,500 nt,
         a halflife of another shape, or an edit that changes the window length: the model takes
@@ -268,7 +273,7 @@ class Xpresso(SequenceModel):
         :meth:`predict_sequences`.
         """
         from . import xpresso_incremental
-        from .edits import predict_full, split_extra
+        from .edits import Edits, predict_full, split_extra
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         edits = check_edits(ref_seqs, ref_index, starts, ends, alts)
@@ -280,12 +285,25 @@ class Xpresso(SequenceModel):
             if halflife.shape != (n_refs, N_HALFLIFE):
                 raise ValueError(f"Xpresso: halflife has shape {halflife.shape}; expected ({n_refs}, {N_HALFLIFE}): "
                                  f"one row per reference")
+        extra = {} if halflife is None else {"halflife": halflife}
         if self.device.type != "cpu":
-            extra = {} if halflife is None else {"halflife": halflife}
             per_ref, shared = split_extra(self, extra, n_refs)
             ref_out = self.predict_sequences(edits.ref_seqs, batch_size=batch_size, **extra)
             return ref_out, predict_full(self, edits, np.arange(len(edits)), per_ref, shared, batch_size)
-        return xpresso_incremental.predict_edits(self, edits, halflife, batch_size)
+        wide = edits.ends - edits.starts > self.INCREMENTAL_MAX_SPAN
+        if not wide.any():
+            return xpresso_incremental.predict_edits(self, edits, halflife, batch_size)
+        # replacements of long spans (an indel's re-anchored window differs from the reference on one
+        # whole side of the TSS): full passes, batched, cost less than their incremental update
+        narrow = np.flatnonzero(~wide)
+        ref_out, alt_narrow = xpresso_incremental.predict_edits(
+            self, Edits(edits.ref_seqs, edits.ref_index[narrow], edits.starts[narrow], edits.ends[narrow],
+                        [edits.alts[i] for i in narrow]), halflife, batch_size)
+        per_ref, shared = split_extra(self, extra, n_refs)
+        alt = np.empty(len(edits), dtype=np.float32)
+        alt[narrow] = alt_narrow["expression"]
+        alt[wide] = predict_full(self, edits, np.flatnonzero(wide), per_ref, shared, batch_size)["expression"]
+        return ref_out, {"expression": alt}
 
 
 # -- conversion ---------------------------------------------------------------------------------
