@@ -247,10 +247,6 @@ class PairScorer:
             cols[k] = np.asarray(effects[k])
         return Table(n, {c.name: cols[c.name] for c in self._columns})
 
-    #: FastRows blocks with fewer rows are scored as WindowPairs together with their neighbours
-    #: (records interleaved with indels give many tiny blocks; each model call has a fixed cost)
-    FAST_MIN_ROWS = 64
-
     def score_items(self, items) -> Table:
         """The table of a chunk's items in order: :class:`WindowPair` objects and
         :class:`seqzoo.windowing.FastRows` blocks."""
@@ -258,9 +254,6 @@ class PairScorer:
         for item in items:
             if isinstance(item, WindowPair):
                 run.append(item)
-                continue
-            if len(item) < self.FAST_MIN_ROWS:  # a few substitutions between indels: one batch with them
-                run += item.pairs()
                 continue
             if run:
                 parts.append(self.score_table(run))

@@ -357,13 +357,13 @@ class VariantWindows:
                 if b <= i:
                     continue
                 a = max(a, i)
+                lo, hi = np.searchsorted(found.records, [a, b]) if kind[a] == 2 else (0, 0)
                 if kind[a] == 1:
                     yield _FastRecords(block, a, b, dup[a:b], false[a:b])
-                elif kind[a] == 2:
-                    lo, hi = np.searchsorted(found.records, [a, b])
+                elif kind[a] == 2 and hi - lo >= FastRows.MIN_ROWS:
                     yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], dup[a:b], false[a:b],
                                    self.specs[0], self.rules[self.specs[0].name])
-                else:
+                else:  # (a short run of in-window records, e.g. between indels, too: one batch with its neighbours)
                     for k in range(a, b):
                         for allele in block.alleles(k):
                             result = self.result(allele)
@@ -494,6 +494,10 @@ class FastRows:
     false: np.ndarray
     spec: object
     rule: object
+
+    #: shorter runs take the per-allele path (a model call per block has a fixed cost; records
+    #: interleaved with indels would give many tiny blocks)
+    MIN_ROWS = 64
 
     def __len__(self) -> int:
         return len(self.records)

@@ -46,9 +46,29 @@ def data(tmp_path_factory):
     return paths, hal
 
 
-def compare(model, paths, min_rows, **kw):
+@pytest.fixture()
+def block_rows(monkeypatch):
+    """Every run of in-window records becomes a block (FastRows.MIN_ROWS = 1: this VCF's runs between
+    insertions are short); returns the count of rows the block path scores."""
+    from seqzoo.scoring import PairScorer
+    from seqzoo.windowing import FastRows
+
+    counted = {"rows": 0}
+    score_fast = PairScorer.score_fast
+
+    def counting(self, rows):
+        counted["rows"] += len(rows)
+        return score_fast(self, rows)
+
+    monkeypatch.setattr(FastRows, "MIN_ROWS", 1)
+    monkeypatch.setattr(PairScorer, "score_fast", counting)
+    return counted
+
+
+def compare(model, paths, min_rows, counted, min_block_rows, **kw):
     args = (paths["fasta"], paths["vcf"], paths["gtf"])
     fast = seqzoo.score_vcf(model, *args, chunk_rows=500, **kw)
+    assert counted["rows"] >= min_block_rows  # these rows took the block path
     slow = seqzoo.score_vcf(model, *args, chunk_rows=500, vectorized=False, **kw)
     assert len(fast.rows) >= min_rows
     assert fast.rows.variant_id.str.startswith("m").any()  # MNVs among the block rows
@@ -66,18 +86,39 @@ def compare(model, paths, min_rows, **kw):
     return fast
 
 
-def test_hal_blocks_equal_the_per_allele_path(data):
+def test_hal_blocks_equal_the_per_allele_path(data, block_rows):
     paths, hal = data
-    compare("HAL", paths, 80, weights=hal)
+    compare("HAL", paths, 80, block_rows, 70, weights=hal)
 
 
-def test_xpresso_blocks_equal_the_per_allele_path(data):
+def test_short_runs_take_the_per_allele_path(data):
+    """By default runs of fewer than FastRows.MIN_ROWS rows are not blocks; the result is the same."""
+    from seqzoo.scoring import PairScorer
+    from seqzoo.windowing import FastRows
+
+    paths, hal = data
+    assert FastRows.MIN_ROWS == 64
+    calls = []
+    score_fast = PairScorer.score_fast
+    PairScorer.score_fast = lambda self, rows: calls.append(len(rows)) or score_fast(self, rows)
+    try:
+        args = (paths["fasta"], paths["vcf"], paths["gtf"])
+        fast = seqzoo.score_vcf("HAL", *args, chunk_rows=500, weights=hal)
+    finally:
+        PairScorer.score_fast = score_fast
+    assert all(n >= 64 for n in calls)
+    slow = seqzoo.score_vcf("HAL", *args, chunk_rows=500, weights=hal, vectorized=False)
+    assert fast.summary == slow.summary and len(fast.rows) == len(slow.rows)
+    np.testing.assert_allclose(fast.rows.alt_score, slow.rows.alt_score, atol=1e-9)
+
+
+def test_xpresso_blocks_equal_the_per_allele_path(data, block_rows):
     paths, _ = data
     require_weights("humanMedian_trainepoch.11-0.426.h5")
-    compare("Xpresso/human_median", paths, 100)
+    compare("Xpresso/human_median", paths, 100, block_rows, 2000)
 
 
-def test_aparent2_blocks_equal_the_per_allele_path(data):
+def test_aparent2_blocks_equal_the_per_allele_path(data, block_rows):
     paths, _ = data
     require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
-    compare("APARENT2", paths, 40, incremental=False)
+    compare("APARENT2", paths, 40, block_rows, 40, incremental=False)

@@ -308,3 +308,21 @@ def test_hal_edits_bad_input():
         model.predict_edits([ref], [0], [5], [6], ["C"], mode="mean")
     ref_out, alt_out = model.predict_edits([ref], np.zeros(0, int), [], [], [])
     assert alt_out["score"].shape == (0,) and ref_out["score"].dtype == np.float64
+
+
+def test_framepool_forward_split_between_worker_threads_is_the_same(framepool_model, monkeypatch):
+    """predict_sequences split between worker threads (SPLIT_MIN reached) equals the one-part pass."""
+    import torch
+
+    rng = np.random.default_rng(31)
+    seqs = [random_seq(rng, int(n), n_frac=0.02) for n in rng.integers(3, 400, size=70)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        whole = framepool_model.predict_sequences(seqs, batch_size=64)
+        monkeypatch.setattr(framepool_model, "SPLIT_MIN", 2)
+        split = framepool_model.predict_sequences(seqs, batch_size=64)
+    finally:
+        torch.set_num_threads(before)
+    for k in whole:
+        np.testing.assert_allclose(split[k], whole[k], atol=1e-5, rtol=0, err_msg=k)
