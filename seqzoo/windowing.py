@@ -176,9 +176,8 @@ class FastIndex:
                 ends = np.array([t[1] for t in items], dtype=np.int64)
                 feats = np.array([t[2] for t in items], dtype=np.int64)
                 ok = (starts >= 0) & (ends <= genome.lengths[chrom])
-                for n, k in enumerate(feats):
-                    if ok[n] and _BASES.isdisjoint(self.rule.ref_forward(int(k))):
-                        ok[n] = False  # window_without_bases: the per-allele path says so
+                # no window_without_bases check is needed: a window holding a clean REF (A/C/G/T,
+                # equal to the FASTA) has a base, and so has its alt
                 self._windows[chrom] = (starts, ends, feats, ok, int((ends - starts).max()))
 
     def classify(self, block: RecordBlock) -> tuple[np.ndarray, np.ndarray, "FastRowsOf | None"]:
@@ -483,7 +482,7 @@ class FastRows:
     """Records ``start:end`` of a block whose alleles are substitutions inside fixed windows of one
     model: one row per (record, window), ``records`` (block indices) and ``features`` (the rule's
     feature indices), in VCF order. Scored without WindowPair objects
-    (:meth:`seqzoo.scoring.PairScorer.score_fast`); :meth:`pairs` makes them for other consumers."""
+    (:meth:`seqzoo.scoring.PairScorer.score_fast`)."""
 
     block: RecordBlock
     start: int
@@ -514,17 +513,6 @@ class FastRows:
         alts = [self.block.alt[int(r)].upper() for r in self.records]
         alts = [reverse_complement(a) if m else a for a, m in zip(alts, minus)]
         return starts, starts + lens, alts
-
-    def pairs(self) -> list[WindowPair]:
-        """The rows as :class:`WindowPair` objects (what the per-allele path builds)."""
-        out = []
-        for r, k in zip(self.records.tolist(), self.features.tolist()):
-            allele = self.block.alleles(r)[0]
-            pair_list, _ = self.rule.windows(allele, self.rule.features[k].chrom)
-            pair = next(p for p in pair_list if p.feature_id == self.rule.features[k].feature_id)
-            object.__setattr__(pair, "model", self.spec.name)
-            out.append(pair)
-        return out
 
 
 @dataclass
