@@ -94,27 +94,44 @@ def machine_markdown(info: dict[str, str]) -> str:
 
 
 # -- timing ----------------------------------------------------------------------------------------
-def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> tuple[float, list[float]]:
-    """(best wall seconds, all wall seconds) of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1,
+              clock: Callable[[], float] = time.perf_counter) -> tuple[float, list[float]]:
+    """(best seconds, all seconds) of ``fn()`` over ``repeats`` runs after ``warmup`` runs, timed by
+    ``clock`` (wall time; ``time.process_time``: this process's CPU time)."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return min(times), times
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+def timed(fn: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter,
+          warmup: int = 0) -> tuple[float, object, "CpuMonitor"]:
+    """(best seconds, the last call's result, CpuMonitor over the timed calls) of ``fn()`` over
+    ``repeats`` runs after ``warmup`` runs, timed by ``clock``."""
+    for _ in range(warmup):
+        fn()
+    times, out = [], None
+    with CpuMonitor() as mon:
+        for _ in range(repeats):
+            t0 = clock()
+            out = fn()
+            times.append(clock() - t0)
+    return min(times), out, mon
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> float:
     """Best float32 ``torch.matmul`` throughput of two n x n matrices in GFLOP/s (2 n^3 flops each),
-    with torch's current thread settings."""
+    with torch's current thread settings, timed by ``clock``."""
     import torch
 
     gen = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
     out = torch.empty(n, n)
-    best, _ = best_time(lambda: torch.matmul(a, b, out=out), repeats=repeats, warmup=2)
+    best, _ = best_time(lambda: torch.matmul(a, b, out=out), repeats=repeats, warmup=2, clock=clock)
     return 2.0 * n ** 3 / best / 1e9
 
 

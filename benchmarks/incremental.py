@@ -44,25 +44,17 @@ CLOCK = time.perf_counter  # time.process_time with --cpu-time
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best float32 n x n torch.matmul GFLOP/s, timed with CLOCK."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    t, _ = best(lambda: torch.matmul(a, b, out=out), repeats)
-    return 2.0 * n ** 3 / t / 1e9
+    """Best float32 n x n torch.matmul GFLOP/s, timed with CLOCK (after --wait-quiet)."""
+    WAITER.wait()
+    return common.matmul_gflops(n, repeats, clock=CLOCK)
 
 
 def best(fn, repeats: int):
     """(best seconds, CpuMonitor of the whole measurement) of ``fn()`` after one warm-up run
     (and, first, a wait for the other processes to leave the CPUs: --wait-quiet)."""
     WAITER.wait()
-    fn()
-    times = []
-    with common.CpuMonitor() as mon:
-        for _ in range(repeats):
-            t0 = CLOCK()
-            fn()
-            times.append(CLOCK() - t0)
-    return min(times), mon
+    t, _, mon = common.timed(fn, repeats, clock=CLOCK, warmup=1)
+    return t, mon
 
 
 class PhaseTimer:

@@ -46,14 +46,8 @@ CLOCK = time.perf_counter
 
 
 def timed(fn, repeats: int):
-    """(best seconds, result of the last call, CpuMonitor over all calls)."""
-    times, out = [], None
-    with common.CpuMonitor() as mon:
-        for _ in range(repeats):
-            t0 = CLOCK()
-            out = fn()
-            times.append(CLOCK() - t0)
-    return min(times), out, mon
+    """(best seconds, result of the last call, CpuMonitor over all calls), timed with CLOCK."""
+    return common.timed(fn, repeats, clock=CLOCK)
 
 
 def max_diff(a: pd.DataFrame, b: pd.DataFrame) -> float:
