@@ -33,8 +33,7 @@ from .errors import UsageError
 from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
-                      default_summary_path,
-                      has_vectors, open_table, parts_dir, table_format)
+                      default_summary_path, has_vectors, open_table, parts_dir, table_format)
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec

@@ -101,7 +101,7 @@ def edit_of(ref: str, alt: str) -> tuple[int, int, str]:
     n = min(len(a), len(b))
     differ = np.flatnonzero(a[:n] != b[:n])
     start = int(differ[0]) if len(differ) else n
-    tail = min(len(a), len(b)) - start
+    tail = n - start
     ra, rb = a[len(a) - tail:][::-1], b[len(b) - tail:][::-1]
     differ = np.flatnonzero(ra != rb)
     same_end = int(differ[0]) if len(differ) else tail
