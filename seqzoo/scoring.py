@@ -194,15 +194,15 @@ class PairScorer:
         return {k: v[ref_index] for k, v in ref_out.items()}, alt
 
     def score_fast(self, rows) -> Table:
-        """The table of a :class:`seqzoo.windowing.FastRows` block (substitutions inside fixed windows):
+        """The table of a :class:`seqzoo.windowing.FastRows` block (alleles inside one model's windows):
         the same rows and values as :meth:`score_table` of its pairs, built from arrays."""
         block, rule, spec = rows.block, rows.rule, self.spec
         recs, feats = rows.records, rows.features
         n = len(recs)
         uniq, inv = np.unique(feats, return_inverse=True)
-        windows = [rule.features[int(k)] for k in uniq]
-        extras = [rule.window_extras(w) for w in windows]
-        ref_seqs = [rule.orient_cached(int(k), rule.ref_forward(int(k))) for k in uniq]
+        about = [rule.block_row(int(k)) for k in uniq]  # (feature_id, gene_id, strand, inputs, notes)
+        extras = [a[3:] for a in about]
+        ref_seqs = [rule.block_reference(int(k)) for k in uniq]
         starts, ends, alts = rows.edits()
         per_ref = {}
         if extras[0][0]:
@@ -233,9 +233,9 @@ class PairScorer:
         cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
                                        in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
                 "chrom": strings(chrom), "pos": pos.astype(np.int64), "ref": strings(ref_al), "alt": strings(alt_al),
-                "feature_id": strings([windows[j].feature_id for j in inv]),
-                "gene_id": strings([windows[j].gene_id for j in inv]),
-                "strand": strings([windows[j].strand for j in inv]),
+                "feature_id": strings([about[j][0] for j in inv]),
+                "gene_id": strings([about[j][1] for j in inv]),
+                "strand": strings([about[j][2] for j in inv]),
                 "record": (block.first_record + recs).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
         for col in spec.note_columns:
             cols[col] = strings([(extras[j][1] or {}).get(col, "") for j in inv])

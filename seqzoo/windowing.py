@@ -25,7 +25,6 @@ from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
-from .encoding import reverse_complement
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -164,21 +163,19 @@ class FastIndex:
         self._merged = {chrom: _merge(items) for chrom, items in _by_chrom(
             (c, a, b) for rule_spans in (spans if self.usable else []) for c, a, b in rule_spans).items()}
         rule = next(iter(rules.values()))
-        self.rule = rule if rows and self.usable and len(rules) == 1 and hasattr(rule, "features") else None
-        self._windows = {}
-        if self.rule is not None:  # per contig: windows sorted by (start, end), their feature index, usable?
+        self.rule = rule if rows and self.usable and len(rules) == 1 and hasattr(rule, "block_segments") else None
+        self._segments = {}
+        if self.rule is not None:  # per contig: segments sorted by (start, end), their index, usable?
+            segs = self.rule.block_segments()
+            self._rank, self._feature, self._indels_overhang = segs.rank, segs.feature, segs.indels_overhang
             by_chrom: dict[str, list] = {}
-            for k, w in enumerate(self.rule.features):
-                by_chrom.setdefault(w.chrom, []).append((w.start, w.end, k))
-            for chrom, items in by_chrom.items():
-                items.sort(key=lambda t: (t[0], t[1]))
-                starts = np.array([t[0] for t in items], dtype=np.int64)
-                ends = np.array([t[1] for t in items], dtype=np.int64)
-                feats = np.array([t[2] for t in items], dtype=np.int64)
-                ok = (starts >= 0) & (ends <= genome.lengths[chrom])
-                # no window_without_bases check is needed: a window holding a clean REF (A/C/G/T,
-                # equal to the FASTA) has a base, and so has its alt
-                self._windows[chrom] = (starts, ends, feats, ok, int((ends - starts).max()))
+            for i, chrom in enumerate(segs.chrom):
+                by_chrom.setdefault(chrom, []).append(i)
+            for chrom, idx in by_chrom.items():
+                idx = np.asarray(idx, dtype=np.int64)
+                idx = idx[np.lexsort((segs.end[idx], segs.start[idx]))]
+                starts, ends = segs.start[idx], segs.end[idx]
+                self._segments[chrom] = (starts, ends, idx, segs.usable[idx], int((ends - starts).max()))
 
     def classify(self, block: RecordBlock) -> tuple[np.ndarray, np.ndarray, "FastRowsOf | None"]:
         """(outside?, in-window?, the in-window rows) per record of ``block``."""
@@ -223,40 +220,71 @@ class FastIndex:
                 k = np.searchsorted(merged[0], e, side="left") - 1
                 hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
             outside[sel[~hit]] = True
-            windows = self._windows.get(fasta)
-            if windows is None or not hit.any():
+            segments = self._segments.get(fasta)
+            if segments is None or not hit.any():
                 continue
-            sub = hit & (ref_len[sel] == alt_len[sel])
-            sel, s, e = sel[sub], s[sub], e[sub]
-            w_start, w_end, feats, ok, longest = windows
-            lo = np.searchsorted(w_start, s - longest + 1, side="left")
-            hi = np.searchsorted(w_start, e, side="left")
-            count = hi - lo
-            cand = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-            owner_rec = np.repeat(np.arange(len(sel)), count)
-            overlaps = w_end[cand] > np.repeat(s, count)
-            cand, owner_rec = cand[overlaps], owner_rec[overlaps]
-            holds = (w_start[cand] <= s[owner_rec]) & (w_end[cand] >= e[owner_rec]) & ok[cand]
-            good = np.ones(len(sel), dtype=bool)
-            good[owner_rec[~holds]] = False
-            good &= np.bincount(owner_rec, minlength=len(sel)) > 0
-            keep = good[owner_rec]
-            inside[sel[good]] = True
-            rows.append((sel[owner_rec[keep]], feats[cand[keep]]))
+            found = self._in_segments(segments, sel[hit], s[hit], e[hit], (ref_len != alt_len)[sel[hit]],
+                                      [alts[i].upper() for i in sel[hit].tolist()], fasta)
+            if found is not None:
+                inside[found[0]] = True
+                rows.append(found[1:])
         if not rows:
             return outside, inside, None
-        records = np.concatenate([r for r, _ in rows])
-        features = np.concatenate([f for _, f in rows])
-        order = np.argsort(records, kind="stable")  # VCF order; per record the windows' (start, end) order
-        return outside, inside, FastRowsOf(records[order], features[order])
+        records, segments, starts, ends = (np.concatenate([r[k] for r in rows]) for k in range(4))
+        alleles = [a for r in rows for a in r[4]]
+        order = np.lexsort((self._rank[segments], records))  # VCF order; per record the per-allele path's
+        return outside, inside, FastRowsOf(records[order], self._feature[segments[order]], starts[order],
+                                           ends[order], [alleles[i] for i in order.tolist()])
+
+    def _in_segments(self, segments, sel, s, e, indel, alts, fasta):
+        """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts``, ``indel``: the
+        lengths differ) whose REF overlaps a segment: (records whose REF lies inside every segment it
+        overlaps (an indel may overhang it where the rule allows), each usable, no feature twice,
+        every edit usable; their rows' records, segments, edit starts, ends and replacements), or None."""
+        seg_start, seg_end, seg_index, usable, longest = segments
+        lo = np.searchsorted(seg_start, s - longest + 1, side="left")
+        hi = np.searchsorted(seg_start, e, side="left")
+        count = hi - lo
+        cand = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        owner = np.repeat(np.arange(len(sel)), count)
+        overlaps = seg_end[cand] > np.repeat(s, count)
+        cand, owner = cand[overlaps], owner[overlaps]
+        holds = (seg_start[cand] <= s[owner]) & (seg_end[cand] >= e[owner])
+        if self._indels_overhang:
+            holds |= indel[owner]
+        holds &= usable[cand]
+        good = np.ones(len(sel), dtype=bool)
+        good[owner[~holds]] = False
+        good &= np.bincount(owner, minlength=len(sel)) > 0
+        feats = self._feature[seg_index[cand]]
+        pairs = np.lexsort((feats, owner))
+        twice = (owner[pairs][1:] == owner[pairs][:-1]) & (feats[pairs][1:] == feats[pairs][:-1])
+        good[owner[pairs][1:][twice]] = False  # two segments of one feature (e.g. overlapping exons)
+        keep = good[owner]
+        cand, owner = cand[keep], owner[keep]
+        if not len(cand):
+            return None
+        starts, ends, repl, ok = self.rule.block_edits(
+            seg_index[cand], s[owner], e[owner], [alts[i] for i in owner.tolist()],
+            lambda positions: self._reader.codes(fasta, positions), self.genome.lengths[fasta])
+        good[owner[~ok]] = False  # e.g. an indel pulling in sequence past the contig end
+        keep = good[owner]
+        if not keep.any():
+            return None
+        repl = [r for r, k in zip(repl, keep.tolist()) if k]
+        return sel[good], sel[owner[keep]], seg_index[cand[keep]], starts[keep], ends[keep], repl
 
 
 @dataclass
 class FastRowsOf:
-    """Rows of a block's in-window records: record index in the block and feature index, one per row."""
+    """Rows of a block's in-window records, one per row: record index in the block, the rule's feature
+    index and the edit of the feature's reference window (model orientation)."""
 
     records: np.ndarray
     features: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    alts: list
 
 
 def _by_chrom(spans) -> dict:
@@ -360,8 +388,9 @@ class VariantWindows:
                 if kind[a] == 1:
                     yield _FastRecords(block, a, b, dup[a:b], false[a:b])
                 elif kind[a] == 2 and hi - lo >= FastRows.MIN_ROWS:
-                    yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], dup[a:b], false[a:b],
-                                   self.specs[0], self.rules[self.specs[0].name])
+                    yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], found.starts[lo:hi],
+                                   found.ends[lo:hi], found.alts[lo:hi], dup[a:b], false[a:b], self.specs[0],
+                                   self.rules[self.specs[0].name])
                 else:  # (a short run of in-window records, e.g. between indels, too: one batch with its neighbours)
                     for k in range(a, b):
                         for allele in block.alleles(k):
@@ -479,9 +508,10 @@ class VariantWindows:
 
 @dataclass
 class FastRows:
-    """Records ``start:end`` of a block whose alleles are substitutions inside fixed windows of one
-    model: one row per (record, window), ``records`` (block indices) and ``features`` (the rule's
-    feature indices), in VCF order. Scored without WindowPair objects
+    """Records ``start:end`` of a block whose alleles lie inside one model's windows (see
+    :class:`FastIndex`): one row per (record, feature), ``records`` (block indices), ``features``
+    (the rule's feature indices) and each row's edit of its reference window in model orientation
+    (``starts``, ``ends``, ``alts``), in VCF order. Scored without WindowPair objects
     (:meth:`seqzoo.scoring.PairScorer.score_fast`)."""
 
     block: RecordBlock
@@ -489,13 +519,16 @@ class FastRows:
     end: int
     records: np.ndarray
     features: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    alts: list
     dup: np.ndarray
     false: np.ndarray
     spec: object
     rule: object
 
     #: shorter runs take the per-allele path (a model call per block has a fixed cost; records
-    #: interleaved with indels would give many tiny blocks)
+    #: interleaved with multi-ALT records would give many tiny blocks)
     MIN_ROWS = 64
 
     def __len__(self) -> int:
@@ -503,16 +536,7 @@ class FastRows:
 
     def edits(self) -> tuple[np.ndarray, np.ndarray, list]:
         """(start, end, replacement) of each row's edit of its reference window, model orientation."""
-        feats = [self.rule.features[int(k)] for k in self.features]
-        pos0 = self.block.pos[self.records] - 1
-        lens = np.array([len(self.block.ref[int(r)]) for r in self.records], dtype=np.int64)
-        w_start = np.array([w.start for w in feats], dtype=np.int64)
-        w_end = np.array([w.end for w in feats], dtype=np.int64)
-        minus = np.array([w.strand == "-" for w in feats], dtype=bool)
-        starts = np.where(minus, w_end - (pos0 + lens), pos0 - w_start)
-        alts = [self.block.alt[int(r)].upper() for r in self.records]
-        alts = [reverse_complement(a) if m else a for a, m in zip(alts, minus)]
-        return starts, starts + lens, alts
+        return self.starts, self.ends, self.alts
 
 
 @dataclass

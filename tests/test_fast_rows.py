@@ -1,7 +1,8 @@
-"""Substitutions inside one model's fixed windows are scored as blocks of arrays (no object per
-allele): the rows, skips, runs and summary equal the per-allele path's (``vectorized=False``), on
-dense random VCFs with SNVs and MNVs at every kind of place: both strands, window edges, windows
-shared by several features, overlapping windows, N in the genome, REF mismatches among them."""
+"""Alleles inside one model's windows are scored as blocks of arrays (no object per allele): the
+rows, skips, runs and summary equal the per-allele path's (``vectorized=False``), on dense random
+VCFs with SNVs, MNVs, insertions and deletions at every kind of place: both strands, window edges,
+anchors, windows shared by several features, overlapping windows, N in the genome, REF mismatches
+and multi-ALT records among them; for Framepool, multi-exon 5'UTRs and exon edges."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 import seqzoo
 from conftest import require_weights
-from seqzoo.synthetic import make_gene_model_dataset, other_base, write_fasta, write_vcf
+from seqzoo.synthetic import make_gene_model_dataset, make_utr_dataset, other_base, write_fasta, write_vcf
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,13 @@ def data(tmp_path_factory):
                 records.append(("chr1", p, f"m{p}", ref, "".join(other_base(b) for b in ref)))
         elif kind == 8:
             records.append(("chr1", p, None, other_base(r), r))  # REF mismatch
-        else:
-            records.append(("chr1", p, None, r, r + "T"))  # an insertion: the per-allele path
+        elif rng.random() < 0.5:  # an insertion
+            records.append(("chr1", p, None, r, r + "".join(rng.choice(list("ACGT"), int(rng.integers(1, 4))))))
+        else:  # a deletion
+            ref = seq[p - 1:p + int(rng.integers(1, 4))]
+            if "N" not in ref:
+                records.append(("chr1", p, None, ref, r))
+    records.append(("chr1", records[-1][1] + 1, "multi", seq[records[-1][1]], "A,C"))  # the per-allele path
     paths["vcf"] = write_vcf(d / "dense.vcf", records, {"chr1": len(seq)})
     hal = d / "hal.npz"
     np.savez(hal, weights=np.random.default_rng(0).normal(size=(4096, 8)))
@@ -48,16 +54,17 @@ def data(tmp_path_factory):
 
 @pytest.fixture()
 def block_rows(monkeypatch):
-    """Every run of in-window records becomes a block (FastRows.MIN_ROWS = 1: this VCF's runs between
-    insertions are short); returns the count of rows the block path scores."""
+    """Every run of in-window records becomes a block (FastRows.MIN_ROWS = 1: this VCF's runs are
+    short); returns the count of rows (and of indel rows) the block path scores."""
     from seqzoo.scoring import PairScorer
     from seqzoo.windowing import FastRows
 
-    counted = {"rows": 0}
+    counted = {"rows": 0, "indels": 0}
     score_fast = PairScorer.score_fast
 
     def counting(self, rows):
         counted["rows"] += len(rows)
+        counted["indels"] += sum(len(rows.block.ref[r]) != len(rows.block.alt[r]) for r in rows.records.tolist())
         return score_fast(self, rows)
 
     monkeypatch.setattr(FastRows, "MIN_ROWS", 1)
@@ -65,13 +72,15 @@ def block_rows(monkeypatch):
     return counted
 
 
-def compare(model, paths, min_rows, counted, min_block_rows, **kw):
+def compare(model, paths, min_rows, counted, min_block_rows, min_indels=1, mnvs=True, **kw):
     args = (paths["fasta"], paths["vcf"], paths["gtf"])
     fast = seqzoo.score_vcf(model, *args, chunk_rows=500, **kw)
     assert counted["rows"] >= min_block_rows  # these rows took the block path
+    assert counted["indels"] >= min_indels  # indels among them
     slow = seqzoo.score_vcf(model, *args, chunk_rows=500, vectorized=False, **kw)
     assert len(fast.rows) >= min_rows
-    assert fast.rows.variant_id.str.startswith("m").any()  # MNVs among the block rows
+    if mnvs:
+        assert fast.rows.variant_id.str.startswith("m").any()  # MNVs among the rows
     pd.testing.assert_frame_equal(fast.skipped, slow.skipped)
     pd.testing.assert_frame_equal(fast.outside, slow.outside)
     assert fast.summary == slow.summary
@@ -122,3 +131,34 @@ def test_aparent2_blocks_equal_the_per_allele_path(data, block_rows):
     paths, _ = data
     require_weights("aparent_all_libs_resnet_no_clinvar_wt_ep_5_var_batch_size_inference_mode_no_drop.h5")
     compare("APARENT2", paths, 40, block_rows, 40, incremental=False)
+
+
+def test_framepool_blocks_equal_the_per_allele_path(tmp_path, block_rows):
+    """5'UTRs of 1-3 exons on both strands, transcripts sharing exons; SNVs, insertions and
+    deletions inside exons and at their first and last bases, and records crossing exon edges."""
+    from seqzoo.genome.gtf import read_utr5_transcripts
+    from seqzoo.genome.names import ContigNames
+    from seqzoo.genome.fasta import Genome
+
+    require_weights("Framepool_combined_residual.h5")
+    paths = make_utr_dataset(tmp_path, seed=9, n_genes=24, variants_per_utr=25, vcf_chr_prefix=False)
+    genome = Genome(paths["fasta"])
+    seqs = {c: genome.fetch(c, 0, n) for c, n in genome.lengths.items()}
+    rng = np.random.default_rng(4)
+    records = [tuple(line.split("\t")[:5]) for line in paths["vcf"].read_text().splitlines()
+               if not line.startswith("#")]
+    records = [(c, int(p), None if i == "." else i, r, a) for c, p, i, r, a in records]
+    for tx in read_utr5_transcripts(paths["gtf"], ContigNames(genome.lengths)):
+        seq = seqs[tx.chrom]
+        for s, e in tx.exons:  # first and last base of each exon; across each edge
+            for p0 in (s, s + 1, e - 2, e - 1):
+                r = seq[p0]
+                records.append((tx.chrom, p0 + 1, None, r, other_base(r)))
+                records.append((tx.chrom, p0 + 1, None, r, r + "GA"[: 1 + int(rng.integers(2))]))
+                records.append((tx.chrom, p0 + 1, None, seq[p0:p0 + 2], r))
+            records.append((tx.chrom, s, None, seq[s - 1:s + 1], seq[s - 1]))  # crosses the exon start
+    order = {c: i for i, c in enumerate(genome.lengths)}
+    records = sorted(set(records), key=lambda x: (order.get(x[0], 99), x[1], x[3], x[4]))
+    paths["vcf"] = write_vcf(tmp_path / "edges.vcf", records, genome.lengths)
+    fast = compare("Framepool", paths, 1500, block_rows, 1000, min_indels=500, mnvs=False)
+    assert (fast.skipped.reason == "crosses_utr_exon_boundary").sum() >= 30

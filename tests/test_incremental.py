@@ -272,15 +272,16 @@ def test_xpresso_edits_bad_input():
 # -- HAL ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["kipoi", "averaged"])
 def test_hal_substitutions(mode):
-    """4,000 SNVs / MNVs (1..12 nt and whole windows; N, lower case, U, IUPAC in alleles and
-    references) on random tables, both readings, against full passes (float64)."""
+    """4,000 SNVs / MNVs (1..12 nt, replacements of 9..160 nt and whole windows; N, lower case, U,
+    IUPAC in alleles and references) on random tables, both readings, against full passes (float64)."""
     from seqzoo.nets import hal
     rng = np.random.default_rng(20)
     model = hal.HAL(rng.normal(size=(4096, 8)), mode=mode)
     refs = [random_seq(rng, 160, n_frac=0.05 if i % 2 else 0.0, lower=(i % 5 == 4)) for i in range(40)]
     refs += ["N" * 160, "ACGU" * 40, "ACGTR" * 32]
     n_edits = 4000
-    lengths = np.where(rng.random(n_edits) < 0.5, 1, rng.integers(1, 13, n_edits))
+    kind = rng.random(n_edits)  # SNVs, short MNVs, long replacements (anchored indels' edits)
+    lengths = np.where(kind < 0.5, 1, np.where(kind < 0.85, rng.integers(1, 13, n_edits), rng.integers(9, 161, n_edits)))
     starts = np.array([min(edit_position(rng, 160, reach=8), 160 - n) for n in lengths])
     ref_index = rng.integers(0, len(refs), n_edits)
     alts = ["".join(rng.choice(list("ACGTNacgtuRY"), int(n))) for n in lengths]

@@ -65,6 +65,10 @@ NPZ_KEY = "weights"
 MODES = ("kipoi", "averaged")
 DEFAULT_MODE = "kipoi"
 
+#: edits replacing more bases are scored as whole alt windows in :meth:`HAL.predict_edits` (one
+#: vectorised pass instead of a group per replacement length)
+LONG_EDIT = 8
+
 #: Kipoi's regions: (first start, last start + 1, column)
 KIPOI_REGIONS = ((0, 40, 0), (40, 70, 1), (77, 78, 2), (78, 79, 3), (79, 80, 4), (80, 81, 5),
                  (86, 115, 6), (115, 155, 7))
@@ -201,8 +205,9 @@ class HAL(SequenceModel):
         ``alts[i]`` of the same length (SNV, MNV; any characters, read as in the full pass). Only
         the hexamers starting at starts[i] - 5 .. ends[i] - 1 change (six for an SNV): the alt
         score is the reference's float64 sum minus their old coefficients plus the new ones
-        (``"averaged"``: divided by the alt's count of valid hexamers, which N changes). Vectorised
-        over all edits (numpy, CPU; ``batch_size`` is not used: there is no batching to do).
+        (``"averaged"``: divided by the alt's count of valid hexamers, which N changes). Edits of
+        more than :data:`LONG_EDIT` bases (the anchored windows of indels) are scored as whole alt
+        windows. Vectorised over all edits (numpy, CPU; ``batch_size`` is not used).
 
         Returns (ref_out, alt_out): ``{"score": float64}`` of shapes (len(ref_seqs),) and
         (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
@@ -233,9 +238,18 @@ class HAL(SequenceModel):
                                               dtype=np.uint8)].astype(np.int8)
         alt_off = np.cumsum(edits.alt_lengths) - edits.alt_lengths
         lengths = edits.ends - edits.starts
-        groups = np.unique(lengths)
+        long = lengths > LONG_EDIT
+        if long.any():  # e.g. indels, which the anchor rule turns into replacements up to the window's end
+            idx = np.flatnonzero(long)
+            alt_digits = digits[edits.ref_index[idx]]
+            row = np.repeat(np.arange(idx.size), lengths[idx])
+            within = np.arange(row.size) - np.repeat(np.cumsum(lengths[idx]) - lengths[idx], lengths[idx])
+            alt_digits[row, edits.starts[idx][row] + within] = alt_all[alt_off[idx][row] + within]
+            coef, valid = _start_coefficients(alt_digits, w, mode)
+            alt_score[idx] = coef.sum(1) if mode == "kipoi" else coef.sum(1) / np.maximum(valid.sum(1), 1)
+        groups = np.unique(lengths[~long])
         for n in groups:
-            idx = np.flatnonzero(lengths == n) if groups.size > 1 else np.arange(len(edits))
+            idx = np.flatnonzero(lengths == n) if groups.size > 1 or long.any() else np.arange(len(edits))
             n, r, s = int(n), edits.ref_index[idx], edits.starts[idx]
             # the alt's digits on [s - 5, s + n + 5) (position-major) and the n + 5 hexamers
             # starting at s - 5 .. s + n - 1 (table row N_KMERS where a digit is not a base)

@@ -74,3 +74,27 @@ def apply_allele(segment: str, segment_start: int, allele: VariantAllele) -> str
     if offset < 0 or offset + len(allele.ref) > len(segment):
         raise ValueError(f"allele {allele.variant_id} does not lie inside the segment")
     return segment[:offset] + allele.alt + segment[offset + len(allele.ref):]
+
+
+@dataclass
+class BlockSegments:
+    """The segments a window rule offers the block path (:class:`seqzoo.windowing.FastIndex`): a clean
+    record (one ALT; REF and ALT A/C/G/T; REF equal to the FASTA) whose REF lies inside every segment
+    it overlaps, each ``usable``, gets one row per such segment, for the segment's ``feature``, and no
+    feature skip; its edits come from the rule's ``block_edits``.
+
+    Arrays of one entry per segment, forward strand, 0-based half-open on FASTA contig ``chrom[i]``:
+    ``start``, ``end``, ``feature`` (the rule's feature index; one feature may own several segments,
+    e.g. the exons of a 5'UTR), ``usable`` (False: records overlapping it take the per-allele path,
+    e.g. a window past its contig end) and ``rank`` (a record's rows come in increasing rank, the
+    per-allele path's order). ``indels_overhang``: an indel whose REF overlaps a segment but extends
+    past it takes the block path too (fixed windows, where the anchor rule pulls in sequence).
+    """
+
+    chrom: list
+    start: np.ndarray
+    end: np.ndarray
+    feature: np.ndarray
+    usable: np.ndarray
+    rank: np.ndarray
+    indels_overhang: bool = False

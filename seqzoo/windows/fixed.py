@@ -22,7 +22,7 @@ import numpy as np
 from ..encoding import reverse_complement
 from ..genome.fasta import Genome
 from ..genome.vcf import VariantAllele
-from .base import FeatureSkip, WindowPair
+from .base import BlockSegments, FeatureSkip, WindowPair
 from .cache import SequenceCache
 
 
@@ -110,6 +110,59 @@ def forward_alt_window(genome: Genome, w: AnchoredWindow, allele: VariantAllele,
     seq = left_seq + right_seq
     assert len(seq) == L, (len(seq), L)
     return seq
+
+
+def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes, contig_length: int):
+    """:func:`forward_alt_window` for many indels at once, as the changed part of each window.
+
+    Arrays of one entry per indel (forward strand, 0-based): window [w_start, w_end) splitting at
+    ``split``, on '-' when ``minus``; REF [vs, ve) overlapping the window; ALT ``alts[i]`` (len != ve - vs).
+    Returns (lo, hi, text, offsets, usable): the alt window differs from the reference at most on
+    forward [lo, hi), whose alt bases are ``text[offsets[i]:offsets[i + 1]]`` (forward strand);
+    ``usable`` False where the window would pull in sequence past the contig end.
+
+    Each side of the split the allele touches gets a piece (a, b, P): REF [a, b) on that side becomes
+    P (the part of ALT on that side; cut as :func:`forward_alt_window` cuts it). Left of the split
+    the window keeps its bases >= b, holds P just left of b, and left of that the reference shifted
+    by d = len(P) - (b - a) (position x reads x + d); right of the split it keeps its bases < a,
+    holds P from a, and right of that reads x - d.
+    """
+    p = np.fromiter(map(len, alts), np.int64, len(alts))
+    r = ve - vs
+    case1 = minus & (ve == split) & (p > r)  # '-': an insertion anchored on the anchor base goes right
+    left_only = ~case1 & (ve <= split)
+    right_only = ~case1 & (vs >= split)
+    has_left, has_right = ~right_only, ~left_only  # (neither only: REF straddles the split, or case1)
+    mid = np.minimum(split - vs, p)  # ALT bases left of the split when REF straddles it
+    b_left = np.where(left_only, ve, split)
+    p_left = np.where(case1, r, np.where(left_only, p, mid))
+    a_right = np.where(right_only, vs, split)
+    b_right = np.where(case1, split, ve)
+    o_right = np.where(case1, r, np.where(right_only, 0, mid))  # where the right piece starts in ALT
+    p_right = p - o_right
+    d_left = p_left - (b_left - vs)
+    d_right = p_right - (b_right - a_right)
+    lo = np.where(has_left, w_start, a_right)
+    hi = np.where(has_right, w_end, b_left)
+    lens = hi - lo
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    row = np.repeat(np.arange(len(lens)), lens)
+    x = np.repeat(lo, lens) + (np.arange(offsets[-1]) - np.repeat(offsets[:-1], lens))
+    left = x < split[row]
+    bl, pl, ar, pr = b_left[row], p_left[row], a_right[row], p_right[row]
+    alt_at = np.where(left, x - bl + pl, o_right[row] + x - ar)  # index into ALT where it reads ALT
+    from_alt = np.where(left, (x < bl) & (x >= bl - pl), (x >= ar) & (x < ar + pr))
+    genome_at = np.where(left, np.where(x >= bl, x, x + d_left[row]), np.where(x < ar, x, x - d_right[row]))
+    outside = ~from_alt & ((genome_at < 0) | (genome_at >= contig_length))
+    usable = np.bincount(row[outside], minlength=len(lens)) == 0
+    genome_at = np.where(from_alt | outside, x, genome_at)  # x: inside the window, read and unused
+    alt_text = np.frombuffer("".join(alts).encode("ascii"), dtype=np.uint8)
+    alt_off = np.zeros(len(p) + 1, dtype=np.int64)
+    np.cumsum(p, out=alt_off[1:])
+    bases = np.where(from_alt, alt_text[np.where(from_alt, alt_off[:-1][row] + alt_at, 0)] if alt_text.size else 0,
+                     codes(genome_at))
+    return lo, hi, bases.astype(np.uint8).tobytes().decode("ascii"), offsets, usable
 
 
 def _substitution(w: AnchoredWindow, allele: VariantAllele) -> tuple[int, int, str] | None:
@@ -202,6 +255,63 @@ class AnchoredWindowRule:
                                     self.orient(w, alt_fwd), ref_key=w.key, inputs=inputs, notes=notes,
                                     edit=_substitution(w, allele)))
         return pairs, skips
+
+    # -- the block path (seqzoo.windowing.FastIndex) ------------------------------------------------
+    def block_segments(self) -> BlockSegments:
+        """Every window is a segment of its own feature, ranked in (start, end) order (the per-allele
+        path's row order); a window past its contig end is not usable."""
+        n = len(self.features)
+        start = np.fromiter((w.start for w in self.features), np.int64, n)
+        end = np.fromiter((w.end for w in self.features), np.int64, n)
+        contig = np.fromiter((self.genome.lengths.get(w.chrom, -1) for w in self.features), np.int64, n)
+        self._block = (start, end, np.fromiter((w.split for w in self.features), np.int64, n),
+                       np.fromiter((w.strand == "-" for w in self.features), bool, n))
+        rank = np.empty(n, dtype=np.int64)
+        rank[np.lexsort((end, start))] = np.arange(n)
+        return BlockSegments([w.chrom for w in self.features], start, end, np.arange(n, dtype=np.int64),
+                             (start >= 0) & (end <= contig), rank, indels_overhang=True)
+
+    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts: list, codes, contig_length: int
+                    ) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+        """The edits of alleles inside windows, as :meth:`windows` gives them, for many at once.
+
+        Row i: REF at forward [vs[i], ve[i]) inside window ``seg[i]`` (one contig; an indel's REF may
+        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T). Returns (starts, ends, replacements, usable): the edit of the
+        window in model orientation, ``alt_window == ref_window[:start] + replacement +
+        ref_window[end:]`` with ``len(replacement) == end - start``. A substitution is its own edit;
+        an indel (:func:`anchored_indel_edits`) replaces the window's bases from the variant to the
+        far end of its side of the anchor (both sides when REF straddles it). ``codes(positions)``
+        reads upper-case ASCII bases of the contig (length ``contig_length``); a row whose window
+        would pull in sequence past the contig end is not usable (the per-allele path skips it).
+        """
+        w_start, w_end, split, minus = (a[seg] for a in self._block)
+        n = len(seg)
+        p = np.fromiter(map(len, alts), np.int64, n)
+        starts = np.where(minus, w_end - ve, vs - w_start)
+        ends = starts + (ve - vs)
+        out = [reverse_complement(a) if m else a for a, m in zip(alts, minus.tolist())]
+        usable = np.ones(n, dtype=bool)
+        indel = np.flatnonzero(p != ve - vs)
+        if indel.size:
+            lo, hi, text, offsets, ok = anchored_indel_edits(w_start[indel], w_end[indel], split[indel],
+                                                             minus[indel], vs[indel], ve[indel],
+                                                             [alts[i] for i in indel.tolist()], codes, contig_length)
+            starts[indel] = np.where(minus[indel], w_end[indel] - hi, lo - w_start[indel])
+            ends[indel] = starts[indel] + (hi - lo)
+            usable[indel] = ok
+            for k, (i, m) in enumerate(zip(indel.tolist(), minus[indel].tolist())):
+                piece = text[offsets[k]:offsets[k + 1]]
+                out[i] = reverse_complement(piece) if m else piece
+        return starts, ends, out, usable
+
+    def block_reference(self, k: int) -> str:
+        """Feature ``k``'s reference window in model orientation."""
+        return self.orient_cached(k, self.ref_forward(k))
+
+    def block_row(self, k: int) -> tuple[str, str, str, dict | None, dict | None]:
+        """(feature_id, gene_id, strand, inputs, notes) of feature ``k``'s rows."""
+        w = self.features[k]
+        return (w.feature_id, w.gene_id, w.strand, *self.window_extras(w))
 
     def orient_cached(self, i: int, forward: str) -> str:
         """Feature ``i``'s reference window in model orientation (reverse complements cached)."""

@@ -17,7 +17,7 @@ from ..genome.fasta import Genome, GenomeError
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
-from .base import FeatureSkip, WindowPair, apply_allele
+from .base import BlockSegments, FeatureSkip, WindowPair, apply_allele
 from .cache import SequenceCache
 
 #: (reason, detail) of an allele outside every 5'UTR exon
@@ -78,6 +78,52 @@ class Utr5Windows:
                                     self.utr_sequence(ti), self.utr_sequence(ti, alt_exons),
                                     ref_key=tx.transcript_id))
         return pairs, skips
+
+    # -- the block path (seqzoo.windowing.FastIndex) ------------------------------------------------
+    def block_segments(self) -> BlockSegments:
+        """Every 5'UTR exon is a segment of its transcript, ranked by transcript (the per-allele path's
+        row order); the exons of a transcript with an exon past its contig end are not usable."""
+        chrom, start, end, feature, offset, usable = [], [], [], [], [], []
+        total = np.zeros(len(self.transcripts), dtype=np.int64)
+        for ti, tx in enumerate(self.transcripts):
+            length = self.genome.lengths.get(tx.chrom, -1)
+            inside = all(0 <= s and e <= length for s, e in tx.exons)
+            for s, e in tx.exons:  # genomic order
+                chrom.append(tx.chrom)
+                start.append(s)
+                end.append(e)
+                feature.append(ti)
+                offset.append(total[ti])
+                usable.append(inside)
+                total[ti] += e - s
+        start, feature = np.asarray(start, dtype=np.int64), np.asarray(feature, dtype=np.int64)
+        minus = np.fromiter((tx.strand == "-" for tx in self.transcripts), bool, len(self.transcripts))
+        self._block = (start, np.asarray(offset, dtype=np.int64), total[feature], minus[feature])
+        return BlockSegments(chrom, start, np.asarray(end, dtype=np.int64), feature,
+                             np.asarray(usable, dtype=bool), feature)
+
+    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts: list, codes=None,
+                    contig_length: int = 0) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+        """The edits of alleles inside 5'UTR exons, as :meth:`windows` gives them, for many at once.
+
+        Row i: REF at forward [vs[i], ve[i]) inside exon segment ``seg[i]``, ALT ``alts[i]`` (forward
+        strand). Returns (starts, ends, replacements, usable): REF's span in the 5'UTR in transcript
+        orientation and ALT in that orientation (the alt 5'UTR changes length with indels); every
+        row is usable. ``codes`` and ``contig_length`` are not needed (nothing is pulled in)."""
+        seg_start, seg_offset, total, minus = (a[seg] for a in self._block)
+        forward = seg_offset + (vs - seg_start)  # REF's start in the joined exons, forward strand
+        starts = np.where(minus, total - forward - (ve - vs), forward)
+        out = [reverse_complement(a) if m else a for a, m in zip(alts, minus.tolist())]
+        return starts, starts + (ve - vs), out, np.ones(len(seg), dtype=bool)
+
+    def block_reference(self, ti: int) -> str:
+        """Transcript ``ti``'s reference 5'UTR in transcript orientation."""
+        return self.utr_sequence(ti)
+
+    def block_row(self, ti: int) -> tuple[str, str, str, None, None]:
+        """(feature_id, gene_id, strand, inputs, notes) of transcript ``ti``'s rows."""
+        tx = self.transcripts[ti]
+        return tx.transcript_id, tx.gene_id, tx.strand, None, None
 
     def feature_ids(self) -> list[str]:
         return [tx.transcript_id for tx in self.transcripts]
