@@ -327,3 +327,16 @@ def test_framepool_forward_split_between_worker_threads_is_the_same(framepool_mo
         torch.set_num_threads(before)
     for k in whole:
         np.testing.assert_allclose(split[k], whole[k], atol=1e-5, rtol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_framepool_running_max_scan(reverse):
+    """The blocked running-max scan behind Framepool's pools equals torch.cummax for every length
+    (fewer than two blocks, whole blocks, a partial block), from either end."""
+    from seqzoo.nets.framepool_incremental import _cummax
+    rng = np.random.default_rng(1)
+    for n in list(range(1, 41)) + [75, 83, 334]:
+        x = torch.from_numpy(rng.normal(size=(3, n, 5)).astype(np.float32))
+        got = _cummax(x, torch.empty_like(x), reverse=reverse)
+        want = torch.cummax(x.flip(1), dim=1).values.flip(1) if reverse else torch.cummax(x, dim=1).values
+        assert torch.equal(got, want), n

@@ -60,6 +60,8 @@ PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows pa
 SUB_BATCH_ROWS = 6144
 #: references per state chunk are limited to about this many packed rows (memory: ~5.5 kB a row)
 CHUNK_ROWS = 16384
+#: ... and, to spread the work over the worker threads, of at least this many (GEMM efficiency)
+MIN_CHUNK_ROWS = 2048
 
 
 @dataclass
@@ -68,9 +70,9 @@ class ReferenceState:
 
     ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
     after the track; ``h0``, ``h1``, ``z1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
-    128) float32 and ``psum``, ``ssum`` (T + 1, 128) float64: running max / sum over the rows
-    q, q -/+ 3, q -/+ 6, ... of the same reference (prefix: toward the 5' end, suffix: toward the
-    3' end), last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
+    128) float32 and ``psum`` (T + 1, 128) float64: running max over the rows q, q -/+ 3, q -/+ 6,
+    ... of the same block (prefix: toward the 5' end, suffix: toward the 3' end), and the prefix
+    sum; last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
     """
 
     width: int
@@ -84,7 +86,6 @@ class ReferenceState:
     pmax: torch.Tensor
     smax: torch.Tensor
     psum: torch.Tensor
-    ssum: torch.Tensor
     bases: np.ndarray
 
     @property
@@ -92,34 +93,46 @@ class ReferenceState:
         return self.h0.shape[0]
 
 
-def _cummax(x: torch.Tensor, out: torch.Tensor, block: int = 8) -> torch.Tensor:
-    """Running maximum of x (B, n, C) along dim 1 into ``out`` (same shape): a scan within blocks
-    of ``block`` steps, then one carry per block (about n / block + block vectorised steps)."""
-    b, n, c = x.shape
-    n_blocks = -(-n // block)
-    y = F.pad(x, (0, 0, 0, n_blocks * block - n)).view(b, n_blocks, block, c)
-    for i in range(1, block):
-        torch.maximum(y[:, :, i], y[:, :, i - 1], out=y[:, :, i])
-    for j in range(1, n_blocks):
-        torch.maximum(y[:, j], y[:, j - 1, -1:], out=y[:, j])
-    return out.copy_(y.view(b, -1, c)[:, :n])
+def _cummax(x: torch.Tensor, out: torch.Tensor, reverse: bool = False, block: int = 8) -> torch.Tensor:
+    """Running maximum of x (B, n, C) along dim 1 into ``out`` (same shape, contiguous; not x),
+    from the start or, with ``reverse``, from the end: a scan within blocks of ``block`` steps,
+    then one carry per block (about n / block + block vectorised steps), no copies of x."""
+    n = x.shape[1]
+    out.copy_(x)
+    if reverse:  # the same scan on the reversed step order, written out with mirrored indices
+        steps = [(i, i + 1) for i in range(n - 2, -1, -1)]
+    else:
+        steps = [(i, i - 1) for i in range(1, n)]
+    full = n // block * block
+    if full >= 2 * block:  # blocks: a scan inside each block, then carries between blocks
+        body = out[:, n - full:] if reverse else out[:, :full]
+        y = body.view(x.shape[0], full // block, block, x.shape[2])
+        for i in (range(block - 2, -1, -1) if reverse else range(1, block)):
+            j = i + 1 if reverse else i - 1
+            torch.maximum(y[:, :, i], y[:, :, j], out=y[:, :, i])
+        for k in (range(full // block - 2, -1, -1) if reverse else range(1, full // block)):
+            carry = y[:, k + 1, :1] if reverse else y[:, k - 1, -1:]
+            torch.maximum(y[:, k], carry, out=y[:, k])
+        steps = [(i, i + 1) for i in range(n - full - 1, -1, -1)] if reverse else [(i, i - 1) for i in range(full, n)]
+    for i, j in steps:  # the rows outside the blocks, one step each
+        torch.maximum(out[:, i], out[:, j], out=out[:, i])
+    return out
 
 
 def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor, ...]:
-    """Stride-3 running max (float32) and sums (float64) of each block of ``width`` rows (a
-    multiple of 3), from the 5' end (prefix) and from the 3' end (suffix), each (rows + 1, 128)
-    with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block."""
+    """Stride-3 running maxima (float32) from the 5' end (prefix) and from the 3' end (suffix) and
+    prefix sums (float64) of each block of ``width`` rows (a multiple of 3), each (rows + 1, 128)
+    with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block. (Suffix
+    sums are block totals minus prefix sums: :func:`_pools`.)"""
     rows = n_blocks * width
     src = h2.view(n_blocks, width // 3, 3 * N_FILTERS)  # row w -> (w // 3, residue w % 3)
-    out = [h2.new_empty(rows + 1, N_FILTERS, dtype=dtype)
-           for dtype in (torch.float32, torch.float32, torch.float64, torch.float64)]
+    out = [h2.new_empty(rows + 1, N_FILTERS, dtype=dtype) for dtype in (torch.float32, torch.float32, torch.float64)]
     for o in out:
         o[-1] = 0
-    pmax, smax, psum, ssum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
+    pmax, smax, psum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
     _cummax(src, pmax)
-    smax.copy_(_cummax(src.flip(1), torch.empty_like(src)).flip(1))
+    _cummax(src, smax, reverse=True)
     torch.cumsum(src, dim=1, dtype=torch.float64, out=psum)
-    ssum.copy_(torch.cumsum(src.flip(1), dim=1, dtype=torch.float64).flip(1))
     return tuple(out)
 
 
@@ -270,14 +283,22 @@ def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: n
     t = (frames[None, :] - alt_len[:, None] + a[:, None]) % 3
     q = a[:, None] - 1 - t
     left = np.where(q >= 0, first[:, None] + q, zero)
-    # right part: ref rows >= b = e + 9; row b + t in frame (L - 1 - b - t) % 3
+    # right part: ref rows >= b = e + 9; row b + t in frame (L - 1 - b - t) % 3. Its sum is the
+    # block's total of that residue (prefix sum at the block's last row of it) minus the prefix sum
+    # up to the row 3 before (a gap row at the latest: every reference starts after PAD rows)
     b = ends + RF
     t = (lengths[:, None] - 1 - b[:, None] - frames[None, :]) % 3
     q = b[:, None] + t
-    right = np.where(q < lengths[:, None], first[:, None] + q, zero)
+    inside = q < lengths[:, None]
+    right = np.where(inside, first[:, None] + q, zero)
+    block_end = (first + lengths)[:, None]  # a multiple of the block width, so of 3
+    total = np.where(inside, block_end - 3 + (first[:, None] + q) % 3, zero)
+    before = np.where(inside, first[:, None] + q - 3, zero)
     left, right = torch.from_numpy(left.reshape(-1)), torch.from_numpy(right.reshape(-1))
+    total, before = torch.from_numpy(total.reshape(-1)), torch.from_numpy(before.reshape(-1))
     pmax = torch.maximum(st.pmax.index_select(0, left), st.smax.index_select(0, right)).view(e_count, 3, N_FILTERS)
-    psum = (st.psum.index_select(0, left) + st.ssum.index_select(0, right)).view(e_count, 3, N_FILTERS)
+    psum = (st.psum.index_select(0, left) + st.psum.index_select(0, total)
+            - st.psum.index_select(0, before)).view(e_count, 3, N_FILTERS)
     # window: alt position s - 9 + i is in frame (L' - 1 - s + 9 - i) % 3
     n_rows = h2.shape[1]
     padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
@@ -309,16 +330,23 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
     alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
     w = _Weights(model)
-    # chunks: references sorted by length, up to batch_size of them and about CHUNK_ROWS packed rows
-    order = np.argsort([len(s) for s in edits.ref_seqs], kind="stable")
+    # chunks: references sorted by length, up to batch_size of them and about `target` packed rows:
+    # at most CHUNK_ROWS, and small enough for 4 chunks per worker thread (balance), at least MIN_CHUNK_ROWS
+    lengths = np.fromiter(map(len, edits.ref_seqs), dtype=np.int64, count=n_refs)
+    order = np.argsort(lengths, kind="stable")
+    threads = torch.get_num_threads()
+    target = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, int((lengths + PAD).sum()) // (4 * threads)))
     chunks, start = [], 0
     while start < n_refs:
         stop = start + 1
         while (stop < n_refs and stop - start < batch_size
-               and (stop + 1 - start) * (len(edits.ref_seqs[order[stop]]) + PAD) <= CHUNK_ROWS):
+               and (stop + 1 - start) * (lengths[order[stop]] + PAD) <= target):
             stop += 1
         chunks.append(order[start:stop])
         start = stop
+    # the costliest first (worker threads take them in order): packed rows plus ~10 per edit
+    per_ref = np.bincount(edits.ref_index, minlength=n_refs)
+    chunks.sort(key=lambda refs: -(len(refs) * (lengths[refs[-1]] + PAD) + 10 * int(per_ref[refs].sum())))
     block_of_ref = np.empty(n_refs, dtype=np.int64)  # index of each reference in its chunk
     for refs in chunks:
         block_of_ref[refs] = np.arange(len(refs))
@@ -337,7 +365,7 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
             _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases,
                        ind_all, per_ref_ind, alt_out)
 
-    if len(chunks) >= torch.get_num_threads():
+    if len(chunks) >= threads:
         parallel_map(chunk, chunks)  # one chunk per worker thread at a time, each single-threaded
     else:
         for refs in chunks:  # few chunks: intra-op threads for the trunk, worker threads for the alts
