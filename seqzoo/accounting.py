@@ -140,7 +140,6 @@ class DuplicateIds:
 
     BITS = 1 << 28
     HASHES = 7
-    _KEY = "seqzoo-bloom-k01"
 
     def __init__(self):
         self._bits = np.zeros(self.BITS // 8, dtype=np.uint8)
@@ -149,25 +148,28 @@ class DuplicateIds:
     def flags(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """(duplicate?, expected false-positive share of that flag) for each ID of a block, in order
         (None = no ID); remembers the block's IDs."""
-        import pandas as pd
-
         ids = list(ids)
         dup = np.zeros(len(ids), dtype=bool)
         false = np.zeros(len(ids), dtype=np.float64)
-        have = np.array([x is not None for x in ids], dtype=bool)
-        if not have.any():
+        where = [i for i, x in enumerate(ids) if x is not None]
+        if not where:
             return dup, false
-        where = np.flatnonzero(have)
-        values = pd.Series([ids[i] for i in where], dtype=object)
-        h = pd.util.hash_array(values.to_numpy(), hash_key=self._KEY).astype(np.uint64)
+        values = [ids[i] for i in where]
+        h = id_hashes(values)
+        # within the block, exactly: an equal hash earlier in the block, confirmed by the strings
+        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+        earlier = first[inverse.reshape(-1)]
+        within = earlier != np.arange(len(values))
+        for k in np.flatnonzero(within).tolist():
+            within[k] = values[k] == values[earlier[k]]
         h1, h2 = h & np.uint64(0xFFFFFFFF), (h >> np.uint64(32)) | np.uint64(1)  # two hashes from one
         with np.errstate(over="ignore"):
-            pos = (h1[:, None] + np.arange(self.HASHES, dtype=np.uint64)[None, :] * h2[:, None]) % np.uint64(self.BITS)
+            pos = (h1[:, None] + np.arange(self.HASHES, dtype=np.uint64)[None, :] * h2[:, None]) & np.uint64(self.BITS - 1)
         byte, bit = (pos >> np.uint64(3)).astype(np.int64), (pos & np.uint64(7)).astype(np.uint8)
         seen = ((self._bits[byte] >> bit) & 1).all(axis=1)
-        within = values.duplicated(keep="first").to_numpy()
         new = ~seen & ~within
         fill = 1.0 - np.exp(-self.HASHES * (self._distinct + np.cumsum(new) - new) / self.BITS)
+        where = np.asarray(where, dtype=np.int64)
         false[where] = np.where(seen & ~within, fill ** self.HASHES, 0.0)
         dup[where] = seen | within
         if new.any():  # set the new IDs' bits; a fancy-index |= keeps one write per byte: repeat for the rest
@@ -178,6 +180,53 @@ class DuplicateIds:
                 b, m = b[lost], m[lost]
         self._distinct += int(new.sum())
         return dup, false
+
+
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: IDs up to this many characters are hashed as fixed-width arrays of code points (one numpy pass
+#: per 2 characters); a block with a longer ID is hashed ID by ID
+_WIDE = 64
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, in place (uint64, wrapping)."""
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def id_hashes(values: list) -> np.ndarray:
+    """(n,) uint64 hashes of strings, the same in every process and on every platform: the Unicode
+    code points, two per 64-bit word (little-endian), folded word by word (xor, multiply,
+    xor-shift) and finished with splitmix64's mixer. (Strings equal up to trailing NUL characters
+    hash alike.)"""
+    n = len(values)
+    if not n:
+        return np.zeros(0, dtype=np.uint64)
+    points = np.array(values, dtype=str)
+    width = max(1, points.dtype.itemsize // 4)
+    if width > _WIDE and n > 1:  # one wide ID would make the whole array wide: those one by one
+        wide = np.fromiter((len(v) > _WIDE for v in values), dtype=bool, count=n)
+        out = np.empty(n, dtype=np.uint64)
+        out[~wide] = id_hashes([v for v, w in zip(values, wide.tolist()) if not w])
+        out[wide] = [int(id_hashes([v])[0]) for v, w in zip(values, wide.tolist()) if w]
+        return out
+    even = width + width % 2
+    if points.dtype != np.dtype(f"<U{even}"):
+        points = points.astype(f"<U{even}")
+    words = points.view("<u8").reshape(n, even // 2)
+    h = np.full(n, _GOLDEN, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(words.shape[1]):  # a word of padding (NUL code points) leaves h as it is
+            w = words[:, j]
+            step = (h ^ w) * _GOLDEN
+            step ^= step >> np.uint64(29)
+            h = np.where(w != 0, step, h) if j else step
+        return _mix(h)
 
 
 @dataclass

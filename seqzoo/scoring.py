@@ -193,17 +193,22 @@ class PairScorer:
                                                 **self.extra, **per_ref)
         return {k: v[ref_index] for k, v in ref_out.items()}, alt
 
-    def score_fast(self, rows) -> Table:
-        """The table of a :class:`seqzoo.windowing.FastRows` block (alleles inside one model's windows):
-        the same rows and values as :meth:`score_table` of its pairs, built from arrays."""
-        block, rule, spec = rows.block, rows.rule, self.spec
-        recs, feats = rows.records, rows.features
-        n = len(recs)
+    def score_fast(self, blocks) -> Table:
+        """The table of :class:`seqzoo.windowing.FastRows` blocks (alleles inside one model's
+        windows), in order: the same rows and values as :meth:`score_table` of their pairs, built
+        from arrays, with one model call for all of them."""
+        spec = self.spec
+        blocks = list(blocks)
+        rule = blocks[0].rule
+        feats = np.concatenate([b.features for b in blocks])
+        n = len(feats)
         uniq, inv = np.unique(feats, return_inverse=True)
         about = [rule.block_row(int(k)) for k in uniq]  # (feature_id, gene_id, strand, inputs, notes)
         extras = [a[3:] for a in about]
         ref_seqs = [rule.block_reference(int(k)) for k in uniq]
-        starts, ends, alts = rows.edits()
+        starts = np.concatenate([b.starts for b in blocks])
+        ends = np.concatenate([b.ends for b in blocks])
+        alts = [a for b in blocks for a in b.alts]
         per_ref = {}
         if extras[0][0]:
             per_ref = {k: np.stack([np.asarray(e[0][k]) for e in extras]) for k in extras[0][0]}
@@ -225,18 +230,23 @@ class PairScorer:
             arr[:] = values
             return arr
 
-        chrom = [block.chrom[r] for r in recs.tolist()]
-        pos = block.pos[recs]
-        ref_al = [block.ref[r].upper() for r in recs.tolist()]
-        alt_al = [block.alt[r].upper() for r in recs.tolist()]
-        ids = [block.ids[r] for r in recs.tolist()]
+        chrom, ref_al, alt_al, ids, pos, record = [], [], [], [], [], []
+        for b in blocks:
+            recs = b.records.tolist()
+            chrom += [b.block.chrom[r] for r in recs]
+            ref_al += [b.block.ref[r].upper() for r in recs]
+            alt_al += [b.block.alt[r].upper() for r in recs]
+            ids += [b.block.ids[r] for r in recs]
+            pos.append(b.block.pos[b.records])
+            record.append(b.block.first_record + b.records)
+        pos = np.concatenate(pos).astype(np.int64)
         cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
                                        in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
-                "chrom": strings(chrom), "pos": pos.astype(np.int64), "ref": strings(ref_al), "alt": strings(alt_al),
+                "chrom": strings(chrom), "pos": pos, "ref": strings(ref_al), "alt": strings(alt_al),
                 "feature_id": strings([about[j][0] for j in inv]),
                 "gene_id": strings([about[j][1] for j in inv]),
                 "strand": strings([about[j][2] for j in inv]),
-                "record": (block.first_record + recs).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
+                "record": np.concatenate(record).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
         for col in spec.note_columns:
             cols[col] = strings([(extras[j][1] or {}).get(col, "") for j in inv])
         outputs = list(spec.outputs) + (list(spec.vector_outputs) if self.vectors else [])
@@ -249,22 +259,19 @@ class PairScorer:
 
     def score_items(self, items) -> Table:
         """The table of a chunk's items in order: :class:`WindowPair` objects and
-        :class:`seqzoo.windowing.FastRows` blocks."""
-        parts, run = [], []
-        for item in items:
-            if isinstance(item, WindowPair):
-                run.append(item)
-                continue
-            if run:
-                parts.append(self.score_table(run))
-                run = []
-            parts.append(self.score_fast(item))
-        if run or not parts:
-            parts.append(self.score_table(run))
-        if len(parts) == 1:
-            return parts[0]
-        return Table(sum(p.n for p in parts), {c.name: np.concatenate([p.columns[c.name] for p in parts])
-                                               for c in self._columns})
+        :class:`seqzoo.windowing.FastRows` blocks (all blocks in one model call, all pairs in
+        another)."""
+        pairs = [item for item in items if isinstance(item, WindowPair)]
+        blocks = [item for item in items if not isinstance(item, WindowPair)]
+        if not blocks:
+            return self.score_table(pairs)
+        fast = self.score_fast(blocks)
+        if not pairs:
+            return fast
+        is_block = np.concatenate([np.ones(len(item), dtype=bool) if not isinstance(item, WindowPair)
+                                   else np.zeros(1, dtype=bool) for item in items])
+        return Table.stack([(fast, np.flatnonzero(is_block)), (self.score_table(pairs), np.flatnonzero(~is_block))],
+                           len(is_block), self._columns)
 
     def columns(self) -> list[str]:
         return [c.name for c in self._columns]

@@ -387,11 +387,11 @@ class VariantWindows:
                 lo, hi = np.searchsorted(found.records, [a, b]) if kind[a] == 2 else (0, 0)
                 if kind[a] == 1:
                     yield _FastRecords(block, a, b, dup[a:b], false[a:b])
-                elif kind[a] == 2 and hi - lo >= FastRows.MIN_ROWS:
+                elif kind[a] == 2:
                     yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], found.starts[lo:hi],
                                    found.ends[lo:hi], found.alts[lo:hi], dup[a:b], false[a:b], self.specs[0],
                                    self.rules[self.specs[0].name])
-                else:  # (a short run of in-window records, e.g. between indels, too: one batch with its neighbours)
+                else:
                     for k in range(a, b):
                         for allele in block.alleles(k):
                             result = self.result(allele)
@@ -526,10 +526,6 @@ class FastRows:
     false: np.ndarray
     spec: object
     rule: object
-
-    #: shorter runs take the per-allele path (a model call per block has a fixed cost; records
-    #: interleaved with multi-ALT records would give many tiny blocks)
-    MIN_ROWS = 64
 
     def __len__(self) -> int:
         return len(self.records)

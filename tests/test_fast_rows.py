@@ -54,20 +54,20 @@ def data(tmp_path_factory):
 
 @pytest.fixture()
 def block_rows(monkeypatch):
-    """Every run of in-window records becomes a block (FastRows.MIN_ROWS = 1: this VCF's runs are
-    short); returns the count of rows (and of indel rows) the block path scores."""
+    """Counts the rows (and the indel rows) the block path scores, and the blocks per model call."""
     from seqzoo.scoring import PairScorer
-    from seqzoo.windowing import FastRows
 
-    counted = {"rows": 0, "indels": 0}
+    counted = {"rows": 0, "indels": 0, "calls": []}
     score_fast = PairScorer.score_fast
 
-    def counting(self, rows):
-        counted["rows"] += len(rows)
-        counted["indels"] += sum(len(rows.block.ref[r]) != len(rows.block.alt[r]) for r in rows.records.tolist())
-        return score_fast(self, rows)
+    def counting(self, blocks):
+        blocks = list(blocks)
+        counted["calls"].append(len(blocks))
+        for rows in blocks:
+            counted["rows"] += len(rows)
+            counted["indels"] += sum(len(rows.block.ref[r]) != len(rows.block.alt[r]) for r in rows.records.tolist())
+        return score_fast(self, blocks)
 
-    monkeypatch.setattr(FastRows, "MIN_ROWS", 1)
     monkeypatch.setattr(PairScorer, "score_fast", counting)
     return counted
 
@@ -100,25 +100,13 @@ def test_hal_blocks_equal_the_per_allele_path(data, block_rows):
     compare("HAL", paths, 80, block_rows, 70, weights=hal)
 
 
-def test_short_runs_take_the_per_allele_path(data):
-    """By default runs of fewer than FastRows.MIN_ROWS rows are not blocks; the result is the same."""
-    from seqzoo.scoring import PairScorer
-    from seqzoo.windowing import FastRows
-
+def test_short_runs_are_blocks_scored_in_one_call_per_chunk(data, block_rows):
+    """Runs of in-window records between per-allele records (REF mismatches, multi-ALT records)
+    are blocks however short; a chunk's blocks share one model call."""
     paths, hal = data
-    assert FastRows.MIN_ROWS == 64
-    calls = []
-    score_fast = PairScorer.score_fast
-    PairScorer.score_fast = lambda self, rows: calls.append(len(rows)) or score_fast(self, rows)
-    try:
-        args = (paths["fasta"], paths["vcf"], paths["gtf"])
-        fast = seqzoo.score_vcf("HAL", *args, chunk_rows=500, weights=hal)
-    finally:
-        PairScorer.score_fast = score_fast
-    assert all(n >= 64 for n in calls)
-    slow = seqzoo.score_vcf("HAL", *args, chunk_rows=500, weights=hal, vectorized=False)
-    assert fast.summary == slow.summary and len(fast.rows) == len(slow.rows)
-    np.testing.assert_allclose(fast.rows.alt_score, slow.rows.alt_score, atol=1e-9)
+    fast = compare("HAL", paths, 80, block_rows, 70, weights=hal)
+    assert max(block_rows["calls"]) >= 5  # several short runs in one call
+    assert len(block_rows["calls"]) <= -(-len(fast.rows) // 500) + 1  # about one call per chunk of 500 rows
 
 
 def test_xpresso_blocks_equal_the_per_allele_path(data, block_rows):
