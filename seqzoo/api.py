@@ -34,6 +34,7 @@ from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
                       default_summary_path, has_vectors, open_table, parts_dir, table_format)
+from .gc_passes import fewer_gc_passes
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
@@ -307,13 +308,14 @@ def _chunks(setup: RunSetup, vcf, chunk_rows: int, after_record: int = 0, io_wor
             report_outside: str = "runs", open_run=None) -> Iterator[ScoredChunk]:
     if report_outside not in REPORT_OUTSIDE:
         raise UsageError(f"report_outside must be one of {REPORT_OUTSIDE}, not {report_outside!r}")
-    # substitutions inside one model's fixed windows: scored as blocks (vectorized=False: per allele)
-    fast_rows = setup.vectorized and setup.scorer is not None and len(setup.specs) == 1
+    # alleles inside one model's windows: as blocks of arrays (vectorized=False: per allele)
+    fast_rows = setup.vectorized and len(setup.specs) == 1
     chunks = setup.windows.chunks(vcf, chunk_rows, after_record=after_record,
                                   outside_runs=report_outside == "runs", open_run=open_run, fast_rows=fast_rows)
-    for chunk in prefetch(chunks, depth=2 if io_workers else 0):
-        yield ScoredChunk(setup.table(chunk.pairs), chunk.skips, chunk.last_record, chunk.last_record_at,
-                          chunk.summary, chunk.outside, chunk.open_run)
+    with fewer_gc_passes():  # (restored when the run ends or its generator is closed)
+        for chunk in prefetch(chunks, depth=2 if io_workers else 0):
+            yield ScoredChunk(setup.table(chunk.pairs), chunk.skips, chunk.last_record, chunk.last_record_at,
+                              chunk.summary, chunk.outside, chunk.open_run)
 
 
 def iter_scores(models, fasta, vcf, gtf=None, *, chunk_rows: int = 4096, io_workers: int = 0, score: bool = True,

@@ -108,6 +108,69 @@ def edit_of(ref: str, alt: str) -> tuple[int, int, str]:
     return start, len(a) - same_end, alt[start:len(b) - same_end]
 
 
+class BlockRows:
+    """The rows of :class:`seqzoo.windowing.FastRows` blocks of one model, in order, as arrays:
+    each distinct feature's reference window once (``ref_seqs``, ``extras`` = (inputs, notes)),
+    each row's feature (``inv``, an index into them) and edit (``starts``, ``ends``, ``alts``,
+    model orientation), and :meth:`metadata` (the metadata columns)."""
+
+    def __init__(self, blocks, spec):
+        self.blocks, self.spec = list(blocks), spec
+        rule = self.blocks[0].rule
+        feats = np.concatenate([b.features for b in self.blocks])
+        self.n = len(feats)
+        uniq, self.inv = np.unique(feats, return_inverse=True)
+        self.about = [rule.block_row(int(k)) for k in uniq]  # (feature_id, gene_id, strand, inputs, notes)
+        self.extras = [a[3:] for a in self.about]
+        self.ref_seqs = [rule.block_reference(int(k)) for k in uniq]
+        self.starts = np.concatenate([b.starts for b in self.blocks])
+        self.ends = np.concatenate([b.ends for b in self.blocks])
+        self.alts = [a for b in self.blocks for a in b.alts]
+
+    def alt_seqs(self) -> list[str]:
+        return [self.ref_seqs[j][:a] + r + self.ref_seqs[j][b:]
+                for j, a, b, r in zip(self.inv.tolist(), self.starts.tolist(), self.ends.tolist(), self.alts)]
+
+    def metadata(self) -> dict[str, np.ndarray]:
+        n, inv, about = self.n, self.inv, self.about
+
+        def strings(values) -> np.ndarray:
+            arr = np.empty(n, dtype=object)
+            arr[:] = values
+            return arr
+
+        chrom, ref_al, alt_al, ids, pos, record = [], [], [], [], [], []
+        for b in self.blocks:
+            recs = b.records.tolist()
+            chrom += [b.block.chrom[r] for r in recs]
+            ref_al += [b.block.ref[r].upper() for r in recs]
+            alt_al += [b.block.alt[r].upper() for r in recs]
+            ids += [b.block.ids[r] for r in recs]
+            pos.append(b.block.pos[b.records])
+            record.append(b.block.first_record + b.records)
+        pos = np.concatenate(pos).astype(np.int64)
+        cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
+                                       in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
+                "chrom": strings(chrom), "pos": pos, "ref": strings(ref_al), "alt": strings(alt_al),
+                "feature_id": strings([about[j][0] for j in inv]),
+                "gene_id": strings([about[j][1] for j in inv]),
+                "strand": strings([about[j][2] for j in inv]),
+                "record": np.concatenate(record).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
+        for col in self.spec.note_columns:
+            cols[col] = strings([(self.extras[j][1] or {}).get(col, "") for j in inv])
+        return cols
+
+
+def _split_items(items) -> tuple[list, list, np.ndarray | None]:
+    """(window pairs, FastRows blocks, is-block per row in item order (None: no blocks))."""
+    pairs = [item for item in items if isinstance(item, WindowPair)]
+    blocks = [item for item in items if not isinstance(item, WindowPair)]
+    if not blocks:
+        return pairs, blocks, None
+    return pairs, blocks, np.concatenate([np.ones(len(item), dtype=bool) if not isinstance(item, WindowPair)
+                                          else np.zeros(1, dtype=bool) for item in items])
+
+
 class PairScorer:
     """Scores batches of :class:`WindowPair` with one model, sharing reference predictions.
 
@@ -198,17 +261,8 @@ class PairScorer:
         windows), in order: the same rows and values as :meth:`score_table` of their pairs, built
         from arrays, with one model call for all of them."""
         spec = self.spec
-        blocks = list(blocks)
-        rule = blocks[0].rule
-        feats = np.concatenate([b.features for b in blocks])
-        n = len(feats)
-        uniq, inv = np.unique(feats, return_inverse=True)
-        about = [rule.block_row(int(k)) for k in uniq]  # (feature_id, gene_id, strand, inputs, notes)
-        extras = [a[3:] for a in about]
-        ref_seqs = [rule.block_reference(int(k)) for k in uniq]
-        starts = np.concatenate([b.starts for b in blocks])
-        ends = np.concatenate([b.ends for b in blocks])
-        alts = [a for b in blocks for a in b.alts]
+        rows = BlockRows(blocks, spec)
+        ref_seqs, inv, starts, ends, alts, extras = rows.ref_seqs, rows.inv, rows.starts, rows.ends, rows.alts, rows.extras
         per_ref = {}
         if extras[0][0]:
             per_ref = {k: np.stack([np.asarray(e[0][k]) for e in extras]) for k in extras[0][0]}
@@ -217,59 +271,32 @@ class PairScorer:
                                                     **self.extra, **per_ref)
             ref = {k: v[inv] for k, v in ref_out.items()}
         else:
-            alt_seqs = [ref_seqs[j][:a] + r + ref_seqs[j][b:] for j, a, b, r in zip(inv, starts, ends, alts)]
+            alt_seqs = rows.alt_seqs()
             row_inputs = [extras[j][0] for j in inv]
             alt = predict_unique(self.model, alt_seqs, self.batch_size, inputs=row_inputs, **self.extra)
             ref_out = predict_unique(self.model, ref_seqs, self.batch_size, inputs=[e[0] for e in extras],
                                      **self.extra)
             ref = {k: v[inv] for k, v in ref_out.items()}
         effects = spec.effects(ref, alt)
-
-        def strings(values) -> np.ndarray:
-            arr = np.empty(n, dtype=object)
-            arr[:] = values
-            return arr
-
-        chrom, ref_al, alt_al, ids, pos, record = [], [], [], [], [], []
-        for b in blocks:
-            recs = b.records.tolist()
-            chrom += [b.block.chrom[r] for r in recs]
-            ref_al += [b.block.ref[r].upper() for r in recs]
-            alt_al += [b.block.alt[r].upper() for r in recs]
-            ids += [b.block.ids[r] for r in recs]
-            pos.append(b.block.pos[b.records])
-            record.append(b.block.first_record + b.records)
-        pos = np.concatenate(pos).astype(np.int64)
-        cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
-                                       in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
-                "chrom": strings(chrom), "pos": pos, "ref": strings(ref_al), "alt": strings(alt_al),
-                "feature_id": strings([about[j][0] for j in inv]),
-                "gene_id": strings([about[j][1] for j in inv]),
-                "strand": strings([about[j][2] for j in inv]),
-                "record": np.concatenate(record).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
-        for col in spec.note_columns:
-            cols[col] = strings([(extras[j][1] or {}).get(col, "") for j in inv])
+        cols = rows.metadata()
         outputs = list(spec.outputs) + (list(spec.vector_outputs) if self.vectors else [])
         for k in outputs:
             cols[f"ref_{k}"] = ref[k]
             cols[f"alt_{k}"] = alt[k]
         for k in list(spec.effect_names) + (list(spec.vector_effect_names) if self.vectors else []):
             cols[k] = np.asarray(effects[k])
-        return Table(n, {c.name: cols[c.name] for c in self._columns})
+        return Table(rows.n, {c.name: cols[c.name] for c in self._columns})
 
     def score_items(self, items) -> Table:
         """The table of a chunk's items in order: :class:`WindowPair` objects and
         :class:`seqzoo.windowing.FastRows` blocks (all blocks in one model call, all pairs in
         another)."""
-        pairs = [item for item in items if isinstance(item, WindowPair)]
-        blocks = [item for item in items if not isinstance(item, WindowPair)]
+        pairs, blocks, is_block = _split_items(items)
         if not blocks:
             return self.score_table(pairs)
         fast = self.score_fast(blocks)
         if not pairs:
             return fast
-        is_block = np.concatenate([np.ones(len(item), dtype=bool) if not isinstance(item, WindowPair)
-                                   else np.zeros(1, dtype=bool) for item in items])
         return Table.stack([(fast, np.flatnonzero(is_block)), (self.score_table(pairs), np.flatnonzero(~is_block))],
                            len(is_block), self._columns)
 
@@ -336,10 +363,24 @@ class ModelsScorer:
         return self.score_table(pairs).rows()
 
 
-def window_table(pairs: Sequence[WindowPair], specs) -> Table:
-    """``seqzoo windows`` rows: metadata and the ref/alt sequences the model sees."""
-    by_name = {s.name: s for s in specs}
+def window_table(items, specs) -> Table:
+    """``seqzoo windows`` rows: metadata and the ref/alt sequences the model sees, for a chunk's
+    :class:`WindowPair` objects and :class:`seqzoo.windowing.FastRows` blocks (one model), in order."""
     schema = _window_columns(specs)
+    pairs, blocks, is_block = _split_items(items)
+    if blocks:
+        rows = BlockRows(blocks, specs[0])
+        cols = rows.metadata()
+        for side, seqs in (("ref_seq", [rows.ref_seqs[j] for j in rows.inv.tolist()]), ("alt_seq", rows.alt_seqs())):
+            arr = np.empty(rows.n, dtype=object)
+            arr[:] = seqs
+            cols[side] = arr
+        fast = Table(rows.n, cols)
+        if not pairs:
+            return Table.stack([(fast, np.arange(rows.n))], rows.n, schema)
+        return Table.stack([(fast, np.flatnonzero(is_block)), (window_table(pairs, specs), np.flatnonzero(~is_block))],
+                           len(is_block), schema)
+    by_name = {s.name: s for s in specs}
     by_model: dict[str, list[int]] = {}
     for i, p in enumerate(pairs):
         by_model.setdefault(p.model or specs[0].name, []).append(i)

@@ -200,6 +200,8 @@ class FastIndex:
         names = set(chroms)
         for name in names:
             fasta = self.names.resolve(name, "VCF", report=False)
+            if fasta is not None:  # (unmatched names are recorded by the per-allele path)
+                self.names.resolve(name, "VCF")  # says once when the names differ in case only
             sel = np.flatnonzero(clean & np.fromiter((c == name for c in chroms), dtype=bool, count=n)) \
                 if len(names) > 1 else np.flatnonzero(clean)
             if fasta is None or not len(sel):
@@ -463,7 +465,8 @@ class VariantWindows:
         last: tuple | None = None  # (record, chrom:pos) of the last record taken
         events = 0
         reason = self._outside_reason
-        for item in self._uncounted(vcf_file, after_record, runs=outside_runs, rows=fast_rows):
+        items = self._uncounted(vcf_file, after_record, runs=outside_runs, rows=fast_rows)
+        for item in (piece for it in items for piece in (it.cut(chunk_rows) if isinstance(it, FastRows) else (it,))):
             if isinstance(item, (_FastRecords, FastRows)):
                 first_record = item.block.first_record + item.start
                 new_record = True
@@ -533,6 +536,30 @@ class FastRows:
     def edits(self) -> tuple[np.ndarray, np.ndarray, list]:
         """(start, end, replacement) of each row's edit of its reference window, model orientation."""
         return self.starts, self.ends, self.alts
+
+    def cut(self, max_rows: int) -> list:
+        """This block as consecutive blocks of at most ``max_rows`` rows each (more where one record
+        has more rows), cut between records."""
+        if len(self.records) <= max_rows:
+            return [self]
+        first_row = np.flatnonzero(np.r_[True, self.records[1:] != self.records[:-1]])  # each record's first row
+        cuts, at = [0], 0
+        while len(self.records) - at > max_rows:
+            k = np.searchsorted(first_row, at + max_rows, side="right") - 1  # the last record start within reach
+            at = int(first_row[k]) if first_row[k] > at else int(first_row[min(k + 1, len(first_row) - 1)])
+            if at <= cuts[-1]:
+                break
+            cuts.append(at)
+        cuts.append(len(self.records))
+        pieces = []
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            start = self.start if a == 0 else int(self.records[a])
+            end = self.end if b == len(self.records) else int(self.records[b])
+            lo, hi = start - self.start, end - self.start
+            pieces.append(FastRows(self.block, start, end, self.records[a:b], self.features[a:b], self.starts[a:b],
+                                   self.ends[a:b], self.alts[a:b], self.dup[lo:hi], self.false[lo:hi], self.spec,
+                                   self.rule))
+        return pieces
 
 
 @dataclass

@@ -100,6 +100,28 @@ def test_hal_blocks_equal_the_per_allele_path(data, block_rows):
     compare("HAL", paths, 80, block_rows, 70, weights=hal)
 
 
+@pytest.mark.parametrize("model,chunk_rows", [("HAL", 300), ("HAL", 7), ("Xpresso/human_median", 300),
+                                              ("APARENT2", 300), ("Framepool", 300), ("Framepool", 7)])
+def test_windows_of_blocks_equal_the_per_allele_path(data, tmp_path, model, chunk_rows):
+    """``seqzoo windows`` (no weights needed) gives the same rows, sequences, skips and summary from
+    blocks as from the per-allele path; blocks are cut to the chunk size (``--chunk-rows``)."""
+    from seqzoo.api import iter_scores
+
+    paths, _ = data
+    if model == "Framepool":
+        paths = make_utr_dataset(tmp_path, seed=9, n_genes=12, variants_per_utr=25, vcf_chr_prefix=False)
+    args = (paths["fasta"], paths["vcf"], paths["gtf"])
+    fast = seqzoo.windows_vcf(model, *args, chunk_rows=chunk_rows)
+    slow = seqzoo.windows_vcf(model, *args, chunk_rows=chunk_rows, vectorized=False)
+    if chunk_rows == 7:  # no chunk much larger than asked (a record's rows stay together)
+        sizes = [len(c.rows) for c in iter_scores(model, *args, chunk_rows=chunk_rows, score=False)]
+        assert len(sizes) > 10 and max(sizes) <= 2 * chunk_rows + 3
+    assert len(fast.rows) >= 40 and (fast.rows.ref.str.len() != fast.rows.alt.str.len()).sum() >= 3
+    pd.testing.assert_frame_equal(fast.rows, slow.rows)
+    pd.testing.assert_frame_equal(fast.skipped, slow.skipped)
+    assert fast.summary == slow.summary
+
+
 def test_short_runs_are_blocks_scored_in_one_call_per_chunk(data, block_rows):
     """Runs of in-window records between per-allele records (REF mismatches, multi-ALT records)
     are blocks however short; a chunk's blocks share one model call."""

@@ -47,7 +47,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..keras_h5 import ConversionError
 from .base import SequenceModel
@@ -64,10 +63,6 @@ BASES = "ATCG"                     # row-enumeration order; the first hexamer ba
 NPZ_KEY = "weights"
 MODES = ("kipoi", "averaged")
 DEFAULT_MODE = "kipoi"
-
-#: edits replacing more bases are scored as whole alt windows in :meth:`HAL.predict_edits` (one
-#: vectorised pass instead of a group per replacement length)
-LONG_EDIT = 8
 
 #: Kipoi's regions: (first start, last start + 1, column)
 KIPOI_REGIONS = ((0, 40, 0), (40, 70, 1), (77, 78, 2), (78, 79, 3), (79, 80, 4), (80, 81, 5),
@@ -205,9 +200,9 @@ class HAL(SequenceModel):
         ``alts[i]`` of the same length (SNV, MNV; any characters, read as in the full pass). Only
         the hexamers starting at starts[i] - 5 .. ends[i] - 1 change (six for an SNV): the alt
         score is the reference's float64 sum minus their old coefficients plus the new ones
-        (``"averaged"``: divided by the alt's count of valid hexamers, which N changes). Edits of
-        more than :data:`LONG_EDIT` bases (the anchored windows of indels) are scored as whole alt
-        windows. Vectorised over all edits (numpy, CPU; ``batch_size`` is not used).
+        (``"averaged"``: divided by the alt's count of valid hexamers, which N changes): the
+        changed hexamers of all edits, whatever their lengths (the anchored windows of indels
+        replace up to half a window), in one flattened numpy pass (CPU; ``batch_size`` is not used).
 
         Returns (ref_out, alt_out): ``{"score": float64}`` of shapes (len(ref_seqs),) and
         (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
@@ -224,52 +219,66 @@ class HAL(SequenceModel):
         coef, valid = _start_coefficients(digits, w, mode)  # (R, 155) each
         ref_sum, ref_valid = coef.sum(1), valid.sum(1)
         ref_score = ref_sum if mode == "kipoi" else ref_sum / np.maximum(ref_valid, 1)
-        # padded by KMER - 1 each side, so that the windows of edits at the edges need no clipping:
-        # digits -1, coefficients 0, columns -> the zero column N_REGIONS; row N_KMERS of the table = 0
+        # every edit's changed hexamers, all edits at once: each edit's alt segment is 5 reference
+        # bases, its allele and 5 more (digits -1 beyond the window), one after the other in one flat
+        # array; the hexamers starting at segment offsets q = 0 .. n + 4 (window starts s - 5 + q)
+        # are the changed ones
+        s, e, r = edits.starts, edits.ends, edits.ref_index
         pad = KMER - 1
-        digits_p = np.pad(digits, ((0, 0), (pad, pad)), constant_values=-1).astype(np.int8)
-        coef_p, valid_p = np.pad(coef, ((0, 0), (pad, pad))), np.pad(valid, ((0, 0), (pad, pad)))
-        col_p = np.pad(np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS), pad, constant_values=N_REGIONS)
-        table = np.zeros((N_KMERS + 1, N_REGIONS + 1))
-        table[:N_KMERS, :N_REGIONS] = w
-        effect = np.append(w.mean(1), 0.0)
-        alt_score = np.empty(len(edits), dtype=np.float64)
-        alt_all = DIGIT_OF_BYTE[np.frombuffer("".join(edits.alts).encode("ascii", errors="replace"),
-                                              dtype=np.uint8)].astype(np.int8)
-        alt_off = np.cumsum(edits.alt_lengths) - edits.alt_lengths
-        lengths = edits.ends - edits.starts
-        long = lengths > LONG_EDIT
-        if long.any():  # e.g. indels, which the anchor rule turns into replacements up to the window's end
-            idx = np.flatnonzero(long)
-            alt_digits = digits[edits.ref_index[idx]]
-            row = np.repeat(np.arange(idx.size), lengths[idx])
-            within = np.arange(row.size) - np.repeat(np.cumsum(lengths[idx]) - lengths[idx], lengths[idx])
-            alt_digits[row, edits.starts[idx][row] + within] = alt_all[alt_off[idx][row] + within]
-            coef, valid = _start_coefficients(alt_digits, w, mode)
-            alt_score[idx] = coef.sum(1) if mode == "kipoi" else coef.sum(1) / np.maximum(valid.sum(1), 1)
-        groups = np.unique(lengths[~long])
-        for n in groups:
-            idx = np.flatnonzero(lengths == n) if groups.size > 1 or long.any() else np.arange(len(edits))
-            n, r, s = int(n), edits.ref_index[idx], edits.starts[idx]
-            # the alt's digits on [s - 5, s + n + 5) (position-major) and the n + 5 hexamers
-            # starting at s - 5 .. s + n - 1 (table row N_KMERS where a digit is not a base)
-            win = sliding_window_view(digits_p, n + 2 * pad, axis=1)[r, s]
-            win[:, pad:pad + n] = alt_all[alt_off[idx][:, None] + np.arange(n)]
-            win = np.ascontiguousarray(win.T).astype(np.int32)
-            rows, lowest = win[:n + pad].copy(), win[:n + pad].copy()
-            for j in range(1, KMER):
-                rows *= 4
-                rows += win[j:j + n + pad]
-                np.minimum(lowest, win[j:j + n + pad], out=lowest)
-            ok = lowest >= 0
-            rows[~ok] = N_KMERS
-            old = sliding_window_view(coef_p, n + pad, axis=1)[r, s].sum(1)
-            if mode == "kipoi":
-                cols = sliding_window_view(col_p, n + pad)[s].T
-                alt_score[idx] = ref_sum[r] - old + table.reshape(-1)[rows * (N_REGIONS + 1) + cols].sum(0)
-            else:
-                n_valid = ref_valid[r] - sliding_window_view(valid_p, n + pad, axis=1)[r, s].sum(1) + ok.sum(0)
-                alt_score[idx] = (ref_sum[r] - old + effect[rows].sum(0)) / np.maximum(n_valid, 1)
+        width = WINDOW + 2 * pad
+        digits_p = np.pad(digits, ((0, 0), (pad, pad)), constant_values=-1).astype(np.int8).reshape(-1)
+        n = edits.alt_lengths
+        seg = (n + 2 * pad).astype(np.int32)
+        first = (np.cumsum(seg) - seg).astype(np.int32)
+        owner = np.repeat(np.arange(len(edits), dtype=np.int32), seg)
+        q = np.arange(int(seg.sum()), dtype=np.int32) - first[owner]  # offset in the segment
+        left = (r * width + s).astype(np.int32)  # + q: the reference digit (padded) at q < pad
+        right = (r * width + e - n).astype(np.int32)  # + q: at q >= pad + n
+        seq = digits_p[np.where(q < pad, left[owner], right[owner]) + q]
+        if n.sum():  # the alleles: segment offsets pad .. pad + n - 1
+            at = np.repeat(first + pad, n) + (np.arange(int(n.sum()), dtype=np.int32)
+                                               - np.repeat((np.cumsum(n) - n).astype(np.int32), n))
+            seq[at] = DIGIT_OF_BYTE[np.frombuffer("".join(edits.alts).encode("ascii", errors="replace"),
+                                                  dtype=np.uint8)]
+        m = seq.size - pad
+        rows = np.zeros(max(m, 0), dtype=np.int32)
+        lowest = np.zeros(max(m, 0), dtype=np.int8)
+        for j in range(KMER):
+            d = seq[j:j + m]
+            rows *= 4
+            rows += np.maximum(d, 0)
+            np.minimum(lowest, d, out=lowest)
+        changed = q[:m] < (n + pad).astype(np.int32)[owner[:m]]  # segment offsets 0 .. n + 4
+        rows[lowest < 0] = N_KMERS  # a zero row of the extended table
+        owner, rows = owner[:m][changed], rows[changed]
+        start_p = (s.astype(np.int32)[owner] + q[:m][changed])  # the hexamer's start in the window + 5
+        column_p = np.full(N_STARTS + 2 * pad + pad, N_REGIONS, dtype=np.int64)  # start + 5 -> column
+        if mode == "kipoi":
+            column_p[pad:pad + N_STARTS] = np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS)
+            table = np.zeros((N_KMERS + 1, N_REGIONS + 1))
+            table[:N_KMERS, :N_REGIONS] = w
+            new = table[rows, column_p[start_p]]
+        else:
+            column_p[pad:pad + N_STARTS] = 0
+            table = np.zeros((N_KMERS + 1, 2))
+            table[:N_KMERS, 0] = w.mean(1)
+            new = table[rows, column_p[start_p].clip(0, 1)]
+            ok = (rows < N_KMERS) & (column_p[start_p] == 0)
+        lo, hi = np.maximum(s - pad, 0), np.minimum(e, N_STARTS)
+        count = np.maximum(hi - lo, 0)
+        # the reference's coefficients of the same starts, from running sums per reference
+        cum_coef = np.zeros((coef.shape[0], N_STARTS + 1))
+        np.cumsum(coef, axis=1, out=cum_coef[:, 1:])
+        alt_sum = ref_sum[r] - (cum_coef[r, hi] - cum_coef[r, lo]) * (count > 0) \
+            + np.bincount(owner, weights=new, minlength=len(edits))
+        if mode == "kipoi":
+            alt_score = alt_sum
+        else:
+            cum_valid = np.zeros((valid.shape[0], N_STARTS + 1), dtype=np.int64)
+            np.cumsum(valid, axis=1, out=cum_valid[:, 1:])
+            n_valid = ref_valid[r] - (cum_valid[r, hi] - cum_valid[r, lo]) * (count > 0) \
+                + np.bincount(owner, weights=ok, minlength=len(edits)).astype(np.int64)
+            alt_score = alt_sum / np.maximum(n_valid, 1)
         return {"score": ref_score}, {"score": alt_score}
 
 
