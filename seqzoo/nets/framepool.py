@@ -218,9 +218,9 @@ class Framepool(SequenceModel):
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if keep_pre:
                 out["z1"] = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
-                torch.addcmul(h0, out["z1"].relu(), mask, out=h1)
+                torch.clamp_min(out["z1"], 0, out=h1).mul_(mask).add_(h0)  # relu(z1) * mask + h0, in place
                 out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2))
-                torch.addcmul(h1, out["z2"].relu(), mask, out=h2)
+                torch.clamp_min(out["z2"], 0, out=h2).mul_(mask).add_(h1)
             else:
                 masked_rows = masked[(masked >= HALF) & (masked < HALF + rows)] - HALF
                 for h_padded, taps, bias, dst in ((h0_padded, taps1, self.conv1.bias, h1),
