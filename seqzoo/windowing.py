@@ -137,17 +137,19 @@ class Chunk:
 
 class FastIndex:
     """The vectorised paths, a block of records at a time (numpy): records outside every model's
-    features, and substitutions inside the fixed windows of a single model.
+    features, and alleles inside the windows of a single model.
 
     Built from the window rules' ``spans()`` (None from any rule, e.g. variant-centred windows:
     no record is outside). A record is *clean* when it has one ALT, REF and ALT are A/C/G/T only,
     its contig is in the FASTA, REF lies inside the contig and equals the FASTA. A clean record whose
     REF overlaps no span gets no window and no skip in any model (*outside*). With one model whose
-    rule has fixed windows (:class:`~seqzoo.windows.fixed.AnchoredWindowRule`), a clean substitution
-    (len REF == len ALT) whose every overlapping window holds all of REF, lies inside its contig and
-    has an A/C/G/T base gets one row per such window (*in-window*): the anchor moves nothing and no
-    feature can be skipped. Both give exactly what the per-allele path gives (tests/test_outside.py,
-    tests/test_fast_rows.py); every other record takes the per-allele path.
+    rule offers ``block_segments()`` (:class:`~seqzoo.windows.base.BlockSegments`: the fixed windows
+    of APARENT2, Xpresso and HAL, the 5'UTR exons of Framepool), a clean record whose REF lies inside
+    every segment it overlaps (an indel may overhang a fixed window), each usable, gets one row per
+    such segment's feature, its edit from the rule's ``block_edits`` (the anchor rule in numpy for
+    fixed windows), unless an edit would need sequence past the contig end (*in-window*); no feature
+    can be skipped there. Both give exactly what the per-allele path gives (tests/test_outside.py,
+    tests/test_fast_rows.py, tests/test_block_edits.py); every other record takes the per-allele path.
     """
 
     _ACGT = np.zeros(256, dtype=bool)
@@ -359,7 +361,7 @@ class VariantWindows:
     def _uncounted(self, vcf_file, after_record: int, runs: bool, rows: bool = False) -> Iterator:
         """:class:`AlleleResult` objects, and the vectorised paths' items: with ``runs``
         :class:`_FastRecords` (records outside every feature), with ``rows`` :class:`FastRows`
-        (substitutions inside one model's fixed windows), in VCF order, not yet counted."""
+        (clean alleles inside one model's windows), in VCF order, not yet counted."""
         if after_record == 0 and self.summary.alleles:  # a new pass: count afresh
             self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
         warn_if_other_assembly(vcf_file, self.genome, self.names)
