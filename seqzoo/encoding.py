@@ -72,6 +72,12 @@ _COMPLEMENT = str.maketrans("ACGTURYKMSWBDHVNacgturykmswbdhvn",
                             "TGCAAYRMKSWVHDBNtgcaayrmkswvhdbn")
 
 
+#: ASCII code -> the code of its complement (the table of :func:`reverse_complement`; others unchanged)
+COMPLEMENT_BYTE = np.arange(256, dtype=np.uint8)
+for _k, _v in _COMPLEMENT.items():
+    COMPLEMENT_BYTE[_k] = _v
+
+
 def reverse_complement(seq: str) -> str:
     """Reverse complement (IUPAC-aware, case preserved; U complements to A)."""
     return seq.translate(_COMPLEMENT)[::-1]

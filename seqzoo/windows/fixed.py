@@ -15,11 +15,12 @@ split, which becomes the first base right of the anchor after reverse complement
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..encoding import reverse_complement
+from ..encoding import COMPLEMENT_BYTE, reverse_complement
 from ..genome.fasta import Genome
 from ..genome.vcf import VariantAllele
 from .base import BlockSegments, FeatureSkip, WindowPair
@@ -118,8 +119,9 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     Arrays of one entry per indel (forward strand, 0-based): window [w_start, w_end) splitting at
     ``split``, on '-' when ``minus``; REF [vs, ve) overlapping the window; ALT ``alts[i]`` (len != ve - vs).
     Returns (lo, hi, text, offsets, usable): the alt window differs from the reference at most on
-    forward [lo, hi), whose alt bases are ``text[offsets[i]:offsets[i + 1]]`` (forward strand);
-    ``usable`` False where the window would pull in sequence past the contig end.
+    forward [lo, hi), whose alt bases are ``text[offsets[i]:offsets[i + 1]]`` in model orientation
+    (reverse-complemented on '-'); ``usable`` False where the window would pull in sequence past the
+    contig end.
 
     Each side of the split the allele touches gets a piece (a, b, P): REF [a, b) on that side becomes
     P (the part of ALT on that side; cut as :func:`forward_alt_window` cuts it). Left of the split
@@ -144,25 +146,55 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     d_right = p_right - (b_right - a_right)
     lo = np.where(has_left, w_start, a_right)
     hi = np.where(has_right, w_end, b_left)
-    lens = hi - lo
-    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    row = np.repeat(np.arange(len(lens)), lens)
-    x = np.repeat(lo, lens) + (np.arange(offsets[-1]) - np.repeat(offsets[:-1], lens))
-    left = x < split[row]
-    bl, pl, ar, pr = b_left[row], p_left[row], a_right[row], p_right[row]
-    alt_at = np.where(left, x - bl + pl, o_right[row] + x - ar)  # index into ALT where it reads ALT
-    from_alt = np.where(left, (x < bl) & (x >= bl - pl), (x >= ar) & (x < ar + pr))
-    genome_at = np.where(left, np.where(x >= bl, x, x + d_left[row]), np.where(x < ar, x, x - d_right[row]))
-    outside = ~from_alt & ((genome_at < 0) | (genome_at >= contig_length))
-    usable = np.bincount(row[outside], minlength=len(lens)) == 0
-    genome_at = np.where(from_alt | outside, x, genome_at)  # x: inside the window, read and unused
-    alt_text = np.frombuffer("".join(alts).encode("ascii"), dtype=np.uint8)
+    # the changed part is four runs, each contiguous in the genome or in ALT: left of the split the
+    # shifted reference (x + d_left), then the left piece's ALT bases up to b_left; right of the split
+    # the right piece's ALT bases from a_right, then the shifted reference (x - d_right)
+    zero = np.zeros_like(lo)
+    alt_left = np.where(has_left, np.minimum(p_left, b_left - w_start), zero)
+    gen_left = np.where(has_left, b_left - alt_left - w_start, zero)
+    alt_right = np.where(has_right, np.minimum(p_right, w_end - a_right), zero)
+    gen_right = np.where(has_right, w_end - a_right - alt_right, zero)
     alt_off = np.zeros(len(p) + 1, dtype=np.int64)
     np.cumsum(p, out=alt_off[1:])
-    bases = np.where(from_alt, alt_text[np.where(from_alt, alt_off[:-1][row] + alt_at, 0)] if alt_text.size else 0,
-                     codes(genome_at))
-    return lo, hi, bases.astype(np.uint8).tobytes().decode("ascii"), offsets, usable
+    lens = gen_left + alt_left + alt_right + gen_right
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    g_left = w_start + d_left  # genome position of the left run's first base
+    g_right = a_right + alt_right - d_right
+    usable = ((gen_left == 0) | (g_left >= 0)) & ((gen_right == 0) | (g_right + gen_right <= contig_length))
+    out = np.empty(int(offsets[-1]), dtype=np.uint8)
+    at = offsets[:-1]
+    genome_runs = [(at, np.where(usable, g_left, 0), gen_left), (at + gen_left + alt_left + alt_right,
+                                                                  np.where(usable, g_right, 0), gen_right)]
+    alt_runs = [(at + gen_left, alt_off[:-1] + p_left - alt_left, alt_left),
+                (at + gen_left + alt_left, alt_off[:-1] + o_right, alt_right)]
+    dest_g, src_g = _runs([(d, s_, n) for d, s_, n in genome_runs])
+    if src_g.size:
+        out[dest_g] = codes(src_g)
+    dest_a, src_a = _runs(alt_runs)
+    if src_a.size:
+        out[dest_a] = np.frombuffer("".join(alts).encode("ascii"), dtype=np.uint8)[src_a]
+    if minus.any():  # '-' windows: each run of the row reverse-complemented (model orientation)
+        rows = np.flatnonzero(minus)
+        n, first = lens[rows], offsets[:-1][rows]
+        within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        out[np.repeat(first, n) + within] = COMPLEMENT_BYTE[out[np.repeat(first + n - 1, n) - within]]
+    return lo, hi, out.tobytes().decode("ascii"), offsets, usable
+
+
+_reverse_complement_cached = functools.lru_cache(maxsize=1024)(reverse_complement)  # short ALTs repeat
+
+
+def _runs(runs) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened (destination, source) indices of runs given as (destination starts, source starts,
+    lengths) arrays."""
+    dest, src = [], []
+    for d, s, n in runs:
+        total = int(n.sum())
+        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+        dest.append(np.repeat(d, n) + within)
+        src.append(np.repeat(s, n) + within)
+    return np.concatenate(dest), np.concatenate(src)
 
 
 def _substitution(w: AnchoredWindow, allele: VariantAllele) -> tuple[int, int, str] | None:
@@ -289,7 +321,7 @@ class AnchoredWindowRule:
         p = np.fromiter(map(len, alts), np.int64, n)
         starts = np.where(minus, w_end - ve, vs - w_start)
         ends = starts + (ve - vs)
-        out = [reverse_complement(a) if m else a for a, m in zip(alts, minus.tolist())]
+        out = [_reverse_complement_cached(a) if m else a for a, m in zip(alts, minus.tolist())]
         usable = np.ones(n, dtype=bool)
         indel = np.flatnonzero(p != ve - vs)
         if indel.size:
@@ -299,9 +331,8 @@ class AnchoredWindowRule:
             starts[indel] = np.where(minus[indel], w_end[indel] - hi, lo - w_start[indel])
             ends[indel] = starts[indel] + (hi - lo)
             usable[indel] = ok
-            for k, (i, m) in enumerate(zip(indel.tolist(), minus[indel].tolist())):
-                piece = text[offsets[k]:offsets[k + 1]]
-                out[i] = reverse_complement(piece) if m else piece
+            for k, i in enumerate(indel.tolist()):
+                out[i] = text[offsets[k]:offsets[k + 1]]
         return starts, ends, out, usable
 
     def block_reference(self, k: int) -> str:
