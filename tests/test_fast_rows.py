@@ -1,8 +1,8 @@
 """Alleles inside one model's windows are scored as blocks of arrays (no object per allele): the
 rows, skips, runs and summary equal the per-allele path's (``vectorized=False``), on dense random
 VCFs with SNVs, MNVs, insertions and deletions at every kind of place: both strands, window edges,
-anchors, windows shared by several features, overlapping windows, N in the genome, REF mismatches
-and multi-ALT records among them; for Framepool, multi-exon 5'UTRs and exon edges."""
+anchors, windows shared by several features, overlapping windows, N in the genome, REF mismatches,
+lower-case alleles and multi-ALT records among them; for Framepool, multi-exon 5'UTRs and exon edges."""
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +32,8 @@ def data(tmp_path_factory):
             continue
         kind = rng.integers(10)
         if kind < 6:
-            records.append(("chr1", p, None, r, other_base(r, int(rng.integers(3)))))
+            a = other_base(r, int(rng.integers(3)))
+            records.append(("chr1", p, None, r.lower(), a.lower()) if kind == 0 else ("chr1", p, None, r, a))
         elif kind < 8:  # MNV
             ref = seq[p - 1:p + 1]
             if "N" not in ref:
