@@ -174,7 +174,7 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     dest_a, src_a = _runs(alt_runs)
     if src_a.size:
         out[dest_a] = np.frombuffer("".join(alts).encode("ascii"), dtype=np.uint8)[src_a]
-    if minus.any():  # '-' windows: each run of the row reverse-complemented (model orientation)
+    if minus.any():  # '-' windows: each row's changed part reverse-complemented (model orientation)
         rows = np.flatnonzero(minus)
         n, first = lens[rows], offsets[:-1][rows]
         within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
