@@ -25,6 +25,7 @@ from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
+from .ragged import run_positions
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -214,7 +215,7 @@ class FastIndex:
             if not len(sel):
                 continue
             lens = e - s
-            positions = np.repeat(s, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+            positions = run_positions(s, lens)
             want = np.frombuffer("".join(refs[i] for i in sel).upper().encode("ascii"), dtype=np.uint8)
             agree = np.logical_and.reduceat(self._reader.codes(fasta, positions) == want, np.cumsum(lens) - lens)
             sel, s, e = sel[agree], s[agree], e[agree]
@@ -249,7 +250,7 @@ class FastIndex:
         lo = np.searchsorted(seg_start, s - longest + 1, side="left")
         hi = np.searchsorted(seg_start, e, side="left")
         count = hi - lo
-        cand = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        cand = run_positions(lo, count)
         owner = np.repeat(np.arange(len(sel)), count)
         overlaps = seg_end[cand] > np.repeat(s, count)
         cand, owner = cand[overlaps], owner[overlaps]

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from ..encoding import one_hot_batch
 from ..keras_h5 import KerasWeights, conv1d_kernel, dense_kernel
+from ..ragged import run_positions
 from .base import SequenceModel
 from .edits import NO_BASE, base_codes, check_edits, parallel_map
 
@@ -58,8 +59,7 @@ def pack_codes(seqs: Sequence[str], gap: int = HALF) -> tuple[np.ndarray, np.nda
     if lengths.sum():
         codes = base_codes("".join(seqs))
         rows = np.repeat(np.arange(len(seqs)), lengths)
-        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        cols = np.arange(codes.size) - first + np.repeat(width - lengths, lengths)
+        cols = run_positions(width - lengths, lengths)
         out[rows, cols] = codes
     return out, lengths
 

@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from ..keras_h5 import ConversionError
+from ..ragged import run_offsets, run_positions
 from .base import SequenceModel
 from .edits import check_edits, require_substitutions
 
@@ -231,13 +232,12 @@ class HAL(SequenceModel):
         seg = (n + 2 * pad).astype(np.int32)
         first = (np.cumsum(seg) - seg).astype(np.int32)
         owner = np.repeat(np.arange(len(edits), dtype=np.int32), seg)
-        q = np.arange(int(seg.sum()), dtype=np.int32) - first[owner]  # offset in the segment
+        q = run_offsets(seg, np.int32)  # offset in the segment
         left = (r * width + s).astype(np.int32)  # + q: the reference digit (padded) at q < pad
         right = (r * width + e - n).astype(np.int32)  # + q: at q >= pad + n
         seq = digits_p[np.where(q < pad, left[owner], right[owner]) + q]
         if n.sum():  # the alleles: segment offsets pad .. pad + n - 1
-            at = np.repeat(first + pad, n) + (np.arange(int(n.sum()), dtype=np.int32)
-                                               - np.repeat((np.cumsum(n) - n).astype(np.int32), n))
+            at = run_positions(first + pad, n, np.int32)
             seq[at] = DIGIT_OF_BYTE[np.frombuffer("".join(edits.alts).encode("ascii", errors="replace"),
                                                   dtype=np.uint8)]
         m = seq.size - pad

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..ragged import run_offsets
 from .edits import NO_BASE, Edits, parallel_map
 from .xpresso import (CONV1_WIDTH, CONV2_FILTERS, CONV2_WIDTH, PAD1, PAD2, POOL1, POOL2, POS1, POS2, SEQ_LEN,
                       Xpresso, base_codes, kmer_codes)
@@ -88,7 +89,7 @@ def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: n
     first = c_lo * POOL1  # padded-code index of base 30 c_lo - 2
     win = st.codes[blocks[:, None], first[:, None] + np.arange(span)]
     rows = np.repeat(np.arange(e_count), lengths)
-    within = np.arange(rows.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    within = run_offsets(lengths)
     win[rows, within + np.repeat(starts + PAD1[0] - first, lengths)] = alt_all[within + np.repeat(alt_start, lengths)]
     win = win.T.astype(np.int64)  # (span, E): offset-major, so each cell's 30 rows are 30 slices
     kmers = win[:k1 * POOL1].copy()

@@ -23,6 +23,7 @@ import numpy as np
 from ..encoding import COMPLEMENT_BYTE, reverse_complement
 from ..genome.fasta import Genome
 from ..genome.vcf import VariantAllele
+from ..ragged import run_offsets, run_positions
 from .base import BlockSegments, FeatureSkip, WindowPair
 from .cache import SequenceCache
 
@@ -164,11 +165,13 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     usable = ((gen_left == 0) | (g_left >= 0)) & ((gen_right == 0) | (g_right + gen_right <= contig_length))
     out = np.empty(int(offsets[-1]), dtype=np.uint8)
     at = offsets[:-1]
-    genome_runs = [(at, np.where(usable, g_left, 0), gen_left), (at + gen_left + alt_left + alt_right,
-                                                                  np.where(usable, g_right, 0), gen_right)]
+    # (an unusable row reads its window's own first bases instead, so that every read lies in the
+    # contig and near the others; the row is dropped)
+    genome_runs = [(at, np.where(usable, g_left, w_start), gen_left),
+                   (at + gen_left + alt_left + alt_right, np.where(usable, g_right, w_start), gen_right)]
     alt_runs = [(at + gen_left, alt_off[:-1] + p_left - alt_left, alt_left),
                 (at + gen_left + alt_left, alt_off[:-1] + o_right, alt_right)]
-    dest_g, src_g = _runs([(d, s_, n) for d, s_, n in genome_runs])
+    dest_g, src_g = _runs(genome_runs)
     if src_g.size:
         out[dest_g] = codes(src_g)
     dest_a, src_a = _runs(alt_runs)
@@ -177,7 +180,7 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     if minus.any():  # '-' windows: each row's changed part reverse-complemented (model orientation)
         rows = np.flatnonzero(minus)
         n, first = lens[rows], offsets[:-1][rows]
-        within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        within = run_offsets(n)
         out[np.repeat(first, n) + within] = COMPLEMENT_BYTE[out[np.repeat(first + n - 1, n) - within]]
     return lo, hi, out.tobytes().decode("ascii"), offsets, usable
 
@@ -188,13 +191,8 @@ _reverse_complement_cached = functools.lru_cache(maxsize=1024)(reverse_complemen
 def _runs(runs) -> tuple[np.ndarray, np.ndarray]:
     """Flattened (destination, source) indices of runs given as (destination starts, source starts,
     lengths) arrays."""
-    dest, src = [], []
-    for d, s, n in runs:
-        total = int(n.sum())
-        within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-        dest.append(np.repeat(d, n) + within)
-        src.append(np.repeat(s, n) + within)
-    return np.concatenate(dest), np.concatenate(src)
+    return (np.concatenate([run_positions(d, n) for d, _, n in runs]),
+            np.concatenate([run_positions(s, n) for _, s, n in runs]))
 
 
 def _substitution(w: AnchoredWindow, allele: VariantAllele) -> tuple[int, int, str] | None:
@@ -293,11 +291,8 @@ class AnchoredWindowRule:
         """Every window is a segment of its own feature, ranked in (start, end) order (the per-allele
         path's row order); a window past its contig end is not usable."""
         n = len(self.features)
-        start = np.fromiter((w.start for w in self.features), np.int64, n)
-        end = np.fromiter((w.end for w in self.features), np.int64, n)
+        start, end, _, _ = self._window_arrays
         contig = np.fromiter((self.genome.lengths.get(w.chrom, -1) for w in self.features), np.int64, n)
-        self._block = (start, end, np.fromiter((w.split for w in self.features), np.int64, n),
-                       np.fromiter((w.strand == "-" for w in self.features), bool, n))
         rank = np.empty(n, dtype=np.int64)
         rank[np.lexsort((end, start))] = np.arange(n)
         return BlockSegments([w.chrom for w in self.features], start, end, np.arange(n, dtype=np.int64),
@@ -308,15 +303,16 @@ class AnchoredWindowRule:
         """The edits of alleles inside windows, as :meth:`windows` gives them, for many at once.
 
         Row i: REF at forward [vs[i], ve[i]) inside window ``seg[i]`` (one contig; an indel's REF may
-        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T). Returns (starts, ends, replacements, usable): the edit of the
-        window in model orientation, ``alt_window == ref_window[:start] + replacement +
-        ref_window[end:]`` with ``len(replacement) == end - start``. A substitution is its own edit;
+        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T). Returns (starts, ends,
+        replacements, usable): the edit of the window in model orientation, ``alt_window ==
+        ref_window[:start] + replacement + ref_window[end:]`` with ``len(replacement) == end -
+        start``. A substitution is its own edit;
         an indel (:func:`anchored_indel_edits`) replaces the window's bases from the variant to the
         far end of its side of the anchor (both sides when REF straddles it). ``codes(positions)``
         reads upper-case ASCII bases of the contig (length ``contig_length``); a row whose window
         would pull in sequence past the contig end is not usable (the per-allele path skips it).
         """
-        w_start, w_end, split, minus = (a[seg] for a in self._block)
+        w_start, w_end, split, minus = (a[seg] for a in self._window_arrays)
         n = len(seg)
         p = np.fromiter(map(len, alts), np.int64, n)
         starts = np.where(minus, w_end - ve, vs - w_start)
@@ -334,6 +330,15 @@ class AnchoredWindowRule:
             for k, i in enumerate(indel.tolist()):
                 out[i] = text[offsets[k]:offsets[k + 1]]
         return starts, ends, out, usable
+
+    @functools.cached_property
+    def _window_arrays(self) -> tuple[np.ndarray, ...]:
+        """Every window's (start, end, split, on '-'?) as arrays, by feature index."""
+        n = len(self.features)
+        return (np.fromiter((w.start for w in self.features), np.int64, n),
+                np.fromiter((w.end for w in self.features), np.int64, n),
+                np.fromiter((w.split for w in self.features), np.int64, n),
+                np.fromiter((w.strand == "-" for w in self.features), bool, n))
 
     def block_reference(self, k: int) -> str:
         """Feature ``k``'s reference window in model orientation."""

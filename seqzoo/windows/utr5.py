@@ -10,6 +10,8 @@ exon; N in the FASTA is kept (kipoiseq's reverse complement crashes on it).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..encoding import reverse_complement
@@ -83,6 +85,14 @@ class Utr5Windows:
     def block_segments(self) -> BlockSegments:
         """Every 5'UTR exon is a segment of its transcript, ranked by transcript (the per-allele path's
         row order); the exons of a transcript with an exon past its contig end are not usable."""
+        seg = self._exon_segments
+        return BlockSegments(seg["chrom"], seg["start"], seg["end"], seg["feature"], seg["usable"], seg["feature"])
+
+    @functools.cached_property
+    def _exon_segments(self) -> dict:
+        """Every 5'UTR exon, transcript by transcript in genomic order: ``chrom``, ``start``, ``end``,
+        ``feature`` (transcript index), ``usable``, ``offset`` (its start in the joined exons),
+        ``total`` (its transcript's 5'UTR length) and ``minus`` (on '-'?), arrays by segment."""
         chrom, start, end, feature, offset, usable = [], [], [], [], [], []
         total = np.zeros(len(self.transcripts), dtype=np.int64)
         for ti, tx in enumerate(self.transcripts):
@@ -96,11 +106,11 @@ class Utr5Windows:
                 offset.append(total[ti])
                 usable.append(inside)
                 total[ti] += e - s
-        start, feature = np.asarray(start, dtype=np.int64), np.asarray(feature, dtype=np.int64)
+        feature = np.asarray(feature, dtype=np.int64)
         minus = np.fromiter((tx.strand == "-" for tx in self.transcripts), bool, len(self.transcripts))
-        self._block = (start, np.asarray(offset, dtype=np.int64), total[feature], minus[feature])
-        return BlockSegments(chrom, start, np.asarray(end, dtype=np.int64), feature,
-                             np.asarray(usable, dtype=bool), feature)
+        return {"chrom": chrom, "start": np.asarray(start, dtype=np.int64), "end": np.asarray(end, dtype=np.int64),
+                "feature": feature, "usable": np.asarray(usable, dtype=bool),
+                "offset": np.asarray(offset, dtype=np.int64), "total": total[feature], "minus": minus[feature]}
 
     def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts: list, codes=None,
                     contig_length: int = 0) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
@@ -110,7 +120,8 @@ class Utr5Windows:
         strand). Returns (starts, ends, replacements, usable): REF's span in the 5'UTR in transcript
         orientation and ALT in that orientation (the alt 5'UTR changes length with indels); every
         row is usable. ``codes`` and ``contig_length`` are not needed (nothing is pulled in)."""
-        seg_start, seg_offset, total, minus = (a[seg] for a in self._block)
+        segments = self._exon_segments
+        seg_start, seg_offset, total, minus = (segments[k][seg] for k in ("start", "offset", "total", "minus"))
         forward = seg_offset + (vs - seg_start)  # REF's start in the joined exons, forward strand
         starts = np.where(minus, total - forward - (ve - vs), forward)
         out = [reverse_complement(a) if m else a for a, m in zip(alts, minus.tolist())]
