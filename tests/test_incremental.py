@@ -340,3 +340,55 @@ def test_framepool_running_max_scan(reverse):
         got = _cummax(x, torch.empty_like(x), reverse=reverse)
         want = torch.cummax(x.flip(1), dim=1).values.flip(1) if reverse else torch.cummax(x, dim=1).values
         assert torch.equal(got, want), n
+
+
+def random_framepool(seed):
+    """Framepool with random weights (no published file needed): the lookup identities hold for any."""
+    from seqzoo.nets.framepool import Framepool
+    torch.manual_seed(seed)
+    return Framepool().eval()
+
+
+def test_framepool_conv1_lookup_equals_tap_gemms():
+    """Convolution 1 from the 7-mer table (conv1_lookup) equals the trunk's seven tap GEMMs on
+    every row of a packed track: sequences of 1..400 nt, N runs and single Ns (the 7-mers with an
+    N beside a base take the GEMM fallback), padding rows included; and on stacked windows."""
+    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets.edits import NO_BASE
+    from seqzoo.nets.framepool import pack_codes
+    model = random_framepool(0)
+    rng = np.random.default_rng(40)
+    seqs = [random_seq(rng, int(n), n_frac=0.05 if i % 3 else 0.0) for i, n in enumerate(rng.integers(1, 400, 60))]
+    seqs[5] = seqs[5][:10] + "NNNNNNNN" + seqs[5][18:]
+    codes, _ = pack_codes(seqs, gap=fi.PAD)
+    w = fi._Weights(model)
+    edge = np.full((1, 2 * fi.HALF), NO_BASE, dtype=np.uint8)
+    with torch.inference_mode():
+        want = model.trunk_packed(codes, keep_pre=True)["z1"]
+        got = fi.conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
+        # windows: (E, M) codes, output rows = positions 6 .. M - 7 of each
+        windows = np.lib.stride_tricks.sliding_window_view(codes.reshape(-1), 40)[::37]
+        got_windows = fi.conv1_lookup(w, np.ascontiguousarray(windows))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=2e-6)
+    starts = np.arange(0, codes.size - 39, 37)
+    want_windows = want[torch.from_numpy(starts[:, None] + np.arange(2 * fi.HALF, 40 - 2 * fi.HALF))]
+    np.testing.assert_allclose(got_windows.numpy(), want_windows.numpy(), rtol=1e-6, atol=2e-6)
+    irregular = fi._kmer_index(codes.reshape(1, -1))[1]
+    assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
+
+
+def test_framepool_lookup_follows_weight_changes():
+    """The conv1 table is derived from the weights and rebuilt when they change in place: edits on a
+    random-weight model match full passes before and after conv0 / conv1 are changed."""
+    model = random_framepool(1)
+    rng = np.random.default_rng(41)
+    refs = utr_refs(rng, [5, 40, 170, 320])
+    edits = keep_with_bases(refs, *random_edits(rng, refs, 400))
+    assert assert_matches_full(model, refs, *edits) < TOL
+    table = model.cached("conv1_table", lambda: None)
+    with torch.no_grad():
+        model.conv1.weight.mul_(-0.5)
+        model.conv0.bias.add_(0.1)
+    assert assert_matches_full(model, refs, *edits) < TOL
+    assert model.cached("conv1_table", lambda: None) is not table

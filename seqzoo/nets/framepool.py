@@ -168,7 +168,16 @@ class Framepool(SequenceModel):
                         for conv in (self.conv1, self.conv2)]
             self._tap_cache = (table.reshape(-1, N_FILTERS), taps[0], taps[1])
             self._tap_key = key
+            self._derived = {}
         return self._tap_cache
+
+    def cached(self, name: str, build):
+        """``build()``, kept until a convolution parameter changes (as :meth:`tap_weights`):
+        for tables derived from the weights, such as the incremental engine's conv1 lookup."""
+        self.tap_weights()
+        if name not in self._derived:
+            self._derived[name] = build()
+        return self._derived[name]
 
     @staticmethod
     def conv_taps(h_padded: torch.Tensor, taps: Sequence[torch.Tensor], bias: torch.Tensor,
@@ -182,14 +191,18 @@ class Framepool(SequenceModel):
             out.addmm_(h_padded[k:k + rows], taps[k])
         return out
 
-    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False) -> dict[str, torch.Tensor]:
+    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False, z1: torch.Tensor | None = None
+                     ) -> dict[str, torch.Tensor]:
         """Inference trunk on packed base codes (B, W) uint8 (:func:`pack_codes`; every block
         starts with >= 3 NO_BASE rows).
 
         Returns channels-last (B * W, 128) float32 tracks ``h0``, ``h1``, ``h2`` (the masked
         features after convolution 0, 1, 2 and the residual adds; zero on N and padding rows),
         ``mask`` (B * W, 1), and with ``keep_pre`` the pre-activations ``z1``, ``z2`` of
-        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd.
+        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd. ``z1`` (B * W,
+        128), given with ``keep_pre``: convolution 1's pre-activation computed by the caller (the
+        incremental engine's 7-mer lookup, :func:`seqzoo.nets.framepool_incremental.conv1_lookup`)
+        instead of its seven tap GEMMs.
 
         Without ``keep_pre`` each residual layer is computed in three passes over its output:
         out = h + bias, the seven tap GEMMs accumulate into it (out = z + h), then
@@ -216,8 +229,14 @@ class Framepool(SequenceModel):
             h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
             h2 = torch.empty(rows, N_FILTERS)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
+            if z1 is not None and not keep_pre:
+                raise ValueError("trunk_packed: a precomputed z1 needs keep_pre=True")
             if keep_pre:
-                out["z1"] = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
+                if z1 is None:
+                    z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
+                elif z1.shape != h1.shape:
+                    raise ValueError(f"trunk_packed: z1 has shape {tuple(z1.shape)}, expected {tuple(h1.shape)}")
+                out["z1"] = z1
                 torch.clamp_min(out["z1"], 0, out=h1).mul_(mask).add_(h0)  # relu(z1) * mask + h0, in place
                 out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2))
                 torch.clamp_min(out["z2"], 0, out=h2).mul_(mask).add_(h1)

@@ -6,9 +6,18 @@ convolutions 0, 1, 2, masked, with the residual adds); z1, z2 are the pre-activa
 convolutions 1 and 2. Each convolution has width 7, so h2 at position j depends on the bases
 j - 9 .. j + 9.
 
+Convolution 1 by lookup (:func:`conv1_table`, :func:`conv1_lookup`). h0 at a position is a
+function of its 7 bases, so convolution 1 is a sum of seven table rows: row (k, m) holds the
+contribution through tap k of a position whose 7-mer is m, for all 4^7 A/C/G/T 7-mers (58.7 MB,
+built once per weights, ~0.1 s). Positions whose 7-mer holds an N beside an A/C/G/T centre (next to
+sequence ends and N bases) add h0 x taps by GEMM; an N centre adds nothing (h0 = 0). This replaces
+convolution 1's GEMMs (~229k FLOP a position) by seven 128-float gathers, in the reference pass
+and in every alt window; it equals the seven tap GEMMs to float32 rounding (the same products,
+summed tap by tap). Convolution 2's input h1 depends on 13 bases, so it stays GEMMs.
+
 Reference state (:func:`reference_state`). The references are packed as in
-:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass gives the
-tracks h0, h1, z1, z2 and h2; from h2 come the reference predictions and, per reference and per
+:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolution 1
+by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predictions and, per reference and per
 residue class mod 3, running maxima and float64 running sums from the 5' end (prefix) and from the
 3' end (suffix).
 
@@ -27,15 +36,15 @@ relabelling of the three residue classes), and the right part keeps its frames. 
 Recomputing W, two ways (both exact up to float32 rounding, checked against full passes in
 ``tests/test_incremental.py``):
 
-* substitutions (n == e - s, so L' = L): deltas. dh0 = h0' - h0 on [s - 3, s + n + 3) (7 rows for
-  an SNV, from 13 bases); conv1 is linear, so z1' = z1 + conv1_nobias(dh0) on [s - 6, s + n + 6),
-  h1' = relu(z1') m' + h0'; dh1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on
-  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. Each delta convolution is one GEMM of the changed
-  rows by the seven stacked taps (K = 128, N = 896) and one index_add_ of the products into the
-  gathered pre-activations (overlap-add): for an SNV 20 rows x 229k FLOP ~= 4.6 MFLOP, against
-  2 L x 229k for a full pass.
-* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 6 cached rows each side,
-  gives h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
+* substitutions (n == e - s, so L' = L): h0' on the n + 6 changed rows [s - 3, s + n + 3) (7 rows
+  for an SNV), z1' on [s - 6, s + n + 6) by lookup, h1' = relu(z1') m' + h0'; conv2 is linear, so
+  dh1 = h1' - h1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on [s - 9, s + n + 9),
+  h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed rows by the seven
+  stacked taps (K = 128, N = 896) and one index_add_ of the products into the gathered
+  pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
+  L x 229k for convolution 2 of a full pass (which also pays convolution 1's as much again).
+* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 3 cached rows each side,
+  and z1' by lookup give h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each step
 is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
@@ -44,6 +53,7 @@ torch threads, the sub-batches of a chunk) run in worker threads, torch single-t
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -58,10 +68,11 @@ RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
 #: rows of stacked windows per sub-batch (bounds the (rows, 7, 128) overlap-add buffer)
 SUB_BATCH_ROWS = 6144
-#: references per state chunk are limited to about this many packed rows (memory: ~5.5 kB a row)
+#: references per state chunk are limited to about this many packed rows (memory: ~5 kB a row)
 CHUNK_ROWS = 16384
 #: ... and, to spread the work over the worker threads, of at least this many (GEMM efficiency)
 MIN_CHUNK_ROWS = 2048
+KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the conv1 lookup table (conv1_table)
 
 
 @dataclass
@@ -69,7 +80,7 @@ class ReferenceState:
     """Cached features of packed references (see the module docstring); T = B * width rows.
 
     ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
-    after the track; ``h0``, ``h1``, ``z1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
+    after the track; ``h0``, ``h1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
     128) float32 and ``psum`` (T + 1, 128) float64: running max over the rows q, q -/+ 3, q -/+ 6,
     ... of the same block (prefix: toward the 5' end, suffix: toward the 3' end), and the prefix
     sum; last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
@@ -81,7 +92,6 @@ class ReferenceState:
     codes: np.ndarray
     h0: torch.Tensor
     h1: torch.Tensor
-    z1: torch.Tensor
     z2: torch.Tensor
     pmax: torch.Tensor
     smax: torch.Tensor
@@ -119,14 +129,37 @@ def _cummax(x: torch.Tensor, out: torch.Tensor, reverse: bool = False, block: in
     return out
 
 
-def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor, ...]:
+class Workspace:
+    """Buffers for the running arrays of the reference states one thread computes one after another.
+
+    Writing a fresh multi-MB tensor costs a page fault per 4 kB page, and freeing it returns the
+    pages to the OS (glibc trims its heap): the float64 running sums of a 1,000-nt chunk took 5x
+    longer into fresh memory than into reused memory. The buffers grow to the largest request;
+    what :meth:`empty` returns are views, valid until the next request of the same name.
+    """
+
+    def __init__(self):
+        self._buffers: dict[tuple[str, torch.dtype], torch.Tensor] = {}
+
+    def empty(self, name: str, rows: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """(rows, 128) tensor of ``dtype``, uninitialised: the first rows of buffer ``name``."""
+        buf = self._buffers.get((name, dtype))
+        if buf is None or buf.shape[0] < rows:
+            buf = self._buffers[(name, dtype)] = torch.empty(rows, N_FILTERS, dtype=dtype)
+        return buf[:rows]
+
+
+def _running(h2: torch.Tensor, n_blocks: int, width: int, workspace: Workspace | None = None
+             ) -> tuple[torch.Tensor, ...]:
     """Stride-3 running maxima (float32) from the 5' end (prefix) and from the 3' end (suffix) and
     prefix sums (float64) of each block of ``width`` rows (a multiple of 3), each (rows + 1, 128)
     with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block. (Suffix
-    sums are block totals minus prefix sums: :func:`_pools`.)"""
+    sums are block totals minus prefix sums: :func:`_pools`.) In ``workspace`` buffers if given."""
     rows = n_blocks * width
     src = h2.view(n_blocks, width // 3, 3 * N_FILTERS)  # row w -> (w // 3, residue w % 3)
-    out = [h2.new_empty(rows + 1, N_FILTERS, dtype=dtype) for dtype in (torch.float32, torch.float32, torch.float64)]
+    workspace = Workspace() if workspace is None else workspace
+    out = [workspace.empty(name, rows + 1, dtype)
+           for name, dtype in (("pmax", torch.float32), ("smax", torch.float32), ("psum", torch.float64))]
     for o in out:
         o[-1] = 0
     pmax, smax, psum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
@@ -136,26 +169,30 @@ def _running(h2: torch.Tensor, n_blocks: int, width: int) -> tuple[torch.Tensor,
     return tuple(out)
 
 
-def reference_state(model: Framepool, seqs: Sequence[str], indicator: torch.Tensor
-                    ) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
+def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indicator: torch.Tensor,
+                    workspace: Workspace | None = None) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
     """One trunk pass over ``seqs`` -> (state, mrl (B, 3), mrl_unscaled (B, 3)) (shifts 0, 1, 2).
 
     ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
+    Convolution 1 is the 7-mer lookup (:func:`conv1_lookup`), convolution 2 the trunk's GEMMs.
+    The running arrays live in ``workspace`` buffers (valid until its next use) if given.
     """
     longest = max((len(s) for s in seqs), default=0)
     codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
     n_blocks, width = codes.shape
     with torch.inference_mode():
-        tracks = model.trunk_packed(codes, keep_pre=True)
+        edge = np.full((1, 2 * HALF), NO_BASE, dtype=np.uint8)
+        z1 = conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
+        tracks = model.trunk_packed(codes, keep_pre=True, z1=z1)
         pmax, psum = model.frame_pools_packed(tracks["h2"], width)
         count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
         mrl, unscaled = model.head_shifts(pmax, psum.div_(count), indicator)
-        running = _running(tracks["h2"], n_blocks, width)
+        running = _running(tracks["h2"], n_blocks, width, workspace)
     flat = np.concatenate([codes.reshape(-1), np.full(PAD, NO_BASE, np.uint8)])
     bases = np.zeros(codes.size + 1, dtype=np.int64)
     np.cumsum(codes.reshape(-1) < NO_BASE, out=bases[1:])
     state = ReferenceState(width, lengths, np.arange(n_blocks) * width + width - lengths, flat,
-                           tracks["h0"], tracks["h1"], tracks["z1"], tracks["z2"], *running, bases)
+                           tracks["h0"], tracks["h1"], tracks["z2"], *running, bases)
     return state, mrl, unscaled
 
 
@@ -211,40 +248,115 @@ def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
     return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
 
 
+def _conv0_windows(codes: np.ndarray) -> torch.Tensor:
+    """Rows of the conv0 table (:meth:`Framepool.tap_weights`) summed for each 7-base window of
+    codes (..., M) uint8: (..., M - 6, 7) int64, window i centred on code i + 3."""
+    windows = np.lib.stride_tricks.sliding_window_view(codes, WIDTH, axis=-1)
+    return torch.from_numpy(windows.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
+
+
+def conv1_table(table0: torch.Tensor, taps1: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Convolution 1's contributions of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
+
+    Row k * 4^7 + m = h0(m) @ W1[:, :, k].T, the contribution through tap k (input row j + k - 3
+    of output row j) of a position whose 7 bases, read 5' -> 3' as base-4 digits (A, C, G, T =
+    0..3, first base most significant), make m; h0(m) = relu(conv0) of that 7-mer, computed exactly
+    as the trunk does. The last row is 0 (for N / padding positions, whose h0 is 0).
+    ``table0``, ``taps1``: :meth:`Framepool.tap_weights`. 58.7 MB; about 4 GFLOP to build.
+    """
+    digits = (np.arange(KMERS)[:, None] >> (2 * np.arange(WIDTH - 1, -1, -1))) & 3  # (4^7, 7)
+    with torch.inference_mode():
+        h0 = F.embedding_bag(_conv0_windows(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
+        table = torch.empty(WIDTH * KMERS + 1, N_FILTERS)
+        for k in range(WIDTH):
+            torch.mm(h0, taps1[k], out=table[k * KMERS:(k + 1) * KMERS])
+        table[-1] = 0
+    return table
+
+
+def _kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For codes (E, M) uint8, per position i = 3 .. M - 4 (E, M - 6) arrays: the 7-mer number of
+    bases i - 3 .. i + 3 (see :func:`conv1_table`) and whether they hold an N with an A/C/G/T
+    centre (an "irregular" position, whose h0 the table does not hold); the number is -1 where
+    the 7-mer holds any N (the table's zero row for an N centre)."""
+    c = codes.astype(np.int64)
+    m = codes.shape[1] - 2 * HALF
+    number = np.zeros((codes.shape[0], m), dtype=np.int64)
+    no_base = np.zeros((codes.shape[0], m), dtype=bool)
+    for t in range(WIDTH):
+        number <<= 2
+        number |= c[:, t:t + m] & 3
+        no_base |= c[:, t:t + m] == NO_BASE
+    irregular = no_base & (c[:, HALF:HALF + m] != NO_BASE)
+    number[no_base] = -1
+    return number, irregular
+
+
+def conv1_lookup(w: "_Weights", codes: np.ndarray) -> torch.Tensor:
+    """Pre-activation z1 of convolution 1 (bias included) on positions 6 .. M - 7 of codes (E, M)
+    uint8 (NO_BASE = N or padding): (E, M - 12, 128) float32, equal to the trunk's seven tap GEMMs
+    up to float32 rounding.
+
+    Each output row is the sum of seven rows of :func:`conv1_table` (one per tap, chosen by the
+    7-mer around the input position; an N centre adds the zero row), plus, for input positions
+    whose 7-mer holds an N beside an A/C/G/T centre (next to sequence ends and N bases), h0 from
+    the conv0 table times the seven stacked taps, overlap-added.
+    """
+    e, m_codes = codes.shape
+    out_rows = m_codes - 4 * HALF
+    number, irregular = _kmer_index(codes)  # positions 3 .. M - 4
+    zero = WIDTH * KMERS
+    bags = np.lib.stride_tricks.sliding_window_view(number, WIDTH, axis=1)  # (E, out_rows, 7)
+    bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * KMERS, KMERS), zero)
+    z1 = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), w.table1, mode="sum")
+    z1.add_(w.b1)
+    row_e, row_i = np.nonzero(irregular)
+    if row_e.size:  # input position i + 3 feeds output positions i + u - 3 (u = 0..6): output rows i + u - 6
+        windows = _conv0_windows(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
+        y = torch.mm(F.embedding_bag(windows, w.table0, mode="sum").relu_(), w.taps1)  # (R, 7 * 128)
+        local = row_i[:, None] + np.arange(WIDTH) - 2 * HALF
+        inside = (local >= 0) & (local < out_rows)
+        target = torch.from_numpy((row_e[:, None] * out_rows + local)[inside])
+        z1.index_add_(0, target, y.view(-1, WIDTH, N_FILTERS)[torch.from_numpy(inside)])
+    return z1.view(e, out_rows, N_FILTERS)
+
+
 class _Weights:
     def __init__(self, model: Framepool):
-        self.table0 = model.tap_weights()[0]
+        self.table0, taps1, _ = model.tap_weights()
+        self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1))
         self.taps1, self.taps2 = _stacked_taps(model.conv1), _stacked_taps(model.conv2)
         self.b1, self.b2 = model.conv1.bias.detach(), model.conv2.bias.detach()
 
 
 def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                   alt: np.ndarray) -> np.ndarray:
-    """(E, n + 18) base codes of the alt on [s - 9, s + n + 9) (NO_BASE outside the sequence)."""
-    left = state.codes[(first + starts)[:, None] + np.arange(-RF, 0)]
-    right = state.codes[(first + ends)[:, None] + np.arange(RF)]
+    """(E, n + 24) base codes of the alt on [s - 12, s + n + 12) (NO_BASE outside the sequence):
+    the window W = [s - 9, s + n + 9) and the 3 bases beyond it each side that conv1's lookup
+    reads."""
+    left = state.codes[(first + starts)[:, None] + np.arange(-PAD, 0)]
+    right = state.codes[(first + ends)[:, None] + np.arange(PAD)]
     return np.concatenate([left, alt, right], axis=1)
 
 
 def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
-    """h0 on window rows 6 .. n + 11 of (E, n + 18) codes: (E, n + 6, 128)."""
+    """h0 on window rows 6 .. n + 11 (alt [s - 3, s + n + 3)) from (E, n + 24) window codes and the
+    (E, n + 18, 1) mask of W: (E, n + 6, 128)."""
     e, r = codes.shape
-    idx = np.lib.stride_tricks.sliding_window_view(codes[:, HALF:r - HALF], WIDTH, axis=1)  # (E, n + 6, 7)
-    idx = torch.from_numpy(idx.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
-    h0 = F.embedding_bag(idx.reshape(-1, WIDTH), w.table0, mode="sum").view(e, r - 4 * HALF, N_FILTERS)
-    return h0.relu_().mul_(mask[:, 2 * HALF:r - 2 * HALF])
+    idx = _conv0_windows(codes[:, 2 * HALF:r - 2 * HALF])  # (E, n + 6, 7)
+    h0 = F.embedding_bag(idx.reshape(-1, WIDTH), w.table0, mode="sum").view(e, r - 6 * HALF, N_FILTERS)
+    return h0.relu_().mul_(mask[:, 2 * HALF:-2 * HALF])
 
 
 def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
                          codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
-    """h2' on [s - 9, s + n + 9) for substitutions (delta path): (E, n + 18, 128)."""
-    n_rows = codes.shape[1]  # n + 18; window row i = position s - 9 + i
+    """h2' on W = [s - 9, s + n + 9) for substitutions (conv2 as a delta): (E, n + 18, 128)."""
+    n_rows = mask.shape[1]  # n + 18; window row i = position s - 9 + i
     rows = _rows(st, first + starts - RF, n_rows)
     h0, h1 = _gather(st.h0, rows), _gather(st.h1, rows)
-    dh0 = _conv0(w, codes, mask).sub_(h0[:, 2 * HALF:-2 * HALF])  # rows 6 .. n + 11
-    h0[:, 2 * HALF:-2 * HALF] += dh0
-    # rows 3 .. n + 14: z1' = z1 + conv1(dh0), h1' = relu(z1') m' + h0'
-    z1 = _conv(dh0, w.taps1, -HALF, n_rows - 3 * HALF, _gather_acc(st.z1, rows[:, HALF:-HALF]))
+    h0[:, 2 * HALF:-2 * HALF] = _conv0(w, codes, mask)  # rows 6 .. n + 11 change
+    # rows 3 .. n + 14: z1' from the lookup, h1' = relu(z1') m' + h0'
+    z1 = conv1_lookup(w, codes)
     dh1 = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0[:, HALF:-HALF]).sub_(h1[:, HALF:-HALF])
     h1[:, HALF:-HALF] += dh1
     # rows 0 .. n + 17: z2' = z2 + conv2(dh1), h2' = relu(z2') m' + h1'
@@ -254,17 +366,15 @@ def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, sta
 
 def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                    codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
-    """h2' on [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128)."""
-    e, n_rows = codes.shape  # n + 18
+    """h2' on W = [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128)."""
+    e, n_rows = mask.shape[:2]  # n + 18
     n = n_rows - 2 * RF
     left, right = first + starts, first + ends  # track rows of ref s and ref e
-    h0_new = _conv0(w, codes, mask)  # alt [s - 3, s + n + 3)
-    # h0' on alt [s - 9, s + n + 9): 6 cached rows, n + 6 new, 6 cached (ref [e + 3, e + 9))
-    h0_ext = torch.cat([_gather(st.h0, _rows(st, left - RF, 2 * HALF)), h0_new,
-                        _gather(st.h0, _rows(st, right + HALF, 2 * HALF))], dim=1)
-    # z1 on alt [s - 6, s + n + 6) = h0_ext rows 3 .. n + 14
-    z1 = _conv(h0_ext, w.taps1, HALF, n_rows - HALF, _bias_acc(w.b1, e * (n_rows - 2 * HALF)))
-    h1_new = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0_ext[:, HALF:-HALF])
+    # h0' on alt [s - 6, s + n + 6): 3 cached rows, n + 6 new, 3 cached (ref [e + 3, e + 6))
+    h0 = torch.cat([_gather(st.h0, _rows(st, left - 2 * HALF, HALF)), _conv0(w, codes, mask),
+                    _gather(st.h0, _rows(st, right + HALF, HALF))], dim=1)
+    # h1' on alt [s - 6, s + n + 6) = relu(z1') m' + h0', z1' from the lookup
+    h1_new = conv1_lookup(w, codes).relu_().mul_(mask[:, HALF:-HALF]).add_(h0)
     h1_ext = torch.cat([_gather(st.h1, _rows(st, left - RF - HALF, 2 * HALF)), h1_new,
                         _gather(st.h1, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
     z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF, _bias_acc(w.b2, e * n_rows))
@@ -353,10 +463,13 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     by_ref = np.argsort(edits.ref_index, kind="stable")
     edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
 
+    workspaces: dict[int, Workspace] = {}  # one per thread: its chunks run one after another
+
     def chunk(refs):
         ind = ind_all[refs] if per_ref_ind else ind_all
+        workspace = workspaces.setdefault(threading.get_ident(), Workspace())
         with torch.inference_mode():
-            st, mrl, unscaled = reference_state(model, [edits.ref_seqs[r] for r in refs], ind)
+            st, mrl, unscaled = reference_state(model, w, [edits.ref_seqs[r] for r in refs], ind, workspace)
         mrl, unscaled = mrl.numpy(), unscaled.numpy()
         ref_out["mrl"][refs], ref_out["mrl_unscaled"][refs] = mrl[:, 0], unscaled[:, 0]
         ref_out["mrl_shift_1"][refs], ref_out["mrl_shift_2"][refs] = mrl[:, 1], mrl[:, 2]
@@ -403,7 +516,7 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
         alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
         codes = _window_codes(st, first, s, e, alt)
         with torch.inference_mode():
-            mask = torch.from_numpy((codes < NO_BASE).astype(np.float32)).unsqueeze(2)
+            mask = torch.from_numpy((codes[:, HALF:-HALF] < NO_BASE).astype(np.float32)).unsqueeze(2)
             if direct:
                 h2 = _window_direct(w, st, first, s, e, codes, mask)
             else:
