@@ -379,16 +379,56 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
 
 
 def test_framepool_lookup_follows_weight_changes():
-    """The conv1 table is derived from the weights and rebuilt when they change in place: edits on a
-    random-weight model match full passes before and after conv0 / conv1 are changed."""
+    """The conv1 table is derived from the weights: built once, reused while they stay the same,
+    rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a
+    random-weight model match full passes each time, with one reference per chunk on two worker
+    threads (so each thread reuses its running-array buffers)."""
+    from seqzoo.nets import framepool_incremental as fi
     model = random_framepool(1)
     rng = np.random.default_rng(41)
-    refs = utr_refs(rng, [5, 40, 170, 320])
-    edits = keep_with_bases(refs, *random_edits(rng, refs, 400))
-    assert assert_matches_full(model, refs, *edits) < TOL
-    table = model.cached("conv1_table", lambda: None)
-    with torch.no_grad():
-        model.conv1.weight.mul_(-0.5)
-        model.conv0.bias.add_(0.1)
-    assert assert_matches_full(model, refs, *edits) < TOL
-    assert model.cached("conv1_table", lambda: None) is not table
+    refs = utr_refs(rng, [5, 40, 170, 320, 90, 12, 260, 33])
+    edits = keep_with_bases(refs, *random_edits(rng, refs, 500))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        table = fi._Weights(model).table1
+        assert isinstance(table, torch.Tensor) and table.shape == (7 * 4 ** 7 + 1, 128)
+        assert fi._Weights(model).table1 is table  # reused
+        assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
+        with torch.no_grad():
+            model.conv1.weight.mul_(-0.5)
+            model.conv0.bias.add_(0.1)
+        rebuilt = fi._Weights(model).table1
+        assert rebuilt is not table
+        assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
+        model.conv1.weight.data.mul_(1.5)  # bypasses the version counter
+        model.clear_cache()
+        assert fi._Weights(model).table1 is not rebuilt
+        assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_framepool_lookup_with_inference_tensor_weights():
+    """Weights created under inference_mode have no version counter: the table is keyed by their
+    content, so it is still built once (not per call) and still right."""
+    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets.framepool import Framepool
+    torch.manual_seed(2)
+    with torch.inference_mode():
+        model = Framepool().eval()
+    table = fi._Weights(model).table1
+    assert fi._Weights(model).table1 is table
+    rng = np.random.default_rng(42)
+    refs = utr_refs(rng, [50, 150])
+    assert assert_matches_full(model, refs, *keep_with_bases(refs, *random_edits(rng, refs, 100))) < TOL
+
+
+def test_framepool_trunk_precomputed_z1_checks():
+    from seqzoo.nets.framepool import pack_codes
+    model = random_framepool(3)
+    codes, _ = pack_codes(["ACGTACGTAA", "GGA"])
+    with pytest.raises(ValueError, match="needs keep_pre=True"):
+        model.trunk_packed(codes, z1=torch.zeros(codes.size, 128))
+    with pytest.raises(ValueError, match=r"z1 has shape \(5, 128\), expected \(26, 128\)"):
+        model.trunk_packed(codes, keep_pre=True, z1=torch.zeros(5, 128))

@@ -32,6 +32,7 @@ strided reduction over all blocks. The tensor path (:meth:`Framepool.forward`,
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
@@ -152,13 +153,20 @@ class Framepool(SequenceModel):
         c = 0..3, 0 for c = NO_BASE, with the conv0 bias added to the tap-0 rows (so the sum of
         one row per tap is the biased pre-activation); and conv1 / conv2 as seven (128 in, 128 out)
         matrices each, one per tap k (input row j + k - 3 of output row j).
+
+        The cache (and :meth:`cached`) is keyed on each convolution parameter's storage and
+        version counter, so in-place changes are seen; changes through ``param.data`` bypass the
+        version counter: call :meth:`clear_cache` after those.
         """
         params = [p for conv in (self.conv0, self.conv1, self.conv2) for p in (conv.weight, conv.bias)]
         try:
             key = tuple((p.data_ptr(), p._version) for p in params)
-        except RuntimeError:  # inference tensors have no version counter: rebuild every call
-            key = None
-        if key is None or getattr(self, "_tap_key", None) != key:
+        except RuntimeError:  # inference tensors have no version counter: key by content (~1 ms)
+            digest = hashlib.blake2b(digest_size=16)
+            for p in params:
+                digest.update(p.detach().cpu().contiguous().numpy().tobytes())
+            key = digest.digest()
+        if getattr(self, "_tap_key", None) != key:
             with torch.no_grad():
                 w0 = self.conv0.weight.detach()
                 table = torch.zeros(WIDTH, NO_BASE + 1, N_FILTERS, dtype=w0.dtype, device=w0.device)
@@ -178,6 +186,11 @@ class Framepool(SequenceModel):
         if name not in self._derived:
             self._derived[name] = build()
         return self._derived[name]
+
+    def clear_cache(self) -> None:
+        """Forget :meth:`tap_weights` and :meth:`cached` (after changing weights via ``.data``)."""
+        self._tap_key = None
+        self._derived = {}
 
     @staticmethod
     def conv_taps(h_padded: torch.Tensor, taps: Sequence[torch.Tensor], bias: torch.Tensor,

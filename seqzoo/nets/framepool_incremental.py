@@ -38,7 +38,7 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
 
 * substitutions (n == e - s, so L' = L): h0' on the n + 6 changed rows [s - 3, s + n + 3) (7 rows
   for an SNV), z1' on [s - 6, s + n + 6) by lookup, h1' = relu(z1') m' + h0'; conv2 is linear, so
-  dh1 = h1' - h1 on those 13 rows gives z2' = z2 + conv2_nobias(dh1) on [s - 9, s + n + 9),
+  dh1 = h1' - h1 on those n + 12 rows (13 for an SNV) gives z2' = z2 + conv2_nobias(dh1) on [s - 9, s + n + 9),
   h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed rows by the seven
   stacked taps (K = 128, N = 896) and one index_add_ of the products into the gathered
   pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
@@ -46,8 +46,8 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
 * other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 3 cached rows each side,
   and z1' by lookup give h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
 
-Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each step
-is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
+Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each
+convolution 2 is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
 torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
 (:func:`seqzoo.nets.edits.parallel_map`).
 """
@@ -311,7 +311,7 @@ def conv1_lookup(w: "_Weights", codes: np.ndarray) -> torch.Tensor:
     z1 = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), w.table1, mode="sum")
     z1.add_(w.b1)
     row_e, row_i = np.nonzero(irregular)
-    if row_e.size:  # input position i + 3 feeds output positions i + u - 3 (u = 0..6): output rows i + u - 6
+    if row_e.size:  # input position i + 3 feeds output positions i + u (u = 0..6): output rows i + u - 6
         windows = _conv0_windows(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
         y = torch.mm(F.embedding_bag(windows, w.table0, mode="sum").relu_(), w.taps1)  # (R, 7 * 128)
         local = row_i[:, None] + np.arange(WIDTH) - 2 * HALF
