@@ -284,14 +284,28 @@ class Framepool(SequenceModel):
     def head_shifts(self, pmax: torch.Tensor, pavg: torch.Tensor, indicator: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-frame pools (B, 3, 128) (frames counted from the 3' end), indicator (B, 2) or
-        (1, 2) -> (mrl (B, 3), mrl_unscaled (B, 3)) for 0, 1, 2 N rows appended at the 3' end."""
+        (1, 2) -> (mrl (B, 3), mrl_unscaled (B, 3)) for 0, 1, 2 N rows appended at the 3' end.
+
+        The shifts permute the same six pooled vectors among fc0's six input slots, so fc0 is
+        computed once per (pool, frame, slot): two (3B, 128) x (128, 3 * 64) GEMMs (as many FLOPs
+        as one (3B, 768) x (768, 64), without assembling three 768-wide inputs per sequence), and
+        each shift's pre-activation sums its six slot products. Equal to :meth:`head` of the
+        assembled inputs up to float32 rounding. Inference only (no autograd)."""
         bsz = pmax.shape[0]
-        frames = torch.tensor(self.SHIFT_FRAMES)  # (shift, frame)
-        pooled = torch.cat([pmax[:, frames], pavg[:, frames]], dim=3)  # (B, shift, frame, 2 * 128)
-        pooled = pooled.reshape(bsz, 3, 3, 2, N_FILTERS).transpose(2, 3).reshape(bsz * 3, 6 * N_FILTERS)
-        ind = indicator.expand(bsz, 2).repeat_interleave(3, dim=0)
-        mrl, u = self.head(pooled, ind)
-        return mrl.reshape(bsz, 3), u.reshape(bsz, 3)
+        slots = self.fc0.weight.detach().T.reshape(2, 3, N_FILTERS, -1)  # (pool, slot, 128, 64)
+        width = slots.shape[-1]
+        pre = self.fc0.bias.detach().repeat(bsz, 3, 1)  # (B, shift, 64)
+        for pool, pooled in enumerate((pmax, pavg)):
+            w = slots[pool].permute(1, 0, 2).reshape(N_FILTERS, 3 * width)  # column block = slot
+            y = torch.mm(pooled.reshape(bsz * 3, N_FILTERS), w).view(bsz, 3, 3, width)  # (B, frame, slot, 64)
+            for shift, frames in enumerate(self.SHIFT_FRAMES):
+                for slot, frame in enumerate(frames):
+                    pre[:, shift].add_(y[:, frame, slot])
+        u = self.fc_out(pre.relu_()).squeeze(2)  # (B, shift)
+        ind = indicator.expand(bsz, 2)
+        scale = self.scaling.weight.detach()[0]  # [u * i0, u * i1, i0, i1]
+        mrl = u * (ind @ scale[:2]).unsqueeze(1) + (ind @ scale[2:]).unsqueeze(1)
+        return mrl, u
 
     #: batches of at least this many sequences are split between torch.get_num_threads() worker
     #: threads (each running its part of the trunk single-threaded; see predict_packed). Off by
