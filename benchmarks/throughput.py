@@ -21,7 +21,8 @@ and ratios that hold when other processes keep the machine busy).
   ~1% of them in a 5'UTR), Framepool: records/s over the whole run, alleles outside every window
   reported as runs (the default).
 * ISM: Xpresso (one 10,500-nt window, 31,500 SNVs), Framepool (a 5'UTR of ~1,000 nt: 851 nt),
-  APARENT2 (205 nt, full passes: the rate).
+  APARENT2 (205 nt) and BPNet-OSKN (1,000 nt, the random-weights fixture of the published layout),
+  both full passes: the rate.
 """
 from __future__ import annotations
 
@@ -260,6 +261,13 @@ def main(argv=None) -> int:
                                                  feature=_first_feature(ap2, ex))[0], repeats)
         rows.append([f"ISM APARENT2, one 205-nt window, full passes ({t:.2f} s)", f"{len(table):,}",
                      f"{len(table) / t:,.0f} SNVs/s", "(same path)", "-", "-", common.load_note(mon)])
+        # the published bpnet.model.h5 is not reachable here: the random-weights fixture of its layout
+        # (tests/fixtures/bpnet; the rate does not depend on the weight values)
+        bp = seqzoo.load_model("BPNet-OSKN", weights=Path(__file__).resolve().parents[1] / "tests/fixtures/bpnet/bpnet.fixture.h5")
+        t, table, mon = timed(lambda: seqzoo.ism([("BPNet-OSKN", bp)], ex / "genome.fa", region="1:20001-21000")[0],
+                              repeats)
+        rows.append([f"ISM BPNet-OSKN, one 1,000-nt window, full passes, stand-in weights ({t:.2f} s)",
+                     f"{len(table):,}", f"{len(table) / t:,.0f} SNVs/s", "(same path)", "-", "-", common.load_note(mon)])
     uptime1 = os.popen("uptime").read().strip()
     clock = "CPU time of this process, 1 torch thread" if args.cpu_time else f"wall time, {args.threads} torch threads"
     body = "\n".join([
