@@ -940,8 +940,7 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     span = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     norm = mcolors.TwoSlopeNorm(vcenter=centre_value or 0.0, vmin=(centre_value or 0.0) - span,
                                 vmax=(centre_value or 0.0) + span)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#d9d9d9")  # the reference base of each position: no substitution, grey
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#d9d9d9")  # the reference base of each position: grey
     image = ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
                       extent=(lo - 0.5, hi - 0.5, 3.5, -0.5))
     image.set_gid("ism")
