@@ -432,3 +432,20 @@ def test_framepool_trunk_precomputed_z1_checks():
         model.trunk_packed(codes, z1=torch.zeros(codes.size, 128))
     with pytest.raises(ValueError, match=r"z1 has shape \(5, 128\), expected \(26, 128\)"):
         model.trunk_packed(codes, keep_pre=True, z1=torch.zeros(5, 128))
+
+
+def test_framepool_reference_chunks():
+    """Every reference in exactly one chunk, chunks of similar length, at most batch_size of them,
+    the number of chunks a multiple of the worker threads (so they end together)."""
+    from seqzoo.nets.framepool_incremental import PAD, _chunk_references
+    rng = np.random.default_rng(43)
+    for n, mean, batch_size, threads in ((200, 170, 64, 2), (60, 1000, 64, 2), (500, 100, 7, 2), (3, 50, 64, 2),
+                                         (1, 20_000, 64, 2), (300, 250, 64, 1), (90, 400, 64, 3)):
+        lengths = rng.normal(mean, mean * 0.4, n).clip(1).astype(np.int64)
+        chunks = _chunk_references(lengths, rng.integers(0, 40, n), batch_size, threads)
+        assert np.array_equal(np.sort(np.concatenate(chunks)), np.arange(n))
+        assert all(len(c) <= batch_size for c in chunks)
+        assert all(np.all(np.diff(lengths[c]) >= 0) for c in chunks)  # sorted: little padding
+        if batch_size >= n >= 8 * threads and int((lengths + PAD).sum()) > 2 * 2048 and threads > 1:
+            assert len(chunks) % threads == 0, (n, mean, len(chunks))
+    assert _chunk_references(np.zeros(0, np.int64), np.zeros(0, np.int64), 64, 2) == []

@@ -72,6 +72,8 @@ SUB_BATCH_ROWS = 6144
 CHUNK_ROWS = 16384
 #: ... and, to spread the work over the worker threads, of at least this many (GEMM efficiency)
 MIN_CHUNK_ROWS = 2048
+CHUNKS_PER_THREAD = 4
+EDIT_ROWS = 10  # an edit costs about as much as this many rows of a reference pass (chunk balance)
 KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the conv1 lookup table (conv1_table)
 
 
@@ -419,6 +421,29 @@ def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: n
     return pmax, psum
 
 
+def _chunk_references(lengths: np.ndarray, edit_counts: np.ndarray, batch_size: int, threads: int
+                      ) -> list[np.ndarray]:
+    """Reference indices in chunks for :func:`reference_state`: sorted by length, about ``rows /
+    (CHUNKS_PER_THREAD * threads)`` packed rows (length + PAD each) a chunk but at most CHUNK_ROWS and
+    at least MIN_CHUNK_ROWS, cut at equal shares of the work (rows + EDIT_ROWS per edit, ``edit_counts``
+    per reference), the number of chunks a multiple of ``threads`` (so the worker threads end
+    together), at most ``batch_size`` references a chunk."""
+    order = np.argsort(lengths, kind="stable")
+    total = int((lengths + PAD).sum())
+    if not total:
+        return []
+    target = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, total // (CHUNKS_PER_THREAD * threads)))
+    n_chunks = max(1, round(total / target), -(-total // CHUNK_ROWS))
+    if n_chunks > 1 and threads > 1:
+        n_chunks = -(-n_chunks // threads) * threads
+    cost = np.cumsum(lengths[order] + PAD + EDIT_ROWS * edit_counts[order])
+    cuts = np.unique(np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks, side="left") + 1)
+    chunks = []
+    for part in np.split(order, cuts[(cuts > 0) & (cuts < order.size)]):
+        chunks += [part[i:i + batch_size] for i in range(0, part.size, batch_size)]
+    return [c for c in chunks if c.size]
+
+
 def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, batch_size: int = 64
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """See :meth:`Framepool.predict_edits`. ``indicator``: None, (2,) or (len(ref_seqs), 2)."""
@@ -440,23 +465,12 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
     alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
     w = _Weights(model)
-    # chunks: references sorted by length, up to batch_size of them and about `target` packed rows:
-    # at most CHUNK_ROWS, and small enough for 4 chunks per worker thread (balance), at least MIN_CHUNK_ROWS
     lengths = np.fromiter(map(len, edits.ref_seqs), dtype=np.int64, count=n_refs)
-    order = np.argsort(lengths, kind="stable")
     threads = torch.get_num_threads()
-    target = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, int((lengths + PAD).sum()) // (4 * threads)))
-    chunks, start = [], 0
-    while start < n_refs:
-        stop = start + 1
-        while (stop < n_refs and stop - start < batch_size
-               and (stop + 1 - start) * (lengths[order[stop]] + PAD) <= target):
-            stop += 1
-        chunks.append(order[start:stop])
-        start = stop
-    # the costliest first (worker threads take them in order): packed rows plus ~10 per edit
     per_ref = np.bincount(edits.ref_index, minlength=n_refs)
-    chunks.sort(key=lambda refs: -(len(refs) * (lengths[refs[-1]] + PAD) + 10 * int(per_ref[refs].sum())))
+    chunks = _chunk_references(lengths, per_ref, batch_size, threads)
+    # the costliest first (worker threads take them in order)
+    chunks.sort(key=lambda refs: -(len(refs) * (lengths[refs[-1]] + PAD) + EDIT_ROWS * int(per_ref[refs].sum())))
     block_of_ref = np.empty(n_refs, dtype=np.int64)  # index of each reference in its chunk
     for refs in chunks:
         block_of_ref[refs] = np.arange(len(refs))
