@@ -435,17 +435,27 @@ def test_framepool_trunk_precomputed_z1_checks():
 
 
 def test_framepool_reference_chunks():
-    """Every reference in exactly one chunk, chunks of similar length, at most batch_size of them,
-    the number of chunks a multiple of the worker threads (so they end together)."""
-    from seqzoo.nets.framepool_incremental import PAD, _chunk_references
+    """Every reference in exactly one chunk; chunks are runs of the length-sorted order, at most
+    batch_size references and CHUNK_ROWS packed rows (padded to their longest) unless one reference
+    is longer; their number a multiple of the worker threads where nothing forced a split."""
+    from seqzoo.nets.framepool_incremental import CHUNK_ROWS, PAD, _chunk_references
     rng = np.random.default_rng(43)
-    for n, mean, batch_size, threads in ((200, 170, 64, 2), (60, 1000, 64, 2), (500, 100, 7, 2), (3, 50, 64, 2),
-                                         (1, 20_000, 64, 2), (300, 250, 64, 1), (90, 400, 64, 3)):
-        lengths = rng.normal(mean, mean * 0.4, n).clip(1).astype(np.int64)
-        chunks = _chunk_references(lengths, rng.integers(0, 40, n), batch_size, threads)
-        assert np.array_equal(np.sort(np.concatenate(chunks)), np.arange(n))
-        assert all(len(c) <= batch_size for c in chunks)
-        assert all(np.all(np.diff(lengths[c]) >= 0) for c in chunks)  # sorted: little padding
-        if batch_size >= n >= 8 * threads and int((lengths + PAD).sum()) > 2 * 2048 and threads > 1:
-            assert len(chunks) % threads == 0, (n, mean, len(chunks))
+    cases = [(rng.normal(mean, mean * 0.4, n).clip(1).astype(np.int64), batch_size, threads)
+             for n, mean, batch_size, threads in ((200, 170, 64, 2), (60, 1000, 64, 2), (500, 100, 7, 2),
+                                                  (3, 50, 64, 2), (1, 20_000, 64, 2), (300, 250, 64, 1),
+                                                  (90, 400, 64, 3))]
+    cases += [(np.r_[np.full(1000, 100), 20_000], 64, 2), (np.r_[np.full(60, 100), 5_000], 64, 2),
+              (np.full(200, 1000), 64, 2), (np.full(100, 60), 64, 2)]
+    for lengths, batch_size, threads in cases:
+        n = lengths.size
+        edit_counts = rng.integers(0, 40, n)
+        chunks = _chunk_references(lengths, edit_counts, batch_size, threads)
+        order = np.concatenate(chunks)
+        assert np.array_equal(np.sort(order), np.arange(n))
+        assert np.all(np.diff(lengths[order]) >= 0)  # runs of the sorted order: little padding
+        for c in chunks:
+            assert len(c) <= batch_size
+            assert len(c) == 1 or len(c) * (lengths[c].max() + PAD) <= CHUNK_ROWS, (len(c), lengths[c].max())
+        if n >= 8 * threads and threads > 1 and int((lengths + PAD).sum()) <= CHUNK_ROWS * 4 and batch_size >= 64:
+            assert len(chunks) % threads == 0, (n, len(chunks))
     assert _chunk_references(np.zeros(0, np.int64), np.zeros(0, np.int64), 64, 2) == []

@@ -426,8 +426,9 @@ def _chunk_references(lengths: np.ndarray, edit_counts: np.ndarray, batch_size: 
     """Reference indices in chunks for :func:`reference_state`: sorted by length, about ``rows /
     (CHUNKS_PER_THREAD * threads)`` packed rows (length + PAD each) a chunk but at most CHUNK_ROWS and
     at least MIN_CHUNK_ROWS, cut at equal shares of the work (rows + EDIT_ROWS per edit, ``edit_counts``
-    per reference), the number of chunks a multiple of ``threads`` (so the worker threads end
-    together), at most ``batch_size`` references a chunk."""
+    per reference) into a multiple of ``threads`` chunks (so the worker threads end together), then
+    split where a chunk would hold more than ``batch_size`` references or, padded to its longest,
+    more than CHUNK_ROWS rows (a longer reference is a chunk of its own)."""
     order = np.argsort(lengths, kind="stable")
     total = int((lengths + PAD).sum())
     if not total:
@@ -440,8 +441,15 @@ def _chunk_references(lengths: np.ndarray, edit_counts: np.ndarray, batch_size: 
     cuts = np.unique(np.searchsorted(cost, cost[-1] * np.arange(1, n_chunks) / n_chunks, side="left") + 1)
     chunks = []
     for part in np.split(order, cuts[(cuts > 0) & (cuts < order.size)]):
-        chunks += [part[i:i + batch_size] for i in range(0, part.size, batch_size)]
-    return [c for c in chunks if c.size]
+        start = 0  # then at most batch_size references and CHUNK_ROWS packed rows (padded to the longest)
+        while start < part.size:
+            stop = start + 1
+            while (stop < part.size and stop - start < batch_size
+                   and (stop + 1 - start) * (lengths[part[stop]] + PAD) <= CHUNK_ROWS):
+                stop += 1
+            chunks.append(part[start:stop])
+            start = stop
+    return chunks
 
 
 def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, batch_size: int = 64
