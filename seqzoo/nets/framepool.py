@@ -65,6 +65,13 @@ def pack_codes(seqs: Sequence[str], gap: int = HALF) -> tuple[np.ndarray, np.nda
     return out, lengths
 
 
+def conv0_bags(codes: np.ndarray) -> torch.Tensor:
+    """Rows of the conv0 table (:meth:`Framepool.tap_weights`, row 5 * k + code) to sum for each
+    7-base window of base codes (..., M) uint8: (..., M - 6, 7) int64, window i centred on code i + 3."""
+    windows = np.lib.stride_tricks.sliding_window_view(codes, WIDTH, axis=-1)
+    return torch.from_numpy(windows.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
+
+
 class Framepool(SequenceModel):
     """Torch Framepool. Inputs (B, L, 4) float32 left-padded one-hot, indicator (B, 2) or (2,)."""
 
@@ -229,10 +236,10 @@ class Framepool(SequenceModel):
         with torch.inference_mode():
             # conv0 over the track and 3 extra rows each side (masked to 0 there): one table row
             # per tap and window base (bias in the tap-0 rows), summed
-            flat = torch.full((rows + 4 * HALF,), NO_BASE, dtype=torch.int64)
-            flat[2 * HALF:2 * HALF + rows] = torch.from_numpy(codes.reshape(-1))
-            windows = flat.unfold(0, WIDTH, 1) + torch.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1)
-            no_base = flat[HALF:HALF + rows + 2 * HALF] == NO_BASE  # padded rows, 3 extra each side
+            flat = np.full(rows + 4 * HALF, NO_BASE, dtype=np.uint8)
+            flat[2 * HALF:2 * HALF + rows] = codes.reshape(-1)
+            windows = conv0_bags(flat)
+            no_base = torch.from_numpy(flat[HALF:HALF + rows + 2 * HALF] == NO_BASE)  # padded rows, 3 extra each side
             mask = (~no_base[HALF:HALF + rows]).to(torch.float32).unsqueeze(1)
             masked = torch.nonzero(no_base).view(-1)
             h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().index_fill_(0, masked, 0)

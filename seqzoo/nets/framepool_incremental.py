@@ -17,9 +17,9 @@ summed tap by tap). Convolution 2's input h1 depends on 13 bases, so it stays GE
 
 Reference state (:func:`reference_state`). The references are packed as in
 :meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolution 1
-by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predictions and, per reference and per
-residue class mod 3, running maxima and float64 running sums from the 5' end (prefix) and from the
-3' end (suffix).
+by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predictions and, per
+reference and per residue class mod 3, running maxima and float64 running sums from the 5' end
+(prefix) and from the 3' end (suffix).
 
 An edit replaces ref[s:e] by an allele of n bases; the alt has length L' = L + n - (e - s).
 Alt positions < s - 9 carry the reference features of the same position, alt positions
@@ -38,8 +38,8 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
 
 * substitutions (n == e - s, so L' = L): h0' on the n + 6 changed rows [s - 3, s + n + 3) (7 rows
   for an SNV), z1' on [s - 6, s + n + 6) by lookup, h1' = relu(z1') m' + h0'; conv2 is linear, so
-  dh1 = h1' - h1 on those n + 12 rows (13 for an SNV) gives z2' = z2 + conv2_nobias(dh1) on [s - 9, s + n + 9),
-  h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed rows by the seven
+  dh1 = h1' - h1 on those n + 12 rows (13 for an SNV) gives z2' = z2 + conv2_nobias(dh1) on
+  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed rows by the seven
   stacked taps (K = 128, N = 896) and one index_add_ of the products into the gathered
   pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
   L x 229k for convolution 2 of a full pass (which also pays convolution 1's as much again).
@@ -47,8 +47,8 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
   and z1' by lookup give h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each
-convolution 2 is one large GEMM for all edits of the group. Chunks of references (or, with fewer chunks than
-torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
+convolution 2 is one large GEMM for all edits of the group. Chunks of references (or, with fewer
+chunks than torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
 (:func:`seqzoo.nets.edits.parallel_map`).
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ import torch
 import torch.nn.functional as F
 
 from .edits import NO_BASE, Edits, base_codes, parallel_map
-from .framepool import HALF, N_FILTERS, WIDTH, Framepool, pack_codes
+from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
@@ -250,25 +250,19 @@ def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
     return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
 
 
-def _conv0_windows(codes: np.ndarray) -> torch.Tensor:
-    """Rows of the conv0 table (:meth:`Framepool.tap_weights`) summed for each 7-base window of
-    codes (..., M) uint8: (..., M - 6, 7) int64, window i centred on code i + 3."""
-    windows = np.lib.stride_tricks.sliding_window_view(codes, WIDTH, axis=-1)
-    return torch.from_numpy(windows.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
-
-
 def conv1_table(table0: torch.Tensor, taps1: Sequence[torch.Tensor]) -> torch.Tensor:
     """Convolution 1's contributions of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
 
     Row k * 4^7 + m = h0(m) @ W1[:, :, k].T, the contribution through tap k (input row j + k - 3
     of output row j) of a position whose 7 bases, read 5' -> 3' as base-4 digits (A, C, G, T =
     0..3, first base most significant), make m; h0(m) = relu(conv0) of that 7-mer, computed exactly
-    as the trunk does. The last row is 0 (for N / padding positions, whose h0 is 0).
+    as the trunk does (:func:`conv0_bags`, the same table sum). The last row is 0 (for N / padding
+    positions, whose h0 is 0).
     ``table0``, ``taps1``: :meth:`Framepool.tap_weights`. 58.7 MB; about 4 GFLOP to build.
     """
     digits = (np.arange(KMERS)[:, None] >> (2 * np.arange(WIDTH - 1, -1, -1))) & 3  # (4^7, 7)
     with torch.inference_mode():
-        h0 = F.embedding_bag(_conv0_windows(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
+        h0 = F.embedding_bag(conv0_bags(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
         table = torch.empty(WIDTH * KMERS + 1, N_FILTERS)
         for k in range(WIDTH):
             torch.mm(h0, taps1[k], out=table[k * KMERS:(k + 1) * KMERS])
@@ -314,7 +308,7 @@ def conv1_lookup(w: "_Weights", codes: np.ndarray) -> torch.Tensor:
     z1.add_(w.b1)
     row_e, row_i = np.nonzero(irregular)
     if row_e.size:  # input position i + 3 feeds output positions i + u (u = 0..6): output rows i + u - 6
-        windows = _conv0_windows(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
+        windows = conv0_bags(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
         y = torch.mm(F.embedding_bag(windows, w.table0, mode="sum").relu_(), w.taps1)  # (R, 7 * 128)
         local = row_i[:, None] + np.arange(WIDTH) - 2 * HALF
         inside = (local >= 0) & (local < out_rows)
@@ -345,7 +339,7 @@ def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
     """h0 on window rows 6 .. n + 11 (alt [s - 3, s + n + 3)) from (E, n + 24) window codes and the
     (E, n + 18, 1) mask of W: (E, n + 6, 128)."""
     e, r = codes.shape
-    idx = _conv0_windows(codes[:, 2 * HALF:r - 2 * HALF])  # (E, n + 6, 7)
+    idx = conv0_bags(codes[:, 2 * HALF:r - 2 * HALF])  # (E, n + 6, 7)
     h0 = F.embedding_bag(idx.reshape(-1, WIDTH), w.table0, mode="sum").view(e, r - 6 * HALF, N_FILTERS)
     return h0.relu_().mul_(mask[:, 2 * HALF:-2 * HALF])
 
