@@ -342,6 +342,52 @@ def test_framepool_running_max_scan(reverse):
         assert torch.equal(got, want), n
 
 
+@pytest.mark.parametrize("group", [2, 4, 8, 16, 32])
+def test_framepool_kept_pools_equal_brute_force(group):
+    """The pools of the parts of a reference an edit keeps (prefix of one residue up to a row, suffix
+    of another from a row; either empty), from the group summaries plus gathered rows, equal a
+    brute-force max and float64 sum for every row of blocks whose step count is not a multiple of
+    the group, and the whole-block totals equal the per-frame pools of the trunk."""
+    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets.framepool import Framepool
+    rng = np.random.default_rng(group)
+    for n_blocks, width in [(3, 3), (2, 15), (4, 3 * 37), (2, 3 * 64), (1, 3 * 100)]:
+        h2 = torch.from_numpy(rng.exponential(size=(n_blocks * width, 128)).astype(np.float32))
+        h2[:3] = 0  # track row 0 is a padding row in a real state
+        state = fi.ReferenceState(width, None, None, None, h2, h2, h2, h2,
+                                  fi.PoolSummary.of(h2, n_blocks, width, group), None)
+        blocks = h2.numpy().reshape(n_blocks, width, 128).astype(np.float64)
+        block, left, right = (a.reshape(-1) for a in np.meshgrid(np.arange(n_blocks), np.arange(width),
+                                                                    np.arange(width), indexing="ij"))
+        pick = rng.choice(block.size, size=min(block.size, 3000), replace=False)
+        block, left, right = block[pick], left[pick], right[pick]
+        left_empty, right_empty = rng.random(block.size) < 0.1, rng.random(block.size) < 0.1
+        got_max, got_sum = fi._kept_pools(state, block, left, left_empty, right, right_empty)
+        for q in range(block.size):
+            rows = []
+            if not left_empty[q]:
+                rows += list(range(left[q] % 3, left[q] + 1, 3))
+            if not right_empty[q]:
+                rows += list(range(right[q], width, 3))
+            part = blocks[block[q], rows]
+            want_max = part.max(0) if rows else np.zeros(128)
+            want_sum = part.sum(0) if rows else np.zeros(128)
+            np.testing.assert_array_equal(got_max[q].numpy(), want_max.astype(np.float32))
+            np.testing.assert_allclose(got_sum[q].numpy(), want_sum, rtol=1e-6, atol=0)
+        total_max, total_sum = state.pools.totals()
+        want_max, want_sum = Framepool.frame_pools_packed(h2, width)
+        torch.testing.assert_close(total_max, want_max, rtol=0, atol=0)
+        torch.testing.assert_close(total_sum.float(), want_sum, rtol=1e-6, atol=1e-5)
+
+
+def test_framepool_summary_group():
+    """The pool summaries' group balances track rows against edits: 4 steps at 20 edits per
+    170-nt 5'UTR, 8 at 20 per 1,000 nt, 32 without edits, 2 at the densest."""
+    from seqzoo.nets.framepool_incremental import summary_group
+    assert [summary_group(r, e) for r, e in [(186 * 25, 500), (1017 * 16, 320), (1017, 0), (10, 1000)]] \
+        == [4, 8, 32, 2]
+
+
 def random_framepool(seed):
     """Framepool with random weights (no published file needed): the lookup identities hold for any."""
     from seqzoo.nets.framepool import Framepool

@@ -18,8 +18,13 @@ summed tap by tap). Convolution 2's input h1 depends on 13 bases, so it stays GE
 Reference state (:func:`reference_state`). The references are packed as in
 :meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolution 1
 by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predictions and, per
-reference and per residue class mod 3, running maxima and float64 running sums from the 5' end
-(prefix) and from the 3' end (suffix).
+reference and per residue class mod 3, summaries of groups of rows (:class:`PoolSummary`): the
+max over the groups before each group boundary and after it, and the float64 sum before it. The
+max or sum over the rows of one residue from a reference's start to any row (a prefix), or from
+any row to its end (a suffix), is then one summary row combined with the rows of that row's group
+(:func:`_kept_pools`). The group size (2 .. 32 steps of 3 rows) is chosen per chunk from its rows
+per edit (:func:`summary_group`): one pass over the track plus a few gathered rows per edit,
+instead of full-length running arrays.
 
 An edit replaces ref[s:e] by an allele of n bases; the alt has length L' = L + n - (e - s).
 Alt positions < s - 9 carry the reference features of the same position, alt positions
@@ -27,7 +32,8 @@ Alt positions < s - 9 carry the reference features of the same position, alt pos
 the alt is recomputed (positions outside [0, L') are N rows and give 0). Per frame the pools are
 
 * max = max(prefix max of reference rows < s - 9, suffix max of rows >= e + 9, max over W),
-* sum = prefix sum + suffix sum (float64) + sum over W, divided by the alt's non-N count,
+* sum = prefix sum + suffix sum (float64) + sum over W, divided by the alt's non-N count
+  (prefix and suffix of one residue each, from :func:`_kept_pools`),
 
 where the left part keeps its positions but changes frame when L' - L is not a multiple of 3 (a
 relabelling of the three residue classes), and the right part keeps its frames. The head then gives
@@ -53,7 +59,6 @@ chunks than torch threads, the sub-batches of a chunk) run in worker threads, to
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -82,10 +87,8 @@ class ReferenceState:
     """Cached features of packed references (see the module docstring); T = B * width rows.
 
     ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
-    after the track; ``h0``, ``h1``, ``z2``: (T, 128) float32; ``pmax``, ``smax`` (T + 1,
-    128) float32 and ``psum`` (T + 1, 128) float64: running max over the rows q, q -/+ 3, q -/+ 6,
-    ... of the same block (prefix: toward the 5' end, suffix: toward the 3' end), and the prefix
-    sum; last row 0 (the empty set); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
+    after the track; ``h0``, ``h1``, ``z2``, ``h2``: (T, 128) float32; ``pools``: h2's per-group
+    summaries (:class:`PoolSummary`); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
     """
 
     width: int
@@ -95,9 +98,8 @@ class ReferenceState:
     h0: torch.Tensor
     h1: torch.Tensor
     z2: torch.Tensor
-    pmax: torch.Tensor
-    smax: torch.Tensor
-    psum: torch.Tensor
+    h2: torch.Tensor
+    pools: "PoolSummary"
     bases: np.ndarray
 
     @property
@@ -131,53 +133,103 @@ def _cummax(x: torch.Tensor, out: torch.Tensor, reverse: bool = False, block: in
     return out
 
 
-class Workspace:
-    """Buffers for the running arrays of the reference states one thread computes one after another.
+@dataclass
+class PoolSummary:
+    """Per-group maxima and sums of the h2 track, for the pools of the parts of a reference an
+    edit leaves in place (:func:`_kept_pools`).
 
-    Writing a fresh multi-MB tensor costs a page fault per 4 kB page, and freeing it returns the
-    pages to the OS (glibc trims its heap): the float64 running sums of a 1,000-nt chunk took 5x
-    longer into fresh memory than into reused memory. The buffers grow to the largest request;
-    what :meth:`empty` returns are views, valid until the next request of the same name.
+    Block b's rows w = 3 * k + r (k = 0 .. width / 3 - 1 a "step", r the residue class) are cut
+    into groups of ``group`` steps per residue: group g holds steps g * group .. (g + 1) *
+    group - 1 (the last group may be shorter). Per block and residue, j = 0 .. groups:
+    ``maxes`` (2, B, groups + 1, 3, 128) float32: [0, b, j] the max over groups < j, [1, b, j]
+    over groups >= j (0 for no group: features are >= 0); ``sums`` (B, groups + 1, 3, 128)
+    float64: the sum over groups < j (group sums are float32 sums of <= ``group`` rows). One pass
+    over the track, 4 / group of its memory.
     """
 
-    def __init__(self):
-        self._buffers: dict[tuple[str, torch.dtype], torch.Tensor] = {}
+    group: int
+    steps: int
+    groups: int
+    maxes: torch.Tensor
+    sums: torch.Tensor
 
-    def empty(self, name: str, rows: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """(rows, 128) tensor of ``dtype``, uninitialised: the first rows of buffer ``name``."""
-        buf = self._buffers.get((name, dtype))
-        if buf is None or buf.shape[0] < rows:
-            buf = self._buffers[(name, dtype)] = torch.empty(rows, N_FILTERS, dtype=dtype)
-        return buf[:rows]
+    @classmethod
+    def of(cls, h2: torch.Tensor, n_blocks: int, width: int, group: int) -> "PoolSummary":
+        """Summaries of the track h2 (n_blocks * width, 128), width a multiple of 3, in groups of
+        ``group`` steps."""
+        steps = width // 3
+        groups = -(-steps // group)
+        whole = steps // group
+        by_step = h2.view(n_blocks, steps, 3 * N_FILTERS)
+        gmax = h2.new_zeros(n_blocks, groups + 2, 3 * N_FILTERS)  # group g at g + 1, zero rows at 0 and groups + 1
+        gsum = h2.new_zeros(n_blocks, groups + 1, 3 * N_FILTERS)  # group g at g + 1
+        if whole:
+            body = by_step[:, :whole * group].reshape(n_blocks, whole, group, 3 * N_FILTERS)
+            torch.amax(body, 2, out=gmax[:, 1:whole + 1])
+            torch.sum(body, 2, out=gsum[:, 1:whole + 1])
+        if whole < groups:  # the last group, shorter
+            torch.amax(by_step[:, whole * group:], 1, out=gmax[:, groups])
+            torch.sum(by_step[:, whole * group:], 1, out=gsum[:, groups])
+        maxes = torch.empty(2, n_blocks, groups + 1, 3 * N_FILTERS)
+        _cummax(gmax[:, :groups + 1], maxes[0])
+        _cummax(gmax[:, 1:], maxes[1], reverse=True)
+        sums = torch.cumsum(gsum, dim=1, dtype=torch.float64)
+        return cls(group, steps, groups, maxes.view(2, n_blocks, groups + 1, 3, N_FILTERS),
+                   sums.view(n_blocks, groups + 1, 3, N_FILTERS))
+
+    def totals(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame max (B, 3, 128) float32 and sum (B, 3, 128) float64 of each whole block; frame
+        f (counted from the block's 3' end) is residue (width - 1 - f) % 3 = (2 - f) % 3."""
+        return self.maxes[1, :, 0].flip(1), self.sums[:, -1].flip(1)
 
 
-def _running(h2: torch.Tensor, n_blocks: int, width: int, workspace: Workspace | None = None
-             ) -> tuple[torch.Tensor, ...]:
-    """Stride-3 running maxima (float32) from the 5' end (prefix) and from the 3' end (suffix) and
-    prefix sums (float64) of each block of ``width`` rows (a multiple of 3), each (rows + 1, 128)
-    with a zero last row: row q holds the max / sum of rows q, q -/+ 3, ... of q's block. (Suffix
-    sums are block totals minus prefix sums: :func:`_pools`.) In ``workspace`` buffers if given."""
-    rows = n_blocks * width
-    src = h2.view(n_blocks, width // 3, 3 * N_FILTERS)  # row w -> (w // 3, residue w % 3)
-    workspace = Workspace() if workspace is None else workspace
-    out = [workspace.empty(name, rows + 1, dtype)
-           for name, dtype in (("pmax", torch.float32), ("smax", torch.float32), ("psum", torch.float64))]
-    for o in out:
-        o[-1] = 0
-    pmax, smax, psum = (o[:-1].view(n_blocks, width // 3, 3 * N_FILTERS) for o in out)
-    _cummax(src, pmax)
-    _cummax(src, smax, reverse=True)
-    torch.cumsum(src, dim=1, dtype=torch.float64, out=psum)
-    return tuple(out)
+def _kept_pools(st: ReferenceState, block: np.ndarray, left: np.ndarray, left_empty: np.ndarray,
+                right: np.ndarray, right_empty: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Max (Q, 128) float32 and sum (Q, 128) float64 over two parts of block ``block[q]``: its rows
+    of ``left[q]``'s residue from the block's start to left[q], and of ``right[q]``'s residue from
+    right[q] to the block's end (block-local rows; a part is empty where ``*_empty[q]``).
+
+    Whole groups come from the summaries (:class:`PoolSummary`); the rest of each part's group
+    from up to ``group`` gathered rows each (the others masked to track row 0, a padding row:
+    h2 = 0 there)."""
+    ps = st.pools
+    rows, at_max, at_sum = [], [], []
+    base = block * (ps.groups + 1)
+    for w, empty, prefix in ((left, left_empty, True), (right, right_empty, False)):
+        k, r = w // 3, w % 3
+        g = k // ps.group
+        steps = g[:, None] * ps.group + np.arange(ps.group)  # (Q, group): the steps of w's group
+        keep = (steps <= k[:, None]) if prefix else (steps >= k[:, None]) & (steps < ps.steps)
+        keep &= ~empty[:, None]
+        rows.append(np.where(keep, block[:, None] * st.width + 3 * steps + r[:, None], 0))
+        j = np.where(empty, 0 if prefix else ps.groups, g if prefix else g + 1)  # whole groups < j / >= j
+        side = 0 if prefix else ps.maxes.shape[1] * (ps.groups + 1)  # maxes[0] or maxes[1]
+        at_max.append((side + base + j) * 3 + r)
+        at_sum.append((base + j) * 3 + r)
+    at_sum.append((base + ps.groups) * 3 + right % 3)  # the right residue's total: its suffix = total - prefix
+    part = _gather(st.h2, torch.from_numpy(np.concatenate(rows, axis=1)))  # (Q, 2 * group, 128)
+    q = block.size
+    whole_max = ps.maxes.view(-1, N_FILTERS).index_select(0, torch.from_numpy(np.concatenate(at_max)))
+    sums = ps.sums.view(-1, N_FILTERS).index_select(0, torch.from_numpy(np.concatenate(at_sum))).view(3, q, N_FILTERS)
+    pmax = torch.maximum(whole_max.view(2, q, N_FILTERS).amax(0), part.amax(1))
+    return pmax, sums[0].add_(sums[2]).sub_(sums[1]).add_(part.sum(1))
+
+
+def summary_group(rows: int, edits: int) -> int:
+    """Steps per group of the pool summaries of ``rows`` packed rows with ``edits`` edits to
+    score: a power of 2 in 2 .. 32 near sqrt(rows / edits), balancing the summaries' pass over the
+    track (cost ~ rows / group) against the rows each edit gathers (~ 6 * group)."""
+    return int(2 ** np.clip(np.round(np.log2(max(rows / max(edits, 1), 1)) / 2), 1, 5))
 
 
 def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indicator: torch.Tensor,
-                    workspace: Workspace | None = None) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
+                    edits: int = 0) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
     """One trunk pass over ``seqs`` -> (state, mrl (B, 3), mrl_unscaled (B, 3)) (shifts 0, 1, 2).
 
     ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
-    Convolution 1 is the 7-mer lookup (:func:`conv1_lookup`), convolution 2 the trunk's GEMMs.
-    The running arrays live in ``workspace`` buffers (valid until its next use) if given.
+    ``edits``: how many edits of these references will be scored (sets the pool summaries'
+    group, :func:`summary_group`). Convolution 1 is the 7-mer lookup (:func:`conv1_lookup`),
+    convolution 2 the trunk's GEMMs.
     """
     longest = max((len(s) for s in seqs), default=0)
     codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
@@ -186,15 +238,15 @@ def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indica
         edge = np.full((1, 2 * HALF), NO_BASE, dtype=np.uint8)
         z1 = conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
         tracks = model.trunk_packed(codes, keep_pre=True, z1=z1)
-        pmax, psum = model.frame_pools_packed(tracks["h2"], width)
-        count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float32)).reshape(-1, 1, 1)
-        mrl, unscaled = model.head_shifts(pmax, psum.div_(count), indicator)
-        running = _running(tracks["h2"], n_blocks, width, workspace)
+        pools = PoolSummary.of(tracks["h2"], n_blocks, width, summary_group(codes.size, edits))
+        pmax, psum = pools.totals()
+        count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float64)).reshape(-1, 1, 1)
+        mrl, unscaled = model.head_shifts(pmax, psum.div(count).to(torch.float32), indicator)
     flat = np.concatenate([codes.reshape(-1), np.full(PAD, NO_BASE, np.uint8)])
     bases = np.zeros(codes.size + 1, dtype=np.int64)
     np.cumsum(codes.reshape(-1) < NO_BASE, out=bases[1:])
     state = ReferenceState(width, lengths, np.arange(n_blocks) * width + width - lengths, flat,
-                           tracks["h0"], tracks["h1"], tracks["z2"], *running, bases)
+                           tracks["h0"], tracks["h1"], tracks["z2"], tracks["h2"], pools, bases)
     return state, mrl, unscaled
 
 
@@ -377,34 +429,24 @@ def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: n
     return z2.relu_().mul_(mask).add_(h1_ext[:, HALF:-HALF])
 
 
-def _pools(st: ReferenceState, first: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+def _pools(st: ReferenceState, blocks: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray,
            n: int, h2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-frame max (E, 3, 128) float32 and sum (E, 3, 128) float64 of the alt sequences."""
     e_count = h2.shape[0]
     alt_len = lengths + n - (ends - starts)
     frames = np.arange(3)
-    zero = st.rows  # the zero last row of the running arrays
+    offset = (st.width - lengths)[:, None]  # block-local row of reference position 0
     # left part: ref rows < a = s - 9; rows a - 1 - t (t = 0, 1, 2) hold the three residues, in alt frame (L' - a + t) % 3
     a = starts - RF
-    t = (frames[None, :] - alt_len[:, None] + a[:, None]) % 3
-    q = a[:, None] - 1 - t
-    left = np.where(q >= 0, first[:, None] + q, zero)
-    # right part: ref rows >= b = e + 9; row b + t in frame (L - 1 - b - t) % 3. Its sum is the
-    # block's total of that residue (prefix sum at the block's last row of it) minus the prefix sum
-    # up to the row 3 before (a gap row at the latest: every reference starts after PAD rows)
+    left = a[:, None] - 1 - (frames[None, :] - alt_len[:, None] + a[:, None]) % 3
+    # right part: ref rows >= b = e + 9; row b + t is in frame (L - 1 - b - t) % 3
     b = ends + RF
-    t = (lengths[:, None] - 1 - b[:, None] - frames[None, :]) % 3
-    q = b[:, None] + t
-    inside = q < lengths[:, None]
-    right = np.where(inside, first[:, None] + q, zero)
-    block_end = (first + lengths)[:, None]  # a multiple of the block width, so of 3
-    total = np.where(inside, block_end - 3 + (first[:, None] + q) % 3, zero)
-    before = np.where(inside, first[:, None] + q - 3, zero)
-    left, right = torch.from_numpy(left.reshape(-1)), torch.from_numpy(right.reshape(-1))
-    total, before = torch.from_numpy(total.reshape(-1)), torch.from_numpy(before.reshape(-1))
-    pmax = torch.maximum(st.pmax.index_select(0, left), st.smax.index_select(0, right)).view(e_count, 3, N_FILTERS)
-    psum = (st.psum.index_select(0, left) + st.psum.index_select(0, total)
-            - st.psum.index_select(0, before)).view(e_count, 3, N_FILTERS)
+    right = b[:, None] + (lengths[:, None] - 1 - b[:, None] - frames[None, :]) % 3
+    outside = right >= lengths[:, None]
+    pmax, psum = _kept_pools(st, np.repeat(blocks, 3), np.maximum(offset + left, 0).reshape(-1),
+                             (left < 0).reshape(-1), np.where(outside, 0, offset + right).reshape(-1),
+                             outside.reshape(-1))
+    pmax, psum = pmax.view(e_count, 3, N_FILTERS), psum.view(e_count, 3, N_FILTERS)
     # window: alt position s - 9 + i is in frame (L' - 1 - s + 9 - i) % 3
     n_rows = h2.shape[1]
     padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
@@ -479,13 +521,11 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     by_ref = np.argsort(edits.ref_index, kind="stable")
     edit_first = np.searchsorted(edits.ref_index[by_ref], np.arange(n_refs + 1))
 
-    workspaces: dict[int, Workspace] = {}  # one per thread: its chunks run one after another
-
     def chunk(refs):
         ind = ind_all[refs] if per_ref_ind else ind_all
-        workspace = workspaces.setdefault(threading.get_ident(), Workspace())
         with torch.inference_mode():
-            st, mrl, unscaled = reference_state(model, w, [edits.ref_seqs[r] for r in refs], ind, workspace)
+            st, mrl, unscaled = reference_state(model, w, [edits.ref_seqs[r] for r in refs], ind,
+                                                int(per_ref[refs].sum()))
         mrl, unscaled = mrl.numpy(), unscaled.numpy()
         ref_out["mrl"][refs], ref_out["mrl_unscaled"][refs] = mrl[:, 0], unscaled[:, 0]
         ref_out["mrl_shift_1"][refs], ref_out["mrl_shift_2"][refs] = mrl[:, 1], mrl[:, 2]
@@ -537,7 +577,7 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
                 h2 = _window_direct(w, st, first, s, e, codes, mask)
             else:
                 h2 = _window_substitution(w, st, first, s, codes, mask)
-            pmax, psum = _pools(st, first, lengths, s, e, n, h2)
+            pmax, psum = _pools(st, blocks, lengths, s, e, n, h2)
             pavg = psum.div_(torch.from_numpy(count.astype(np.float64)).view(-1, 1, 1)).to(torch.float32)
             mrl, unscaled = model.head_shifts(pmax, pavg, ind_all[refs] if per_ref_ind else ind_all)
         mrl, unscaled = mrl.numpy(), unscaled.numpy()
