@@ -65,10 +65,23 @@ def pack_codes(seqs: Sequence[str], gap: int = HALF) -> tuple[np.ndarray, np.nda
     return out, lengths
 
 
+def sliding_windows(a: np.ndarray, width: int) -> np.ndarray:
+    """Read-only view (..., M - width + 1, width) of the windows along the last axis of a (..., M),
+    M >= width: numpy's ``sliding_window_view(a, width, axis=-1)`` without its ~25 us of argument
+    handling per call (these run per sub-batch, holding the GIL)."""
+    a = np.ascontiguousarray(a)
+    if a.size == 0:
+        return np.lib.stride_tricks.sliding_window_view(a, width, axis=-1)
+    view = np.ndarray(a.shape[:-1] + (a.shape[-1] - width + 1, width), a.dtype, buffer=a,
+                      strides=a.strides + (a.strides[-1],))
+    view.flags.writeable = False
+    return view
+
+
 def conv0_bags(codes: np.ndarray) -> torch.Tensor:
     """Rows of the conv0 table (:meth:`Framepool.tap_weights`, row 5 * k + code) to sum for each
     7-base window of base codes (..., M) uint8: (..., M - 6, 7) int64, window i centred on code i + 3."""
-    windows = np.lib.stride_tricks.sliding_window_view(codes, WIDTH, axis=-1)
+    windows = sliding_windows(codes, WIDTH)
     return torch.from_numpy(windows.astype(np.int64) + np.arange(0, WIDTH * (NO_BASE + 1), NO_BASE + 1))
 
 
@@ -287,28 +300,28 @@ class Framepool(SequenceModel):
     #: for the prediction with s N rows appended at the 3' end, output frame F pools the features
     #: of frame SHIFT_FRAMES[s][F] of the sequence itself
     SHIFT_FRAMES = tuple(tuple((f - s) % 3 for f in range(3)) for s in range(3))
+    #: (frame * 3 + slot) of the three products each shift sums, shift-major (head_shifts)
+    _SHIFT_SLOTS = torch.tensor([frame * 3 + slot for frames in SHIFT_FRAMES for slot, frame in enumerate(frames)])
 
     def head_shifts(self, pmax: torch.Tensor, pavg: torch.Tensor, indicator: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-frame pools (B, 3, 128) (frames counted from the 3' end), indicator (B, 2) or
         (1, 2) -> (mrl (B, 3), mrl_unscaled (B, 3)) for 0, 1, 2 N rows appended at the 3' end.
 
-        The shifts permute the same six pooled vectors among fc0's six input slots, so fc0 is
-        computed once per (pool, frame, slot): two (3B, 128) x (128, 3 * 64) GEMMs (as many FLOPs
-        as one (3B, 768) x (768, 64), without assembling three 768-wide inputs per sequence), and
-        each shift's pre-activation sums its six slot products. Equal to :meth:`head` of the
-        assembled inputs up to float32 rounding. Inference only (no autograd)."""
+        The shifts permute the same pooled vectors among fc0's input slots, so fc0 is computed
+        once per (frame, slot): one (3B, 256) x (256, 3 * 64) GEMM of each frame's [max, avg]
+        pools (as many FLOPs as one (3B, 768) x (768, 64), without assembling three 768-wide
+        inputs per sequence), and each shift's pre-activation sums its three (frame, slot)
+        products (one gather). Equal to :meth:`head` of the assembled inputs up to float32
+        rounding. Inference only (no autograd)."""
         bsz = pmax.shape[0]
-        slots = self.fc0.weight.detach().T.reshape(2, 3, N_FILTERS, -1)  # (pool, slot, 128, 64)
-        width = slots.shape[-1]
-        pre = self.fc0.bias.detach().repeat(bsz, 3, 1)  # (B, shift, 64)
-        for pool, pooled in enumerate((pmax, pavg)):
-            w = slots[pool].permute(1, 0, 2).reshape(N_FILTERS, 3 * width)  # column block = slot
-            y = torch.mm(pooled.reshape(bsz * 3, N_FILTERS), w).view(bsz, 3, 3, width)  # (B, frame, slot, 64)
-            for shift, frames in enumerate(self.SHIFT_FRAMES):
-                for slot, frame in enumerate(frames):
-                    pre[:, shift].add_(y[:, frame, slot])
-        u = self.fc_out(pre.relu_()).squeeze(2)  # (B, shift)
+        width = self.fc0.weight.shape[0]
+        # fc0 input index pool * 384 + slot * 128 + c -> rows (pool, c), column block slot
+        w = self.fc0.weight.detach().T.reshape(2, 3, N_FILTERS, width).permute(0, 2, 1, 3).reshape(
+            2 * N_FILTERS, 3 * width)
+        y = torch.mm(torch.cat([pmax, pavg], dim=2).view(bsz * 3, 2 * N_FILTERS), w)
+        pre = y.view(bsz, 9, width).index_select(1, self._SHIFT_SLOTS).view(bsz, 3, 3, width).sum(2)
+        u = self.fc_out(pre.add_(self.fc0.bias.detach()).relu_()).squeeze(2)  # (B, shift)
         ind = indicator.expand(bsz, 2)
         scale = self.scaling.weight.detach()[0]  # [u * i0, u * i1, i0, i1]
         mrl = u * (ind @ scale[:2]).unsqueeze(1) + (ind @ scale[2:]).unsqueeze(1)

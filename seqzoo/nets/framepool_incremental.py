@@ -59,6 +59,8 @@ chunks than torch threads, the sub-batches of a chunk) run in worker threads, to
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -67,7 +69,7 @@ import torch
 import torch.nn.functional as F
 
 from .edits import NO_BASE, Edits, base_codes, parallel_map
-from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes
+from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes, sliding_windows
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
@@ -219,7 +221,7 @@ def summary_group(rows: int, edits: int) -> int:
     """Steps per group of the pool summaries of ``rows`` packed rows with ``edits`` edits to
     score: a power of 2 in 2 .. 32 near sqrt(rows / edits), balancing the summaries' pass over the
     track (cost ~ rows / group) against the rows each edit gathers (~ 6 * group)."""
-    return int(2 ** np.clip(np.round(np.log2(max(rows / max(edits, 1), 1)) / 2), 1, 5))
+    return 2 ** min(max(round(math.log2(max(rows / max(edits, 1), 1)) / 2), 1), 5)
 
 
 def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indicator: torch.Tensor,
@@ -275,13 +277,20 @@ def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int, acc: torch.Tens
     (E, R, 7) products into their output rows (those outside lo .. hi - 1 into the trash row).
     """
     e, n_rows, c = x.shape
-    width = hi - lo
     y = torch.mm(x.reshape(e * n_rows, c), taps)  # (E * R, 7 * 128)
+    acc.index_add_(0, _overlap_targets(e, n_rows, lo, hi), y.view(-1, c))
+    return acc[:-1].view(e, hi - lo, c)
+
+
+@functools.lru_cache(maxsize=32)
+def _overlap_targets(e: int, n_rows: int, lo: int, hi: int) -> torch.Tensor:
+    """(E * R * 7,) int64 for :func:`_conv`: the output row of each (window, input row, tap)
+    product, e * (hi - lo) + output row - lo, or the trash row E * (hi - lo) outside lo .. hi - 1.
+    Cached (a few MB at most): sub-batches mostly share their shapes."""
+    width = hi - lo
     local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
     inside = (local >= 0) & (local < width)
-    target = torch.where(inside, torch.arange(e)[:, None, None] * width + local, e * width).view(-1)
-    acc.index_add_(0, target, y.view(-1, c))
-    return acc[:-1].view(e, width, c)
+    return torch.where(inside, torch.arange(e)[:, None, None] * width + local, e * width).view(-1)
 
 
 def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -354,7 +363,7 @@ def conv1_lookup(w: "_Weights", codes: np.ndarray) -> torch.Tensor:
     out_rows = m_codes - 4 * HALF
     number, irregular = _kmer_index(codes)  # positions 3 .. M - 4
     zero = WIDTH * KMERS
-    bags = np.lib.stride_tricks.sliding_window_view(number, WIDTH, axis=1)  # (E, out_rows, 7)
+    bags = sliding_windows(number, WIDTH)  # (E, out_rows, 7)
     bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * KMERS, KMERS), zero)
     z1 = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), w.table1, mode="sum")
     z1.add_(w.b1)
