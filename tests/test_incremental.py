@@ -395,6 +395,36 @@ def random_framepool(seed):
     return Framepool().eval()
 
 
+def test_framepool_head_shifts_equal_assembled_head():
+    """head_shifts (one GEMM per frame's [max, avg] pools, a gather per shift) equals the Keras
+    head on the assembled 768-wide input of each shift: frames relabelled as SHIFT_FRAMES says,
+    slots [max f0, f1, f2, avg f0, f1, f2]."""
+    from seqzoo.nets.framepool import Framepool
+    model = random_framepool(3)
+    rng = np.random.default_rng(3)
+    pmax = torch.from_numpy(rng.exponential(size=(37, 3, 128)).astype(np.float32))
+    pavg = torch.from_numpy(rng.exponential(size=(37, 3, 128)).astype(np.float32))
+    ind = torch.from_numpy(rng.random((37, 2)).astype(np.float32))
+    with torch.inference_mode():
+        mrl, unscaled = model.head_shifts(pmax, pavg, ind)
+        for shift, frames in enumerate(Framepool.SHIFT_FRAMES):
+            pooled = torch.cat([pmax[:, list(frames)].reshape(37, -1), pavg[:, list(frames)].reshape(37, -1)], 1)
+            want_mrl, want_u = model.head(pooled, ind)
+            torch.testing.assert_close(mrl[:, shift], want_mrl, rtol=0, atol=2e-6)
+            torch.testing.assert_close(unscaled[:, shift], want_u, rtol=0, atol=2e-6)
+
+
+def test_sliding_windows_equal_numpy():
+    """The strided-view windows equal numpy's sliding_window_view (contiguous, sliced and 1-d
+    inputs, windows as long as the input, no rows) and are read-only."""
+    from seqzoo.nets.framepool import sliding_windows
+    a = np.arange(5 * 40, dtype=np.int64).reshape(5, 40)
+    for x, width in [(a, 7), (a[:, 3:30], 7), (a[1:4, ::2], 3), (a[0], 40), (a[:0], 7), (a.astype(np.uint8), 1)]:
+        got = sliding_windows(x, width)
+        np.testing.assert_array_equal(got, np.lib.stride_tricks.sliding_window_view(x, width, axis=-1))
+        assert not got.flags.writeable
+
+
 def test_framepool_conv1_lookup_equals_tap_gemms():
     """Convolution 1 from the 7-mer table (conv1_lookup) equals the trunk's seven tap GEMMs on
     every row of a packed track: sequences of 1..400 nt, N runs and single Ns (the 7-mers with an
