@@ -79,7 +79,7 @@ SUB_BATCH_ROWS = 6144
 CHUNK_ROWS = 16384
 #: ... and, to spread the work over the worker threads, of at least this many (GEMM efficiency)
 MIN_CHUNK_ROWS = 2048
-CHUNKS_PER_THREAD = 4
+CHUNKS_PER_THREAD = 2
 EDIT_ROWS = 10  # an edit costs about as much as this many rows of a reference pass (chunk balance)
 KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the conv1 lookup table (conv1_table)
 
