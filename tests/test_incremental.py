@@ -346,8 +346,9 @@ def test_framepool_running_max_scan(reverse):
 def test_framepool_kept_pools_equal_brute_force(group):
     """The pools of the parts of a reference an edit keeps (prefix of one residue up to a row, suffix
     of another from a row; either empty), from the group summaries plus gathered rows, equal a
-    brute-force max and float64 sum for every row of blocks whose step count is not a multiple of
-    the group, and the whole-block totals equal the per-frame pools of the trunk."""
+    brute-force max and float64 sum on up to 3,000 random (block, left row, right row) queries per
+    shape (blocks shorter than one group, step counts that are and are not multiples of the group),
+    and the whole-block totals equal the per-frame pools of the trunk."""
     from seqzoo.nets import framepool_incremental as fi
     from seqzoo.nets.framepool import Framepool
     rng = np.random.default_rng(group)

@@ -320,7 +320,7 @@ class Framepool(SequenceModel):
         w = self.fc0.weight.detach().T.reshape(2, 3, N_FILTERS, width).permute(0, 2, 1, 3).reshape(
             2 * N_FILTERS, 3 * width)
         y = torch.mm(torch.cat([pmax, pavg], dim=2).view(bsz * 3, 2 * N_FILTERS), w)
-        pre = y.view(bsz, 9, width).index_select(1, self._SHIFT_SLOTS).view(bsz, 3, 3, width).sum(2)
+        pre = y.view(bsz, 9, width).index_select(1, self._SHIFT_SLOTS.to(y.device)).view(bsz, 3, 3, width).sum(2)
         u = self.fc_out(pre.add_(self.fc0.bias.detach()).relu_()).squeeze(2)  # (B, shift)
         ind = indicator.expand(bsz, 2)
         scale = self.scaling.weight.detach()[0]  # [u * i0, u * i1, i0, i1]

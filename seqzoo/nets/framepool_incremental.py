@@ -21,8 +21,8 @@ by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predic
 reference and per residue class mod 3, summaries of groups of rows (:class:`PoolSummary`): the
 max over the groups before each group boundary and after it, and the float64 sum before it. The
 max or sum over the rows of one residue from a reference's start to any row (a prefix), or from
-any row to its end (a suffix), is then one summary row combined with the rows of that row's group
-(:func:`_kept_pools`). The group size (2 .. 32 steps of 3 rows) is chosen per chunk from its rows
+any row to its end (a suffix), is then read from the summaries (one row; a suffix sum is the block
+total minus a prefix) combined with the rows of that row's own group (:func:`_kept_pools`). The group size (2 .. 32 steps of 3 rows) is chosen per chunk from its rows
 per edit (:func:`summary_group`): one pass over the track plus a few gathered rows per edit,
 instead of full-length running arrays.
 
@@ -278,19 +278,23 @@ def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int, acc: torch.Tens
     """
     e, n_rows, c = x.shape
     y = torch.mm(x.reshape(e * n_rows, c), taps)  # (E * R, 7 * 128)
-    acc.index_add_(0, _overlap_targets(e, n_rows, lo, hi), y.view(-1, c))
+    targets = (_cached_overlap_targets if e * n_rows <= SUB_BATCH_ROWS else _overlap_targets)(e, n_rows, lo, hi)
+    acc.index_add_(0, targets, y.view(-1, c))
     return acc[:-1].view(e, hi - lo, c)
 
 
-@functools.lru_cache(maxsize=32)
 def _overlap_targets(e: int, n_rows: int, lo: int, hi: int) -> torch.Tensor:
     """(E * R * 7,) int64 for :func:`_conv`: the output row of each (window, input row, tap)
-    product, e * (hi - lo) + output row - lo, or the trash row E * (hi - lo) outside lo .. hi - 1.
-    Cached (a few MB at most): sub-batches mostly share their shapes."""
+    product, e * (hi - lo) + output row - lo, or the trash row E * (hi - lo) outside lo .. hi - 1."""
     width = hi - lo
     local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
     inside = (local >= 0) & (local < width)
     return torch.where(inside, torch.arange(e)[:, None, None] * width + local, e * width).view(-1)
+
+
+#: the same for sub-batches of at most SUB_BATCH_ROWS input rows (most share their shapes), cached:
+#: <= 16 x 344 kB
+_cached_overlap_targets = functools.lru_cache(maxsize=16)(_overlap_targets)
 
 
 def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
