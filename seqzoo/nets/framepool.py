@@ -321,11 +321,10 @@ class Framepool(SequenceModel):
             2 * N_FILTERS, 3 * width)
         y = torch.mm(torch.cat([pmax, pavg], dim=2).view(bsz * 3, 2 * N_FILTERS), w)
         pre = y.view(bsz, 9, width).index_select(1, self._SHIFT_SLOTS.to(y.device)).view(bsz, 3, 3, width).sum(2)
-        u = self.fc_out(pre.add_(self.fc0.bias.detach()).relu_()).squeeze(2)  # (B, shift)
-        ind = indicator.expand(bsz, 2)
-        scale = self.scaling.weight.detach()[0]  # [u * i0, u * i1, i0, i1]
-        mrl = u * (ind @ scale[:2]).unsqueeze(1) + (ind @ scale[2:]).unsqueeze(1)
-        return mrl, u
+        u = self.fc_out(pre.add_(self.fc0.bias.detach()).relu_())  # (B, shift, 1)
+        ind = indicator.expand(bsz, 2).unsqueeze(1).expand(bsz, 3, 2)
+        mrl = self.scaling(torch.cat([u * ind, ind], dim=2))  # as in head(), per shift
+        return mrl.squeeze(2), u.squeeze(2)
 
     #: batches of at least this many sequences are split between torch.get_num_threads() worker
     #: threads (each running its part of the trunk single-threaded; see predict_packed). Off by
