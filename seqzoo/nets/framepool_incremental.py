@@ -22,9 +22,10 @@ reference and per residue class mod 3, summaries of groups of rows (:class:`Pool
 max over the groups before each group boundary and after it, and the float64 sum before it. The
 max or sum over the rows of one residue from a reference's start to any row (a prefix), or from
 any row to its end (a suffix), is then read from the summaries (one row; a suffix sum is the block
-total minus a prefix) combined with the rows of that row's own group (:func:`_kept_pools`). The group size (2 .. 32 steps of 3 rows) is chosen per chunk from its rows
-per edit (:func:`summary_group`): one pass over the track plus a few gathered rows per edit,
-instead of full-length running arrays.
+total minus a prefix) combined with the rows of that row's own group (:func:`_kept_pools`). The
+group size (2 .. 32 steps of 3 rows) is chosen per chunk from its rows per edit
+(:func:`summary_group`): one pass over the track plus a few gathered rows per edit, instead of
+full-length running arrays.
 
 An edit replaces ref[s:e] by an allele of n bases; the alt has length L' = L + n - (e - s).
 Alt positions < s - 9 carry the reference features of the same position, alt positions
@@ -45,9 +46,9 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
 * substitutions (n == e - s, so L' = L): h0' on the n + 6 changed rows [s - 3, s + n + 3) (7 rows
   for an SNV), z1' on [s - 6, s + n + 6) by lookup, h1' = relu(z1') m' + h0'; conv2 is linear, so
   dh1 = h1' - h1 on those n + 12 rows (13 for an SNV) gives z2' = z2 + conv2_nobias(dh1) on
-  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed rows by the seven
-  stacked taps (K = 128, N = 896) and one index_add_ of the products into the gathered
-  pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
+  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed
+  rows by the seven stacked taps (K = 128, N = 896) and one index_add_ of the products into the
+  gathered pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
   L x 229k for convolution 2 of a full pass (which also pays convolution 1's as much again).
 * other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 3 cached rows each side,
   and z1' by lookup give h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
