@@ -149,13 +149,23 @@ def _cell_format(arr: np.ndarray) -> str:
     return "%.9g" if arr.dtype == np.float32 else "%.12g"
 
 
-def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> list:
-    """A column's cells as Python values for ``%`` formatting (empty text where absent)."""
-    values = arr.tolist() if arr.dtype != object else list(arr)
-    if mask is None:
-        return values
+def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> tuple[str, list]:
+    """(printf format, cells) of a column: its values for ``%`` formatting, or, where some are
+    absent (empty text) or repeat in runs (a reference score on every row of its window), the
+    formatted text (each run's value formatted once)."""
     fmt = _cell_format(arr)
-    return [fmt % v if m else "" for v, m in zip(values, mask)]
+    if mask is not None:
+        values = arr.tolist() if arr.dtype != object else list(arr)
+        return "%s", [fmt % v if m else "" for v, m in zip(values, mask)]
+    if arr.dtype == object or arr.ndim != 1 or arr.size < 64:
+        return fmt, (arr.tolist() if arr.dtype != object else list(arr))
+    bits = arr.view(f"u{arr.itemsize}") if arr.dtype.kind == "f" else arr  # -0.0 is not 0.0 here
+    first = np.flatnonzero(np.concatenate([[True], bits[1:] != bits[:-1]]))  # run starts
+    if 2 * first.size > arr.size:
+        return fmt, arr.tolist()
+    text = np.empty(first.size, dtype=object)
+    text[:] = [fmt % v for v in arr[first].tolist()]
+    return "%s", text.repeat(np.diff(np.append(first, arr.size))).tolist()
 
 
 def tsv_lines(table: Table, names: Sequence[str]) -> str:
@@ -164,9 +174,9 @@ def tsv_lines(table: Table, names: Sequence[str]) -> str:
         return ""
     fmts, cells = [], []
     for name in names:
-        arr, mask = table.columns[name], table.present.get(name)
-        fmts.append("%s" if mask is not None else _cell_format(arr))
-        cells.append(_text_cells(arr, mask))
+        fmt, values = _text_cells(table.columns[name], table.present.get(name))
+        fmts.append(fmt)
+        cells.append(values)
     row = "\t".join(fmts) + "\n"
     return (row * table.n) % tuple(itertools.chain.from_iterable(zip(*cells)))
 

@@ -12,6 +12,7 @@ The VCF-side pieces live in :mod:`seqzoo.windowing` (windows, accounting) and
 """
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from typing import Sequence
 
@@ -132,33 +133,62 @@ class BlockRows:
                 for j, a, b, r in zip(self.inv.tolist(), self.starts.tolist(), self.ends.tolist(), self.alts)]
 
     def metadata(self) -> dict[str, np.ndarray]:
-        n, inv, about = self.n, self.inv, self.about
+        n, inv = self.n, self.inv
 
-        def strings(values) -> np.ndarray:
-            arr = np.empty(n, dtype=object)
-            arr[:] = values
-            return arr
+        def per_feature(values) -> np.ndarray:  # one value per distinct feature -> one per row
+            return _objects(values)[inv] if n else np.empty(0, dtype=object)
 
         chrom, ref_al, alt_al, ids, pos, record = [], [], [], [], [], []
         for b in self.blocks:
-            recs = b.records.tolist()
-            chrom += [b.block.chrom[r] for r in recs]
-            ref_al += [b.block.ref[r].upper() for r in recs]
-            alt_al += [b.block.alt[r].upper() for r in recs]
-            ids += [b.block.ids[r] for r in recs]
-            pos.append(b.block.pos[b.records])
-            record.append(b.block.first_record + b.records)
+            recs = b.records
+            chrom.append(_take(b.block.chrom, recs))
+            ref_al.append(_upper(_take(b.block.ref, recs)))
+            alt_al.append(_upper(_take(b.block.alt, recs)))
+            ids.append(_take(b.block.ids, recs))
+            pos.append(b.block.pos[recs])
+            record.append(b.block.first_record + recs)
+        chrom, ref_al, alt_al, ids = (np.concatenate(c) if c else np.empty(0, dtype=object)
+                                      for c in (chrom, ref_al, alt_al, ids))
         pos = np.concatenate(pos).astype(np.int64)
-        cols = {"variant_id": strings([i if i else f"{c}:{p}:{a}>{b}" for i, c, p, a, b
-                                       in zip(ids, chrom, pos.tolist(), ref_al, alt_al)]),
-                "chrom": strings(chrom), "pos": pos, "ref": strings(ref_al), "alt": strings(alt_al),
-                "feature_id": strings([about[j][0] for j in inv]),
-                "gene_id": strings([about[j][1] for j in inv]),
-                "strand": strings([about[j][2] for j in inv]),
+        variant_id = ids.copy()
+        unnamed = np.flatnonzero(~ids.astype(bool))  # no ID (None) or an empty one
+        if unnamed.size:
+            variant_id[unnamed] = [f"{c}:{p}:{a}>{b}" for c, p, a, b in zip(
+                chrom[unnamed].tolist(), pos[unnamed].tolist(), ref_al[unnamed].tolist(), alt_al[unnamed].tolist())]
+        about = self.about
+        cols = {"variant_id": variant_id, "chrom": chrom, "pos": pos, "ref": ref_al, "alt": alt_al,
+                "feature_id": per_feature([a[0] for a in about]),
+                "gene_id": per_feature([a[1] for a in about]),
+                "strand": per_feature([a[2] for a in about]),
                 "record": np.concatenate(record).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
         for col in self.spec.note_columns:
-            cols[col] = strings([(self.extras[j][1] or {}).get(col, "") for j in inv])
+            cols[col] = per_feature([(e[1] or {}).get(col, "") for e in self.extras])
         return cols
+
+
+def _objects(values) -> np.ndarray:
+    """A list as a 1-d object array (strings, None: never split into characters or nested)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _take(values: list, index: np.ndarray) -> np.ndarray:
+    """``values[i] for i in index`` as an object array."""
+    if index.size < 2:
+        return _objects([values[i] for i in index.tolist()])
+    return _objects(operator.itemgetter(*index.tolist())(values))
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    """Object array of strings upper-cased, equal to ``[v.upper() for v in values]``: one join,
+    upper and split (per string where one holds a tab), none where all are upper-case already."""
+    text = "\t".join(values.tolist())
+    upper = text.upper()
+    if upper == text:
+        return values
+    parts = upper.split("\t")
+    return _objects(parts) if len(parts) == values.size else _objects([v.upper() for v in values.tolist()])
 
 
 def _split_items(items) -> tuple[list, list, np.ndarray | None]:

@@ -187,3 +187,46 @@ def test_hdf5_and_parquet_schema_do_not_depend_on_the_data(data, tmp_path):
     assert score(data, tmp_path / "some.parquet", "Framepool,APARENT2") == 0
     import pyarrow.parquet as pq
     assert pq.read_schema(tmp_path / "none.parquet") == pq.read_schema(tmp_path / "some.parquet")
+
+
+def test_tsv_lines_equal_formatting_each_cell():
+    """TSV text is each cell formatted on its own (%s, %d, %.9g float32, %.12g float64, empty where
+    absent), also where values repeat in runs (each run formatted once): -0.0 next to 0.0, NaN,
+    infinities, masks, short and long columns."""
+    from seqzoo.outputs import tsv_lines
+    from seqzoo.table import Table
+
+    def one_by_one(table, names):
+        lines = []
+        for i in range(table.n):
+            cells = []
+            for name in names:
+                arr, mask = table.columns[name], table.present.get(name)
+                v = arr[i]
+                fmt = "%s" if arr.dtype == object else "%d" if arr.dtype.kind in "iub" else \
+                    "%.9g" if arr.dtype == np.float32 else "%.12g"
+                cells.append("" if mask is not None and not mask[i] else fmt % (v.item() if hasattr(v, "item") else v))
+            lines.append("\t".join(cells) + "\n")
+        return "".join(lines)
+
+    rng = np.random.default_rng(5)
+    checked_runs = 0
+    for trial in range(200):
+        n = int(rng.integers(1, 300))
+
+        def column(kind):
+            base = {"f8": rng.normal(size=n) * 10.0 ** rng.integers(-6, 9), "f4": rng.normal(size=n).astype(np.float32),
+                    "i8": rng.integers(-3, 3, size=n), "b": rng.random(n) < 0.5}[kind]
+            if kind[0] == "f":
+                for value, share in ((np.nan, 0.1), (0.0, 0.15), (-0.0, 0.15), (np.inf, 0.05), (-np.inf, 0.05)):
+                    base[rng.random(n) < share] = value
+            return np.repeat(base, rng.integers(1, 30, size=n))[:n] if rng.random() < 0.7 else base
+
+        cols = {f"c{k}": column(kind) for k, kind in enumerate(["f8", "f4", "i8", "b", "f8"])}
+        cols["s"] = np.array([f"x{i % 7}" for i in range(n)], dtype=object)
+        table = Table(n, cols)
+        if rng.random() < 0.3:
+            table.present["c0"] = rng.random(n) < 0.8
+        checked_runs += n >= 64 and (cols["c4"][1:] == cols["c4"][:-1]).mean() > 0.5
+        assert tsv_lines(table, list(cols)) == one_by_one(table, list(cols)), trial
+    assert checked_runs > 50  # the run path was taken
