@@ -112,6 +112,27 @@ def test_malformed_record_names_file_and_line(d, tmp_path, capsys):
     assert f"VCF file {vcf}, record 4 (line {header + 4}: error parsing variant" in err and "malformed record" in err
 
 
+def test_blank_vcf_lines_are_skipped_and_later_errors_name_the_right_line(tmp_path):
+    """Empty, whitespace-only and tab-only lines (with 8+ empty columns too) are skipped wherever
+    they fall in a block; records keep their numbers; a malformed record after them is named by
+    its record number and file line."""
+    from seqzoo.genome.fasta import GenomeError
+    from seqzoo.genome.vcf import iter_record_blocks
+
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    lines = ["1\t10\t.\tA\tC\t.\t.\t.", "", "   ", "\t" * 7, " \t \t\t\t\t\t\t ", "1\t12\trs1\tA\tG\t.\t.\t.",
+             "\t", " \t12\t.\tA\tG\t.\t.\t."]
+    vcf = tmp_path / "blank.vcf"
+    vcf.write_text(head + "\n".join(lines) + "\n")
+    for size in (1, 3, 8192):
+        got = [(b.first_record, b.chrom, b.pos.tolist(), b.ids) for b in iter_record_blocks(vcf, block_size=size)]
+        flat = [(r, c, p, i) for first, cs, ps, ids in got for r, c, p, i in zip(range(first, first + 9), cs, ps, ids)]
+        assert flat == [(1, "1", 10, None), (2, "1", 12, "rs1"), (3, " ", 12, None)], size
+    vcf.write_text(head + "\n".join(lines + ["1\t1x\t.\tA\tG\t.\t.\t."]) + "\n")
+    with pytest.raises(GenomeError, match=r"record 4 \(line 11: error parsing variant: POS '1x' is not an integer\)"):
+        list(iter_record_blocks(vcf))
+
+
 def test_truncated_gzip_is_refused(d, tmp_path, capsys):
     gz = write_vcf(tmp_path / "v.vcf.gz", [("chr1", 100 + i, None, "A", "G") for i in range(2000)], bgzip=True)
     cut = tmp_path / "cut.vcf.gz"
