@@ -506,11 +506,15 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """See :meth:`Framepool.predict_edits`. ``indicator``: None, (2,) or (len(ref_seqs), 2)."""
     n_refs, n_edits = len(edits.ref_seqs), len(edits)
-    ref_codes = [base_codes(s) for s in edits.ref_seqs]
-    for r, c in enumerate(ref_codes):
-        if not (c < NO_BASE).any():
-            raise ValueError(f"Framepool: ref_seqs[{r}] ({edits.ref_seqs[r][:20]!r}, length {len(c)}) has no "
-                             f"A/C/G/T base; the model's average pool is undefined for it")
+    lengths = np.fromiter(map(len, edits.ref_seqs), dtype=np.int64, count=n_refs)
+    bases = np.zeros(int(lengths.sum()) + 1, dtype=np.int64)  # A/C/G/T bases before each position
+    np.cumsum(base_codes("".join(edits.ref_seqs)) < NO_BASE, out=bases[1:])
+    ref_end = np.cumsum(lengths)
+    no_base = np.flatnonzero(bases[ref_end] == bases[ref_end - lengths])
+    if no_base.size:
+        r = int(no_base[0])
+        raise ValueError(f"Framepool: ref_seqs[{r}] ({edits.ref_seqs[r][:20]!r}, length {lengths[r]}) has no "
+                         f"A/C/G/T base; the model's average pool is undefined for it")
     alt_all, alt_off = edits.alt_codes()
     alt_n = edits.alt_lengths
     cum = np.zeros(alt_all.size + 1, dtype=np.int64)
@@ -523,7 +527,6 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
     alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
     w = _Weights(model)
-    lengths = np.fromiter(map(len, edits.ref_seqs), dtype=np.int64, count=n_refs)
     threads = torch.get_num_threads()
     per_ref = np.bincount(edits.ref_index, minlength=n_refs)
     chunks = _chunk_references(lengths, per_ref, batch_size, threads)
