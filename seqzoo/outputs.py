@@ -149,23 +149,40 @@ def _cell_format(arr: np.ndarray) -> str:
     return "%.9g" if arr.dtype == np.float32 else "%.12g"
 
 
+#: columns of at least this many rows whose values repeat in runs (at most one run start per
+#: RUN_SHARE values) are formatted once per run (:func:`_formatted_runs`)
+RUN_MIN_ROWS = 64
+RUN_SHARE = 2
+
+
 def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> tuple[str, list]:
-    """(printf format, cells) of a column: its values for ``%`` formatting, or, where some are
-    absent (empty text) or repeat in runs (a reference score on every row of its window), the
-    formatted text (each run's value formatted once)."""
+    """(printf format, cells) of a column for :func:`tsv_lines`: the values themselves, or text
+    already formatted where some cells are absent (empty text) or the values repeat in runs."""
     fmt = _cell_format(arr)
     if mask is not None:
         values = arr.tolist() if arr.dtype != object else list(arr)
         return "%s", [fmt % v if m else "" for v, m in zip(values, mask)]
-    if arr.dtype == object or arr.ndim != 1 or arr.size < 64:
-        return fmt, (arr.tolist() if arr.dtype != object else list(arr))
-    bits = arr.view(f"u{arr.itemsize}") if arr.dtype.kind == "f" else arr  # -0.0 is not 0.0 here
+    if arr.dtype == object:
+        return fmt, list(arr)
+    runs = _formatted_runs(arr, fmt)
+    return ("%s", runs) if runs is not None else (fmt, arr.tolist())
+
+
+def _formatted_runs(arr: np.ndarray, fmt: str) -> list | None:
+    """The cells of a 1-d integer, bool, float32 or float64 column formatted with ``fmt``, each run
+    of bit-equal values once (a reference score repeated on every row of its window; -0.0 and 0.0
+    are not equal here), or None where runs are too few to pay (or the column is short or of
+    another dtype)."""
+    native = arr.dtype.kind in "iub" or arr.dtype in (np.float32, np.float64)  # not float16, long double
+    if arr.ndim != 1 or arr.size < RUN_MIN_ROWS or not native:
+        return None
+    bits = arr.view(f"u{arr.itemsize}") if arr.dtype.kind == "f" else arr
     first = np.flatnonzero(np.concatenate([[True], bits[1:] != bits[:-1]]))  # run starts
-    if 2 * first.size > arr.size:
-        return fmt, arr.tolist()
+    if RUN_SHARE * first.size > arr.size:
+        return None
     text = np.empty(first.size, dtype=object)
     text[:] = [fmt % v for v in arr[first].tolist()]
-    return "%s", text.repeat(np.diff(np.append(first, arr.size))).tolist()
+    return text.repeat(np.diff(np.append(first, arr.size))).tolist()
 
 
 def tsv_lines(table: Table, names: Sequence[str]) -> str:

@@ -12,7 +12,6 @@ The VCF-side pieces live in :mod:`seqzoo.windowing` (windows, accounting) and
 """
 from __future__ import annotations
 
-import operator
 from collections import OrderedDict
 from typing import Sequence
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from .accounting import SKIP_COLUMNS, RunSummary, Skip  # noqa: F401  (re-exported)
 from .table import METADATA_COLUMNS, Column, Table, metadata_columns, model_columns, score_columns  # noqa: F401
+from .table import take_text, text_column, upper_text
 from .table import window_columns as _window_columns
 from .windowing import Chunk, VariantWindows  # noqa: F401  (re-exported)
 from .windows.base import WindowPair
@@ -42,20 +42,16 @@ def metadata_table(pairs: Sequence[WindowPair], spec) -> dict[str, np.ndarray]:
     """The metadata columns of ``pairs`` (one model's), as arrays."""
     n = len(pairs)
     alleles = [p.allele for p in pairs]
-
-    def strings(values) -> np.ndarray:
-        arr = np.empty(n, dtype=object)
-        arr[:] = values
-        return arr
-
-    cols = {"variant_id": strings([a.variant_id for a in alleles]), "chrom": strings([a.chrom for a in alleles]),
-            "pos": np.fromiter((a.pos for a in alleles), np.int64, n), "ref": strings([a.ref for a in alleles]),
-            "alt": strings([a.alt for a in alleles]), "record": np.fromiter((a.record for a in alleles), np.int64, n),
+    cols = {"variant_id": text_column([a.variant_id for a in alleles]),
+            "chrom": text_column([a.chrom for a in alleles]),
+            "pos": np.fromiter((a.pos for a in alleles), np.int64, n),
+            "ref": text_column([a.ref for a in alleles]), "alt": text_column([a.alt for a in alleles]),
+            "record": np.fromiter((a.record for a in alleles), np.int64, n),
             "alt_index": np.fromiter((a.alt_index for a in alleles), np.int64, n),
-            "feature_id": strings([p.feature_id for p in pairs]), "gene_id": strings([p.gene_id for p in pairs]),
-            "strand": strings([p.strand for p in pairs])}
+            "feature_id": text_column([p.feature_id for p in pairs]),
+            "gene_id": text_column([p.gene_id for p in pairs]), "strand": text_column([p.strand for p in pairs])}
     for col in spec.note_columns:
-        cols[col] = strings([(p.notes or {}).get(col, "") for p in pairs])
+        cols[col] = text_column([(p.notes or {}).get(col, "") for p in pairs])
     return cols
 
 
@@ -136,15 +132,15 @@ class BlockRows:
         n, inv = self.n, self.inv
 
         def per_feature(values) -> np.ndarray:  # one value per distinct feature -> one per row
-            return _objects(values)[inv] if n else np.empty(0, dtype=object)
+            return text_column(values)[inv]
 
         chrom, ref_al, alt_al, ids, pos, record = [], [], [], [], [], []
         for b in self.blocks:
             recs = b.records
-            chrom.append(_take(b.block.chrom, recs))
-            ref_al.append(_upper(_take(b.block.ref, recs)))
-            alt_al.append(_upper(_take(b.block.alt, recs)))
-            ids.append(_take(b.block.ids, recs))
+            chrom.append(take_text(b.block.chrom, recs))
+            ref_al.append(upper_text(take_text(b.block.ref, recs)))
+            alt_al.append(upper_text(take_text(b.block.alt, recs)))
+            ids.append(take_text(b.block.ids, recs))
             pos.append(b.block.pos[recs])
             record.append(b.block.first_record + recs)
         chrom, ref_al, alt_al, ids = (np.concatenate(c) if c else np.empty(0, dtype=object)
@@ -164,31 +160,6 @@ class BlockRows:
         for col in self.spec.note_columns:
             cols[col] = per_feature([(e[1] or {}).get(col, "") for e in self.extras])
         return cols
-
-
-def _objects(values) -> np.ndarray:
-    """A list as a 1-d object array (strings, None: never split into characters or nested)."""
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
-def _take(values: list, index: np.ndarray) -> np.ndarray:
-    """``values[i] for i in index`` as an object array."""
-    if index.size < 2:
-        return _objects([values[i] for i in index.tolist()])
-    return _objects(operator.itemgetter(*index.tolist())(values))
-
-
-def _upper(values: np.ndarray) -> np.ndarray:
-    """Object array of strings upper-cased, equal to ``[v.upper() for v in values]``: one join,
-    upper and split (per string where one holds a tab), none where all are upper-case already."""
-    text = "\t".join(values.tolist())
-    upper = text.upper()
-    if upper == text:
-        return values
-    parts = upper.split("\t")
-    return _objects(parts) if len(parts) == values.size else _objects([v.upper() for v in values.tolist()])
 
 
 def _split_items(items) -> tuple[list, list, np.ndarray | None]:

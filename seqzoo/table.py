@@ -10,6 +10,7 @@ columns: such cells are absent (``Table.present``) — empty in TSV, null in Par
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -21,6 +22,33 @@ METADATA_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "feature_id", "g
 #: 0-based index of the ALT in the record (``seqzoo merge`` and the annotated VCF use them)
 ALLELE_COLUMNS = ("record", "alt_index")
 _INT_METADATA = frozenset({"pos", "record", "alt_index"})
+
+
+def text_column(values: Sequence) -> np.ndarray:
+    """A ``str`` column (1-d object array) of a sequence of str or None (never split into
+    characters or nested)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def take_text(values: Sequence, index: np.ndarray) -> np.ndarray:
+    """``values[i] for i in index`` (int array) as a ``str`` column."""
+    if index.size < 2:
+        return text_column([values[i] for i in index.tolist()])
+    return text_column(operator.itemgetter(*index.tolist())(values))
+
+
+def upper_text(column: np.ndarray) -> np.ndarray:
+    """A ``str`` column upper-cased, equal to ``[v.upper() for v in column]``: one join, upper and
+    split (``str.upper`` maps each character on its own, so the tabs that join the values stay where
+    they were; per value where one holds a tab), and ``column`` itself where it is upper-case already."""
+    text = "\t".join(column.tolist())
+    upper = text.upper()
+    if upper == text:
+        return column
+    parts = upper.split("\t")
+    return text_column(parts) if len(parts) == column.size else text_column([v.upper() for v in column.tolist()])
 
 
 @dataclass(frozen=True)

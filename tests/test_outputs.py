@@ -224,9 +224,30 @@ def test_tsv_lines_equal_formatting_each_cell():
 
         cols = {f"c{k}": column(kind) for k, kind in enumerate(["f8", "f4", "i8", "b", "f8"])}
         cols["s"] = np.array([f"x{i % 7}" for i in range(n)], dtype=object)
+        with np.errstate(over="ignore"):  # large values become inf in float16
+            cols["half"] = cols["c4"].astype(np.float16)  # other float types: formatted value by value
+        cols["long"] = cols["c4"].astype(np.longdouble)
+        cols["big_endian"] = cols["c4"].astype(">f8")
+        cols["strided"] = np.repeat(cols["c4"], 2)[::2]
         table = Table(n, cols)
         if rng.random() < 0.3:
             table.present["c0"] = rng.random(n) < 0.8
         checked_runs += n >= 64 and (cols["c4"][1:] == cols["c4"][:-1]).mean() > 0.5
         assert tsv_lines(table, list(cols)) == one_by_one(table, list(cols)), trial
     assert checked_runs > 50  # the run path was taken
+
+
+def test_text_column_helpers():
+    """take_text / upper_text equal their one-value-at-a-time definitions: empty and one-element
+    takes, None and empty strings, non-ASCII case mappings (one character to several), tabs."""
+    from seqzoo.table import take_text, text_column, upper_text
+
+    values = ["acgt", None, "", "ß", "ǅx", "a\tb", "ACGT", "ﬁ", "İı"]
+    for index in ([], [0], [3, 3], [0, 2, 3, 4, 5, 6, 7, 8], list(range(9))):
+        got = take_text(values, np.asarray(index, dtype=np.int64))
+        assert got.dtype == object and got.tolist() == [values[i] for i in index]
+    for strings in ([], ["acgt"], ["ACGT", "T"], ["acgt", "ß", "ǅx", "ﬁ", "İı"], ["a\tb", "c"], ["", "a", ""]):
+        column = text_column(strings)
+        assert upper_text(column).tolist() == [v.upper() for v in strings]
+    upper = text_column(["ACGT", "N"])
+    assert upper_text(upper) is upper  # nothing to change: the column itself

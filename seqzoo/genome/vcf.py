@@ -201,7 +201,8 @@ def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Itera
                 return
             fields = [x.split("\t", 7) for x in lines]
             error = None
-            # a blank line has fewer than 8 columns or a blank CHROM (checked on the distinct CHROMs)
+            # a blank (whitespace-only) line has fewer than 8 columns or an all-whitespace first column, so
+            # only blocks with one of those (among their distinct CHROMs) are checked line by line
             if min(map(len, fields)) < 8 or any(not c.strip() for c in {f[0] for f in fields}):
                 fields, error = _check_lines(path, fields, lines, record, line_no)  # blank lines out
             if fields:

@@ -507,10 +507,12 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     """See :meth:`Framepool.predict_edits`. ``indicator``: None, (2,) or (len(ref_seqs), 2)."""
     n_refs, n_edits = len(edits.ref_seqs), len(edits)
     lengths = np.fromiter(map(len, edits.ref_seqs), dtype=np.int64, count=n_refs)
-    bases = np.zeros(int(lengths.sum()) + 1, dtype=np.int64)  # A/C/G/T bases before each position
-    np.cumsum(base_codes("".join(edits.ref_seqs)) < NO_BASE, out=bases[1:])
-    ref_end = np.cumsum(lengths)
-    no_base = np.flatnonzero(bases[ref_end] == bases[ref_end - lengths])
+    has_base = np.zeros(n_refs, dtype=bool)  # per reference: any A/C/G/T (one pass over all of them)
+    filled = np.flatnonzero(lengths)
+    if filled.size:
+        is_base = base_codes("".join(edits.ref_seqs)) < NO_BASE
+        has_base[filled] = np.logical_or.reduceat(is_base, (np.cumsum(lengths) - lengths)[filled])
+    no_base = np.flatnonzero(~has_base)
     if no_base.size:
         r = int(no_base[0])
         raise ValueError(f"Framepool: ref_seqs[{r}] ({edits.ref_seqs[r][:20]!r}, length {lengths[r]}) has no "
