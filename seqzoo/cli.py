@@ -12,6 +12,7 @@ import errno
 import logging
 import shlex
 import sys
+from pathlib import Path
 
 from . import __version__, api, registry, workflow
 from .accounting import RunSummary
@@ -201,6 +202,7 @@ def _options(args) -> dict:
 def run_plot(args) -> int:
     from . import plots
 
+    plots.check_figure_path(args.output, "-o")
     check_outputs({"-o": args.output}, {"--scores": getattr(args, "scores", None), "--vcf": getattr(args, "vcf", None),
                                         "--fasta": getattr(args, "fasta", None), "--gtf": getattr(args, "gtf", None),
                                         "--chrom-alias": getattr(args, "chrom_alias", None)})
@@ -313,6 +315,7 @@ def run_ism(args) -> int:
     if not str(fmt).endswith((".tsv", ".tsv.gz", ".parquet")):
         raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
     plot = args.plot or f"{args.output}.png"
+    plots.check_figure_path(plot, "--plot")
     check_outputs({"-o": args.output, "--plot": plot},
                   {"--fasta": args.fasta, "--gtf": args.gtf, "--vcf": args.vcf, "--chrom-alias": args.chrom_alias})
     t0 = time.perf_counter()
@@ -321,6 +324,7 @@ def run_ism(args) -> int:
                         weights=args.weights, threads=args.threads, chrom_alias=args.chrom_alias,
                         incremental=not args.full_pass, **_options(args))
     seconds = time.perf_counter() - t0
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     if str(args.output).endswith(".parquet"):
         table.to_parquet(args.output, index=False)
     else:

@@ -17,7 +17,8 @@ The table has one row per variant, in window order: ``window_index`` (0-based, m
 in the window's order), ``strand``, ``ref`` / ``alt`` (model orientation: what the model reads;
 ``-`` for the missing side of an indel), ``ref_forward`` / ``alt_forward`` (the same on the forward
 strand), ``kind`` (snv, deletion, insertion), then the model's outputs for the alt window
-(``alt_<output>``) and its scalar effect scores.
+(``alt_<output>``), its scalar effect scores, the reference window's outputs (``ref_<output>``) and
+the model's note columns (Xpresso: ``halflife_source``, where the half-life features came from).
 """
 from __future__ import annotations
 
@@ -42,10 +43,15 @@ class IsmWindow:
     spec: object
     window: object
     ref: dict
+    #: the window index (model orientation) of the VCF variant's first REF base (forward strand),
+    #: when the window is a variant's (``vcf`` + ``variant``); marked in the mutation map
+    variant_index: int | None = None
+    variant_id: str | None = None
 
 
 def _window(setup, spec, rule, feature, region, vcf, variant):
-    """The :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates."""
+    """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
+    is or None)."""
     from .windows.base import ReferenceWindow
 
     genome, names = setup.windows.genome, setup.windows.names
@@ -58,7 +64,11 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
                              f"or --vcf/--variant")
         m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
         if not m:
-            raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive)")
+            raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive; region windows are "
+                             f"read on the forward strand)")
+        if not 1 <= int(m.group(2)) <= int(m.group(3)):
+            raise UsageError(f"--region {region!r}: the start must be at least 1 and at most the end "
+                             f"(chrom:start-end, 1-based, inclusive)")
         from .windows.centered import WINDOW, bed_window_span
         chrom = names.resolve(m.group(1), "region")
         if chrom is None:
@@ -69,29 +79,45 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
             raise UsageError(f"--region {region!r}: the {WINDOW}-nt window {chrom}:{start}-{end} (0-based) leaves "
                              f"contig {chrom} (length {genome.lengths[chrom]})")
         return ReferenceWindow(f"{chrom}:{start}-{end}", "", chrom, "+", genome.fetch(chrom, start, end),
-                               np.arange(start, end, dtype=np.int64))
+                               np.arange(start, end, dtype=np.int64)), None
     if vcf is not None:
-        rows = [pair for result in setup.windows.results(vcf) if result.allele.variant_id == variant
-                for pair in result.rows]
+        results = [result for result in setup.windows.results(vcf) if result.allele.variant_id == variant]
+        if not results:
+            raise UsageError(f"--variant {variant!r}: no allele of {vcf} has this variant_id (its ID column, or "
+                             f"chrom:pos:REF>ALT for a record whose ID is '.')")
+        rows = [pair for result in results for pair in result.rows]
+        features = sorted({p.feature_id for p in rows})
         if feature is not None:
             rows = [p for p in rows if p.feature_id == feature]
         if not rows:
-            raise UsageError(f"variant {variant!r} gives no window of {spec.name} in {vcf}"
-                             + (f" for feature {feature}" if feature else "") + " (see `seqzoo windows`)")
+            why = "; ".join(sorted({f"{s.reason}" + (f" ({s.detail})" if s.detail else "")
+                                    for result in results for s in result.skips}))
+            raise UsageError(f"--variant {variant!r} gives no window of {spec.name} in {vcf}"
+                             + (f" for feature {feature} (its features: {', '.join(features)})" if features else "")
+                             + (f": {why}" if why and not features else "") + " (see `seqzoo windows`)")
         pair = rows[0]
         if hasattr(rule, "reference_window") and pair.feature_id in getattr(rule, "feature_ids", lambda: [])():
-            return rule.reference_window(pair.feature_id)
+            return rule.reference_window(pair.feature_id), pair.allele
         from .windows.centered import variant_window  # variant-centred windows: the ref window of the row
         chrom = names.resolve(pair.allele.chrom, "VCF")
         w = variant_window(chrom, pair.allele.start)
-        return ReferenceWindow(w.feature_id, "", chrom, "+", pair.ref_seq, np.arange(w.start, w.end, dtype=np.int64))
+        return (ReferenceWindow(w.feature_id, "", chrom, "+", pair.ref_seq, np.arange(w.start, w.end, dtype=np.int64)),
+                pair.allele)
+
     if not hasattr(rule, "reference_window"):
         raise UsageError(f"model {spec.name} has no feature windows: use --region or --vcf/--variant")
     window = rule.reference_window(feature)
     if window is None:
         known = rule.feature_ids()
         raise UsageError(f"{spec.name} has no feature {feature!r} (e.g. {', '.join(known[:5])}; {len(known)} in all)")
-    return window
+    return window, None
+
+
+def _variant_index(window, allele) -> int | None:
+    """The window index of the allele's first REF base (forward strand; None where the window does
+    not hold it)."""
+    at = np.flatnonzero(np.asarray(window.positions) == allele.start)
+    return int(at[0]) if at.size else None
 
 
 def _snv_edits(seq: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -127,7 +153,7 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     spec = setup.specs[0]
     torch_model = setup.models[spec.name][1]
     rule = setup.windows.rules[spec.name]
-    window = _window(setup, spec, rule, feature, region, vcf, variant)
+    window, allele = _window(setup, spec, rule, feature, region, vcf, variant)
     seq, strand = window.seq, window.strand
     index, ref_bases, alt_bases = _snv_edits(seq)
     kinds = ["snv"] * len(index)
@@ -191,7 +217,11 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
         table[k] = effects[k]
     for k in spec.outputs:
         table[f"ref_{k}"] = ref_out[k][0]
-    return table, IsmWindow(spec.name, spec, window, {k: v[0] for k, v in ref_out.items()})
+    for col in spec.note_columns:  # e.g. Xpresso's halflife_source: where the window's inputs came from
+        table[col] = (window.notes or {}).get(col, "")
+    return table, IsmWindow(spec.name, spec, window, {k: v[0] for k, v in ref_out.items()},
+                            _variant_index(window, allele) if allele is not None else None,
+                            allele.variant_id if allele is not None else None)
 
 
 def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str:

@@ -889,6 +889,17 @@ def plot_effect_distributions(table, out: str | os.PathLike, scores: dict[str, s
     return save(effects_figure(table, scores), out)
 
 
+#: the figure formats, by file suffix
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure_path(path: str | os.PathLike, label: str) -> None:
+    """UsageError unless ``path`` ends in a figure suffix (checked before any work is done)."""
+    if Path(path).suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(f"{label} {path}: the figure's format comes from its suffix; give a path ending in "
+                         f"{', '.join(FIGURE_SUFFIXES[:-1])} or {FIGURE_SUFFIXES[-1]}")
+
+
 def save(fig, out: str | os.PathLike) -> Path:
     """Write ``fig`` to ``out`` (format by suffix; 150 dpi for raster formats) and close it."""
     plt = _pyplot()
@@ -905,10 +916,11 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
     colour scale centred on the score's no-effect value; the reference base of each position outlined
     (no substitution there), the reference sequence along the x axis (windows up to ~120 nt) and the
-    model's landmarks marked. Windows longer than ``max_positions`` show the ``max_positions``
-    positions around the landmark (or the start), saying so. With indels a second panel shows the
-    deletion score per position. Returns the Figure (artists tagged with ``gid``: ``ism``, ``ref_base``,
-    ``landmark:<label>``, ``deletion``)."""
+    model's landmarks marked (and the VCF variant, for a variant's window). Windows longer than
+    ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark
+    (or the start), saying so. With indels a second panel shows the
+    deletion score per position. Returns the Figure (artists tagged with ``gid``: ``ism``,
+    ``landmark:<label>``, ``variant``, ``deletion``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
@@ -920,8 +932,10 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     seq = window.window.seq
     length = len(seq)
     lo, hi = 0, length
-    if length > max_positions:  # centre on the first landmark
-        centre = info.landmarks[0].at(length) if info.landmarks else max_positions // 2
+    focus = getattr(window, "variant_index", None)
+    if length > max_positions:  # centre on the variant, else the first landmark
+        centre = focus if focus is not None else info.landmarks[0].at(length) if info.landmarks \
+            else max_positions // 2
         lo = max(0, min(length - max_positions, centre - max_positions // 2))
         hi = lo + max_positions
     snv = table[table.kind == "snv"]
@@ -946,8 +960,6 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     image.set_gid("ism")
     ax.set_yticks(range(4), list("ACGT"))
     ax.set_ylabel(f"alt base\n({info.orientation})", fontsize=9)
-    ax.text(1.0, -0.02, "grey: the reference base", transform=ax.transAxes, ha="right", va="top", fontsize=7,
-            color="#555555", gid="ref_base")
     for lm in info.landmarks:
         x = lm.at(length)
         if lo <= x < hi:
@@ -955,13 +967,18 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
                 a.axvline(x, color=LANDMARK, lw=1.2, gid=f"landmark:{lm.label}")
             ax.annotate(f"{lm.label} ({x})", (x, -0.5), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=8, color=LANDMARK)
+    if focus is not None and lo <= focus < hi:
+        for a in axes[:, 0]:
+            a.axvline(focus, color="black", lw=1.0, ls="--", gid="variant")
+        ax.annotate(f"{window.variant_id} ({focus})", (focus, -0.5), xytext=(3, 3), textcoords="offset points",
+                    ha="left", va="bottom", fontsize=8, color="black")
     bar = fig.colorbar(image, ax=axes[:, 0].tolist(), fraction=0.025, pad=0.01)
     bar.set_label(_wrap(f"{score}: {effect_doc(spec, score)}", 60), fontsize=8)
     w = window.window
     where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
-                 f"{shown}", fontsize=10, loc="left", pad=14)
+                 f" (grey: the reference base){shown}", fontsize=10, loc="left", pad=14)
     last = axes[-1, 0]
     if len(deletions):
         d = deletions[(deletions.window_index >= lo) & (deletions.window_index < hi)]

@@ -145,3 +145,36 @@ def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
     direct = full_pass(model, win.window, rows)
     np.testing.assert_allclose(rows["alt_Oct4/log_total_counts"], direct["Oct4/log_total_counts"], atol=1e-5)
     assert reverse_complement("AC") == "GT"
+
+
+def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_table, tmp_path, capsys):
+    """A reversed region, an ID absent from the VCF, a variant outside every window (with the
+    reason), a figure path without a figure suffix: one-line errors; an output folder that does not
+    exist yet is made; a variant's mutation map marks the variant at its window index."""
+    from seqzoo import plots
+
+    bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
+    with pytest.raises(seqzoo.errors.UsageError, match="the start must be at least 1 and at most the end"):
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:1200-1000")
+    hal = dict(gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf")
+    with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'rs999': no allele of .*variants.vcf has this "
+                                                       r"variant_id \(its ID column, or chrom:pos:REF>ALT"):
+        seqzoo.ism("HAL", EX / "genome.fa", variant="rs999", **hal)
+    with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'intergenic' gives no window of HAL in .*: "
+                                                       r"not_in_donor_window \(the variant overlaps no 160-nt 5' splice-donor window"):
+        seqzoo.ism("HAL", EX / "genome.fa", variant="intergenic", **hal)
+    argv = ["ism", "--model", "HAL", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+            "--weights", str(hal_table), "--vcf", str(EX / "variants.vcf"), "--variant", "chr1:11764:A>G"]
+    assert main(argv + ["-o", str(tmp_path / "a.tsv"), "--plot", str(tmp_path / "map.txt")]) == 2
+    assert "--plot " + str(tmp_path / "map.txt") + ": the figure's format comes from its suffix; give a path " \
+           "ending in .png, .pdf or .svg" in capsys.readouterr().err
+    assert not (tmp_path / "a.tsv").exists()  # refused before any work
+    out = tmp_path / "new" / "folder" / "ism.tsv"
+    assert main(argv + ["-o", str(out)]) == 0
+    assert out.exists() and out.with_name("ism.tsv.png").exists()
+    table, win = seqzoo.ism("HAL", EX / "genome.fa", variant="chr1:11764:A>G", **hal)
+    assert win.variant_id == "chr1:11764:A>G" and win.window.positions[win.variant_index] == 11764 - 1
+    assert table[table.window_index == win.variant_index].ref.iloc[0] == "A"
+    fig = plots.ism_figure(table, win)
+    (line,) = [x for x in fig.axes[0].get_lines() if x.get_gid() == "variant"]
+    assert line.get_xdata()[0] == win.variant_index
