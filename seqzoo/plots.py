@@ -917,8 +917,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     colour scale centred on the score's no-effect value; the reference base of each position outlined
     (no substitution there), the reference sequence along the x axis (windows up to ~120 nt) and the
     model's landmarks marked (and the VCF variant, for a variant's window). Windows longer than
-    ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark
-    (or the start), saying so. With indels a second panel shows the
+    ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
+    else the window's centre (a region's midpoint), saying so. With indels a second panel shows the
     deletion score per position. Returns the Figure (artists tagged with ``gid``: ``ism``,
     ``landmark:<label>``, ``variant``, ``deletion``)."""
     import matplotlib.colors as mcolors
@@ -933,9 +933,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     length = len(seq)
     lo, hi = 0, length
     focus = getattr(window, "variant_index", None)
-    if length > max_positions:  # centre on the variant, else the first landmark
-        centre = focus if focus is not None else info.landmarks[0].at(length) if info.landmarks \
-            else max_positions // 2
+    if length > max_positions:  # centre on the variant, else the first landmark, else the window's centre
+        centre = focus if focus is not None else info.landmarks[0].at(length) if info.landmarks else length // 2
         lo = max(0, min(length - max_positions, centre - max_positions // 2))
         hi = lo + max_positions
     snv = table[table.kind == "snv"]
