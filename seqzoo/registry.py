@@ -86,7 +86,9 @@ def _load_plugins() -> None:
 def get(name: str) -> ModelSpec:
     """The spec of model ``name``; :class:`UnknownModelError` (a KeyError) naming the known ones."""
     if name not in MODELS:
-        raise UnknownModelError(f"unknown model {name!r}; seqzoo has: {', '.join(sorted(MODELS))}")
+        same = [known for known in MODELS if known.lower() == str(name).lower()]
+        hint = f" (did you mean {same[0]!r}? model names are case-sensitive)" if same else ""
+        raise UnknownModelError(f"unknown model {name!r}{hint}; seqzoo has: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 

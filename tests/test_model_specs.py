@@ -113,3 +113,16 @@ def test_outputs_match_the_declared_schema(name, genes):
             assert cell.shape == tuple(spec.vector_shapes[key]), (name, col)
             assert kind_of(str(cell.dtype)) == kind_of(spec.output_dtype(key)), (name, col, cell.dtype)
     assert rows["record"].dtype == np.int64 and rows["alt_index"].dtype == np.int64
+
+
+def test_unknown_model_names_the_known_ones_and_a_case_slip():
+    from seqzoo import registry
+    from seqzoo.registry import UnknownModelError
+
+    with pytest.raises(UnknownModelError) as caught:
+        registry.get("framepool")
+    assert str(caught.value).startswith("unknown model 'framepool' (did you mean 'Framepool'? model names are "
+                                        "case-sensitive); seqzoo has: APARENT2, BPNet-OSKN, Framepool, HAL")
+    with pytest.raises(UnknownModelError) as caught:
+        registry.get("Enformer")
+    assert str(caught.value).startswith("unknown model 'Enformer'; seqzoo has: APARENT2")
