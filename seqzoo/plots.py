@@ -915,7 +915,7 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     """The mutation map of :func:`seqzoo.mutagenesis.ism`: window positions x the four bases, each cell the
     effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
     colour scale centred on the score's no-effect value; the reference base of each position outlined
-    (no substitution there), the reference sequence along the x axis (windows up to ~120 nt) and the
+    (no substitution there), the reference sequence along the x axis (up to 240 positions shown) and the
     model's landmarks marked (and the VCF variant, for a variant's window). Windows longer than
     ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
     else the window's centre (a region's midpoint), saying so. With indels a second panel shows the
@@ -987,8 +987,9 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
             b.set_gid("deletion")
         last.axhline(centre_value or 0.0, color="grey", lw=0.8)
         last.set_ylabel(f"{_short(score)}\n1-nt deletion", fontsize=8)
-    if hi - lo <= 120:
-        last.set_xticks(range(lo, hi), [seq[i] for i in range(lo, hi)], fontsize=7, family="monospace")
+    if hi - lo <= 240:  # the reference letters fit (smaller beyond 120)
+        last.set_xticks(range(lo, hi), [seq[i] for i in range(lo, hi)], fontsize=7 if hi - lo <= 120 else 5,
+                        family="monospace")
         last.set_xlabel(f"reference base at each window index {lo}..{hi - 1} ({info.orientation})")
     else:
         last.set_xlabel(f"window index ({info.orientation}, 0-based)")
