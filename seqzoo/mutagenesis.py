@@ -109,8 +109,31 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     window = rule.reference_window(feature)
     if window is None:
         known = rule.feature_ids()
+        gtf = setup.windows.gtf_file
+        if gtf is not None and _annotation_mentions(gtf, feature):  # e.g. a transcript without a 5'UTR
+            raise UsageError(f"{feature!r} is in {gtf}, but names no {spec.name} window "
+                             f"({spec.description.split(' -> ')[0]}; its {len(known)} windows are named like "
+                             f"{', '.join(known[:5])})")
         raise UsageError(f"{spec.name} has no feature {feature!r} (e.g. {', '.join(known[:5])}; {len(known)} in all)")
     return window, None
+
+
+def _annotation_mentions(path, feature: str) -> bool:
+    """Whether a GTF or GFF3 (plain or gzipped) names ``feature`` as an attribute value ("ID" or
+    =ID / :ID), for the error of a feature without a window: read only on that error."""
+    import gzip
+
+    needles = [f'"{feature}"'.encode(), f"={feature};".encode(), f"={feature}\n".encode(), f":{feature};".encode()]
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        tail = b""
+        while chunk := fh.read(1 << 24):
+            text = tail + chunk
+            if any(n in text for n in needles):
+                return True
+            tail = text[-len(feature) - 4:]
+    return False
 
 
 def _variant_index(window, allele) -> int | None:

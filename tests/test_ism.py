@@ -178,3 +178,24 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     fig = plots.ism_figure(table, win)
     (line,) = [x for x in fig.axes[0].get_lines() if x.get_gid() == "variant"]
     assert line.get_xdata()[0] == win.variant_index
+
+
+def test_a_feature_in_the_gtf_without_a_window_is_told_apart_from_a_typo(tmp_path):
+    """A transcript without a 5'UTR (in the GTF, gzipped too) is not "no feature": the error says it
+    is in the GTF but names no Framepool window, and how the windows are named."""
+    require_weights("Framepool_combined_residual.h5")
+    import gzip
+
+    gtf = tmp_path / "genes.gtf"
+    extra = "".join(f'1\tsynthetic\t{kind}\t40000\t41000\t.\t+\t.\tgene_id "GENEC"; transcript_id "TXC";\n'
+                    for kind in ("transcript", "exon", "CDS"))
+    gtf.write_text((EX / "annotation.gtf").read_text() + extra)
+    gz = tmp_path / "genes.gtf.gz"
+    gz.write_bytes(gzip.compress(gtf.read_bytes()))
+    for path in (gtf, gz):
+        with pytest.raises(seqzoo.errors.UsageError) as caught:
+            seqzoo.ism("Framepool", EX / "genome.fa", gtf=path, feature="TXC")
+        assert str(caught.value) == (f"'TXC' is in {path}, but names no Framepool window (5'UTR; its 4 windows are "
+                                     f"named like TX0, TX1, TX2, TX3)")
+    with pytest.raises(seqzoo.errors.UsageError, match=r"^Framepool has no feature 'TX' \(e.g. TX0"):
+        seqzoo.ism("Framepool", EX / "genome.fa", gtf=gtf, feature="TX")  # a prefix of real IDs is not a mention
