@@ -45,7 +45,7 @@ def build_rules(specs, genome: Genome, gtf_file, names: ContigNames, options: di
     for option, value in options.items():
         if value is not None and not any(option in spec.rule_options for spec in specs):
             raise UsageError(f"--{option.replace('_', '-')} does not apply to model "
-                             f"{', '.join(spec.name for spec in specs)}")
+                             f"{', '.join(spec.name for spec in specs)} ({option}= in Python)")
     rules = {}
     for spec in specs:
         kwargs = {k: v for k, v in options.items() if k in spec.rule_options and v is not None}

@@ -89,7 +89,7 @@ def test_halflife_option_is_refused_for_other_models(genome, tmp_path, capsys):
                  "--vcf", str(genome / "v.vcf"), "-o", str(tmp_path / "o.tsv"),
                  "--halflife-file", str(genome / "hl.tsv")])
     assert code == 2
-    assert "--halflife-file does not apply to model Framepool" in capsys.readouterr().err
+    assert "--halflife-file does not apply to model Framepool (halflife_file= in Python)" in capsys.readouterr().err
 
 
 def test_bad_halflife_file(genome, tmp_path, capsys):
