@@ -121,13 +121,13 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
 def _annotation_mentions(path, feature: str) -> bool:
     """Whether a GTF or GFF3 (plain or gzipped) names ``feature`` as an attribute value ("ID" or
     =ID / :ID), for the error of a feature without a window: read only on that error."""
-    import gzip
+    from pathlib import Path
 
-    needles = [f'"{feature}"'.encode(), f"={feature};".encode(), f"={feature}\n".encode(), f":{feature};".encode()]
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
-        tail = b""
+    from .genome.gtf import _open_text  # the annotation readers' opener
+
+    needles = [f'"{feature}"', f"={feature};", f"={feature}\n", f":{feature};"]
+    with _open_text(Path(path)) as fh:
+        tail = ""
         while chunk := fh.read(1 << 24):
             text = tail + chunk
             if any(n in text for n in needles):

@@ -143,8 +143,7 @@ class BlockRows:
             ids.append(take_text(b.block.ids, recs))
             pos.append(b.block.pos[recs])
             record.append(b.block.first_record + recs)
-        chrom, ref_al, alt_al, ids = (np.concatenate(c) if c else np.empty(0, dtype=object)
-                                      for c in (chrom, ref_al, alt_al, ids))
+        chrom, ref_al, alt_al, ids = (np.concatenate(c) for c in (chrom, ref_al, alt_al, ids))  # >= 1 block
         pos = np.concatenate(pos).astype(np.int64)
         variant_id = ids.copy()
         unnamed = np.flatnonzero(~ids.astype(bool))  # no ID (None) or an empty one
