@@ -121,12 +121,10 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
 def _annotation_mentions(path, feature: str) -> bool:
     """Whether a GTF or GFF3 (plain or gzipped) names ``feature`` as an attribute value ("ID" or
     =ID / :ID), for the error of a feature without a window: read only on that error."""
-    from pathlib import Path
-
-    from .genome.gtf import _open_text  # the annotation readers' opener
+    from .genome.textfile import open_text
 
     needles = [f'"{feature}"', f"={feature};", f"={feature}\n", f":{feature};"]
-    with _open_text(Path(path)) as fh:
+    with open_text(path) as fh:
         tail = ""
         while chunk := fh.read(1 << 24):
             text = tail + chunk

@@ -33,7 +33,6 @@ applies the three fixes (only those needed, only when called, never at ``import 
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import types
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ import numpy as np
 
 from . import registry
 from .errors import UsageError
+from .genome.textfile import open_text
 from .kipoi_model import SeqzooKipoiModel
 from .scoring import predict_unique
 from .windows import centered, donor, pas, tss
@@ -403,7 +403,7 @@ def read_regions(path) -> Iterator[Region]:
     coordinates or a strand other than '+' / '-'.
     """
     path = Path(path)
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip() or line.startswith("#"):
                 continue
@@ -444,7 +444,7 @@ def write_snv_vcf(vcf_file, output) -> dict:
         raise UsageError(f"{output}: the SNV VCF for kipoi-veff is bgzipped and indexed; name it *.vcf.gz")
     counts = {"records": 0, "written": 0, "not_snv": 0, "non_acgt": 0}
     plain = output.with_name(output.name[:-3] + ".tmp")
-    with _open_text(Path(vcf_file)) as fh, open(plain, "w") as out:
+    with open_text(Path(vcf_file)) as fh, open(plain, "w") as out:
         for line in fh:
             if line.startswith("#"):
                 out.write(line)
@@ -469,12 +469,6 @@ def write_snv_vcf(vcf_file, output) -> dict:
     return counts
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
-
-
 # -- reading kipoi-veff's output VCF ---------------------------------------------------------
 SCORES = ("ref", "alt", "diff", "logit", "logit_ref", "logit_alt", "deepsea_effect")
 
@@ -494,7 +488,7 @@ def read_scores(vcf_path, regions_file=None, model: str | None = None):
     tags: dict[str, tuple[str, list[str]]] = {}  # INFO ID -> (score, labels)
     rid_tag = None
     rows = []
-    with _open_text(Path(vcf_path)) as fh:
+    with open_text(Path(vcf_path)) as fh:
         for line in fh:
             if line.startswith("##INFO=<ID=KV:"):
                 tag = line[len("##INFO=<ID="):].split(",", 1)[0]

@@ -18,9 +18,7 @@ skip report with a multi-model run's semantics (see
 """
 from __future__ import annotations
 
-import argparse
 import csv
-import gzip
 import json
 import os
 import re
@@ -34,6 +32,7 @@ import numpy as np
 from .accounting import SKIP_SCHEMA, ModelOutcome, RunSummary, Skip, combine_models
 from .errors import SeqzooError, UsageError
 from .genome.fasta import GenomeError
+from .genome.textfile import open_text
 from .output_paths import OutputPathError
 from .outputs import TableWriter
 from .table import Column, Table, model_columns, score_columns
@@ -44,12 +43,6 @@ MANIFEST_COLUMNS = ("shard", "first_record", "n_records", "contig")
 def safe_name(model: str) -> str:
     """A model name usable as a file/folder name (``Xpresso/human_median`` -> ``Xpresso_human_median``)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", model)
-
-
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt", newline="") if gz else open(path, "r", newline="")
 
 
 @dataclass(frozen=True)
@@ -98,7 +91,7 @@ def shard(vcf: str | Path, out_dir: str | Path, records_per_shard: int) -> list[
             shards.append(Shard(current["name"], current["first"], current["n"], current["contig"]))
 
     try:
-        with _open_text(vcf) as fh:
+        with open_text(vcf, newline="") as fh:
             for line in fh:
                 if line.startswith("#"):
                     if current is not None:

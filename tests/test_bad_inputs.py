@@ -23,6 +23,7 @@ Catalogue item -> test (here unless named):
   unsorted VCF ................................ test_unsorted_vcf_keeps_file_order
   bgzipped VCF without index .................. test_bgzipped_vcf_without_index
   truncated gzip / malformed record ........... test_truncated_gzip_is_refused, test_malformed_record_names_file_and_line
+  gzipped input not named .gz, plain named .gz  test_compression_is_read_from_the_bytes_not_the_name
   VCF without its #CHROM header line .......... test_vcf_without_chrom_header
   empty VCF (every output format) ............. test_empty_vcf_gives_headers_and_a_summary
   duplicated IDs .............................. test_duplicated_ids_are_kept_and_counted
@@ -145,6 +146,29 @@ def test_truncated_gzip_is_refused(d, tmp_path, capsys):
     assert windows(d, d["vcf"], tmp_path / "q.tsv") == 0
     assert (tmp_path / "p.tsv").read_text() == (tmp_path / "q.tsv").read_text()
 
+
+
+def test_compression_is_read_from_the_bytes_not_the_name(d, tmp_path):
+    """A gzipped GTF named .gtf and a gzipped VCF named .vcf read as the plain files do; so does a
+    plain file named .gz (seqzoo.genome.textfile.open_text sniffs the gzip magic)."""
+    from seqzoo.genome.textfile import is_gzip, open_text
+
+    gtf_gz = tmp_path / "annotation.gtf"
+    gtf_gz.write_bytes(gzip.compress(d["gtf"].read_bytes()))
+    vcf_gz = tmp_path / "variants.vcf"
+    vcf_gz.write_bytes(gzip.compress(d["vcf"].read_bytes()))
+    plain_named_gz = tmp_path / "plain.vcf.gz"
+    plain_named_gz.write_bytes(d["vcf"].read_bytes())
+    assert (is_gzip(gtf_gz), is_gzip(vcf_gz), is_gzip(plain_named_gz)) == (True, True, False)
+    with open_text(vcf_gz, newline="") as a, open_text(plain_named_gz, "rb") as b:
+        assert a.read() == d["vcf"].read_text() and b.read() == d["vcf"].read_bytes()
+    with pytest.raises(ValueError, match="mode must be 'rt' or 'rb'"):
+        open_text(vcf_gz, "w")
+    assert windows(d, d["vcf"], tmp_path / "plain.tsv") == 0
+    for n, vcf in enumerate((vcf_gz, plain_named_gz)):
+        assert main(["windows", "--model", "Framepool", "--fasta", str(d["fasta"]), "--gtf", str(gtf_gz),
+                     "--vcf", str(vcf), "-o", str(tmp_path / f"{n}.tsv"), "--quiet"]) == 0
+        assert (tmp_path / f"{n}.tsv").read_text() == (tmp_path / "plain.tsv").read_text()
 
 def test_unsorted_vcf_keeps_file_order(d, tmp_path):
     lines = d["vcf"].read_text().splitlines()

@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, NamedTuple
 from urllib.parse import unquote
 
 from .fasta import GenomeError
+from .textfile import open_text
 
 #: GFF3 feature types renamed to the GTF's
 GTF_TYPE = {"five_prime_UTR": "five_prime_utr", "three_prime_UTR": "three_prime_utr"}
@@ -83,7 +84,7 @@ class _Feature(NamedTuple):
     id_attrs: dict  # transcript_id / gene_id / gene_name / Name, where given
 
 
-def _records(path: Path, open_text) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, 9 fields) of every feature line."""
     with open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
@@ -109,12 +110,12 @@ class _Hierarchy(NamedTuple):
 
 
 @functools.lru_cache(maxsize=2)
-def _hierarchy(path: str, size: int, mtime_ns: int, open_text) -> _Hierarchy:
+def _hierarchy(path: str, size: int, mtime_ns: int) -> _Hierarchy:
     """The first pass: transcripts and genes by ``ID`` (parts are not kept). Once per file version:
     the readers of several models share it."""
     features: dict[str, _Feature] = {}
     part_parents: set[str] = set()
-    for line_no, fields in _records(Path(path), open_text):
+    for line_no, fields in _records(Path(path)):
         if fields[2] in PART_TYPES:
             part_parents.update(_parents(fields[8]))
             continue
@@ -128,14 +129,14 @@ def _hierarchy(path: str, size: int, mtime_ns: int, open_text) -> _Hierarchy:
     return _Hierarchy(features, frozenset(transcripts), frozenset(genes))
 
 
-def iter_gff3(path: Path, feature_types: Iterable[str], open_text) -> Iterator[tuple[int, list[str], dict]]:
+def iter_gff3(path: Path, feature_types: Iterable[str]) -> Iterator[tuple[int, list[str], dict]]:
     """Yield (line number, 9 fields, GTF-style attributes) for the features whose GTF type is wanted.
 
     Two passes over the file: the first collects transcripts and genes by ``ID``, the second yields.
     """
     wanted = set(feature_types)
     st = path.stat()
-    features, transcripts, genes = _hierarchy(str(path), st.st_size, st.st_mtime_ns, open_text)
+    features, transcripts, genes = _hierarchy(str(path), st.st_size, st.st_mtime_ns)
 
     def gene_attrs(gene: str) -> dict:
         f = features[gene]
@@ -160,7 +161,7 @@ def iter_gff3(path: Path, feature_types: Iterable[str], open_text) -> Iterator[t
         return tx_cache[tx]
 
     levels = wanted & {"gene", "transcript"}
-    for line_no, fields in _records(path, open_text):
+    for line_no, fields in _records(path):
         kind = fields[2]
         if kind in PART_TYPES:
             gtf_type = GTF_TYPE.get(kind, kind)

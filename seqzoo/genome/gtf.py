@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import gzip
 import os
 import re
 from collections import defaultdict
@@ -20,6 +19,7 @@ from typing import Iterable, Iterator
 
 from .fasta import GenomeError
 from .names import ContigNames
+from .textfile import open_text
 
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
 _GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
@@ -44,18 +44,10 @@ class Transcript:
     exons: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt")
-    return open(path, "rt")
-
-
 def annotation_format(path: Path) -> str:
     """``"gff3"`` for a file with a ``##gff-version 3`` header or whose first feature line has
     ``key=value`` attributes, else ``"gtf"`` (a file that is neither fails as a GTF, by line)."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line in fh:
             if line.startswith("##gff-version"):
                 return "gff3" if line.split()[1:2] and line.split()[1].startswith("3") else "gtf"
@@ -80,9 +72,9 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
     try:
         if annotation_format(path) == "gff3":
             from .gff3 import iter_gff3
-            yield from iter_gff3(path, wanted, _open_text)
+            yield from iter_gff3(path, wanted)
             return
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip() or line.startswith("#"):
                     continue

@@ -10,13 +10,13 @@ answer is left unmatched, and the message says why.
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .fasta import GenomeError
+from .textfile import open_text
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,12 @@ def read_chrom_alias(path: str | os.PathLike) -> ChromAlias:
     path = Path(path)
     if not path.is_file():
         raise GenomeError(f"alias file {path} does not exist")
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
     alias = ChromAlias(path)
     header: list[str] | None = None
     old: dict[str, tuple[list[str], int]] = {}  # older layout: ucscName -> (aliases, first line)
     seen_data = False
     try:
-        with (gzip.open(path, "rt") if gz else open(path)) as fh:
+        with open_text(path) as fh:
             for line_no, line in enumerate(fh, start=1):
                 text = line.rstrip("\r\n")
                 if not text.strip():

@@ -2,7 +2,6 @@
 (the same parser for every path), cyvcf2 only writes the annotated VCF."""
 from __future__ import annotations
 
-import gzip
 import itertools
 import os
 import re
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .fasta import BGZF_EOF, GenomeError
+from .textfile import GZIP_MAGIC, open_text
 
 _ACGT = frozenset("ACGT")
 
@@ -76,7 +76,7 @@ def check_compressed(path: Path) -> None:
     import zlib
 
     with open(path, "rb") as fh:
-        if fh.read(2) != b"\x1f\x8b":
+        if fh.read(2) != GZIP_MAGIC:
             return
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -94,12 +94,8 @@ def check_compressed(path: Path) -> None:
 
 def header_lines(path: str | os.PathLike) -> list[str]:
     """The '#' lines at the top of a (plain or gzipped) VCF, without line ends."""
-    import gzip
-
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
     lines = []
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+    with open_text(path, "rb") as fh:
         for line in fh:
             if not line.startswith(b"#"):
                 break
@@ -159,14 +155,6 @@ class RecordBlock:
                               self.ids[i], record, k) for k, alt in enumerate(alts)]
 
 
-def _text_lines(path: Path):
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    if gz:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
-    return open(path, "r", encoding="utf-8", errors="replace", newline="")
-
-
 def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Iterator[RecordBlock]:
     """The records of a VCF (plain or bgzipped) in file order, ``block_size`` at a time.
 
@@ -180,8 +168,8 @@ def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Itera
     if not path.is_file():
         raise GenomeError(f"VCF file {path} does not exist")
     check_compressed(path)
-    with _text_lines(path) as fh:
-        line_no, first_line = 0, ""
+    with open_text(path, encoding="utf-8", errors="replace", newline="") as fh:
+        line_no = 0
         for line in fh:  # the header
             line_no += 1
             if line.startswith("#CHROM"):

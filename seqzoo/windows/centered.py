@@ -24,13 +24,13 @@ skipped with ``contig_not_in_fasta``, a window past a contig end with ``window_p
 """
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from ..genome.fasta import Genome, GenomeError
+from ..genome.textfile import open_text
 from ..genome.vcf import VariantAllele
 from .base import FeatureSkip, WindowPair
 from .fixed import AnchoredWindow, WindowPastContigEnd, _fetch, forward_alt_window
@@ -135,12 +135,6 @@ def bed_window_span(start: int, end: int, width: int = WINDOW) -> tuple[int, int
     return w_start, w_start + width
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
-
-
 def iter_bed_windows(genome: Genome, bed_path: str | os.PathLike, names=None,
                      width: int = WINDOW) -> Iterator[BedWindow | BedSkip]:
     """Yield a :class:`BedWindow` or a :class:`BedSkip` for every region of ``bed_path``, in file order.
@@ -158,7 +152,7 @@ def iter_bed_windows(genome: Genome, bed_path: str | os.PathLike, names=None,
         raise GenomeError(f"BED file {path} does not exist")
     if names is None:
         names = ContigNames(genome.lengths)
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or text.startswith(("#", "track", "browser")):
