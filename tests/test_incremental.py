@@ -455,6 +455,43 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
 
 
+
+@pytest.mark.parametrize("keep_pre", [False, True])
+def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_pre):
+    """The packed trunk runs its convolutions in blocks of track rows (row_blocks, with the
+    residual max(z + h, h) per block): on a track of 4 blocks, boundaries inside sequences
+    (and an N run), its h0, h1, h2 (and z1, z2 with keep_pre) equal the conv1d
+    trunk of each sequence alone."""
+    from seqzoo.encoding import one_hot
+    from seqzoo.nets.framepool import CONV_BLOCK_ROWS, pack_codes, row_blocks
+    model = random_framepool(3)
+    rng = np.random.default_rng(41)
+    count = int(3.5 * CONV_BLOCK_ROWS / 305)  # blocks of 300 + 5 rows
+    seqs = [random_seq(rng, int(n), n_frac=0.03 if i % 2 else 0.0)
+            for i, n in enumerate([300] + list(rng.integers(200, 300, count - 1)))]
+    seqs[7] = seqs[7][:20] + "N" * 40 + seqs[7][60:]
+    codes, lengths = pack_codes(seqs, gap=5)
+    n_blocks, width = codes.shape
+    cuts = [a for a, _ in row_blocks(codes.size)][1:]
+    inside = [width - len(seqs[a // width]) < a % width for a in cuts]  # a cut within a sequence's rows
+    assert len(cuts) == 3 and all(inside), inside
+    with torch.inference_mode():
+        got = model.trunk_packed(codes, keep_pre=keep_pre)
+        for b, seq in enumerate(seqs):
+            x = torch.from_numpy(one_hot(seq))[None]
+            m = x.sum(2)[:, None]
+            h0 = torch.relu(model.conv0(x.transpose(1, 2))) * m
+            z1 = model.conv1(h0)
+            h1 = torch.relu(z1) * m + h0
+            z2 = model.conv2(h1)
+            h2 = torch.relu(z2) * m + h1
+            rows = slice(b * width + width - len(seq), (b + 1) * width)
+            want = {"h0": h0, "h1": h1, "h2": h2, "z1": z1, "z2": z2}
+            for name in ("h0", "h1", "h2") + (("z1", "z2") if keep_pre else ()):
+                np.testing.assert_allclose(got[name][rows].numpy(), want[name][0].T.numpy(), rtol=1e-5, atol=1e-5,
+                                           err_msg=f"{name} of sequence {b}")
+            assert not got["h2"][b * width:b * width + width - len(seq)].any()  # padding rows are 0
+
 def test_framepool_lookup_follows_weight_changes():
     """The conv1 table is derived from the weights: built once, reused while they stay the same,
     rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a
