@@ -81,7 +81,9 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         return ReferenceWindow(f"{chrom}:{start}-{end}", "", chrom, "+", genome.fetch(chrom, start, end),
                                np.arange(start, end, dtype=np.int64)), None
     if vcf is not None:
-        results = [result for result in setup.windows.results(vcf) if result.allele.variant_id == variant]
+        from .genome.assembly import warn_if_other_assembly
+        warn_if_other_assembly(vcf, genome, names)
+        results = [setup.windows.result(allele) for allele in alleles_with_id(vcf, variant)]
         if not results:
             raise UsageError(f"--variant {variant!r}: no allele of {vcf} has this variant_id (its ID column, or "
                              f"chrom:pos:REF>ALT for a record whose ID is '.')")
@@ -117,6 +119,27 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         raise UsageError(f"{spec.name} has no feature {feature!r} (e.g. {', '.join(known[:5])}; {len(known)} in all)")
     return window, None
 
+
+
+def alleles_with_id(vcf, variant: str) -> list:
+    """The alleles (:class:`~seqzoo.genome.vcf.VariantAllele`) of ``vcf`` whose ``variant_id`` is
+    ``variant``, in VCF order: its ID, or ``chrom:pos:REF>ALT`` for a record whose ID is '.'.
+
+    One pass over the records that compares the ID and POS columns, building alleles only of the
+    records that match, so finding one variant in a whole-genome VCF costs a read of the file, not
+    a window per record (and warns only about the matching records' contigs)."""
+    from .genome.vcf import iter_record_blocks
+
+    parts = variant.rsplit(":", 2)  # chrom:pos:REF>ALT (a contig name may hold ':')
+    pos = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() and ">" in parts[2] else None
+    found = []
+    for block in iter_record_blocks(vcf):
+        hits = {i for i, x in enumerate(block.ids) if x == variant}
+        if pos is not None:
+            hits.update(i for i in np.flatnonzero(block.pos == pos).tolist()
+                        if block.ids[i] is None and block.chrom[i] == parts[0])
+        found += [a for i in sorted(hits) for a in block.alleles(i) if a.variant_id == variant]
+    return found
 
 def _annotation_mentions(path, feature: str) -> bool:
     """Whether a GTF or GFF3 (plain or gzipped) names ``feature`` as an attribute value ("ID" or
