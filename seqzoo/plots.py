@@ -918,9 +918,10 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     (no substitution there), the reference sequence along the x axis (up to 240 positions shown) and the
     model's landmarks marked (and the VCF variant, for a variant's window). Windows longer than
     ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
-    else the window's centre (a region's midpoint), saying so. With indels a second panel shows the
-    deletion score per position. Returns the Figure (artists tagged with ``gid``: ``ism``,
-    ``landmark:<label>``, ``variant``, ``deletion``)."""
+    else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
+    same colour scale has a row for the deletion of each position's base and four for inserting A, C,
+    G or T before it (the insertions after the last base are in the table only). Returns the Figure
+    (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``, ``indels``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
@@ -943,13 +944,19 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     keep = (snv.window_index >= lo) & (snv.window_index < hi)
     for idx, alt, value in zip(snv.window_index[keep], snv.alt[keep], snv[score][keep]):
         grid[rows[alt], idx - lo] = value
-    deletions = table[table.kind == "deletion"]
-    fig, axes = plt.subplots(2 if len(deletions) else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
-                             + (1.6 if len(deletions) else 0)), squeeze=False, sharex=True, layout="constrained",
-                             gridspec_kw={"height_ratios": [3, 1] if len(deletions) else [1]})
+    indels = table[table.kind.isin(["deletion", "insertion"])]
+    indel_grid = np.full((5, hi - lo), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
+    keep = (indels.window_index >= lo) & (indels.window_index < hi)
+    for idx, kind, alt, value in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep], indels[score][keep]):
+        indel_grid[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = value
+    with_indels = bool(len(indels))
+    fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
+                             + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
+                             gridspec_kw={"height_ratios": [4, 5] if with_indels else [1]})
     ax = axes[0, 0]
     centre_value = info.no_effect.get(score, 0.0)
-    finite = np.abs(grid[np.isfinite(grid)] - (centre_value or 0.0))
+    both = np.concatenate([grid.ravel(), indel_grid.ravel()]) if with_indels else grid.ravel()
+    finite = np.abs(both[np.isfinite(both)] - (centre_value or 0.0))
     span = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     norm = mcolors.TwoSlopeNorm(vcenter=centre_value or 0.0, vmin=(centre_value or 0.0) - span,
                                 vmax=(centre_value or 0.0) + span)
@@ -977,16 +984,14 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
-                 f" (grey: the reference base){shown}", fontsize=10, loc="left", pad=14)
+                 f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base){shown}", fontsize=10, loc="left", pad=14)
     last = axes[-1, 0]
-    if len(deletions):
-        d = deletions[(deletions.window_index >= lo) & (deletions.window_index < hi)]
-        bars = last.bar(d.window_index, d[score], width=0.9, color=np.where(d[score] >= (centre_value or 0), ALT,
-                                                                           REF))
-        for b in bars:
-            b.set_gid("deletion")
-        last.axhline(centre_value or 0.0, color="grey", lw=0.8)
-        last.set_ylabel(f"{_short(score)}\n1-nt deletion", fontsize=8)
+    if with_indels:
+        indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
+                                  extent=(lo - 0.5, hi - 0.5, 4.5, -0.5))
+        indel_image.set_gid("indels")
+        last.set_yticks(range(5), ["del", "+A", "+C", "+G", "+T"])
+        last.set_ylabel("1-nt indel\n(+: inserted\nbefore the base)", fontsize=8)
     if hi - lo <= 240:  # the reference letters fit (smaller beyond 120)
         last.set_xticks(range(lo, hi), [seq[i] for i in range(lo, hi)], fontsize=7 if hi - lo <= 120 else 5,
                         family="monospace")

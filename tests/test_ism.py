@@ -130,6 +130,31 @@ def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
     assert "Framepool has no feature 'NOPE' (e.g. TX0, TX1" in capsys.readouterr().err
 
 
+
+def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_scale():
+    """With indels, the second heat map holds per window index the deletion of that base (row 0) and
+    the insertion of A, C, G, T before it (rows 1-4), the table's values, on the substitutions'
+    colour scale; the insertion after the last base is in the table only."""
+    require_weights("Framepool_combined_residual.h5")
+    from seqzoo import plots
+    table, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1", indels=True)
+    assert (table.kind == "insertion").sum() == 4 * 61 and (table.kind == "deletion").sum() == 60
+    fig = plots.ism_figure(table, win)
+    ism = next(a for a in fig.axes[0].get_images() if a.get_gid() == "ism")
+    indels = next(a for a in fig.axes[1].get_images() if a.get_gid() == "indels")
+    grid = np.ma.filled(indels.get_array(), np.nan)
+    assert grid.shape == (5, 60) and np.isfinite(grid).all()
+    dels = table[table.kind == "deletion"].set_index("window_index").mrl_fold_change
+    ins = table[table.kind == "insertion"]
+    np.testing.assert_array_equal(grid[0], dels.loc[range(60)].to_numpy())
+    for row, base in enumerate("ACGT", start=1):
+        one = ins[ins.alt == base].set_index("window_index").mrl_fold_change
+        np.testing.assert_array_equal(grid[row], one.loc[range(60)].to_numpy())
+    assert indels.norm is ism.norm and [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["del", "+A", "+C",
+                                                                                                  "+G", "+T"]
+    assert max(abs(indels.norm.vmin), abs(indels.norm.vmax)) == pytest.approx(
+        np.nanmax(np.abs(np.r_[table.mrl_fold_change[table.window_index < 60]])))
+
 def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
     """--vcf/--variant: the variant's window; --region: models with a region mode only."""
     table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table,
