@@ -492,6 +492,36 @@ def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_p
                                            err_msg=f"{name} of sequence {b}")
             assert not got["h2"][b * width:b * width + width - len(seq)].any()  # padding rows are 0
 
+
+def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
+    """predict_packed reuses this thread's two work tracks between batches (thread_workspace):
+    batches of growing and shrinking sizes give bit-for-bit what fresh tracks give, a batch longer
+    than WORKSPACE_MAX_ROWS gets fresh tracks (not kept), and keep_pre refuses a workspace."""
+    from seqzoo.nets import framepool as fm
+    model = random_framepool(4)
+    rng = np.random.default_rng(43)
+    batches = [[random_seq(rng, int(n), n_frac=0.02) for n in rng.integers(1, top, size)]
+               for top, size in ((300, 40), (50, 7), (400, 64), (120, 3))]
+    ind = torch.tensor([[0.0, 1.0]])
+    fresh = []
+    fm.thread_workspace().clear()
+    with monkeypatch.context() as m:
+        m.setattr(fm, "WORKSPACE_MAX_ROWS", 0)  # every track new
+        for seqs in batches:
+            fresh.append(model.predict_packed(seqs, ind))
+    assert fm.thread_workspace() == {}
+    for seqs, want in zip(batches, fresh):
+        got = model.predict_packed(seqs, ind)
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+    ws = fm.thread_workspace()
+    assert ws["h2"].shape[0] == max(fm.pack_codes(seqs)[0].size for seqs in batches)
+    monkeypatch.setattr(fm, "WORKSPACE_MAX_ROWS", 1000)
+    before = {k: v.data_ptr() for k, v in ws.items()}
+    assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[2], ind), fresh[2]))
+    assert {k: v.data_ptr() for k, v in ws.items()} == before  # too long for the workspace: not touched
+    with pytest.raises(ValueError, match="keep_pre returns tracks to keep; it takes no workspace"):
+        model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
+
 def test_framepool_lookup_follows_weight_changes():
     """The conv1 table is derived from the weights: built once, reused while they stay the same,
     rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a

@@ -33,6 +33,7 @@ strided reduction over all blocks. The tensor path (:meth:`Framepool.forward`,
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -54,6 +55,33 @@ HALF = WIDTH // 2  # 'same' padding on each side
 #: cache (one thread, 16,384 rows: 78 -> 86 GFLOP/s, a float32 GEMM's peak here being ~90; at 6,600
 #: rows, a 64-sequence batch of 100 nt, 2 blocks are as fast as 1)
 CONV_BLOCK_ROWS = 4096
+
+
+#: the forward pass (:meth:`Framepool.predict_packed`) reuses its two (rows, 128) float32 work
+#: tracks from one batch to the next, per thread, when a batch has at most this many rows (two
+#: tracks of 32 MiB at most stay allocated; longer batches allocate theirs afresh). Fresh tracks
+#: every batch cost 7-8% of the forward pass at 100 nt (first-touch of new memory).
+WORKSPACE_MAX_ROWS = 1 << 16
+_workspaces = threading.local()
+
+
+def thread_workspace() -> dict:
+    """This thread's reusable work tracks for :meth:`Framepool.trunk_packed` (``workspace=``)."""
+    ws = getattr(_workspaces, "tracks", None)
+    if ws is None:
+        ws = _workspaces.tracks = {}
+    return ws
+
+
+def _track(workspace: dict | None, name: str, rows: int) -> torch.Tensor:
+    """A (rows, 128) float32 track: a view of ``workspace[name]`` (grown as needed; not zeroed)
+    when a workspace is given and rows <= WORKSPACE_MAX_ROWS, else a new tensor."""
+    if workspace is None or rows > WORKSPACE_MAX_ROWS:
+        return torch.empty(rows, N_FILTERS)
+    buf = workspace.get(name)
+    if buf is None or buf.shape[0] < rows:
+        buf = workspace[name] = torch.empty(rows, N_FILTERS)
+    return buf[:rows]
 
 
 def row_blocks(rows: int) -> list[tuple[int, int]]:
@@ -245,8 +273,8 @@ class Framepool(SequenceModel):
                 torch.maximum(torch.add(block, residual[a:b], out=dst[a:b]), residual[a:b], out=dst[a:b])
         return out
 
-    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False, z1: torch.Tensor | None = None
-                     ) -> dict[str, torch.Tensor]:
+    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False, z1: torch.Tensor | None = None,
+                     workspace: dict | None = None) -> dict[str, torch.Tensor]:
         """Inference trunk on packed base codes (B, W) uint8 (:func:`pack_codes`; every block
         starts with >= 3 NO_BASE rows).
 
@@ -256,7 +284,8 @@ class Framepool(SequenceModel):
         convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd. ``z1`` (B * W,
         128), given with ``keep_pre``: convolution 1's pre-activation computed by the caller (the
         incremental engine's 7-mer lookup, :func:`seqzoo.nets.framepool_incremental.conv1_lookup`)
-        instead of its seven tap GEMMs.
+        instead of its seven tap GEMMs. ``workspace`` (:func:`thread_workspace`; not with
+        ``keep_pre``): h1 and h2 are views of its reused tracks, valid until the next call with it.
 
         Without ``keep_pre`` each residual layer is computed in three passes over each block of
         rows of its output (:func:`row_blocks`): out = h + bias, the seven tap GEMMs accumulate
@@ -279,11 +308,13 @@ class Framepool(SequenceModel):
             masked = torch.nonzero(no_base).view(-1)
             masked_rows = masked[(masked >= HALF) & (masked < HALF + rows)] - HALF  # track rows that are N / padding
             h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().index_fill_(0, masked, 0)
-            h1_padded = torch.empty(rows + 2 * HALF, N_FILTERS)
+            if keep_pre and workspace is not None:
+                raise ValueError("trunk_packed: keep_pre returns tracks to keep; it takes no workspace")
+            h1_padded = _track(workspace, "h1_padded", rows + 2 * HALF)
             h1_padded[:HALF] = 0
             h1_padded[HALF + rows:] = 0
             h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
-            h2 = torch.empty(rows, N_FILTERS)
+            h2 = _track(workspace, "h2", rows)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if z1 is not None and not keep_pre:
                 raise ValueError("trunk_packed: a precomputed z1 needs keep_pre=True")
@@ -377,7 +408,8 @@ class Framepool(SequenceModel):
         def part(i):
             a, b = bounds[i], bounds[i + 1]
             with torch.inference_mode():
-                pmax[a:b], psum[a:b] = self.frame_pools_packed(self.trunk_packed(codes[a:b])["h2"], width)
+                h2 = self.trunk_packed(codes[a:b], workspace=thread_workspace())["h2"]
+                pmax[a:b], psum[a:b] = self.frame_pools_packed(h2, width)
 
         with torch.inference_mode():
             parallel_map(part, range(parts))
