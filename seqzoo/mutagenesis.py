@@ -120,26 +120,30 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     return window, None
 
 
-
 def alleles_with_id(vcf, variant: str) -> list:
     """The alleles (:class:`~seqzoo.genome.vcf.VariantAllele`) of ``vcf`` whose ``variant_id`` is
-    ``variant``, in VCF order: its ID, or ``chrom:pos:REF>ALT`` for a record whose ID is '.'.
+    ``variant``, in VCF order: its ID, or ``chrom:pos:REF>ALT`` for a record without an ID ('.' or
+    empty).
 
     One pass over the records that compares the ID and POS columns, building alleles only of the
     records that match, so finding one variant in a whole-genome VCF costs a read of the file, not
     a window per record (and warns only about the matching records' contigs)."""
     from .genome.vcf import iter_record_blocks
 
-    parts = variant.rsplit(":", 2)  # chrom:pos:REF>ALT (a contig name may hold ':')
-    pos = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() and ">" in parts[2] else None
+    # every (chrom, pos) that could make variant = chrom:pos:REF>ALT (a contig name or a symbolic or
+    # breakend ALT may hold ':'); the final variant_id comparison decides
+    parts = variant.split(":")
+    derived = [(":".join(parts[:k]), int(parts[k])) for k in range(1, len(parts) - 1)
+               if parts[k].isascii() and parts[k].isdecimal() and ">" in ":".join(parts[k + 1:])]
     found = []
     for block in iter_record_blocks(vcf):
         hits = {i for i, x in enumerate(block.ids) if x == variant}
-        if pos is not None:
+        for chrom, pos in derived:
             hits.update(i for i in np.flatnonzero(block.pos == pos).tolist()
-                        if block.ids[i] is None and block.chrom[i] == parts[0])
+                        if not block.ids[i] and block.chrom[i] == chrom)
         found += [a for i in sorted(hits) for a in block.alleles(i) if a.variant_id == variant]
     return found
+
 
 def _annotation_mentions(path, feature: str) -> bool:
     """Whether a GTF or GFF3 (plain or gzipped) names ``feature`` as an attribute value ("ID" or

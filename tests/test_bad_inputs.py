@@ -147,7 +147,6 @@ def test_truncated_gzip_is_refused(d, tmp_path, capsys):
     assert (tmp_path / "p.tsv").read_text() == (tmp_path / "q.tsv").read_text()
 
 
-
 def test_compression_is_read_from_the_bytes_not_the_name(d, tmp_path):
     """A gzipped GTF named .gtf and a gzipped VCF named .vcf read as the plain files do; so does a
     plain file named .gz (seqzoo.genome.textfile.open_text sniffs the gzip magic)."""
@@ -169,6 +168,7 @@ def test_compression_is_read_from_the_bytes_not_the_name(d, tmp_path):
         assert main(["windows", "--model", "Framepool", "--fasta", str(d["fasta"]), "--gtf", str(gtf_gz),
                      "--vcf", str(vcf), "-o", str(tmp_path / f"{n}.tsv"), "--quiet"]) == 0
         assert (tmp_path / f"{n}.tsv").read_text() == (tmp_path / "plain.tsv").read_text()
+
 
 def test_unsorted_vcf_keeps_file_order(d, tmp_path):
     lines = d["vcf"].read_text().splitlines()

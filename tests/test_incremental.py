@@ -455,7 +455,6 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
 
 
-
 @pytest.mark.parametrize("keep_pre", [False, True])
 def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_pre):
     """The packed trunk runs its convolutions in blocks of track rows (row_blocks, with the
@@ -516,11 +515,14 @@ def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
     ws = fm.thread_workspace()
     assert ws["h2"].shape[0] == max(fm.pack_codes(seqs)[0].size for seqs in batches)
     monkeypatch.setattr(fm, "WORKSPACE_MAX_ROWS", 1000)
-    before = {k: v.data_ptr() for k, v in ws.items()}
+    ws.clear()
     assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[2], ind), fresh[2]))
-    assert {k: v.data_ptr() for k, v in ws.items()} == before  # too long for the workspace: not touched
+    assert ws == {}  # too long for the workspace: fresh tracks, none kept
+    assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[1], ind), fresh[1]))
+    assert sorted(ws) == ["h1_padded", "h2"]  # short enough: kept
     with pytest.raises(ValueError, match="keep_pre returns tracks to keep; it takes no workspace"):
         model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
+
 
 def test_framepool_lookup_follows_weight_changes():
     """The conv1 table is derived from the weights: built once, reused while they stay the same,

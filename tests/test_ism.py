@@ -130,7 +130,6 @@ def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
     assert "Framepool has no feature 'NOPE' (e.g. TX0, TX1" in capsys.readouterr().err
 
 
-
 def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_scale():
     """With indels, the second heat map holds per window index the deletion of that base (row 0) and
     the insertion of A, C, G, T before it (rows 1-4), the table's values, on the substitutions'
@@ -154,6 +153,7 @@ def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_sc
                                                                                                   "+G", "+T"]
     assert max(abs(indels.norm.vmin), abs(indels.norm.vmax)) == pytest.approx(
         np.nanmax(np.abs(np.r_[table.mrl_fold_change[table.window_index < 60]])))
+
 
 def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
     """--vcf/--variant: the variant's window; --region: models with a region mode only."""
@@ -205,28 +205,35 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     assert line.get_xdata()[0] == win.variant_index
 
 
-
 def test_the_variant_is_found_by_id_without_windowing_the_whole_vcf(hal_table, tmp_path, caplog):
     """--variant reads the VCF once and windows only the matching records: an ID, a derived
-    chrom:pos:REF>ALT of a multi-allelic record whose ID is '.', a contig name holding ':', an ID
-    on two records (both found, the first used); no warning about the other records' contigs
-    (the example VCF's chrUn is not in the FASTA)."""
+    chrom:pos:REF>ALT of a multi-allelic record whose ID is '.' or empty, ':' in a contig name and
+    in a symbolic or breakend ALT, an ID on two records (both found, the first used); no warning
+    about the other records' contigs (the example VCF's chrUn is not in the FASTA)."""
     from seqzoo.mutagenesis import alleles_with_id
     from seqzoo.synthetic import write_vcf
 
     vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 100, "rs1", "A", "G"), ("chr1", 200, None, "C", "T,G"),
                                          ("HLA-A*01:01:01:01", 200, None, "C", "T"), ("chr2", 200, None, "C", "G"),
-                                         ("chr1", 300, "rs1", "T", "A")])
+                                         ("chr1", 300, "rs1", "T", "A"), ("chr1", 400, None, "A", "<DEL:ME>"),
+                                         ("chr1", 500, None, "G", "G]chr2:321]")])
+    text = vcf.read_text() + "chr1\t600\t\tC\tT\t.\t.\t.\n"  # an empty ID column: no ID either
+    vcf.write_text(text)
     got = {v: [(a.chrom, a.pos, a.alt, a.record, a.alt_index) for a in alleles_with_id(vcf, v)]
-           for v in ("rs1", "chr1:200:C>G", "HLA-A*01:01:01:01:200:C>T", "chr2:200:C>T", "rs2", "chr1:200")}
+           for v in ("rs1", "chr1:200:C>G", "HLA-A*01:01:01:01:200:C>T", "chr2:200:C>T", "rs2", "chr1:200",
+                     "chr1:400:A><DEL:ME>", "chr1:500:G>G]chr2:321]", "chr1:600:C>T", "chr1:\u00b2:A>G")}
     assert got == {"rs1": [("chr1", 100, "G", 1, 0), ("chr1", 300, "A", 5, 0)], "chr1:200:C>G": [("chr1", 200, "G", 2, 1)],
                    "HLA-A*01:01:01:01:200:C>T": [("HLA-A*01:01:01:01", 200, "T", 3, 0)], "chr2:200:C>T": [],
-                   "rs2": [], "chr1:200": []}
+                   "rs2": [], "chr1:200": [], "chr1:400:A><DEL:ME>": [("chr1", 400, "<DEL:ME>", 6, 0)],
+                   "chr1:500:G>G]chr2:321]": [("chr1", 500, "G]chr2:321]", 7, 0)],
+                   "chr1:600:C>T": [("chr1", 600, "T", 8, 0)],
+                   "chr1:\u00b2:A>G": []}
     caplog.clear()
     table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table,
                             vcf=EX / "variants.vcf", variant="chr1:11764:A>G")
     assert win.variant_id == "chr1:11764:A>G" and len(table) == 3 * 160
     assert "chrUn" in (EX / "variants.vcf").read_text() and "chrUn" not in caplog.text
+
 
 def test_a_feature_in_the_gtf_without_a_window_is_told_apart_from_a_typo(tmp_path):
     """A transcript without a 5'UTR (in the GTF, gzipped too) is not "no feature": the error says it

@@ -264,6 +264,8 @@ class Framepool(SequenceModel):
         With ``residual`` (T, 128) >= 0 and ``dst`` (T, 128): also, block by block while it is in
         cache, ``dst`` = max(out + residual, residual), which is relu(out) + residual exactly (for
         z > 0, fl(z + h) >= h; for z <= 0 it is h). The caller zeroes dst's N / padding rows."""
+        if (residual is None) != (dst is None):
+            raise ValueError("conv_taps: give residual and dst together")
         for a, b in row_blocks(out.shape[0]):
             block = out[a:b]
             torch.addmm(bias, h_padded[a:b], taps[0], out=block)
