@@ -12,7 +12,8 @@ meanwhile ("other load"; above 0.25 the row is contended and its ratio is not to
 and ratios that hold when other processes keep the machine busy).
 
 * Framepool by 5'UTR length: transcripts whose 5'UTR (1-3 exons) is ~100, ~170, ~250 or ~1,000 nt,
-  both strands, 20 records per UTR (85% SNVs, 15% 1-3-nt insertions and deletions).
+  both strands, 20 records per UTR (85% SNVs, 15% 1-3-nt insertions and deletions); and ~170 nt with
+  three transcripts per gene sharing the 5'UTR (isoforms: each record gives three rows).
 * Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
   kept), half-life features from a file.
 * HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, and
@@ -64,9 +65,10 @@ def max_diff(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 # -- datasets ----------------------------------------------------------------------------------------
-def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0) -> dict:
+def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0, isoforms: int = 1) -> dict:
     """Transcripts with 5'UTRs of ~``utr_length`` nt (1-3 exons, lengths within +-25%), both strands,
-    ``per_utr`` records inside each UTR (85% SNVs, the rest 1-3-nt indels)."""
+    ``per_utr`` records inside each UTR (85% SNVs, the rest 1-3-nt indels). ``isoforms``: transcripts
+    per gene sharing its 5'UTR (CDS ends 60 nt apart), as GENCODE's isoforms often do."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     slot = 3 * utr_length + 2000
@@ -89,12 +91,15 @@ def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: 
             lo, hi = left, cds[1]
             exons = [(lo + hi - e, lo + hi - s) for s, e in exons]
             cds = (lo + hi - cds[1], lo + hi - cds[0])
-        tid, gid = f"T{t}", f"G{t}"
-        span = (min(e[0] for e in exons + [cds]), max(e[1] for e in exons + [cds]))
-        lines.append(gtf_line("1", "transcript", span[0], span[1], strand, tid, gid))
-        for s, e in sorted(exons):
-            lines.append(gtf_line("1", "five_prime_utr", s, e, strand, tid, gid))
-        lines.append(gtf_line("1", "CDS", cds[0], cds[1], strand, tid, gid))
+        gid = f"G{t}"
+        for i in range(isoforms):
+            tid = f"T{t}" if isoforms == 1 else f"T{t}.{i}"
+            c = (cds[0], cds[1] + 60 * i) if strand == "+" else (cds[0] - 60 * i, cds[1])
+            span = (min(e[0] for e in exons + [c]), max(e[1] for e in exons + [c]))
+            lines.append(gtf_line("1", "transcript", span[0], span[1], strand, tid, gid))
+            for s, e in sorted(exons):
+                lines.append(gtf_line("1", "five_prime_utr", s, e, strand, tid, gid))
+            lines.append(gtf_line("1", "CDS", c[0], c[1], strand, tid, gid))
         positions = [p for s, e in exons for p in range(s, e - 3)]
         for p in rng.choice(positions, per_utr, replace=False):
             p = int(p)
@@ -213,6 +218,11 @@ def main(argv=None) -> int:
             paths = utr_dataset(work / f"utr{length}", length, n_tx, seed=length)
             t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
             add(f"Framepool, 5'UTR ~{length} nt, {n_tx} transcripts x 20 records", n, t_inc, t_full, diff, mon)
+        n_tx = 40 if args.quick else 200  # isoforms: 3 transcripts per gene share each 5'UTR (3 rows per record)
+        paths = utr_dataset(work / "utr170iso", 170, n_tx, seed=171, isoforms=3)
+        t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        add(f"Framepool, 5'UTR ~170 nt, {n_tx} genes x 3 transcripts sharing it x 20 records", n, t_inc, t_full,
+            diff, mon)
     if "xpresso" in only:
         import xpresso as xp_bench
         paths = xp_bench.make_tss_dataset(work / "tss", n_genes=16 if args.quick else 40)["paths"]

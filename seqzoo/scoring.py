@@ -90,6 +90,49 @@ def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Seq
     return {k: v[idx] for k, v in preds.items()}
 
 
+def predict_edits_unique(model, ref_seqs: Sequence[str], ref_index: np.ndarray, starts: np.ndarray,
+                         ends: np.ndarray, alts: Sequence[str], batch_size: int = 64,
+                         per_ref: dict | None = None, **extra) -> tuple[dict, dict]:
+    """``model.predict_edits`` computing each distinct reference once and each distinct edit of it
+    once: (ref outputs per given reference, alt outputs per given edit).
+
+    A reference is its sequence and its row of each ``per_ref`` input ((n_refs, ...) arrays, e.g.
+    Xpresso's half-lives); an edit is its reference, ``starts[i]``, ``ends[i]`` and ``alts[i]``
+    (0-based half-open, model orientation). Transcripts of one gene often share a 5'UTR, a TSS
+    window or a donor window: their rows then cost one reference pass and one edit each, as the
+    full-pass path's :func:`predict_unique` costs one pass per distinct alt sequence.
+    """
+    per_ref = per_ref or {}
+    names = sorted(per_ref)
+    uniq: dict[tuple, int] = {}
+    first: list[int] = []
+    ref_map = np.empty(len(ref_seqs), dtype=np.int64)
+    for j, seq in enumerate(ref_seqs):
+        key = (seq,) + tuple(np.asarray(per_ref[k][j]).tobytes() for k in names)
+        u = uniq.get(key)
+        if u is None:
+            u = uniq[key] = len(first)
+            first.append(j)
+        ref_map[j] = u
+    if len(first) == len(ref_seqs):  # all distinct (then an edit repeats only with its record)
+        return model.predict_edits(ref_seqs, ref_index, starts, ends, alts, batch_size=batch_size, **extra, **per_ref)
+    index = ref_map[np.asarray(ref_index, dtype=np.int64)]
+    edits: dict[tuple, int] = {}
+    keep: list[int] = []
+    edit_map = np.empty(len(index), dtype=np.int64)
+    for i, key in enumerate(zip(index.tolist(), starts.tolist(), ends.tolist(), alts)):
+        e = edits.get(key)
+        if e is None:
+            e = edits[key] = len(keep)
+            keep.append(i)
+        edit_map[i] = e
+    keep_arr = np.asarray(keep, dtype=np.int64)
+    ref_out, alt_out = model.predict_edits([ref_seqs[j] for j in first], index[keep_arr], starts[keep_arr],
+                                           ends[keep_arr], [alts[i] for i in keep], batch_size=batch_size, **extra,
+                                           **{k: np.asarray(v)[first] for k, v in per_ref.items()})
+    return {k: v[ref_map] for k, v in ref_out.items()}, {k: v[edit_map] for k, v in alt_out.items()}
+
+
 def edit_of(ref: str, alt: str) -> tuple[int, int, str]:
     """(start, end, replacement): ``alt == ref[:start] + replacement + ref[end:]`` with the shortest
     replacement (the common prefix and suffix of the two windows kept)."""
@@ -252,8 +295,8 @@ class PairScorer:
         per_ref = {}
         if ref_inputs[0]:
             per_ref = {k: np.stack([np.asarray(inp[k]) for inp in ref_inputs]) for k in ref_inputs[0]}
-        ref_out, alt = self.model.predict_edits(ref_seqs, ref_index, starts, ends, alts, batch_size=self.batch_size,
-                                                **self.extra, **per_ref)
+        ref_out, alt = predict_edits_unique(self.model, ref_seqs, ref_index, starts, ends, alts, self.batch_size,
+                                            per_ref, **self.extra)
         return {k: v[ref_index] for k, v in ref_out.items()}, alt
 
     def score_fast(self, blocks) -> Table:
@@ -267,8 +310,8 @@ class PairScorer:
         if extras[0][0]:
             per_ref = {k: np.stack([np.asarray(e[0][k]) for e in extras]) for k in extras[0][0]}
         if self.incremental:
-            ref_out, alt = self.model.predict_edits(ref_seqs, inv, starts, ends, alts, batch_size=self.batch_size,
-                                                    **self.extra, **per_ref)
+            ref_out, alt = predict_edits_unique(self.model, ref_seqs, inv, starts, ends, alts, self.batch_size,
+                                                per_ref, **self.extra)
             ref = {k: v[inv] for k, v in ref_out.items()}
         else:
             alt_seqs = rows.alt_seqs()

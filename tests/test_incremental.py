@@ -524,6 +524,49 @@ def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
         model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
 
 
+@pytest.mark.parametrize("vectorized", [True, False])
+def test_transcripts_sharing_a_5utr_cost_one_reference_pass_and_one_edit_each(tmp_path, monkeypatch, vectorized):
+    """Two transcripts of a gene with the same 5'UTR (different CDS ends) and a third with its own:
+    score_vcf's incremental path hands predict_edits each distinct reference once and each distinct
+    edit of it once (seqzoo.scoring.predict_edits_unique), both transcripts' rows get the same
+    values, and every row equals the full-pass path's; per-allele path too (vectorized=False)."""
+    import seqzoo
+    from seqzoo.nets.framepool import Framepool
+    from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+    model = random_framepool(5)
+    rng = np.random.default_rng(44)
+    seq = random_sequence(rng, 5000)
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
+    lines = []
+    for tx, gene, start, cds, end in (("TXA", "GA", 1001, 1201, 1400), ("TXB", "GA", 1001, 1201, 1600),
+                                      ("TXC", "GC", 3001, 3151, 3500)):
+        lines += [gtf_line("chr1", kind, a, b, "+", tx, gene) for kind, a, b in
+                  (("transcript", start, end), ("exon", start, end), ("five_prime_utr", start, cds - 1),
+                   ("CDS", cds, end))]
+    gtf = write_gtf(tmp_path / "a.gtf", lines)
+    records = [("chr1", pos, f"s{pos}", seq[pos - 1], "ACGT"[("ACGT".index(seq[pos - 1]) + 1) % 4])
+               for pos in list(range(1010, 1200, 12)) + list(range(3010, 3150, 20))]
+    records += [("chr1", 1100, "del", seq[1099:1102], seq[1099]), ("chr1", 3100, "ins", seq[3099], seq[3099] + "GA")]
+    vcf = write_vcf(tmp_path / "v.vcf", records)
+    calls = []
+    original = Framepool.predict_edits
+
+    def spy(self, ref_seqs, ref_index, starts, ends, alts, **kw):
+        calls.append((len(ref_seqs), len(starts)))
+        return original(self, ref_seqs, ref_index, starts, ends, alts, **kw)
+
+    monkeypatch.setattr(Framepool, "predict_edits", spy)
+    inc = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, vectorized=vectorized).rows
+    full = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, vectorized=vectorized, incremental=False).rows
+    in_a = sum(1010 <= r[1] < 1201 for r in records)
+    assert calls == [(2, len(records))] and len(inc) == len(records) + in_a
+    a, b = (inc[inc.feature_id == t].set_index("variant_id") for t in ("TXA", "TXB"))
+    assert len(a) == in_a and a.index.equals(b.index)
+    cols = [c for c in inc.columns if inc[c].dtype.kind == "f"]
+    np.testing.assert_array_equal(a[cols].to_numpy(), b[cols].to_numpy())
+    np.testing.assert_allclose(inc[cols].to_numpy(), full[cols].to_numpy(), rtol=0, atol=1e-5)
+
+
 def test_framepool_lookup_follows_weight_changes():
     """The conv1 table is derived from the weights: built once, reused while they stay the same,
     rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a
