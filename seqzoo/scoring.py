@@ -13,7 +13,7 @@ The VCF-side pieces live in :mod:`seqzoo.windowing` (windows, accounting) and
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -65,6 +65,21 @@ def _inputs_key(inputs: dict | None) -> tuple:
     return tuple((k, np.asarray(v).tobytes()) for k, v in sorted(inputs.items()))
 
 
+def first_occurrences(keys: Iterable) -> tuple[list[int], np.ndarray]:
+    """(the index of each distinct key's first occurrence, in order; per key, the number of its
+    distinct key among them): ``keys[first[index[i]]] == keys[i]``."""
+    seen: dict = {}
+    first: list[int] = []
+    index = []
+    for i, key in enumerate(keys):
+        j = seen.get(key)
+        if j is None:
+            j = seen[key] = len(first)
+            first.append(i)
+        index.append(j)
+    return first, np.asarray(index, dtype=np.int64)
+
+
 def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Sequence[dict | None] | None = None,
                    **extra) -> dict[str, np.ndarray]:
     """``model.predict_sequences(seqs)``, predicting each distinct (sequence, inputs) once.
@@ -73,16 +88,7 @@ def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Seq
     to the model stacked along a first axis of length N.
     """
     inputs = list(inputs) if inputs is not None else [None] * len(seqs)
-    uniq: dict[tuple, int] = {}
-    first: list[int] = []
-    idx = np.empty(len(seqs), dtype=np.int64)
-    for i, (s, inp) in enumerate(zip(seqs, inputs)):
-        key = (s, _inputs_key(inp))
-        j = uniq.get(key)
-        if j is None:
-            j = uniq[key] = len(first)
-            first.append(i)
-        idx[i] = j
+    first, idx = first_occurrences((s, _inputs_key(inp)) for s, inp in zip(seqs, inputs))
     per_seq = {}
     if first and inputs[first[0]]:
         per_seq = {k: np.stack([np.asarray(inputs[i][k]) for i in first]) for k in inputs[first[0]]}
@@ -104,28 +110,12 @@ def predict_edits_unique(model, ref_seqs: Sequence[str], ref_index: np.ndarray, 
     """
     per_ref = per_ref or {}
     names = sorted(per_ref)
-    uniq: dict[tuple, int] = {}
-    first: list[int] = []
-    ref_map = np.empty(len(ref_seqs), dtype=np.int64)
-    for j, seq in enumerate(ref_seqs):
-        key = (seq,) + tuple(np.asarray(per_ref[k][j]).tobytes() for k in names)
-        u = uniq.get(key)
-        if u is None:
-            u = uniq[key] = len(first)
-            first.append(j)
-        ref_map[j] = u
+    first, ref_map = first_occurrences((seq,) + tuple(np.asarray(per_ref[k][j]).tobytes() for k in names)
+                                       for j, seq in enumerate(ref_seqs))
     if len(first) == len(ref_seqs):  # all distinct (then an edit repeats only with its record)
         return model.predict_edits(ref_seqs, ref_index, starts, ends, alts, batch_size=batch_size, **extra, **per_ref)
     index = ref_map[np.asarray(ref_index, dtype=np.int64)]
-    edits: dict[tuple, int] = {}
-    keep: list[int] = []
-    edit_map = np.empty(len(index), dtype=np.int64)
-    for i, key in enumerate(zip(index.tolist(), starts.tolist(), ends.tolist(), alts)):
-        e = edits.get(key)
-        if e is None:
-            e = edits[key] = len(keep)
-            keep.append(i)
-        edit_map[i] = e
+    keep, edit_map = first_occurrences(zip(index.tolist(), starts.tolist(), ends.tolist(), alts))
     keep_arr = np.asarray(keep, dtype=np.int64)
     ref_out, alt_out = model.predict_edits([ref_seqs[j] for j in first], index[keep_arr], starts[keep_arr],
                                            ends[keep_arr], [alts[i] for i in keep], batch_size=batch_size, **extra,
@@ -276,22 +266,13 @@ class PairScorer:
         """Ref and alt predictions through the model's ``predict_edits``: each distinct reference
         window once, each alt as the edit of its reference (only what the variant changes is
         recomputed; exact against full passes, see tests/test_incremental.py)."""
-        refs: dict = {}
-        ref_seqs, ref_inputs = [], []
-        ref_index = np.empty(len(pairs), dtype=np.int64)
-        starts = np.empty(len(pairs), dtype=np.int64)
-        ends = np.empty(len(pairs), dtype=np.int64)
-        alts = []
-        for i, p in enumerate(pairs):
-            key = (p.ref_key, hash(p.ref_seq), _inputs_key(p.inputs))
-            j = refs.get(key)
-            if j is None:
-                j = refs[key] = len(ref_seqs)
-                ref_seqs.append(p.ref_seq)
-                ref_inputs.append(p.inputs)
-            ref_index[i] = j
-            starts[i], ends[i], alt = p.edit if p.edit is not None else edit_of(p.ref_seq, p.alt_seq)
-            alts.append(alt)
+        first, ref_index = first_occurrences((p.ref_key, hash(p.ref_seq), _inputs_key(p.inputs)) for p in pairs)
+        ref_seqs = [pairs[i].ref_seq for i in first]
+        ref_inputs = [pairs[i].inputs for i in first]
+        edits = [p.edit if p.edit is not None else edit_of(p.ref_seq, p.alt_seq) for p in pairs]
+        starts = np.fromiter((e[0] for e in edits), dtype=np.int64, count=len(edits))
+        ends = np.fromiter((e[1] for e in edits), dtype=np.int64, count=len(edits))
+        alts = [e[2] for e in edits]
         per_ref = {}
         if ref_inputs[0]:
             per_ref = {k: np.stack([np.asarray(inp[k]) for inp in ref_inputs]) for k in ref_inputs[0]}
