@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from ..errors import SeqzooError
+from .textfile import GZIP_MAGIC
 
 
 class GenomeError(SeqzooError, ValueError):
@@ -32,7 +33,7 @@ def compression(path: str | os.PathLike) -> str | None:
     """
     with open(path, "rb") as fh:
         head = fh.read(12)
-        if head[:2] != b"\x1f\x8b":
+        if head[:2] != GZIP_MAGIC:
             return None
         if len(head) < 12 or not head[3] & 4:  # FLG.FEXTRA
             return "gzip"
@@ -113,7 +114,7 @@ class BgzfReader:
             return self._cache[1], self._cache[2]
         fh.seek(coffset)
         head = fh.read(12)
-        if len(head) < 12 or head[:2] != b"\x1f\x8b" or not head[3] & 4:
+        if len(head) < 12 or head[:2] != GZIP_MAGIC or not head[3] & 4:
             raise ValueError(f"no BGZF block at byte {coffset}")
         extra = fh.read(struct.unpack("<H", head[10:12])[0])
         bsize = None

@@ -297,6 +297,10 @@ class Framepool(SequenceModel):
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
+        if z1 is not None and not keep_pre:
+            raise ValueError("trunk_packed: a precomputed z1 needs keep_pre=True")
+        if keep_pre and workspace is not None:
+            raise ValueError("trunk_packed: keep_pre returns tracks to keep; it takes no workspace")
         rows = codes.size
         table0, taps1, taps2 = self.tap_weights()
         with torch.inference_mode():
@@ -310,16 +314,12 @@ class Framepool(SequenceModel):
             masked = torch.nonzero(no_base).view(-1)
             masked_rows = masked[(masked >= HALF) & (masked < HALF + rows)] - HALF  # track rows that are N / padding
             h0_padded = F.embedding_bag(windows, table0, mode="sum").relu_().index_fill_(0, masked, 0)
-            if keep_pre and workspace is not None:
-                raise ValueError("trunk_packed: keep_pre returns tracks to keep; it takes no workspace")
             h1_padded = _track(workspace, "h1_padded", rows + 2 * HALF)
             h1_padded[:HALF] = 0
             h1_padded[HALF + rows:] = 0
             h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
             h2 = _track(workspace, "h2", rows)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
-            if z1 is not None and not keep_pre:
-                raise ValueError("trunk_packed: a precomputed z1 needs keep_pre=True")
             if keep_pre:
                 if z1 is None:
                     z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
