@@ -947,7 +947,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     indels = table[table.kind.isin(["deletion", "insertion"])]
     indel_grid = np.full((5, hi - lo), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
     keep = (indels.window_index >= lo) & (indels.window_index < hi)
-    for idx, kind, alt, value in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep], indels[score][keep]):
+    for idx, kind, alt, value in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
+                                     indels[score][keep]):
         indel_grid[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = value
     with_indels = bool(len(indels))
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
@@ -984,7 +985,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
-                 f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base){shown}", fontsize=10, loc="left", pad=14)
+                 f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base){shown}", fontsize=10,
+                 loc="left", pad=14)
     last = axes[-1, 0]
     if with_indels:
         indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
