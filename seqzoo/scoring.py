@@ -13,6 +13,7 @@ The VCF-side pieces live in :mod:`seqzoo.windowing` (windows, accounting) and
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -157,6 +158,10 @@ class BlockRows:
         self.ends = np.concatenate([b.ends for b in self.blocks])
         self.alts = [a for b in self.blocks for a in b.alts]
 
+    def edits(self) -> "EditSet":
+        """The rows as an :class:`EditSet` (each distinct feature's reference once)."""
+        return EditSet(self.ref_seqs, [e[0] for e in self.extras], self.inv, self.starts, self.ends, self.alts)
+
     def alt_seqs(self) -> list[str]:
         return [self.ref_seqs[j][:a] + r + self.ref_seqs[j][b:]
                 for j, a, b, r in zip(self.inv.tolist(), self.starts.tolist(), self.ends.tolist(), self.alts)]
@@ -266,62 +271,60 @@ class PairScorer:
         """Ref and alt predictions through the model's ``predict_edits``: each distinct reference
         window once, each alt as the edit of its reference (only what the variant changes is
         recomputed; exact against full passes, see tests/test_incremental.py)."""
-        first, ref_index = first_occurrences((p.ref_key, hash(p.ref_seq), _inputs_key(p.inputs)) for p in pairs)
-        ref_seqs = [pairs[i].ref_seq for i in first]
-        ref_inputs = [pairs[i].inputs for i in first]
-        edits = [p.edit if p.edit is not None else edit_of(p.ref_seq, p.alt_seq) for p in pairs]
-        starts = np.fromiter((e[0] for e in edits), dtype=np.int64, count=len(edits))
-        ends = np.fromiter((e[1] for e in edits), dtype=np.int64, count=len(edits))
-        alts = [e[2] for e in edits]
+        return self._predict_edit_sets([_pair_edits(pairs)])[0]
+
+    def _predict_edit_sets(self, sets: Sequence["EditSet"]) -> list[tuple[dict, dict]]:
+        """(ref, alt) predictions per row of each :class:`EditSet`, all sets in one
+        :func:`predict_edits_unique` call: a reference that several sets hold (a chunk's FastRows
+        blocks and its per-allele pairs on the same 5'UTR) is computed once."""
+        ref_seqs = [s for e in sets for s in e.ref_seqs]
+        ref_inputs = [inp for e in sets for inp in e.ref_inputs]
+        offsets = np.cumsum([0] + [len(e.ref_seqs) for e in sets])
+        ref_index = np.concatenate([e.ref_index + o for e, o in zip(sets, offsets[:-1].tolist())])
+        starts, ends = np.concatenate([e.starts for e in sets]), np.concatenate([e.ends for e in sets])
+        alts = [a for e in sets for a in e.alts]
         per_ref = {}
         if ref_inputs[0]:
             per_ref = {k: np.stack([np.asarray(inp[k]) for inp in ref_inputs]) for k in ref_inputs[0]}
-        ref_out, alt = predict_edits_unique(self.model, ref_seqs, ref_index, starts, ends, alts, self.batch_size,
-                                            per_ref, **self.extra)
-        return {k: v[ref_index] for k, v in ref_out.items()}, alt
+        ref_out, alt_out = predict_edits_unique(self.model, ref_seqs, ref_index, starts, ends, alts,
+                                                self.batch_size, per_ref, **self.extra)
+        rows = np.cumsum([0] + [len(e.starts) for e in sets]).tolist()
+        return [({k: v[ref_index[a:b]] for k, v in ref_out.items()}, {k: v[a:b] for k, v in alt_out.items()})
+                for a, b in zip(rows[:-1], rows[1:])]
 
     def score_fast(self, blocks) -> Table:
         """The table of :class:`seqzoo.windowing.FastRows` blocks (alleles inside one model's
         windows), in order: the same rows and values as :meth:`score_table` of their pairs, built
         from arrays, with one model call for all of them."""
-        spec = self.spec
-        rows = BlockRows(blocks, spec)
-        ref_seqs, inv, starts, ends, alts, extras = rows.ref_seqs, rows.inv, rows.starts, rows.ends, rows.alts, rows.extras
-        per_ref = {}
-        if extras[0][0]:
-            per_ref = {k: np.stack([np.asarray(e[0][k]) for e in extras]) for k in extras[0][0]}
+        rows = BlockRows(blocks, self.spec)
         if self.incremental:
-            ref_out, alt = predict_edits_unique(self.model, ref_seqs, inv, starts, ends, alts, self.batch_size,
-                                                per_ref, **self.extra)
-            ref = {k: v[inv] for k, v in ref_out.items()}
+            ref, alt = self._predict_edit_sets([rows.edits()])[0]
         else:
-            alt_seqs = rows.alt_seqs()
-            row_inputs = [extras[j][0] for j in inv]
-            alt = predict_unique(self.model, alt_seqs, self.batch_size, inputs=row_inputs, **self.extra)
-            ref_out = predict_unique(self.model, ref_seqs, self.batch_size, inputs=[e[0] for e in extras],
-                                     **self.extra)
-            ref = {k: v[inv] for k, v in ref_out.items()}
-        effects = spec.effects(ref, alt)
-        cols = rows.metadata()
-        outputs = list(spec.outputs) + (list(spec.vector_outputs) if self.vectors else [])
-        for k in outputs:
-            cols[f"ref_{k}"] = ref[k]
-            cols[f"alt_{k}"] = alt[k]
-        for k in list(spec.effect_names) + (list(spec.vector_effect_names) if self.vectors else []):
-            cols[k] = np.asarray(effects[k])
-        return Table(rows.n, {c.name: cols[c.name] for c in self._columns})
+            inputs = [e[0] for e in rows.extras]
+            alt = predict_unique(self.model, rows.alt_seqs(), self.batch_size, inputs=[inputs[j] for j in rows.inv],
+                                 **self.extra)
+            ref_out = predict_unique(self.model, rows.ref_seqs, self.batch_size, inputs=inputs, **self.extra)
+            ref = {k: v[rows.inv] for k, v in ref_out.items()}
+        return self._table(rows.n, rows.metadata(), ref, alt)
 
     def score_items(self, items) -> Table:
         """The table of a chunk's items in order: :class:`WindowPair` objects and
-        :class:`seqzoo.windowing.FastRows` blocks (all blocks in one model call, all pairs in
-        another)."""
+        :class:`seqzoo.windowing.FastRows` blocks. Incremental: all of them in one model call (the
+        blocks and the pairs of a 5'UTR share its reference pass); else all blocks in one call, all
+        pairs in another."""
         pairs, blocks, is_block = _split_items(items)
         if not blocks:
             return self.score_table(pairs)
-        fast = self.score_fast(blocks)
         if not pairs:
-            return fast
-        return Table.stack([(fast, np.flatnonzero(is_block)), (self.score_table(pairs), np.flatnonzero(~is_block))],
+            return self.score_fast(blocks)
+        if self.incremental and not (self.vectors and self.spec.vector_outputs):  # (else pairs in score_rows slices)
+            rows = BlockRows(blocks, self.spec)
+            (ref_b, alt_b), (ref_p, alt_p) = self._predict_edit_sets([rows.edits(), _pair_edits(pairs)])
+            fast = self._table(rows.n, rows.metadata(), ref_b, alt_b)
+            slow = self._table(len(pairs), metadata_table(pairs, self.spec), ref_p, alt_p)
+        else:
+            fast, slow = self.score_fast(blocks), self.score_table(pairs)
+        return Table.stack([(fast, np.flatnonzero(is_block)), (slow, np.flatnonzero(~is_block))],
                            len(is_block), self._columns)
 
     def columns(self) -> list[str]:
@@ -343,15 +346,42 @@ class PairScorer:
 
     def _score(self, pairs: Sequence[WindowPair]) -> Table:
         ref, alt = self.predict_pairs(pairs)
+        return self._table(len(pairs), metadata_table(pairs, self.spec), ref, alt)
+
+    def _table(self, n: int, cols: dict, ref: dict, alt: dict) -> Table:
+        """n rows: the metadata ``cols``, ``ref_<output>``, ``alt_<output>`` and the effects."""
         effects = self.spec.effects(ref, alt)
-        cols = metadata_table(pairs, self.spec)
         outputs = list(self.spec.outputs) + (list(self.spec.vector_outputs) if self.vectors else [])
         for k in outputs:
             cols[f"ref_{k}"] = ref[k]
             cols[f"alt_{k}"] = alt[k]
         for k in list(self.spec.effect_names) + (list(self.spec.vector_effect_names) if self.vectors else []):
             cols[k] = np.asarray(effects[k])
-        return Table(len(pairs), {c.name: cols[c.name] for c in self._columns})
+        return Table(n, {c.name: cols[c.name] for c in self._columns})
+
+
+@dataclass
+class EditSet:
+    """Rows as edits of reference windows (model orientation): ``ref_seqs`` with their extra
+    inputs (``ref_inputs``, dicts or None), and per row its reference (``ref_index``) and the edit
+    ``ref_seqs[ref_index[i]][starts[i]:ends[i]]`` -> ``alts[i]`` (0-based half-open)."""
+
+    ref_seqs: list
+    ref_inputs: list
+    ref_index: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    alts: list
+
+
+def _pair_edits(pairs: Sequence[WindowPair]) -> EditSet:
+    """The :class:`EditSet` of window pairs: each distinct reference window (key, sequence and
+    inputs) once."""
+    first, ref_index = first_occurrences((p.ref_key, hash(p.ref_seq), _inputs_key(p.inputs)) for p in pairs)
+    edits = [p.edit if p.edit is not None else edit_of(p.ref_seq, p.alt_seq) for p in pairs]
+    return EditSet([pairs[i].ref_seq for i in first], [pairs[i].inputs for i in first], ref_index,
+                   np.fromiter((e[0] for e in edits), dtype=np.int64, count=len(edits)),
+                   np.fromiter((e[1] for e in edits), dtype=np.int64, count=len(edits)), [e[2] for e in edits])
 
 
 class ModelsScorer:

@@ -567,6 +567,46 @@ def test_transcripts_sharing_a_5utr_cost_one_reference_pass_and_one_edit_each(tm
     np.testing.assert_allclose(inc[cols].to_numpy(), full[cols].to_numpy(), rtol=0, atol=1e-5)
 
 
+def test_a_multiallelic_record_shares_its_5utrs_reference_pass_with_the_vectorised_rows(tmp_path, monkeypatch):
+    """A multi-allelic record takes the per-allele path while the records around it take the
+    vectorised one (FastRows): in one chunk both go to predict_edits together, so the 5'UTR's
+    reference is computed once (before, once per path); rows stay in VCF order, every value equals
+    the full-pass path's."""
+    import seqzoo
+    from seqzoo.nets.framepool import Framepool
+    from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
+    model = random_framepool(6)
+    rng = np.random.default_rng(45)
+    seq = random_sequence(rng, 3000)
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
+    lines = [gtf_line("chr1", kind, a, b, "-", "TX", "G") for kind, a, b in
+             (("transcript", 1001, 1900), ("exon", 1001, 1900), ("CDS", 1001, 1699), ("five_prime_utr", 1700, 1900))]
+    gtf = write_gtf(tmp_path / "a.gtf", lines)
+    other = {b: [c for c in "ACGT" if c != b] for b in "ACGT"}
+    records = [("chr1", pos, f"s{pos}", seq[pos - 1], other[seq[pos - 1]][0]) for pos in range(1705, 1895, 10)]
+    records[7] = ("chr1", records[7][1], "multi", records[7][3], ",".join(other[records[7][3]]))  # three ALTs
+    records[12] = ("chr1", records[12][1], "multi_del", seq[records[12][1] - 1:records[12][1] + 1],
+                   f"{seq[records[12][1] - 1]},{other[seq[records[12][1] - 1]][1]}{seq[records[12][1]]}")
+    vcf = write_vcf(tmp_path / "v.vcf", records)
+    calls = []
+    original = Framepool.predict_edits
+
+    def spy(self, ref_seqs, ref_index, starts, ends, alts, **kw):
+        calls.append((len(ref_seqs), len(starts)))
+        return original(self, ref_seqs, ref_index, starts, ends, alts, **kw)
+
+    monkeypatch.setattr(Framepool, "predict_edits", spy)
+    inc = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf).rows
+    full = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, incremental=False).rows
+    n_alleles = len(records) + 2 + 1
+    assert calls == [(1, n_alleles)]
+    assert list(zip(inc.record, inc.alt_index)) == list(zip(full.record, full.alt_index))
+    assert list(inc.variant_id[inc.record == 8]) == ["multi"] * 3 and list(inc.alt_index[inc.record == 8]) == [0, 1, 2]
+    assert inc.record.is_monotonic_increasing and len(inc) == n_alleles
+    cols = [c for c in inc.columns if inc[c].dtype.kind == "f"]
+    np.testing.assert_allclose(inc[cols].to_numpy(), full[cols].to_numpy(), rtol=0, atol=1e-5)
+
+
 def test_framepool_lookup_follows_weight_changes():
     """The conv1 table is derived from the weights: built once, reused while they stay the same,
     rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a
