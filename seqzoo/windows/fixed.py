@@ -327,8 +327,9 @@ class AnchoredWindowRule:
             starts[indel] = np.where(minus[indel], w_end[indel] - hi, lo - w_start[indel])
             ends[indel] = starts[indel] + (hi - lo)
             usable[indel] = ok
-            for k, i in enumerate(indel.tolist()):
-                out[i] = text[offsets[k]:offsets[k + 1]]
+            bounds = offsets.tolist()
+            for i, a, b in zip(indel.tolist(), bounds[:-1], bounds[1:]):
+                out[i] = text[a:b]
         return starts, ends, out, usable
 
     @functools.cached_property
