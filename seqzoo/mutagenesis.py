@@ -22,6 +22,7 @@ the model's note columns (Xpresso: ``halflife_source``, where the half-life feat
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ import numpy as np
 
 from .encoding import reverse_complement
 from .errors import UsageError
+
+log = logging.getLogger(__name__)
 
 BASES = "ACGT"
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
@@ -225,6 +228,22 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     ends = np.array([e[1] for e in edits], dtype=np.int64)
     alts = [e[2] for e in edits]
     use_edits = incremental and hasattr(torch_model, "predict_edits")
+    window_starts = starts
+    # variable-length windows: a deletion can leave no A/C/G/T base (a 1-nt 5'UTR, or N bases around
+    # one), which the model cannot score (score_vcf's window_without_bases): it is predicted as the
+    # unchanged window, then given NaN
+    empty = np.zeros(n, dtype=bool)
+    if not fixed_length:
+        is_base = np.isin(np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8), list(b"ACGT"))
+        bases = np.r_[0, np.cumsum(is_base)]  # A/C/G/T bases before each index
+        kept = bases[-1] - (bases[ends] - bases[starts])
+        empty = kept + np.array([sum(c in "ACGT" for c in a.upper()) for a in alts], dtype=np.int64) == 0
+        if empty.any():  # (the table keeps window_starts)
+            first = seq[:1]
+            starts, ends = np.where(empty, 0, starts), np.where(empty, 1, ends)
+            alts = [first if e else a for a, e in zip(alts, empty.tolist())]
+            edits = [(0, 1, first) if e else x for x, e in zip(edits, empty.tolist())]
+    unscorable = np.zeros(n, dtype=bool)  # indels of fixed windows that leave the contig (see _fixed_indel)
     if use_edits and not (fixed_length and indels):
         ref_out, alt_out = torch_model.predict_edits([seq], np.zeros(n, dtype=np.int64), starts, ends, alts,
                                                      batch_size=batch_size, **inputs)
@@ -234,6 +253,8 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
         if fixed_length and indels:  # the window rule's own indel: the anchor keeps its index
             alt_seqs = [a if k == "snv" else _fixed_indel(setup, spec, rule, window, s, e, alt) for a, k, s, e, alt
                         in zip(alt_seqs, kinds, starts, ends, alts)]
+            unscorable = np.array([a is None for a in alt_seqs])
+            alt_seqs = [seq if a is None else a for a in alt_seqs]  # (predicted, then set to NaN below)
         ref_out = torch_model.predict_sequences([seq], batch_size=batch_size, **inputs)
         per_seq = {k: np.repeat(v, n, axis=0) for k, v in inputs.items()}
         if use_edits and snv.any():  # substitutions incrementally, the indels as full passes
@@ -246,15 +267,23 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
                 alt_out[k][snv], alt_out[k][~snv] = part[k], full[k]
         else:
             alt_out = torch_model.predict_sequences(alt_seqs, batch_size=batch_size, **per_seq)
+    for lost, why in ((unscorable, f"have no alt window (the model's window rule would read past an end of contig "
+                                   f"{window.chrom})"), (empty, "leave no A/C/G/T base in the window")):
+        if lost.any():  # no values, and said so
+            for k in alt_out:
+                alt_out[k] = alt_out[k].astype(np.result_type(alt_out[k].dtype, np.float32))
+                alt_out[k][lost] = np.nan
+            log.warning("%s ISM of %s: %d of the %d 1-nt indels %s; their alt outputs and effects are NaN",
+                        spec.name, window.feature_id, int(lost.sum()), int(sum(k != "snv" for k in kinds)), why)
     ref_rows = {k: np.repeat(v[:1], n, axis=0) for k, v in ref_out.items()}
     effects = spec.effects(ref_rows, alt_out)
     positions = window.positions
     genome_pos = np.array([positions[min(s, len(seq) - 1)] if k != "insertion" else
                            positions[s - 1] if s > 0 else positions[0] + (-1 if strand == "+" else 1)
-                           for s, k in zip(starts, kinds)], dtype=np.int64)
+                           for s, k in zip(window_starts, kinds)], dtype=np.int64)
     table = pd.DataFrame({
         "model": spec.name, "feature_id": window.feature_id, "gene_id": window.gene_id,
-        "window_index": starts, "chrom": window.chrom, "pos": genome_pos + 1, "strand": strand,
+        "window_index": window_starts, "chrom": window.chrom, "pos": genome_pos + 1, "strand": strand,
         "ref": ref_bases, "alt": alt_bases,
         "ref_forward": [b.translate(_COMPLEMENT) if strand == "-" and b != "-" else b for b in ref_bases],
         "alt_forward": [b.translate(_COMPLEMENT) if strand == "-" and b != "-" else b for b in alt_bases],
@@ -272,15 +301,21 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
                             allele.variant_id if allele is not None else None)
 
 
-def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str:
+def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str | None:
     """The alt window of a 1-nt indel at model index ``start`` of a fixed window, built by the model's
-    window rule from the genome (so the anchor keeps its index, as for a VCF indel)."""
+    window rule from the genome (so the anchor keeps its index, as for a VCF indel); None where there
+    is none: the VCF anchor base would lie off the contig (an indel at its first or last base), or
+    the window rule would read past an end of the contig (e.g. a deletion shifting bases in from
+    before a window that starts at the contig's first base)."""
     from .genome.vcf import VariantAllele
 
     positions, strand = window.positions, window.strand
     genome = setup.windows.genome
+    length = genome.lengths[window.chrom]
     if alt == "":  # deletion of the base at model index start: a VCF deletion anchored on the base before
-        p = int(positions[start]) - 1 if strand == "+" else int(positions[start]) - 1
+        p = int(positions[start]) - 1
+        if p < 0:
+            return None
         anchor = genome.fetch(window.chrom, p, p + 1)
         ref = anchor + genome.fetch(window.chrom, p + 1, p + 2)
         allele = VariantAllele(window.chrom, p + 1, ref, anchor, None, 0, 0)
@@ -291,10 +326,10 @@ def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> s
         else:
             p = int(positions[start]) if start < len(positions) else int(positions[-1]) - 1
             base = reverse_complement(alt)
+        if not 0 <= p < length:
+            return None
         anchor = genome.fetch(window.chrom, p, p + 1)
         allele = VariantAllele(window.chrom, p + 1, anchor, anchor + base, None, 0, 0)
     pairs, _ = rule.windows(allele, window.chrom)
     pair = next((x for x in pairs if x.feature_id == window.feature_id), None)
-    if pair is None:  # the indel leaves the window's reach (e.g. past a contig end): the reference
-        return window.seq
-    return pair.alt_seq
+    return None if pair is None else pair.alt_seq

@@ -911,6 +911,9 @@ def save(fig, out: str | os.PathLike) -> Path:
 
 
 # -- in-silico mutagenesis ----------------------------------------------------------------------
+NO_VALUE = "#f2d45c"  # ISM indels without an alt window (the window rule would leave the contig)
+
+
 def ism_figure(table, window, score: str | None = None, max_positions: int = 400):
     """The mutation map of :func:`seqzoo.mutagenesis.ism`: window positions x the four bases, each cell the
     effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
@@ -920,8 +923,9 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
     else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
-    G or T before it (the insertions after the last base are in the table only). Returns the Figure
-    (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``, ``indels``)."""
+    G or T before it (the insertions after the last base are in the table only); indels the table
+    holds without a value (NaN: no alt window) are yellow. Returns the Figure (artists tagged with
+    ``gid``: ``ism``, ``landmark:<label>``, ``variant``, ``indels``, ``no_value``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
@@ -946,10 +950,12 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
         grid[rows[alt], idx - lo] = value
     indels = table[table.kind.isin(["deletion", "insertion"])]
     indel_grid = np.full((5, hi - lo), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
+    no_value = np.zeros((5, hi - lo), dtype=bool)  # indels the table holds without a value (no alt window)
     keep = (indels.window_index >= lo) & (indels.window_index < hi)
     for idx, kind, alt, value in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
                                      indels[score][keep]):
         indel_grid[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = value
+        no_value[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = not np.isfinite(value)
     with_indels = bool(len(indels))
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
@@ -985,13 +991,17 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
-                 f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base){shown}", fontsize=10,
+                 f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base"
+                 f"{'; yellow: no alt window, off the contig' if no_value.any() else ''}){shown}", fontsize=10,
                  loc="left", pad=14)
     last = axes[-1, 0]
     if with_indels:
         indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
                                   extent=(lo - 0.5, hi - 0.5, 4.5, -0.5))
         indel_image.set_gid("indels")
+        if no_value.any():  # told apart from the reference's grey
+            last.imshow(np.where(no_value, 1.0, np.nan), aspect="auto", cmap=mcolors.ListedColormap([NO_VALUE]),
+                        interpolation="nearest", extent=(lo - 0.5, hi - 0.5, 4.5, -0.5), gid="no_value")
         last.set_yticks(range(5), ["del", "+A", "+C", "+G", "+T"])
         last.set_ylabel("1-nt indel\n(+: inserted\nbefore the base)", fontsize=8)
     if hi - lo <= 240:  # the reference letters fit (smaller beyond 120)

@@ -92,6 +92,84 @@ def test_hal_ism_and_fixed_window_indels_follow_the_window_rule(hal_table):
     assert len(pair.alt_seq) == 160 and pair.alt_seq[80] == window.seq[80] or window.strand == "-"
 
 
+def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_nan_not_zero(tmp_path, hal_table,
+                                                                                              caplog):
+    """A donor window [0, 160) starting at the contig's first base: ISM with indels runs (a crash
+    fetching base -1 before), the indels whose alt window the window rule cannot build (a deletion
+    left of the donor shifts in a base from before the contig; nothing to anchor an insertion before
+    the first base on) get NaN alt scores and effects with a warning (before: the reference window,
+    an effect of exactly 0), and every other row equals the window rule's own alt window."""
+    from seqzoo import registry
+    from seqzoo.genome.vcf import VariantAllele
+    from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
+    from seqzoo.windowing import VariantWindows
+    seq = list(random_sequence(np.random.default_rng(5), 1000))
+    seq[80:82] = "GT"  # exon 1 ends at base 80 (1-based): the donor window is [0, 160)
+    seq = "".join(seq)
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
+    gtf = write_gtf(tmp_path / "a.gtf", [gtf_line("chr1", "exon", 1, 80, "+", "TP", "GP"),
+                                         gtf_line("chr1", "exon", 301, 400, "+", "TP", "GP")])
+    model = seqzoo.load_model("HAL", weights=hal_table)
+    for incremental in (True, False):
+        caplog.clear()
+        table, win = seqzoo.ism([("HAL", model)], fasta, gtf, feature="TP:donor1", indels=True, incremental=incremental)
+        assert win.window.seq == seq[:160] and len(table) == 3 * 160 + 160 + 4 * 161
+        nan = table[table.alt_score.isna()]
+        assert nan.delta.isna().all() and table.delta.notna().sum() == len(table) - len(nan)
+        assert list(nan.kind.unique()) == ["deletion", "insertion"]
+        assert list(nan[nan.kind == "deletion"].window_index) == list(range(80))  # left of the donor
+        assert list(nan[nan.kind == "insertion"].window_index) == [0] * 4  # before the contig's first base
+        assert "84 of the 804 1-nt indels have no alt window" in caplog.text
+    rule = VariantWindows(registry.get("HAL"), fasta, gtf).rule
+    for i in (80, 81, 120, 159):  # deletions right of the donor: the window rule's alt window
+        allele = VariantAllele("chr1", i, seq[i - 1:i + 1], seq[i - 1], None, 1, 0)
+        pair = next(p for p in rule.windows(allele, "chr1")[0] if p.feature_id == "TP:donor1")
+        row = table[(table.kind == "deletion") & (table.window_index == i)].iloc[0]
+        assert row.alt_score == pytest.approx(model.predict_sequences([pair.alt_seq])["score"][0], abs=1e-9)
+    ins = table[(table.kind == "insertion") & (table.window_index == 1) & (table.alt == "G")].iloc[0]
+    # left of the donor the inserted base pushes the first base out: the donor stays at index 80
+    assert ins.alt_score == pytest.approx(model.predict_sequences(["G" + seq[1:160]])["score"][0], abs=1e-9)
+    from seqzoo import plots  # the mutation map tells those cells apart from the reference's grey
+    fig = plots.ism_figure(table, win)
+    no_value = next(a for a in fig.axes[1].get_images() if a.get_gid() == "no_value")
+    marked = np.isfinite(np.ma.filled(no_value.get_array(), np.nan))
+    assert marked.sum() == 84 and marked[0, :80].all() and marked[1:, 0].all() and "yellow: no alt window" in \
+        fig.axes[0].get_title(loc="left")
+
+
+def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, caplog):
+    """Framepool ISM with indels of a 1-nt 5'UTR and of 'NNN' + one base: deleting the only A/C/G/T
+    base leaves nothing to pool (score_vcf's window_without_bases); that row gets NaN with a warning
+    (before: a ValueError ended the whole call, worded differently per path), every other row
+    equals a full pass of its alt window, on both paths."""
+    import torch
+    from seqzoo.nets.framepool import Framepool
+    from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
+    torch.manual_seed(4)
+    model = Framepool().eval()  # random weights: no published file needed
+    seq = list(random_sequence(np.random.default_rng(6), 1000))
+    seq[500:503] = "NNN"
+    seq = "".join(seq)
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
+    gtf = write_gtf(tmp_path / "a.gtf", [gtf_line("chr1", "five_prime_utr", 101, 101, "+", "U1", "G1"),
+                                         gtf_line("chr1", "five_prime_utr", 501, 504, "+", "U2", "G2")])
+    for feature, utr in (("U1", seq[100]), ("U2", seq[500:504])):
+        for incremental in (True, False):
+            caplog.clear()
+            table, win = seqzoo.ism([("Framepool", model)], fasta, gtf, feature=feature, indels=True,
+                                    incremental=incremental)
+            snvs = sum(4 if b == "N" else 3 for b in utr)  # (every base for an N)
+            assert win.window.seq == utr and len(table) == snvs + len(utr) + 4 * (len(utr) + 1)
+            gone = table[table.alt_mrl.isna()]
+            assert list(zip(gone.kind, gone.window_index)) == [("deletion", len(utr) - 1)]
+            assert gone.mrl_fold_change.isna().all() and "1 of the" in caplog.text and \
+                "leave no A/C/G/T base in the window" in caplog.text
+            rest = table[table.alt_mrl.notna()]
+            alt = [utr[:i] + ("" if k == "deletion" else a) + utr[i + (k != "insertion"):]
+                   for i, k, a in zip(rest.window_index, rest.kind, rest.alt)]
+            np.testing.assert_allclose(rest.alt_mrl, model.predict_sequences(alt)["mrl"], atol=1e-5, rtol=0)
+
+
 def test_xpresso_ism_uses_the_genes_half_life_features():
     require_weights("humanMedian_trainepoch.11-0.426.h5")
     table, win = seqzoo.ism("Xpresso/human_median", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="GENE0",
