@@ -13,7 +13,9 @@ and ratios that hold when other processes keep the machine busy).
 
 * Framepool by 5'UTR length: transcripts whose 5'UTR (1-3 exons) is ~100, ~170, ~250 or ~1,000 nt,
   both strands, 20 records per UTR (85% SNVs, 15% 1-3-nt insertions and deletions); and ~170 nt with
-  three transcripts per gene sharing the 5'UTR (isoforms: each record gives three rows).
+  three transcripts per gene sharing the 5'UTR (isoforms: each record gives three rows); ~170 nt with
+  a tenth of the SNV records multi-allelic (two ALTs); ~170 nt with 2 records per 5'UTR (the
+  reference pass, a full pass of each 5'UTR, is then most of the incremental path's work).
 * Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
   kept), half-life features from a file.
 * HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, and
@@ -65,11 +67,15 @@ def max_diff(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 # -- datasets ----------------------------------------------------------------------------------------
-def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0, isoforms: int = 1) -> dict:
+def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0, isoforms: int = 1,
+                multiallelic: float = 0.0) -> dict:
     """Transcripts with 5'UTRs of ~``utr_length`` nt (1-3 exons, lengths within +-25%), both strands,
     ``per_utr`` records inside each UTR (85% SNVs, the rest 1-3-nt indels). ``isoforms``: transcripts
-    per gene sharing its 5'UTR (CDS ends 60 nt apart), as GENCODE's isoforms often do."""
+    per gene sharing its 5'UTR (CDS ends 60 nt apart), as GENCODE's isoforms often do.
+    ``multiallelic``: the share of SNV records given a second ALT (``A,C``: two alleles, the
+    per-allele path), drawn from a generator of their own (the records are the same as without)."""
     rng = np.random.default_rng(seed)
+    rng_multi = np.random.default_rng(seed + 10_000)
     out.mkdir(parents=True, exist_ok=True)
     slot = 3 * utr_length + 2000
     length = 1000 + n_tx * slot
@@ -106,7 +112,10 @@ def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: 
             r = seq[p - 1]
             kind = rng.random()
             if kind < 0.85:
-                records.append(("1", p, None, r, "ACGT"[("ACGT".index(r) + 1 + int(rng.integers(3))) % 4]))
+                alt = "ACGT"[("ACGT".index(r) + 1 + int(rng.integers(3))) % 4]
+                if rng_multi.random() < multiallelic:
+                    alt += "," + next(b for b in "ACGT" if b not in (r, alt))
+                records.append(("1", p, None, r, alt))
             elif kind < 0.925:
                 records.append(("1", p, None, r, r + random_sequence(rng, int(rng.integers(1, 4)))))
             else:
@@ -224,6 +233,16 @@ def main(argv=None) -> int:
         t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
         add(f"Framepool, 5'UTR ~170 nt, {n_tx} genes x 3 transcripts sharing it x 20 records", n, t_inc, t_full,
             diff, mon)
+        # a tenth of the SNV records with two ALTs (the per-allele path, sharing each 5'UTR's reference
+        # pass with the vectorised records around them)
+        paths = utr_dataset(work / "utr170multi", 170, n_tx, seed=172, multiallelic=0.1)
+        t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        add(f"Framepool, 5'UTR ~170 nt, {n_tx} transcripts x 20 records, 10% of SNV records multi-allelic", n,
+            t_inc, t_full, diff, mon)
+        n_few = 400 if args.quick else 2000  # few variants per 5'UTR: the reference pass is most of the work
+        paths = utr_dataset(work / "utr170few", 170, n_few, per_utr=2, seed=173)
+        t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        add(f"Framepool, 5'UTR ~170 nt, {n_few} transcripts x 2 records", n, t_inc, t_full, diff, mon)
     if "xpresso" in only:
         import xpresso as xp_bench
         paths = xp_bench.make_tss_dataset(work / "tss", n_genes=16 if args.quick else 40)["paths"]

@@ -387,7 +387,8 @@ class _Weights:
     def __init__(self, model: Framepool):
         self.table0, taps1, _ = model.tap_weights()
         self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1))
-        self.taps1, self.taps2 = _stacked_taps(model.conv1), _stacked_taps(model.conv2)
+        self.taps1 = model.cached("stacked_taps1", lambda: _stacked_taps(model.conv1))
+        self.taps2 = model.cached("stacked_taps2", lambda: _stacked_taps(model.conv2))
         self.b1, self.b2 = model.conv1.bias.detach(), model.conv2.bias.detach()
 
 
