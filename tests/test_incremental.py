@@ -524,6 +524,20 @@ def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
         model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
 
 
+def count_predict_edits(monkeypatch) -> list:
+    """The (references, edits) of every Framepool.predict_edits call from now on, in order."""
+    from seqzoo.nets.framepool import Framepool
+    calls = []
+    original = Framepool.predict_edits
+
+    def spy(self, ref_seqs, ref_index, starts, ends, alts, **kw):
+        calls.append((len(ref_seqs), len(starts)))
+        return original(self, ref_seqs, ref_index, starts, ends, alts, **kw)
+
+    monkeypatch.setattr(Framepool, "predict_edits", spy)
+    return calls
+
+
 @pytest.mark.parametrize("vectorized", [True, False])
 def test_transcripts_sharing_a_5utr_cost_one_reference_pass_and_one_edit_each(tmp_path, monkeypatch, vectorized):
     """Two transcripts of a gene with the same 5'UTR (different CDS ends) and a third with its own:
@@ -531,7 +545,6 @@ def test_transcripts_sharing_a_5utr_cost_one_reference_pass_and_one_edit_each(tm
     edit of it once (seqzoo.scoring.predict_edits_unique), both transcripts' rows get the same
     values, and every row equals the full-pass path's; per-allele path too (vectorized=False)."""
     import seqzoo
-    from seqzoo.nets.framepool import Framepool
     from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
     model = random_framepool(5)
     rng = np.random.default_rng(44)
@@ -548,14 +561,7 @@ def test_transcripts_sharing_a_5utr_cost_one_reference_pass_and_one_edit_each(tm
                for pos in list(range(1010, 1200, 12)) + list(range(3010, 3150, 20))]
     records += [("chr1", 1100, "del", seq[1099:1102], seq[1099]), ("chr1", 3100, "ins", seq[3099], seq[3099] + "GA")]
     vcf = write_vcf(tmp_path / "v.vcf", records)
-    calls = []
-    original = Framepool.predict_edits
-
-    def spy(self, ref_seqs, ref_index, starts, ends, alts, **kw):
-        calls.append((len(ref_seqs), len(starts)))
-        return original(self, ref_seqs, ref_index, starts, ends, alts, **kw)
-
-    monkeypatch.setattr(Framepool, "predict_edits", spy)
+    calls = count_predict_edits(monkeypatch)
     inc = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, vectorized=vectorized).rows
     full = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, vectorized=vectorized, incremental=False).rows
     in_a = sum(1010 <= r[1] < 1201 for r in records)
@@ -573,7 +579,6 @@ def test_a_multiallelic_record_shares_its_5utrs_reference_pass_with_the_vectoris
     reference is computed once (before, once per path); rows stay in VCF order, every value equals
     the full-pass path's."""
     import seqzoo
-    from seqzoo.nets.framepool import Framepool
     from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf, write_vcf
     model = random_framepool(6)
     rng = np.random.default_rng(45)
@@ -588,14 +593,7 @@ def test_a_multiallelic_record_shares_its_5utrs_reference_pass_with_the_vectoris
     records[12] = ("chr1", records[12][1], "multi_del", seq[records[12][1] - 1:records[12][1] + 1],
                    f"{seq[records[12][1] - 1]},{other[seq[records[12][1] - 1]][1]}{seq[records[12][1]]}")
     vcf = write_vcf(tmp_path / "v.vcf", records)
-    calls = []
-    original = Framepool.predict_edits
-
-    def spy(self, ref_seqs, ref_index, starts, ends, alts, **kw):
-        calls.append((len(ref_seqs), len(starts)))
-        return original(self, ref_seqs, ref_index, starts, ends, alts, **kw)
-
-    monkeypatch.setattr(Framepool, "predict_edits", spy)
+    calls = count_predict_edits(monkeypatch)
     inc = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf).rows
     full = seqzoo.score_vcf([("Framepool", model)], fasta, vcf, gtf, incremental=False).rows
     n_alleles = len(records) + 2 + 1
