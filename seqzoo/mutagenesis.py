@@ -111,7 +111,11 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
 
     if not hasattr(rule, "reference_window"):
         raise UsageError(f"model {spec.name} has no feature windows: use --region or --vcf/--variant")
-    window = rule.reference_window(feature)
+    from .windows.fixed import WindowPastContigEnd
+    try:
+        window = rule.reference_window(feature)
+    except WindowPastContigEnd as exc:  # (score_vcf skips its variants as window_past_contig_end)
+        raise UsageError(f"{feature!r}: its {spec.name} window {exc}, so there is no window to mutate") from exc
     if window is None:
         known = rule.feature_ids()
         gtf = setup.windows.gtf_file
@@ -267,16 +271,21 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
                 alt_out[k][snv], alt_out[k][~snv] = part[k], full[k]
         else:
             alt_out = torch_model.predict_sequences(alt_seqs, batch_size=batch_size, **per_seq)
-    for lost, why in ((unscorable, f"have no alt window (the model's window rule would read past an end of contig "
+    for rows, why in ((unscorable, f"have no alt window (the model's window rule would read past an end of contig "
                                    f"{window.chrom})"), (empty, "leave no A/C/G/T base in the window")):
-        if lost.any():  # no values, and said so
+        if rows.any():  # no values, and said so
             for k in alt_out:
                 alt_out[k] = alt_out[k].astype(np.result_type(alt_out[k].dtype, np.float32))
-                alt_out[k][lost] = np.nan
+                alt_out[k][rows] = np.nan
             log.warning("%s ISM of %s: %d of the %d 1-nt indels %s; their alt outputs and effects are NaN",
-                        spec.name, window.feature_id, int(lost.sum()), int(sum(k != "snv" for k in kinds)), why)
+                        spec.name, window.feature_id, int(rows.sum()), int(sum(k != "snv" for k in kinds)), why)
     ref_rows = {k: np.repeat(v[:1], n, axis=0) for k, v in ref_out.items()}
     effects = spec.effects(ref_rows, alt_out)
+    lost = unscorable | empty
+    if lost.any():  # every effect too, integer ones (APARENT2's argmax positions) included
+        for k in spec.effect_names:
+            effects[k] = np.asarray(effects[k]).astype(np.result_type(np.asarray(effects[k]).dtype, np.float32))
+            effects[k][lost] = np.nan
     positions = window.positions
     genome_pos = np.array([positions[min(s, len(seq) - 1)] if k != "insertion" else
                            positions[s - 1] if s > 0 else positions[0] + (-1 if strand == "+" else 1)
@@ -303,15 +312,15 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
 
 def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str | None:
     """The alt window of a 1-nt indel at model index ``start`` of a fixed window, built by the model's
-    window rule from the genome (so the anchor keeps its index, as for a VCF indel); None where there
-    is none: the VCF anchor base would lie off the contig (an indel at its first or last base), or
-    the window rule would read past an end of the contig (e.g. a deletion shifting bases in from
-    before a window that starts at the contig's first base)."""
+    window rule from the genome (so the anchor keeps its index, as for a VCF indel). The reference
+    window where the indel misses it (an insertion at the window's outer edge pushes nothing in);
+    None where the model cannot score it: a deletion of the contig's first base (no VCF anchor before
+    it), or one the window rule skips (``window_past_contig_end``: e.g. a deletion shifting in a base
+    from before a window that starts at the contig's first base)."""
     from .genome.vcf import VariantAllele
 
     positions, strand = window.positions, window.strand
     genome = setup.windows.genome
-    length = genome.lengths[window.chrom]
     if alt == "":  # deletion of the base at model index start: a VCF deletion anchored on the base before
         p = int(positions[start]) - 1
         if p < 0:
@@ -326,10 +335,14 @@ def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> s
         else:
             p = int(positions[start]) if start < len(positions) else int(positions[-1]) - 1
             base = reverse_complement(alt)
-        if not 0 <= p < length:
-            return None
+        if p < 0:  # before the contig's first base, at the window's outer edge: it pushes nothing in
+            return window.seq
         anchor = genome.fetch(window.chrom, p, p + 1)
         allele = VariantAllele(window.chrom, p + 1, anchor, anchor + base, None, 0, 0)
-    pairs, _ = rule.windows(allele, window.chrom)
+    pairs, skips = rule.windows(allele, window.chrom)
     pair = next((x for x in pairs if x.feature_id == window.feature_id), None)
-    return None if pair is None else pair.alt_seq
+    if pair is not None:
+        return pair.alt_seq
+    if any(x.feature_id == window.feature_id for x in skips):  # e.g. window_past_contig_end
+        return None
+    return window.seq  # the allele misses the window (an insertion at its outer edge): unchanged

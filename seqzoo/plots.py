@@ -911,7 +911,7 @@ def save(fig, out: str | os.PathLike) -> Path:
 
 
 # -- in-silico mutagenesis ----------------------------------------------------------------------
-NO_VALUE = "#f2d45c"  # ISM indels without an alt window (the window rule would leave the contig)
+NO_VALUE = "#f2d45c"  # ISM indels the model cannot score (no alt window, or no A/C/G/T base left)
 
 
 def ism_figure(table, window, score: str | None = None, max_positions: int = 400):
@@ -924,7 +924,7 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
     G or T before it (the insertions after the last base are in the table only); indels the table
-    holds without a value (NaN: no alt window) are yellow. Returns the Figure (artists tagged with
+    holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow. Returns the Figure (artists tagged with
     ``gid``: ``ism``, ``landmark:<label>``, ``variant``, ``indels``, ``no_value``)."""
     import matplotlib.colors as mcolors
 
@@ -950,12 +950,13 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
         grid[rows[alt], idx - lo] = value
     indels = table[table.kind.isin(["deletion", "insertion"])]
     indel_grid = np.full((5, hi - lo), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
-    no_value = np.zeros((5, hi - lo), dtype=bool)  # indels the table holds without a value (no alt window)
+    no_value = np.zeros((5, hi - lo), dtype=bool)  # indels the model cannot score (all alt outputs NaN)
     keep = (indels.window_index >= lo) & (indels.window_index < hi)
-    for idx, kind, alt, value in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
-                                     indels[score][keep]):
+    unscored = indels[[f"alt_{k}" for k in spec.outputs]].isna().all(axis=1)
+    for idx, kind, alt, value, lost in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
+                                           indels[score][keep], unscored[keep]):
         indel_grid[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = value
-        no_value[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = not np.isfinite(value)
+        no_value[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = lost
     with_indels = bool(len(indels))
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
@@ -992,7 +993,7 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
                  f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base"
-                 f"{'; yellow: no alt window, off the contig' if no_value.any() else ''}){shown}", fontsize=10,
+                 f"{'; yellow: not scored, see the warning' if no_value.any() else ''}){shown}", fontsize=10,
                  loc="left", pad=14)
     last = axes[-1, 0]
     if with_indels:

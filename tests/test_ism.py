@@ -67,11 +67,15 @@ def test_framepool_ism_equals_full_passes_with_indels(feature):
     np.testing.assert_allclose(ins.alt_mrl, i["mrl"], atol=1e-5, rtol=0)
 
 
-def test_hal_ism_and_fixed_window_indels_follow_the_window_rule(hal_table):
+def test_hal_ism_and_fixed_window_indels_follow_the_window_rule(hal_table, caplog):
     """Fixed windows: a 1-nt deletion or insertion is applied to the genome by the model's window rule
-    (the donor stays at index 80), exactly as the same indel from a VCF."""
+    (the donor stays at index 80), exactly as the same indel from a VCF; an insertion at the window's
+    outer edge (before index 0, after the last base) leaves it as it is: effect 0, not NaN."""
     table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1:donor1",
                             weights=hal_table, indels=True)
+    assert table.alt_score.notna().all() and "indels have no alt window" not in caplog.text
+    edges = table[(table.kind == "insertion") & table.window_index.isin([0, 160])]
+    assert len(edges) == 8 and (edges.delta == 0).all()
     window = win.window
     check_coordinates(table, window)
     model = seqzoo.load_model("HAL", weights=hal_table)
@@ -95,10 +99,11 @@ def test_hal_ism_and_fixed_window_indels_follow_the_window_rule(hal_table):
 def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_nan_not_zero(tmp_path, hal_table,
                                                                                               caplog):
     """A donor window [0, 160) starting at the contig's first base: ISM with indels runs (a crash
-    fetching base -1 before), the indels whose alt window the window rule cannot build (a deletion
-    left of the donor shifts in a base from before the contig; nothing to anchor an insertion before
-    the first base on) get NaN alt scores and effects with a warning (before: the reference window,
-    an effect of exactly 0), and every other row equals the window rule's own alt window."""
+    fetching base -1 before), the deletions whose alt window the window rule cannot build (left of
+    the donor each shifts in a base from before the contig) get NaN alt scores and effects with a
+    warning (before: the reference window, an effect of exactly 0), an insertion before the first
+    base leaves the window as it is (effect 0), and every other row equals the window rule's own
+    alt window."""
     from seqzoo import registry
     from seqzoo.genome.vcf import VariantAllele
     from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
@@ -108,18 +113,24 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
     seq = "".join(seq)
     fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
     gtf = write_gtf(tmp_path / "a.gtf", [gtf_line("chr1", "exon", 1, 80, "+", "TP", "GP"),
-                                         gtf_line("chr1", "exon", 301, 400, "+", "TP", "GP")])
+                                         gtf_line("chr1", "exon", 301, 400, "+", "TP", "GP"),
+                                         gtf_line("chr1", "exon", 1, 79, "+", "TQ", "GQ"),  # window [-1, 159)
+                                         gtf_line("chr1", "exon", 301, 400, "+", "TQ", "GQ")])
     model = seqzoo.load_model("HAL", weights=hal_table)
+    from seqzoo.errors import UsageError
+    with pytest.raises(UsageError, match=r"'TQ:donor1': its HAL window chr1:-1-159 \(0-based\) is outside "
+                                                r"contig chr1 \(length 1000\), so there is no window to mutate"):
+        seqzoo.ism([("HAL", model)], fasta, gtf, feature="TQ:donor1")  # (a traceback before)
     for incremental in (True, False):
         caplog.clear()
         table, win = seqzoo.ism([("HAL", model)], fasta, gtf, feature="TP:donor1", indels=True, incremental=incremental)
         assert win.window.seq == seq[:160] and len(table) == 3 * 160 + 160 + 4 * 161
         nan = table[table.alt_score.isna()]
         assert nan.delta.isna().all() and table.delta.notna().sum() == len(table) - len(nan)
-        assert list(nan.kind.unique()) == ["deletion", "insertion"]
-        assert list(nan[nan.kind == "deletion"].window_index) == list(range(80))  # left of the donor
-        assert list(nan[nan.kind == "insertion"].window_index) == [0] * 4  # before the contig's first base
-        assert "84 of the 804 1-nt indels have no alt window" in caplog.text
+        assert list(nan.kind) == ["deletion"] * 80 and list(nan.window_index) == list(range(80))  # left of the donor
+        assert "80 of the 804 1-nt indels have no alt window" in caplog.text
+        edge = table[(table.kind == "insertion") & (table.window_index == 0)]
+        assert len(edge) == 4 and (edge.delta == 0).all()  # before the contig's first base: nothing pushed in
     rule = VariantWindows(registry.get("HAL"), fasta, gtf).rule
     for i in (80, 81, 120, 159):  # deletions right of the donor: the window rule's alt window
         allele = VariantAllele("chr1", i, seq[i - 1:i + 1], seq[i - 1], None, 1, 0)
@@ -133,8 +144,7 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
     fig = plots.ism_figure(table, win)
     no_value = next(a for a in fig.axes[1].get_images() if a.get_gid() == "no_value")
     marked = np.isfinite(np.ma.filled(no_value.get_array(), np.nan))
-    assert marked.sum() == 84 and marked[0, :80].all() and marked[1:, 0].all() and "yellow: no alt window" in \
-        fig.axes[0].get_title(loc="left")
+    assert marked.sum() == 80 and marked[0, :80].all() and "yellow: not scored" in fig.axes[0].get_title(loc="left")
 
 
 def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, caplog):
