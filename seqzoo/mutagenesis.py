@@ -238,10 +238,10 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     # unchanged window, then given NaN
     empty = np.zeros(n, dtype=bool)
     if not fixed_length:
-        is_base = np.isin(np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8), list(b"ACGT"))
-        bases = np.r_[0, np.cumsum(is_base)]  # A/C/G/T bases before each index
+        from .nets.edits import NO_BASE, base_codes
+        bases = np.r_[0, np.cumsum(base_codes(seq) < NO_BASE)]  # A/C/G/T bases before each index (as the model counts)
         kept = bases[-1] - (bases[ends] - bases[starts])
-        empty = kept + np.array([sum(c in "ACGT" for c in a.upper()) for a in alts], dtype=np.int64) == 0
+        empty = kept + np.fromiter(map(len, alts), np.int64, n) == 0  # (every ISM allele is A/C/G/T)
         if empty.any():  # (the table keeps window_starts)
             first = seq[:1]
             starts, ends = np.where(empty, 0, starts), np.where(empty, 1, ends)
@@ -274,18 +274,12 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     for rows, why in ((unscorable, f"have no alt window (the model's window rule would read past an end of contig "
                                    f"{window.chrom})"), (empty, "leave no A/C/G/T base in the window")):
         if rows.any():  # no values, and said so
-            for k in alt_out:
-                alt_out[k] = alt_out[k].astype(np.result_type(alt_out[k].dtype, np.float32))
-                alt_out[k][rows] = np.nan
             log.warning("%s ISM of %s: %d of the %d 1-nt indels %s; their alt outputs and effects are NaN",
                         spec.name, window.feature_id, int(rows.sum()), int(sum(k != "snv" for k in kinds)), why)
-    ref_rows = {k: np.repeat(v[:1], n, axis=0) for k, v in ref_out.items()}
-    effects = spec.effects(ref_rows, alt_out)
     lost = unscorable | empty
-    if lost.any():  # every effect too, integer ones (APARENT2's argmax positions) included
-        for k in spec.effect_names:
-            effects[k] = np.asarray(effects[k]).astype(np.result_type(np.asarray(effects[k]).dtype, np.float32))
-            effects[k][lost] = np.nan
+    alt_out = _nan_rows(alt_out, lost)
+    ref_rows = {k: np.repeat(v[:1], n, axis=0) for k, v in ref_out.items()}
+    effects = _nan_rows(spec.effects(ref_rows, alt_out), lost)  # integer effects too (APARENT2's argmax positions)
     positions = window.positions
     genome_pos = np.array([positions[min(s, len(seq) - 1)] if k != "insertion" else
                            positions[s - 1] if s > 0 else positions[0] + (-1 if strand == "+" else 1)
@@ -308,6 +302,19 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     return table, IsmWindow(spec.name, spec, window, {k: v[0] for k, v in ref_out.items()},
                             _variant_index(window, allele) if allele is not None else None,
                             allele.variant_id if allele is not None else None)
+
+
+def _nan_rows(values: dict, rows: np.ndarray) -> dict:
+    """``values`` (arrays with a first axis of rows) with NaN in ``rows`` (integer arrays become float);
+    as given when no row is marked."""
+    if not rows.any():
+        return values
+    out = {}
+    for k, v in values.items():
+        v = np.asarray(v)
+        out[k] = v.astype(np.result_type(v.dtype, np.float32))
+        out[k][rows] = np.nan
+    return out
 
 
 def _fixed_indel(setup, spec, rule, window, start: int, end: int, alt: str) -> str | None:

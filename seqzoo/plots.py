@@ -924,8 +924,9 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
     G or T before it (the insertions after the last base are in the table only); indels the table
-    holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow. Returns the Figure (artists tagged with
-    ``gid``: ``ism``, ``landmark:<label>``, ``variant``, ``indels``, ``no_value``)."""
+    holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow.
+    Returns the Figure (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``,
+    ``indels``, ``no_value``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
@@ -955,8 +956,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     unscored = indels[[f"alt_{k}" for k in spec.outputs]].isna().all(axis=1)
     for idx, kind, alt, value, lost in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
                                            indels[score][keep], unscored[keep]):
-        indel_grid[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = value
-        no_value[0 if kind == "deletion" else 1 + rows[alt], idx - lo] = lost
+        row = 0 if kind == "deletion" else 1 + rows[alt]
+        indel_grid[row, idx - lo], no_value[row, idx - lo] = value, lost
     with_indels = bool(len(indels))
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",

@@ -81,6 +81,14 @@ def first_occurrences(keys: Iterable) -> tuple[list[int], np.ndarray]:
     return first, np.asarray(index, dtype=np.int64)
 
 
+def stack_inputs(inputs: Sequence[dict | None]) -> dict[str, np.ndarray]:
+    """Per-sequence extra-input dicts (all with the first one's keys, or all None/empty) as arrays
+    stacked along a first axis of length len(inputs); {} when there are none."""
+    if not inputs or not inputs[0]:
+        return {}
+    return {k: np.stack([np.asarray(inp[k]) for inp in inputs]) for k in inputs[0]}
+
+
 def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Sequence[dict | None] | None = None,
                    **extra) -> dict[str, np.ndarray]:
     """``model.predict_sequences(seqs)``, predicting each distinct (sequence, inputs) once.
@@ -90,9 +98,7 @@ def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Seq
     """
     inputs = list(inputs) if inputs is not None else [None] * len(seqs)
     first, idx = first_occurrences((s, _inputs_key(inp)) for s, inp in zip(seqs, inputs))
-    per_seq = {}
-    if first and inputs[first[0]]:
-        per_seq = {k: np.stack([np.asarray(inputs[i][k]) for i in first]) for k in inputs[first[0]]}
+    per_seq = stack_inputs([inputs[i] for i in first])
     preds = model.predict_sequences([seqs[i] for i in first], batch_size=batch_size, **extra, **per_seq)
     return {k: v[idx] for k, v in preds.items()}
 
@@ -283,9 +289,7 @@ class PairScorer:
         ref_index = np.concatenate([e.ref_index + o for e, o in zip(sets, offsets[:-1].tolist())])
         starts, ends = np.concatenate([e.starts for e in sets]), np.concatenate([e.ends for e in sets])
         alts = [a for e in sets for a in e.alts]
-        per_ref = {}
-        if ref_inputs[0]:
-            per_ref = {k: np.stack([np.asarray(inp[k]) for inp in ref_inputs]) for k in ref_inputs[0]}
+        per_ref = stack_inputs(ref_inputs)
         ref_out, alt_out = predict_edits_unique(self.model, ref_seqs, ref_index, starts, ends, alts,
                                                 self.batch_size, per_ref, **self.extra)
         rows = np.cumsum([0] + [len(e.starts) for e in sets]).tolist()
