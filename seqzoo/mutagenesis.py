@@ -199,7 +199,7 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     import pandas as pd
 
     from .api import setup_run
-    from .scoring import predict_unique
+    from .scoring import literal_model, predict_unique
 
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, **options)
@@ -232,6 +232,8 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     ends = np.array([e[1] for e in edits], dtype=np.int64)
     alts = [e[2] for e in edits]
     use_edits = incremental and hasattr(torch_model, "predict_edits")
+    if not incremental:  # full passes of the model as such, no lookup tables (the incremental path's reference)
+        torch_model = literal_model(torch_model)
     window_starts = starts
     # variable-length windows: a deletion can leave no A/C/G/T base (a 1-nt 5'UTR, or N bases around
     # one), which the model cannot score (score_vcf's window_without_bases): it is predicted as the

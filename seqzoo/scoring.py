@@ -89,6 +89,14 @@ def stack_inputs(inputs: Sequence[dict | None]) -> dict[str, np.ndarray]:
     return {k: np.stack([np.asarray(inp[k]) for inp in inputs]) for k in inputs[0]}
 
 
+def literal_model(model):
+    """The model for full passes without the incremental path (``incremental=False``): its
+    ``literal()`` twin where it has one (:meth:`seqzoo.nets.base.SequenceModel.literal`: every
+    layer computed as such, no lookup table derived from the weights), else the model itself."""
+    literal = getattr(model, "literal", None)
+    return literal() if callable(literal) else model
+
+
 def predict_unique(model, seqs: Sequence[str], batch_size: int = 64, inputs: Sequence[dict | None] | None = None,
                    **extra) -> dict[str, np.ndarray]:
     """``model.predict_sequences(seqs)``, predicting each distinct (sequence, inputs) once.
@@ -232,12 +240,13 @@ class PairScorer:
                  vectors: bool = False, reuse_reference: bool = True, incremental: bool = True, **extra):
         self.spec = spec
         self.vectors = vectors
-        self.model = model
         self.batch_size = batch_size
         self.reuse_reference = reuse_reference
         #: alts as edits of their reference (``model.predict_edits``) where the model has it; False:
         #: a full forward pass of every alt window (the path the incremental one is tested against)
         self.incremental = incremental and reuse_reference and hasattr(model, "predict_edits")
+        #: without the incremental path, full passes of the model as such (:func:`literal_model`)
+        self.model = model if self.incremental else literal_model(model)
         self.extra = extra
         self._ref_cache: OrderedDict = OrderedDict()
         self.ref_cache_size = ref_cache_size if ref_cache_size is not None else spec.ref_cache_size

@@ -68,14 +68,16 @@ def edited(refs, ref_index, starts, ends, alts):
 
 
 def assert_matches_full(model, refs, ref_index, starts, ends, alts, tol=TOL, batch_size=64, **extra):
-    """predict_edits (with ``batch_size``) vs full passes; returns the max |delta| over all keys."""
+    """predict_edits (with ``batch_size``) vs full passes of the literal model; returns the max
+    |delta| over all keys."""
     ref_out, alt_out = model.predict_edits(refs, ref_index, starts, ends, alts, batch_size=batch_size, **extra)
     per_ref = {k: np.asarray(v) for k, v in extra.items()
                if np.ndim(v) > 0 and np.shape(v)[0] == len(refs) and k in model.per_sequence_inputs}
     shared = {k: v for k, v in extra.items() if k not in per_ref}
-    full_ref = model.predict_sequences(refs, **extra)
-    full_alt = model.predict_sequences(edited(refs, ref_index, starts, ends, alts), **shared,
-                                       **{k: v[ref_index] for k, v in per_ref.items()})
+    oracle = model.literal()  # full passes without the lookup tables predict_edits uses
+    full_ref = oracle.predict_sequences(refs, **extra)
+    full_alt = oracle.predict_sequences(edited(refs, ref_index, starts, ends, alts), **shared,
+                                        **{k: v[ref_index] for k, v in per_ref.items()})
     worst = 0.0
     assert set(ref_out) == set(full_ref) and set(alt_out) == set(full_alt)
     for key in full_ref:
@@ -430,6 +432,7 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     """Convolution 1 from the 7-mer table (conv1_lookup) equals the trunk's seven tap GEMMs on
     every row of a packed track: sequences of 1..400 nt, N runs and single Ns (the 7-mers with an
     N beside a base take the GEMM fallback), padding rows included; and on stacked windows."""
+    from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.nets import framepool_incremental as fi
     from seqzoo.nets.edits import NO_BASE
     from seqzoo.nets.framepool import pack_codes
@@ -438,31 +441,32 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     seqs = [random_seq(rng, int(n), n_frac=0.05 if i % 3 else 0.0) for i, n in enumerate(rng.integers(1, 400, 60))]
     seqs[5] = seqs[5][:10] + "NNNNNNNN" + seqs[5][18:]
     codes, _ = pack_codes(seqs, gap=fi.PAD)
-    w = fi._Weights(model)
+    w = fc.Conv1Weights(model)
     edge = np.full((1, 2 * fi.HALF), NO_BASE, dtype=np.uint8)
     with torch.inference_mode():
         want = model.trunk_packed(codes, keep_pre=True)["z1"]
-        got = fi.conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
+        got = fc.conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
         # windows: (E, M) codes, output rows = positions 6 .. M - 7 of each
         windows = np.lib.stride_tricks.sliding_window_view(codes.reshape(-1), 40)[::37]
-        got_windows = fi.conv1_lookup(w, np.ascontiguousarray(windows))
+        got_windows = fc.conv1_lookup(w, np.ascontiguousarray(windows))
     assert got.shape == want.shape
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=2e-6)
     starts = np.arange(0, codes.size - 39, 37)
     want_windows = want[torch.from_numpy(starts[:, None] + np.arange(2 * fi.HALF, 40 - 2 * fi.HALF))]
     np.testing.assert_allclose(got_windows.numpy(), want_windows.numpy(), rtol=1e-6, atol=2e-6)
-    irregular = fi._kmer_index(codes.reshape(1, -1))[1]
+    irregular = fc.kmer_index(codes.reshape(1, -1))[1]
     assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
 
 
-@pytest.mark.parametrize("keep_pre", [False, True])
-def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_pre):
+@pytest.mark.parametrize("keep_pre,lookup", [(False, False), (True, False), (False, True), (True, True)])
+def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_pre, lookup):
     """The packed trunk runs its convolutions in blocks of track rows (row_blocks, with the
     residual max(z + h, h) per block): on a track of 4 blocks, boundaries inside sequences
     (and an N run), its h0, h1, h2 (and z1, z2 with keep_pre) equal the conv1d
-    trunk of each sequence alone."""
+    trunk of each sequence alone, with convolution 1 as GEMMs or by lookup."""
     from seqzoo.encoding import one_hot
     from seqzoo.nets.framepool import CONV_BLOCK_ROWS, pack_codes, row_blocks
+    from seqzoo.nets.framepool_conv1 import Conv1Weights
     model = random_framepool(3)
     rng = np.random.default_rng(41)
     count = int(3.5 * CONV_BLOCK_ROWS / 305)  # blocks of 300 + 5 rows
@@ -475,7 +479,7 @@ def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_p
     inside = [width - len(seqs[a // width]) < a % width for a in cuts]  # a cut within a sequence's rows
     assert len(cuts) == 3 and all(inside), inside
     with torch.inference_mode():
-        got = model.trunk_packed(codes, keep_pre=keep_pre)
+        got = model.trunk_packed(codes, keep_pre=keep_pre, lookup=Conv1Weights(model) if lookup else None)
         for b, seq in enumerate(seqs):
             x = torch.from_numpy(one_hot(seq))[None]
             m = x.sum(2)[:, None]
@@ -610,7 +614,7 @@ def test_framepool_lookup_follows_weight_changes():
     rebuilt after in-place changes (and after ``.data`` changes with clear_cache). Edits on a
     random-weight model match full passes each time, with one reference per chunk on two worker
     threads (so each thread reuses its running-array buffers)."""
-    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets import framepool_conv1 as fc
     model = random_framepool(1)
     rng = np.random.default_rng(41)
     refs = utr_refs(rng, [5, 40, 170, 320, 90, 12, 260, 33])
@@ -618,19 +622,19 @@ def test_framepool_lookup_follows_weight_changes():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        table = fi._Weights(model).table1
+        table = fc.Conv1Weights(model).table1
         assert isinstance(table, torch.Tensor) and table.shape == (7 * 4 ** 7 + 1, 128)
-        assert fi._Weights(model).table1 is table  # reused
+        assert fc.Conv1Weights(model).table1 is table  # reused
         assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
         with torch.no_grad():
             model.conv1.weight.mul_(-0.5)
             model.conv0.bias.add_(0.1)
-        rebuilt = fi._Weights(model).table1
+        rebuilt = fc.Conv1Weights(model).table1
         assert rebuilt is not table
         assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
         model.conv1.weight.data.mul_(1.5)  # bypasses the version counter
         model.clear_cache()
-        assert fi._Weights(model).table1 is not rebuilt
+        assert fc.Conv1Weights(model).table1 is not rebuilt
         assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
     finally:
         torch.set_num_threads(before)
@@ -639,26 +643,61 @@ def test_framepool_lookup_follows_weight_changes():
 def test_framepool_lookup_with_inference_tensor_weights():
     """Weights created under inference_mode have no version counter: the table is keyed by their
     content, so it is still built once (not per call) and still right."""
-    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.nets.framepool import Framepool
     torch.manual_seed(2)
     with torch.inference_mode():
         model = Framepool().eval()
-    table = fi._Weights(model).table1
-    assert fi._Weights(model).table1 is table
+    table = fc.Conv1Weights(model).table1
+    assert fc.Conv1Weights(model).table1 is table
     rng = np.random.default_rng(42)
     refs = utr_refs(rng, [50, 150])
     assert assert_matches_full(model, refs, *keep_with_bases(refs, *random_edits(rng, refs, 100))) < TOL
 
 
-def test_framepool_trunk_precomputed_z1_checks():
-    from seqzoo.nets.framepool import pack_codes
-    model = random_framepool(3)
-    codes, _ = pack_codes(["ACGTACGTAA", "GGA"])
-    with pytest.raises(ValueError, match="needs keep_pre=True"):
-        model.trunk_packed(codes, z1=torch.zeros(codes.size, 128))
-    with pytest.raises(ValueError, match=r"z1 has shape \(5, 128\), expected \(26, 128\)"):
-        model.trunk_packed(codes, keep_pre=True, z1=torch.zeros(5, 128))
+def test_framepool_forward_by_lookup_equals_the_literal_model():
+    """predict_sequences computes convolution 1 by 7-mer lookup; its literal() twin (sharing the
+    parameters) by GEMMs, as the tensor path does. On 600 sequences of 1..450 nt with N bases and N
+    runs, 1-nt sequences and sequences that start or end with N, in batches of mixed lengths, every
+    output of the two agrees to 2e-6 (float32 rounding), and both to the Keras-literal tensor path."""
+    from seqzoo.encoding import one_hot_batch
+    model = random_framepool(5)
+    rng = np.random.default_rng(44)
+    seqs = [random_seq(rng, int(n), n_frac=0.06 if i % 2 else 0.0) for i, n in enumerate(rng.integers(1, 450, 600))]
+    seqs += ["A", "T", "NA", "AN", "NNNNNNNNC", "GNNNNNNNN", "ACGTN" * 90, "NNN" + "ACG" * 40 + "NNN"]
+    seqs = [s if any(c in "ACGT" for c in s) else s + "G" for s in seqs]
+    twin = model.literal()
+    assert model.conv1_by_lookup and not twin.conv1_by_lookup and twin.conv1 is model.conv1
+    fast = model.predict_sequences(seqs, batch_size=37)
+    slow = twin.predict_sequences(seqs, batch_size=37)
+    with torch.inference_mode():
+        x = torch.from_numpy(one_hot_batch(seqs[:40], pad="left"))
+        tensor_mrl, _ = model.forward_shifts(x, torch.tensor([[0.0, 1.0]]))
+    for key in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2"):
+        np.testing.assert_allclose(fast[key], slow[key], rtol=0, atol=2e-6, err_msg=key)
+    np.testing.assert_allclose(fast["mrl"][:40], tensor_mrl[:, 0].numpy(), rtol=0, atol=5e-6)
+    assert not np.array_equal(fast["mrl"], slow["mrl"])  # two computations, not one path twice
+
+
+def test_full_pass_scoring_uses_the_literal_model(tmp_path, monkeypatch):
+    """incremental=False scores with the literal twin (no lookup table: the reference the
+    incremental path is checked against); the incremental path and plain predictions use the
+    table. Counted by the lookup's calls."""
+    from seqzoo.nets import framepool_conv1 as fc
+    from seqzoo.scoring import PairScorer, literal_model
+    from seqzoo import registry
+    model = random_framepool(6)
+    calls = []
+    real = fc.conv1_lookup
+    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes: calls.append(codes.shape) or real(w, codes))
+    spec = registry.get("Framepool")
+    assert not PairScorer(spec, model, incremental=False).model.conv1_by_lookup
+    assert PairScorer(spec, model, incremental=True).model is model
+    assert literal_model(object) is object  # a plug-in model without literal(): itself
+    model.literal().predict_sequences(["ACGTTGCA" * 5])
+    assert calls == []
+    model.predict_sequences(["ACGTTGCA" * 5])
+    assert len(calls) == 1
 
 
 def test_framepool_reference_chunks():

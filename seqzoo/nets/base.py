@@ -25,6 +25,12 @@ class SequenceModel(torch.nn.Module):
     def predict_batch(self, seqs: Sequence[str], **extra) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def literal(self) -> "SequenceModel":
+        """The model whose full passes are the reference its fast paths are checked against
+        (``incremental=False``): this model, or a twin sharing its parameters where the string
+        path uses tables derived from the weights (Framepool's convolution 1 by lookup)."""
+        return self
+
     def predict_sequences(self, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
         seqs = [str(s) for s in seqs]
         n = len(seqs)

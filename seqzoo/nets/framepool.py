@@ -27,11 +27,14 @@ each convolution is seven GEMMs (one per tap, each reading a shifted slice of th
 accumulating into one output, with the bias, ReLU, mask and residual applied in place. Zero rows
 between the sequences make the 'same' convolutions of the whole track equal those of each
 sequence alone, and row w of every block is in frame (W - 1 - w) % 3, so a frame pool is one
-strided reduction over all blocks. The tensor path (:meth:`Framepool.forward`,
+strided reduction over all blocks. Convolution 1 there is by default a 7-mer table lookup
+(:mod:`seqzoo.nets.framepool_conv1`, equal to its GEMMs to float32 rounding; :meth:`Framepool.literal`
+gives the twin that computes it as GEMMs). The tensor path (:meth:`Framepool.forward`,
 :meth:`Framepool.trunk`) stays the literal Keras graph, with autograd.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from typing import Sequence
@@ -275,7 +278,7 @@ class Framepool(SequenceModel):
                 torch.maximum(torch.add(block, residual[a:b], out=dst[a:b]), residual[a:b], out=dst[a:b])
         return out
 
-    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False, z1: torch.Tensor | None = None,
+    def trunk_packed(self, codes: np.ndarray, keep_pre: bool = False, lookup=None,
                      workspace: dict | None = None) -> dict[str, torch.Tensor]:
         """Inference trunk on packed base codes (B, W) uint8 (:func:`pack_codes`; every block
         starts with >= 3 NO_BASE rows).
@@ -283,11 +286,11 @@ class Framepool(SequenceModel):
         Returns channels-last (B * W, 128) float32 tracks ``h0``, ``h1``, ``h2`` (the masked
         features after convolution 0, 1, 2 and the residual adds; zero on N and padding rows),
         ``mask`` (B * W, 1), and with ``keep_pre`` the pre-activations ``z1``, ``z2`` of
-        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd. ``z1`` (B * W,
-        128), given with ``keep_pre``: convolution 1's pre-activation computed by the caller (the
-        incremental engine's 7-mer lookup, :func:`seqzoo.nets.framepool_incremental.conv1_lookup`)
-        instead of its seven tap GEMMs. ``workspace`` (:func:`thread_workspace`; not with
-        ``keep_pre``): h1 and h2 are views of its reused tracks, valid until the next call with it.
+        convolutions 1 and 2. Row b * W + w holds block b's row w. No autograd. ``lookup``
+        (:class:`seqzoo.nets.framepool_conv1.Conv1Weights`): convolution 1 by 7-mer lookup
+        (:func:`seqzoo.nets.framepool_conv1.conv1_lookup`, equal to float32 rounding) instead of
+        its seven tap GEMMs. ``workspace`` (:func:`thread_workspace`; not with ``keep_pre``): h1
+        and h2 are views of its reused tracks, valid until the next call with it.
 
         Without ``keep_pre`` each residual layer is computed in three passes over each block of
         rows of its output (:func:`row_blocks`): out = h + bias, the seven tap GEMMs accumulate
@@ -297,8 +300,6 @@ class Framepool(SequenceModel):
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
-        if z1 is not None and not keep_pre:
-            raise ValueError("trunk_packed: a precomputed z1 needs keep_pre=True")
         if keep_pre and workspace is not None:
             raise ValueError("trunk_packed: keep_pre returns tracks to keep; it takes no workspace")
         rows = codes.size
@@ -320,20 +321,26 @@ class Framepool(SequenceModel):
             h0, h1 = h0_padded[HALF:HALF + rows], h1_padded[HALF:HALF + rows]
             h2 = _track(workspace, "h2", rows)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
-            if keep_pre:
-                if z1 is None:
-                    z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
-                elif z1.shape != h1.shape:
-                    raise ValueError(f"trunk_packed: z1 has shape {tuple(z1.shape)}, expected {tuple(h1.shape)}")
-                out["z1"] = z1
+            if lookup is not None:
+                from .framepool_conv1 import conv1_lookup
+                z1 = conv1_lookup(lookup, flat[None])[0]
+            elif keep_pre:
+                z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
+            else:
+                z1 = None
+            if z1 is not None:
                 # relu(z1) * mask + h0 (h0 >= 0, and 0 on the masked rows): max(z1 + h0, h0), masked rows zeroed
                 torch.maximum(torch.add(z1, h0, out=h1), h0, out=h1).index_fill_(0, masked_rows, 0)
+            if keep_pre:
+                out["z1"] = z1
                 out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2),
                                            residual=h1, dst=h2)
                 h2.index_fill_(0, masked_rows, 0)
             else:
-                for h_padded, taps, bias, dst in ((h0_padded, taps1, self.conv1.bias, h1),
-                                                  (h1_padded, taps2, self.conv2.bias, h2)):
+                layers = [(h1_padded, taps2, self.conv2.bias, h2)]
+                if z1 is None:
+                    layers.insert(0, (h0_padded, taps1, self.conv1.bias, h1))
+                for h_padded, taps, bias, dst in layers:
                     h = h_padded[HALF:HALF + rows]
                     for a, b in row_blocks(rows):  # see CONV_BLOCK_ROWS
                         block = torch.add(h[a:b], bias.detach(), out=dst[a:b])
@@ -391,6 +398,19 @@ class Framepool(SequenceModel):
     #: 300 nt: 1,020 vs 769); the split only pays where other processes keep the cores busy.
     SPLIT_MIN = 1 << 30
 
+    #: convolution 1 of :meth:`predict_packed` by 7-mer lookup (:mod:`seqzoo.nets.framepool_conv1`,
+    #: equal to its GEMMs to float32 rounding; the table, 58.7 MB, is built on first use in ~0.1 s):
+    #: 1.3x the forward pass at 100 nt, 1.5x at 300 nt. False in the :meth:`literal` twin.
+    conv1_by_lookup = True
+
+    def literal(self) -> "Framepool":
+        """A twin of this model sharing its parameters whose string path computes every
+        convolution as such (GEMMs, no lookup table): the full passes of ``incremental=False``,
+        the path the incremental engine (which uses the table) is checked against."""
+        twin = copy.copy(self)
+        twin.conv1_by_lookup = False
+        return twin
+
     def predict_packed(self, seqs: Sequence[str], indicator: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Strings -> (mrl (B, 3), mrl_unscaled (B, 3)) for shifts 0, 1, 2 via :meth:`trunk_packed`.
 
@@ -401,6 +421,10 @@ class Framepool(SequenceModel):
         """
         codes, _ = pack_codes(seqs)
         bsz, width = codes.shape
+        lookup = None
+        if self.conv1_by_lookup:
+            from .framepool_conv1 import Conv1Weights
+            lookup = Conv1Weights(self)
         threads = torch.get_num_threads()
         parts = threads if threads > 1 and bsz >= self.SPLIT_MIN else 1
         bounds = np.linspace(0, bsz, parts + 1).astype(int)
@@ -410,7 +434,7 @@ class Framepool(SequenceModel):
         def part(i):
             a, b = bounds[i], bounds[i + 1]
             with torch.inference_mode():
-                h2 = self.trunk_packed(codes[a:b], workspace=thread_workspace())["h2"]
+                h2 = self.trunk_packed(codes[a:b], lookup=lookup, workspace=thread_workspace())["h2"]
                 pmax[a:b], psum[a:b] = self.frame_pools_packed(h2, width)
 
         with torch.inference_mode():

@@ -6,14 +6,8 @@ convolutions 0, 1, 2, masked, with the residual adds); z1, z2 are the pre-activa
 convolutions 1 and 2. Each convolution has width 7, so h2 at position j depends on the bases
 j - 9 .. j + 9.
 
-Convolution 1 by lookup (:func:`conv1_table`, :func:`conv1_lookup`). h0 at a position is a
-function of its 7 bases, so convolution 1 is a sum of seven table rows: row (k, m) holds the
-contribution through tap k of a position whose 7-mer is m, for all 4^7 A/C/G/T 7-mers (58.7 MB,
-built once per weights, ~0.1 s). Positions whose 7-mer holds an N beside an A/C/G/T centre (next to
-sequence ends and N bases) add h0 x taps by GEMM; an N centre adds nothing (h0 = 0). This replaces
-convolution 1's GEMMs (~229k FLOP a position) by seven 128-float gathers, in the reference pass
-and in every alt window; it equals the seven tap GEMMs to float32 rounding (the same products,
-summed tap by tap). Convolution 2's input h1 depends on 13 bases, so it stays GEMMs.
+Convolution 1 by lookup (:mod:`seqzoo.nets.framepool_conv1`): seven 7-mer table rows per position
+instead of seven tap GEMMs, in the reference pass and in every alt window.
 
 Reference state (:func:`reference_state`). The references are packed as in
 :meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolution 1
@@ -70,7 +64,8 @@ import torch
 import torch.nn.functional as F
 
 from .edits import NO_BASE, Edits, base_codes, parallel_map
-from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes, sliding_windows
+from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes
+from .framepool_conv1 import Conv1Weights, conv1_lookup, stacked_taps
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
@@ -82,7 +77,6 @@ CHUNK_ROWS = 16384
 MIN_CHUNK_ROWS = 2048
 CHUNKS_PER_THREAD = 2
 EDIT_ROWS = 10  # an edit costs about as much as this many rows of a reference pass (chunk balance)
-KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the conv1 lookup table (conv1_table)
 
 
 @dataclass
@@ -238,9 +232,7 @@ def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indica
     codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
     n_blocks, width = codes.shape
     with torch.inference_mode():
-        edge = np.full((1, 2 * HALF), NO_BASE, dtype=np.uint8)
-        z1 = conv1_lookup(w, np.concatenate([edge, codes.reshape(1, -1), edge], axis=1))[0]
-        tracks = model.trunk_packed(codes, keep_pre=True, z1=z1)
+        tracks = model.trunk_packed(codes, keep_pre=True, lookup=w)
         pools = PoolSummary.of(tracks["h2"], n_blocks, width, summary_group(codes.size, edits))
         pmax, psum = pools.totals()
         count = torch.from_numpy((codes < NO_BASE).sum(1).astype(np.float64)).reshape(-1, 1, 1)
@@ -310,86 +302,13 @@ def _bias_acc(bias: torch.Tensor, rows: int) -> torch.Tensor:
     return bias.expand(rows + 1, bias.shape[0]).clone()
 
 
-def _stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
-    """(128 in, 7 * 128 out): column block u = W[:, :, 6 - u].T (see :func:`_conv`)."""
-    w = conv.weight.detach()
-    return torch.cat([w[:, :, WIDTH - 1 - u].T for u in range(WIDTH)], dim=1).contiguous()
+class _Weights(Conv1Weights):
+    """:class:`Conv1Weights` and convolution 2's stacked taps and bias (:func:`_conv`)."""
 
-
-def conv1_table(table0: torch.Tensor, taps1: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Convolution 1's contributions of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
-
-    Row k * 4^7 + m = h0(m) @ W1[:, :, k].T, the contribution through tap k (input row j + k - 3
-    of output row j) of a position whose 7 bases, read 5' -> 3' as base-4 digits (A, C, G, T =
-    0..3, first base most significant), make m; h0(m) = relu(conv0) of that 7-mer, computed exactly
-    as the trunk does (:func:`conv0_bags`, the same table sum). The last row is 0 (for N / padding
-    positions, whose h0 is 0).
-    ``table0``, ``taps1``: :meth:`Framepool.tap_weights`. 58.7 MB; about 4 GFLOP to build.
-    """
-    digits = (np.arange(KMERS)[:, None] >> (2 * np.arange(WIDTH - 1, -1, -1))) & 3  # (4^7, 7)
-    with torch.inference_mode():
-        h0 = F.embedding_bag(conv0_bags(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
-        table = torch.empty(WIDTH * KMERS + 1, N_FILTERS)
-        for k in range(WIDTH):
-            torch.mm(h0, taps1[k], out=table[k * KMERS:(k + 1) * KMERS])
-        table[-1] = 0
-    return table
-
-
-def _kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For codes (E, M) uint8, per position i = 3 .. M - 4 (E, M - 6) arrays: the 7-mer number of
-    bases i - 3 .. i + 3 (see :func:`conv1_table`) and whether they hold an N with an A/C/G/T
-    centre (an "irregular" position, whose h0 the table does not hold); the number is -1 where
-    the 7-mer holds any N (the table's zero row for an N centre)."""
-    c = codes.astype(np.int64)
-    m = codes.shape[1] - 2 * HALF
-    number = np.zeros((codes.shape[0], m), dtype=np.int64)
-    no_base = np.zeros((codes.shape[0], m), dtype=bool)
-    for t in range(WIDTH):
-        number <<= 2
-        number |= c[:, t:t + m] & 3
-        no_base |= c[:, t:t + m] == NO_BASE
-    irregular = no_base & (c[:, HALF:HALF + m] != NO_BASE)
-    number[no_base] = -1
-    return number, irregular
-
-
-def conv1_lookup(w: "_Weights", codes: np.ndarray) -> torch.Tensor:
-    """Pre-activation z1 of convolution 1 (bias included) on positions 6 .. M - 7 of codes (E, M)
-    uint8 (NO_BASE = N or padding): (E, M - 12, 128) float32, equal to the trunk's seven tap GEMMs
-    up to float32 rounding.
-
-    Each output row is the sum of seven rows of :func:`conv1_table` (one per tap, chosen by the
-    7-mer around the input position; an N centre adds the zero row), plus, for input positions
-    whose 7-mer holds an N beside an A/C/G/T centre (next to sequence ends and N bases), h0 from
-    the conv0 table times the seven stacked taps, overlap-added.
-    """
-    e, m_codes = codes.shape
-    out_rows = m_codes - 4 * HALF
-    number, irregular = _kmer_index(codes)  # positions 3 .. M - 4
-    zero = WIDTH * KMERS
-    bags = sliding_windows(number, WIDTH)  # (E, out_rows, 7)
-    bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * KMERS, KMERS), zero)
-    z1 = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), w.table1, mode="sum")
-    z1.add_(w.b1)
-    row_e, row_i = np.nonzero(irregular)
-    if row_e.size:  # input position i + 3 feeds output positions i + u (u = 0..6): output rows i + u - 6
-        windows = conv0_bags(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
-        y = torch.mm(F.embedding_bag(windows, w.table0, mode="sum").relu_(), w.taps1)  # (R, 7 * 128)
-        local = row_i[:, None] + np.arange(WIDTH) - 2 * HALF
-        inside = (local >= 0) & (local < out_rows)
-        target = torch.from_numpy((row_e[:, None] * out_rows + local)[inside])
-        z1.index_add_(0, target, y.view(-1, WIDTH, N_FILTERS)[torch.from_numpy(inside)])
-    return z1.view(e, out_rows, N_FILTERS)
-
-
-class _Weights:
     def __init__(self, model: Framepool):
-        self.table0, taps1, _ = model.tap_weights()
-        self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1))
-        self.taps1 = model.cached("stacked_taps1", lambda: _stacked_taps(model.conv1))
-        self.taps2 = model.cached("stacked_taps2", lambda: _stacked_taps(model.conv2))
-        self.b1, self.b2 = model.conv1.bias.detach(), model.conv2.bias.detach()
+        super().__init__(model)
+        self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2))
+        self.b2 = model.conv2.bias.detach()
 
 
 def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
