@@ -97,8 +97,9 @@ def overview(text: str) -> str:
             f"`seqzoo.score_vcf` VCF -> TSV with the model passed in (3c), baseline = `score_vcf(..., "
             f"reuse_reference=False)` on the same records (3e; Framepool: a wrapper model doing Kipoi's six passes "
             f"per variant), one variant at a time = the same with `chunk_rows=1` (3f, ratio 4b), peak RSS = this "
-            f"code on the largest VCF of the memory section (GENCODE-size GTF, 300 Mb genome). Xpresso's fraction "
-            f"counts the Keras graph's FLOPs; its table path executes fewer (see its section). HAL and BPNet-OSKN "
+            f"code on the largest VCF of the memory section (GENCODE-size GTF, 300 Mb genome). Framepool's and "
+            f"Xpresso's fractions count the Keras graph's FLOPs; their table paths (Framepool's convolution 1 by "
+            f"7-mer lookup) execute fewer (see their sections). HAL and BPNet-OSKN "
             f"ran with stand-in weights of the published layouts (their files are not reachable here). A section "
             f"written by an older benchmark script keeps that script's baseline (its notes say which).\n\n"
             f"Machine (now):\n\n{common.machine_markdown(common.machine_info())}\n\n{table}\n")
