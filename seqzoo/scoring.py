@@ -245,8 +245,9 @@ class PairScorer:
         #: alts as edits of their reference (``model.predict_edits``) where the model has it; False:
         #: a full forward pass of every alt window (the path the incremental one is tested against)
         self.incremental = incremental and reuse_reference and hasattr(model, "predict_edits")
-        #: without the incremental path, full passes of the model as such (:func:`literal_model`)
-        self.model = model if self.incremental else literal_model(model)
+        #: with incremental=False, full passes of the model as such (:func:`literal_model`);
+        #: reuse_reference=False alone keeps the model's own fast path
+        self.model = model if incremental else literal_model(model)
         self.extra = extra
         self._ref_cache: OrderedDict = OrderedDict()
         self.ref_cache_size = ref_cache_size if ref_cache_size is not None else spec.ref_cache_size

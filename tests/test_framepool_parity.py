@@ -44,6 +44,24 @@ def test_batched_left_padded(framepool_model, ref):
     assert np.abs(small["mrl"] - ref["mrl"]).max() <= TOL
 
 
+def test_both_string_paths_match_the_keras_reference(framepool_model, ref):
+    """predict_sequences takes convolution 1 from the 7-mer table, its literal() twin (the full
+    passes of incremental=False) computes it as GEMMs: both reproduce the Keras outputs, alone and
+    batched, and differ from each other only by float32 rounding."""
+    seqs = list(ref["seqs"])
+    twin = framepool_model.literal()
+    assert framepool_model.conv1_by_lookup and not twin.conv1_by_lookup
+    outs = {}
+    for name, model in (("lookup", framepool_model), ("literal", twin)):
+        alone = np.array([model.predict_sequences([s])["mrl"][0] for s in seqs])
+        batched = model.predict_sequences(seqs, batch_size=64)
+        assert np.abs(alone - ref["mrl"]).max() <= TOL, name
+        assert np.abs(batched["mrl"] - ref["mrl_batched_leftpad"]).max() <= TOL, name
+        assert np.abs(batched["mrl_unscaled"] - ref["mrl_unscaled_batched_leftpad"]).max() <= TOL, name
+        outs[name] = batched["mrl"]
+    assert np.abs(outs["lookup"] - outs["literal"]).max() <= 2e-6
+
+
 def test_other_library_indicator(framepool_model, ref):
     out = framepool_model.predict_sequences(list(ref["seqs"]), indicator=[1, 0])
     assert np.abs(out["mrl"] - ref["mrl_indicator_10"]).max() <= TOL

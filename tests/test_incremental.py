@@ -679,10 +679,11 @@ def test_framepool_forward_by_lookup_equals_the_literal_model():
     assert not np.array_equal(fast["mrl"], slow["mrl"])  # two computations, not one path twice
 
 
-def test_full_pass_scoring_uses_the_literal_model(tmp_path, monkeypatch):
+def test_full_pass_scoring_uses_the_literal_model(monkeypatch):
     """incremental=False scores with the literal twin (no lookup table: the reference the
-    incremental path is checked against); the incremental path and plain predictions use the
-    table. Counted by the lookup's calls."""
+    incremental path is checked against); the incremental path, reuse_reference=False alone and
+    plain predictions use the table. Counted by the lookup's calls. The twin shares the model's
+    table holder: clear_cache on the model after a .data change reaches a twin made before."""
     from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.scoring import PairScorer, literal_model
     from seqzoo import registry
@@ -693,11 +694,21 @@ def test_full_pass_scoring_uses_the_literal_model(tmp_path, monkeypatch):
     spec = registry.get("Framepool")
     assert not PairScorer(spec, model, incremental=False).model.conv1_by_lookup
     assert PairScorer(spec, model, incremental=True).model is model
+    assert PairScorer(spec, model, reuse_reference=False).model is model
     assert literal_model(object) is object  # a plug-in model without literal(): itself
     model.literal().predict_sequences(["ACGTTGCA" * 5])
     assert calls == []
     model.predict_sequences(["ACGTTGCA" * 5])
     assert len(calls) == 1
+    twin = model.literal()
+    seqs = ["ACGTTGCAAGT" * 7, "GATTACA" * 9]
+    twin.predict_sequences(seqs)
+    model.predict_sequences(seqs)
+    model.conv1.weight.data.mul_(1.5)  # bypasses the version counter
+    model.clear_cache()
+    fresh = model.literal().predict_sequences(seqs)["mrl"]
+    np.testing.assert_array_equal(twin.predict_sequences(seqs)["mrl"], fresh)  # not the old weights' taps
+    np.testing.assert_allclose(model.predict_sequences(seqs)["mrl"], fresh, rtol=0, atol=2e-6)
 
 
 def test_framepool_reference_chunks():

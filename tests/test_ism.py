@@ -41,8 +41,10 @@ def check_coordinates(table, window):
 
 
 def full_pass(model, window, rows, **inputs):
+    """Full passes of the alt windows of ``rows`` by the literal model (Framepool: convolution 1 as
+    GEMMs, not the 7-mer table the incremental ISM uses)."""
     alt_seqs = [window.seq[:r.window_index] + r.alt + window.seq[r.window_index + 1:] for r in rows.itertuples()]
-    return model.predict_sequences(alt_seqs, **{k: np.repeat(np.asarray(v)[None], len(alt_seqs), 0)
+    return model.literal().predict_sequences(alt_seqs, **{k: np.repeat(np.asarray(v)[None], len(alt_seqs), 0)
                                                 for k, v in inputs.items()})
 
 
@@ -52,7 +54,7 @@ def test_framepool_ism_equals_full_passes_with_indels(feature):
     table, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature=feature, indels=True)
     window = win.window
     check_coordinates(table, window)
-    model = seqzoo.load_model("Framepool")
+    model = seqzoo.load_model("Framepool").literal()
     snv = table[table.kind == "snv"]
     direct = full_pass(model, window, snv)
     np.testing.assert_allclose(snv.alt_mrl, direct["mrl"], atol=1e-5, rtol=0)
@@ -147,13 +149,18 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
     assert marked.sum() == 80 and marked[0, :80].all() and "yellow: not scored" in fig.axes[0].get_title(loc="left")
 
 
-def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, caplog):
+def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, caplog, monkeypatch):
     """Framepool ISM with indels of a 1-nt 5'UTR and of 'NNN' + one base: deleting the only A/C/G/T
     base leaves nothing to pool (score_vcf's window_without_bases); that row gets NaN with a warning
     (before: a ValueError ended the whole call, worded differently per path), every other row
-    equals a full pass of its alt window, on both paths."""
+    equals a full pass of its alt window by the literal model, on both paths; incremental=False
+    computes convolution 1 as GEMMs (no 7-mer lookup), the incremental path by lookup."""
     import torch
+    from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.nets.framepool import Framepool
+    lookups = []
+    real_lookup = fc.conv1_lookup
+    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes: lookups.append(codes.shape) or real_lookup(w, codes))
     from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
     torch.manual_seed(4)
     model = Framepool().eval()  # random weights: no published file needed
@@ -166,8 +173,10 @@ def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, c
     for feature, utr in (("U1", seq[100]), ("U2", seq[500:504])):
         for incremental in (True, False):
             caplog.clear()
+            lookups.clear()
             table, win = seqzoo.ism([("Framepool", model)], fasta, gtf, feature=feature, indels=True,
                                     incremental=incremental)
+            assert bool(lookups) == incremental
             snvs = sum(4 if b == "N" else 3 for b in utr)  # (every base for an N)
             assert win.window.seq == utr and len(table) == snvs + len(utr) + 4 * (len(utr) + 1)
             gone = table[table.alt_mrl.isna()]
@@ -177,7 +186,7 @@ def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, c
             rest = table[table.alt_mrl.notna()]
             alt = [utr[:i] + ("" if k == "deletion" else a) + utr[i + (k != "insertion"):]
                    for i, k, a in zip(rest.window_index, rest.kind, rest.alt)]
-            np.testing.assert_allclose(rest.alt_mrl, model.predict_sequences(alt)["mrl"], atol=1e-5, rtol=0)
+            np.testing.assert_allclose(rest.alt_mrl, model.literal().predict_sequences(alt)["mrl"], atol=1e-5, rtol=0)
 
 
 def test_xpresso_ism_uses_the_genes_half_life_features():

@@ -26,9 +26,10 @@ class SequenceModel(torch.nn.Module):
         raise NotImplementedError
 
     def literal(self) -> "SequenceModel":
-        """The model whose full passes are the reference its fast paths are checked against
-        (``incremental=False``): this model, or a twin sharing its parameters where the string
-        path uses tables derived from the weights (Framepool's convolution 1 by lookup)."""
+        """The model for the full passes of ``incremental=False``: this model, or (Framepool) a
+        twin sharing its parameters that computes a layer as such where the string path takes it
+        from a table derived from the weights, so that the check of the incremental path does not
+        share the table with it."""
         return self
 
     def predict_sequences(self, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:

@@ -229,7 +229,8 @@ class Framepool(SequenceModel):
             for p in params:
                 digest.update(p.detach().cpu().contiguous().numpy().tobytes())
             key = digest.digest()
-        if getattr(self, "_tap_key", None) != key:
+        box = self._weight_tables()
+        if box.get("key") != key:
             with torch.no_grad():
                 w0 = self.conv0.weight.detach()
                 table = torch.zeros(WIDTH, NO_BASE + 1, N_FILTERS, dtype=w0.dtype, device=w0.device)
@@ -237,23 +238,34 @@ class Framepool(SequenceModel):
                 table[0] += self.conv0.bias.detach()
                 taps = [[conv.weight.detach()[:, :, k].T.contiguous() for k in range(WIDTH)]
                         for conv in (self.conv1, self.conv2)]
-            self._tap_cache = (table.reshape(-1, N_FILTERS), taps[0], taps[1])
-            self._tap_key = key
-            self._derived = {}
-        return self._tap_cache
+            box.clear()
+            box.update(key=key, taps=(table.reshape(-1, N_FILTERS), taps[0], taps[1]), derived={})
+        return box["taps"]
 
-    def cached(self, name: str, build):
+    def _weight_tables(self) -> dict:
+        """The holder of :meth:`tap_weights`' and :meth:`cached`'s tables: one dict object for the
+        model's life, shared with its :meth:`literal` twin (so :meth:`clear_cache` on either
+        reaches both)."""
+        box = self.__dict__.get("_tables")
+        if box is None:
+            box = self.__dict__["_tables"] = {}
+        return box
+
+    def cached(self, name: str, build, checked: bool = False):
         """``build()``, kept until a convolution parameter changes (as :meth:`tap_weights`):
-        for tables derived from the weights, such as the incremental engine's conv1 lookup."""
-        self.tap_weights()
-        if name not in self._derived:
-            self._derived[name] = build()
-        return self._derived[name]
+        for tables derived from the weights, such as convolution 1's 7-mer table. ``checked``: the
+        caller has just called :meth:`tap_weights` (skips a second check of the weights, ~1 ms
+        for weights created under ``torch.inference_mode``, which are keyed by content)."""
+        if not checked or "derived" not in self._weight_tables():
+            self.tap_weights()
+        derived = self._weight_tables()["derived"]
+        if name not in derived:
+            derived[name] = build()
+        return derived[name]
 
     def clear_cache(self) -> None:
         """Forget :meth:`tap_weights` and :meth:`cached` (after changing weights via ``.data``)."""
-        self._tap_key = None
-        self._derived = {}
+        self._weight_tables().clear()
 
     @staticmethod
     def conv_taps(h_padded: torch.Tensor, taps: Sequence[torch.Tensor], bias: torch.Tensor,
@@ -295,8 +307,10 @@ class Framepool(SequenceModel):
         Without ``keep_pre`` each residual layer is computed in three passes over each block of
         rows of its output (:func:`row_blocks`): out = h + bias, the seven tap GEMMs accumulate
         into it (out = z + h), then max(out, h) = relu(z) + h; then the N / padding rows are zeroed
-        (where the mask is 0, h is 0 and so is the Keras output relu(z) * 0 + 0). With
-        ``keep_pre``, z is kept and relu(z) + h = max(z + h, h) goes to the next track.
+        (where the mask is 0, h is 0 and so is the Keras output relu(z) * 0 + 0); with ``lookup``,
+        convolution 1's z (bias included) comes from the table block by block and max(z + h, h)
+        goes to the next track. With ``keep_pre``, z is kept and relu(z) + h = max(z + h, h) goes
+        to the next track.
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
@@ -323,22 +337,25 @@ class Framepool(SequenceModel):
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if lookup is not None:
                 from .framepool_conv1 import conv1_lookup
-                z1 = conv1_lookup(lookup, flat[None])[0]
-            elif keep_pre:
-                z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
-            else:
-                z1 = None
-            if z1 is not None:
+            if keep_pre:
+                if lookup is not None:
+                    z1 = conv1_lookup(lookup, flat[None])[0]
+                else:
+                    z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
                 # relu(z1) * mask + h0 (h0 >= 0, and 0 on the masked rows): max(z1 + h0, h0), masked rows zeroed
                 torch.maximum(torch.add(z1, h0, out=h1), h0, out=h1).index_fill_(0, masked_rows, 0)
-            if keep_pre:
                 out["z1"] = z1
                 out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2),
                                            residual=h1, dst=h2)
                 h2.index_fill_(0, masked_rows, 0)
             else:
                 layers = [(h1_padded, taps2, self.conv2.bias, h2)]
-                if z1 is None:
+                if lookup is not None:  # convolution 1 by lookup, one block of rows at a time (no full-length z1)
+                    for a, b in row_blocks(rows):
+                        z1 = conv1_lookup(lookup, flat[None, a:b + 4 * HALF])[0]  # track rows a .. b - 1
+                        torch.maximum(z1.add_(h0[a:b]), h0[a:b], out=h1[a:b])
+                    h1.index_fill_(0, masked_rows, 0)
+                else:
                     layers.insert(0, (h0_padded, taps1, self.conv1.bias, h1))
                 for h_padded, taps, bias, dst in layers:
                     h = h_padded[HALF:HALF + rows]
@@ -404,9 +421,12 @@ class Framepool(SequenceModel):
     conv1_by_lookup = True
 
     def literal(self) -> "Framepool":
-        """A twin of this model sharing its parameters whose string path computes every
-        convolution as such (GEMMs, no lookup table): the full passes of ``incremental=False``,
-        the path the incremental engine (which uses the table) is checked against."""
+        """A twin of this model whose string path computes every convolution as such (GEMMs, no
+        lookup table): the full passes of ``incremental=False``, the path the incremental engine
+        (which uses the table) is checked against. A shallow copy: it shares this model's
+        parameters, submodules and cached tables, so a weight change, ``.to()``, ``.eval()`` or
+        :meth:`clear_cache` on either is seen by both (keep using the original for those)."""
+        self._weight_tables()  # created before the copy, so both hold the same one
         twin = copy.copy(self)
         twin.conv1_by_lookup = False
         return twin

@@ -63,8 +63,8 @@ class Conv1Weights:
 
     def __init__(self, model: Framepool):
         self.table0, taps1, _ = model.tap_weights()
-        self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1))
-        self.taps1 = model.cached("stacked_taps1", lambda: stacked_taps(model.conv1))
+        self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1), checked=True)
+        self.taps1 = model.cached("stacked_taps1", lambda: stacked_taps(model.conv1), checked=True)
         self.b1 = model.conv1.bias.detach()
 
 

@@ -307,7 +307,7 @@ class _Weights(Conv1Weights):
 
     def __init__(self, model: Framepool):
         super().__init__(model)
-        self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2))
+        self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2), checked=True)
         self.b2 = model.conv2.bias.detach()
 
 
