@@ -248,7 +248,7 @@ def main(argv=None) -> int:
             add(f"Framepool, 5'UTR ~{length} nt, {n_tx} transcripts x 20 records", n, t_inc, t_full, diff, mon)
             if length in (170, 1000):  # the full pass with predict_sequences' conv-1 lookup instead of its GEMMs
                 t_inc, t_full, n, _, diff, mon = score_pair("Framepool", LookupFullPass(fp), paths, work, repeats)
-                add(f"the same, full pass with convolution 1 by lookup (as `predict_sequences`)", n, t_inc, t_full,
+                add("the same, full pass with convolution 1 by lookup (as `predict_sequences`)", n, t_inc, t_full,
                     diff, mon)
         n_tx = 40 if args.quick else 200  # isoforms: 3 transcripts per gene share each 5'UTR (3 rows per record)
         paths = utr_dataset(work / "utr170iso", 170, n_tx, seed=171, isoforms=3)
@@ -290,7 +290,7 @@ def main(argv=None) -> int:
         t_inc, t_full, n, scored, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
         t_win, _, mon_win = timed(lambda: seqzoo.windows_vcf("Framepool", paths["fasta"], paths["vcf"], paths["gtf"],
                                                              out=work / "genome.windows.tsv"), repeats)
-        rows.append([f"the same, windows only (no model: reading, REF checks, outside runs, accounting)", f"{n:,}",
+        rows.append(["the same, windows only (no model: reading, REF checks, outside runs, accounting)", f"{n:,}",
                      f"{n / t_win:,.0f} records/s", "-", "-", "-", common.load_note(mon_win)])
         rows.append([f"Framepool, whole-genome density ({n_rec:,} SNVs on {n_rec * 120 // 1_000_000} Mb, "
                      f"{scored:,} rows)", f"{n:,}", f"{n / t_inc:,.0f} records/s", f"{n / t_full:,.0f} records/s",

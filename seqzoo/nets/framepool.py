@@ -424,8 +424,9 @@ class Framepool(SequenceModel):
         """A twin of this model whose string path computes every convolution as such (GEMMs, no
         lookup table): the full passes of ``incremental=False``, the path the incremental engine
         (which uses the table) is checked against. A shallow copy: it shares this model's
-        parameters, submodules and cached tables, so a weight change, ``.to()``, ``.eval()`` or
-        :meth:`clear_cache` on either is seen by both (keep using the original for those)."""
+        parameters, submodules and cached tables, so a weight change, ``.to()`` or
+        :meth:`clear_cache` on either reaches both, and ``.train()`` / ``.eval()`` on the twin
+        sets the shared submodules' modes (keep using the original for those)."""
         self._weight_tables()  # created before the copy, so both hold the same one
         twin = copy.copy(self)
         twin.conv1_by_lookup = False
