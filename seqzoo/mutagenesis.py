@@ -72,6 +72,7 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         if not 1 <= int(m.group(2)) <= int(m.group(3)):
             raise UsageError(f"--region {region!r}: the start must be at least 1 and at most the end "
                              f"(chrom:start-end, 1-based, inclusive)")
+        from .genome.fasta import outside_contig
         from .windows.centered import WINDOW, bed_window_span
         chrom = names.resolve(m.group(1), "region")
         if chrom is None:
@@ -79,8 +80,8 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
                              f"({names.tried(m.group(1))})")
         start, end = bed_window_span(int(m.group(2)) - 1, int(m.group(3)), WINDOW)
         if start < 0 or end > genome.lengths[chrom]:
-            raise UsageError(f"--region {region!r}: the {WINDOW}-nt window {chrom}:{start}-{end} (0-based) leaves "
-                             f"contig {chrom} (length {genome.lengths[chrom]})")
+            raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "
+                             f"{outside_contig(chrom, start, end, genome.lengths[chrom])}")
         return ReferenceWindow(f"{chrom}:{start}-{end}", "", chrom, "+", genome.fetch(chrom, start, end),
                                np.arange(start, end, dtype=np.int64)), None
     if vcf is not None:

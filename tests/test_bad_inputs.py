@@ -335,7 +335,8 @@ def test_window_past_a_contig_edge_is_a_skip(genome, tmp_path):
     assert list(rows.variant_id) == ["inside"]
     assert list(skipped.reason) == ["window_past_contig_end"] and skipped.model[0] == "BPNet-OSKN"
     assert skipped.detail[0].endswith("the 1000-nt window centred on the variant needs sequence past a contig end: "
-                                      "chr1:-401-599 (0-based) is outside contig chr1 (length 3000)")
+                                      "chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of contig chr1 "
+                                      "(length 3000)")
 
 
 def test_bgzipped_vcf_without_index(genome, tmp_path):
@@ -446,8 +447,8 @@ def test_a_model_failing_an_allele_another_model_scored_gets_a_skip_row(genome, 
         ("mt_cds", "", "", "no_window_in_any_model")]
     assert skipped.detail[1] == ("Framepool: not_in_5utr (the variant overlaps no 5'UTR exon in the GTF); "
                                  "BPNet-OSKN: window_past_contig_end (chrM:-201-799: the 1000-nt window centred on the "
-                                 "variant needs sequence past a contig end: chrM:-201-799 (0-based) is outside "
-                                 "contig chrM (length 400))")
+                                 "variant needs sequence past a contig end: chrM:[-201, 799) (0-based half-open) reaches "
+                                 "201 nt before the start and 399 nt past the end of contig chrM (length 400))")
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (3, 2, 1)
     assert summary["feature_skips_by_reason"] == {"window_past_contig_end": 1}
 

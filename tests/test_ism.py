@@ -120,8 +120,9 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
                                          gtf_line("chr1", "exon", 301, 400, "+", "TQ", "GQ")])
     model = seqzoo.load_model("HAL", weights=hal_table)
     from seqzoo.errors import UsageError
-    with pytest.raises(UsageError, match=r"'TQ:donor1': its HAL window chr1:-1-159 \(0-based\) is outside "
-                                                r"contig chr1 \(length 1000\), so there is no window to mutate"):
+    with pytest.raises(UsageError, match=r"'TQ:donor1': its HAL window chr1:\[-1, 159\) \(0-based half-open\) "
+                                                r"reaches 1 nt before the start of contig chr1 \(length 1000\), so "
+                                                r"there is no window to mutate"):
         seqzoo.ism([("HAL", model)], fasta, gtf, feature="TQ:donor1")  # (a traceback before)
     for incremental in (True, False):
         caplog.clear()
@@ -278,6 +279,10 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
     with pytest.raises(seqzoo.errors.UsageError, match="the start must be at least 1 and at most the end"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:1200-1000")
+    with pytest.raises(seqzoo.errors.UsageError, match=r"--region 'chr1:10-20': the 1000-nt window 1:\[-486, 514\) "
+                                                       r"\(0-based half-open\) reaches 486 nt before the start of "
+                                                       r"contig 1 \(length 60000\)$"):
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:10-20")
     hal = dict(gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf")
     with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'rs999': no allele of .*variants.vcf has this "
                                                        r"variant_id \(its ID column, or chrom:pos:REF>ALT"):

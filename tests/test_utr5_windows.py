@@ -198,3 +198,25 @@ def test_utr_exon_past_the_contig_end_is_a_skip_not_a_crash(tmp_path):
     skips = [(e.allele.variant_id, e.reason) for e in events if isinstance(e, Skip)]
     assert skips == [("edge", "window_past_contig_end")]
     assert summary.scored_alleles == 1
+
+
+def test_repeated_utr_exon_line_is_read_once(tmp_path):
+    """A five_prime_utr line written twice (merged GTFs do this) is one exon: the 5'UTR is not the
+    exon twice over, and an SNV inside it is scored, not skipped as crossing an exon boundary."""
+    gtf = GTF + [gtf_line("1", "five_prime_utr", 31, 40, "+", "TP", "GP")]
+    events, summary = run(tmp_path, [("chr1", 33, "snv", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
+    got = pairs_of(events)
+    assert [(g[1], g[2]) for g in got] == [("TP", UTR_P), ("TP2", UTR_P)]
+    assert summary.skipped == {}
+
+
+@pytest.mark.parametrize("overlap", [(35, 45), (31, 40 - 1)])
+def test_overlapping_utr_exons_are_a_clear_error(tmp_path, overlap):
+    """Overlapping 5'UTR exons of one transcript would put the overlap in its 5'UTR twice (a
+    sequence not in the genome, scored as if it were): an error naming the file, transcript and exons."""
+    from seqzoo.genome.fasta import GenomeError
+    gtf = GTF + [gtf_line("1", "five_prime_utr", overlap[0], overlap[1], "+", "TP", "GP")]
+    first, second = sorted([(31, 40), overlap])
+    with pytest.raises(GenomeError, match=rf"a\.gtf: 5'UTR exons {first[0]}-{first[1]} and {second[0]}-{second[1]} "
+                                          rf"\(1-based\) of transcript TP overlap; its 5'UTR would hold the overlap twice"):
+        run(tmp_path, [("chr1", 33, "snv", s(33, 33), other_base(s(33, 33)))], gtf=gtf)

@@ -18,6 +18,16 @@ from ..errors import SeqzooError
 from .textfile import GZIP_MAGIC
 
 
+def outside_contig(chrom: str, start: int, end: int, length: int) -> str:
+    """Says how far 0-based half-open [start, end) reaches past contig ``chrom`` of ``length`` nt:
+    ``chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of contig chr1 (length
+    3000)`` (a window may reach past both ends)."""
+    past = ([f"{-start} nt before the start"] if start < 0 else []) + \
+        ([f"{end - length} nt past the end"] if end > length else [])
+    return (f"{chrom}:[{start}, {end}) (0-based half-open) reaches {' and '.join(past) or 'no base past the ends'} "
+            f"of contig {chrom} (length {length})")
+
+
 class GenomeError(SeqzooError, ValueError):
     """A genome input file cannot be used; the message names the file and the fix."""
 
@@ -271,9 +281,10 @@ class Genome:
         length = self.lengths.get(chrom)
         if length is None:
             raise GenomeError(f"contig {chrom!r} is not in FASTA file {self.path}")
-        if start < 0 or end > length or start > end:
-            raise GenomeError(f"interval {chrom}:{start}-{end} (0-based) is outside contig {chrom} "
-                              f"(length {length}) of {self.path}")
+        if start > end:
+            raise GenomeError(f"interval {chrom}:[{start}, {end}) (0-based half-open) ends before it starts")
+        if start < 0 or end > length:
+            raise GenomeError(f"{outside_contig(chrom, start, end, length)} of {self.path}")
         if start == end:
             return ""
         return self._fetch(chrom, start, end)

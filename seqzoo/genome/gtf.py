@@ -148,8 +148,9 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     Uses ``five_prime_utr`` (or ``5UTR``) features when the file has any; otherwise GENCODE-style
     ``UTR`` features lying 5' of the transcript's CDS in transcript orientation (left of the CDS
     start on '+', right of the CDS end on '-'). Transcripts on contigs absent from the FASTA are
-    dropped (the contig is reported once by name). Raises GenomeError if no 5'UTR is found, and
-    :class:`ContigMismatchError` if no transcript is on a FASTA contig.
+    dropped (the contig is reported once by name). Exons are sorted by position, a repeated identical
+    line read once (:func:`utr_exons`). Raises GenomeError if no 5'UTR is found or two 5'UTR exons of
+    a transcript overlap, and :class:`ContigMismatchError` if no transcript is on a FASTA contig.
     """
     path = Path(path)
     direct: dict[str, Transcript] = {}
@@ -192,13 +193,27 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     contigs = map_contigs(path, names, (tx.gtf_chrom for tx in transcripts))
     kept = []
     for tx in transcripts:
+        tx.exons = utr_exons(path, tx)
         chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
         tx.chrom = chrom
-        tx.exons.sort()
         kept.append(tx)
     return kept
+
+
+def utr_exons(path: Path, tx: Transcript) -> list[tuple[int, int]]:
+    """The 5'UTR exons of ``tx`` sorted by position (0-based half-open), a repeated identical
+    line read once (the 5'UTR would otherwise hold that exon twice). GenomeError naming the
+    transcript where two of them overlap: the 5'UTR sequence (exons joined in order) would repeat
+    the overlap, so its scores would be those of a sequence that is not in the genome."""
+    exons = sorted(set(tx.exons))
+    for (s0, e0), (s1, e1) in zip(exons, exons[1:]):
+        if s1 < e0:
+            raise GenomeError(f"GTF file {path}: 5'UTR exons {s0 + 1}-{e0} and {s1 + 1}-{e1} (1-based) of transcript "
+                              f"{tx.transcript_id} overlap; its 5'UTR would hold the overlap twice. Correct or remove "
+                              f"these lines (each 5'UTR exon once, as in Ensembl and GENCODE GTFs)")
+    return exons
 
 
 class SegmentIndex:

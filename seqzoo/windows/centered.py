@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..genome.fasta import Genome, GenomeError
+from ..genome.fasta import Genome, GenomeError, outside_contig
 from ..genome.textfile import open_text
 from ..genome.vcf import VariantAllele
 from .base import FeatureSkip, WindowPair
@@ -179,8 +179,7 @@ def iter_bed_windows(genome: Genome, bed_path: str | os.PathLike, names=None,
             length = genome.lengths[chrom]
             if w_start < 0 or w_end > length:
                 yield BedSkip(name, bed_chrom, r_start, r_end, "window_past_contig_end",
-                              f"the {width}-nt window {chrom}:{w_start}-{w_end} (0-based) is outside contig "
-                              f"{chrom} (length {length})", line_no)
+                              f"the {width}-nt window {outside_contig(chrom, w_start, w_end, length)}", line_no)
                 continue
             yield BedWindow(name, bed_chrom, r_start, r_end, chrom, w_start, w_end,
                             genome.fetch(chrom, w_start, w_end), line_no)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..encoding import COMPLEMENT_BYTE, reverse_complement
-from ..genome.fasta import Genome
+from ..genome.fasta import Genome, outside_contig
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
 from .base import BlockSegments, FeatureSkip, WindowPair
@@ -61,8 +61,7 @@ class AnchoredWindow:
 
 def _fetch(genome: Genome, chrom: str, start: int, end: int) -> str:
     if start < 0 or end > genome.lengths[chrom]:
-        raise WindowPastContigEnd(f"{chrom}:{start}-{end} (0-based) is outside contig {chrom} "
-                                  f"(length {genome.lengths[chrom]})")
+        raise WindowPastContigEnd(outside_contig(chrom, start, end, genome.lengths[chrom]))
     return genome.fetch(chrom, start, end)
 
 
