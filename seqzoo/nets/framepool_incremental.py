@@ -385,9 +385,12 @@ def _pools(st: ReferenceState, blocks: np.ndarray, lengths: np.ndarray, starts: 
     n_rows = h2.shape[1]
     padded = F.pad(h2, (0, 0, 0, (-n_rows) % 3)).view(e_count, -1, 3, N_FILTERS)
     wmax, wsum = padded.amax(dim=1), padded.sum(dim=1).double()  # <= (n + 20) / 3 terms: float32 suffices
-    i = torch.from_numpy((alt_len[:, None] - 1 - starts[:, None] + RF - frames[None, :]) % 3)
-    pmax = torch.maximum(pmax, wmax.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS)))
-    psum += wsum.gather(1, i[:, :, None].expand(-1, -1, N_FILTERS))
+    # row e * 3 + residue of the window's (E * 3, 128) pools, per (edit, frame): one index_select
+    # (a gather along dim 1 with an expanded index is ~6x slower)
+    i = np.arange(e_count)[:, None] * 3 + (alt_len[:, None] - 1 - starts[:, None] + RF - frames[None, :]) % 3
+    i = torch.from_numpy(i.reshape(-1))
+    pmax = torch.maximum(pmax, wmax.view(-1, N_FILTERS).index_select(0, i).view(e_count, 3, N_FILTERS))
+    psum += wsum.view(-1, N_FILTERS).index_select(0, i).view(e_count, 3, N_FILTERS)
     return pmax, psum
 
 

@@ -115,10 +115,12 @@ def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: n
     win_rows = (base + d_first * POOL2)[:, None] + np.arange(k2 * POOL2)
     z2_win = F.pad(st.z2.index_select(0, torch.from_numpy(win_rows.reshape(-1))).view(e_count, -1, CONV2_FILTERS),
                    (0, 0, 0, 1))
+    win_flat = z2_win.view(-1, CONV2_FILTERS)  # row e * (k2 * POOL2 + 1) + position (index_add_ on rows is
+    first_row = np.arange(e_count)[:, None] * (k2 * POOL2 + 1)  # ~2-4x faster than scatter_add_ with an expanded index)
     for i in range(k1):  # changed cell c_lo + i adds tap 8 - u to position c_lo + i + u - 4
         pos = pos_lo[:, None] + i + np.arange(CONV2_WIDTH)
         target = np.where((pos >= 0) & (pos < POS1), pos - d_first[:, None] * POOL2, k2 * POOL2)
-        z2_win.scatter_add_(1, torch.from_numpy(target)[:, :, None].expand(-1, -1, CONV2_FILTERS), y[i])
+        win_flat.index_add_(0, torch.from_numpy((first_row + target).reshape(-1)), y[i].reshape(-1, CONV2_FILTERS))
     new2 = z2_win[:, :k2 * POOL2].view(e_count, k2, POOL2, CONV2_FILTERS).amax(dim=2).relu_()  # (E, k2, 32)
     # 4. dense1 is linear: its pre-activation changes by the changed features times their k2 * 32
     #    weight columns (one GEMM per first changed cell), then the rest of the head
