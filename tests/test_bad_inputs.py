@@ -974,3 +974,19 @@ def test_an_annotation_that_is_neither_gtf_nor_gff3_is_refused(genome, tmp_path,
                  "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv")]) == 2
     assert capsys.readouterr().err.strip() == (f"seqzoo: error: GTF file {bad}, line 1: expected 9 tab-separated "
                                                f"columns, found {found}. Is this a GTF or GFF3 file (not BED)?")
+
+
+def test_fetch_past_a_contig_end_says_how_far(tmp_path):
+    """Genome.fetch names the interval (0-based half-open), how far it reaches past which end, the
+    contig's length and the FASTA; a reversed interval is its own error."""
+    from seqzoo.genome.fasta import Genome, GenomeError
+    fasta = write_fasta(tmp_path / "g.fa", {"chrT": "ACGT" * 25})
+    genome = Genome(fasta)
+    assert genome.fetch("chrT", 96, 100) == "ACGT"
+    for (start, end), how in [((90, 110), "10 nt past the end"), ((-3, 5), "3 nt before the start"),
+                              ((-1, 101), "1 nt before the start and 1 nt past the end")]:
+        with pytest.raises(GenomeError, match=rf"^chrT:\[{start}, {end}\) \(0-based half-open\) reaches {how} of contig "
+                                              rf"chrT \(length 100\) of .*g\.fa$"):
+            genome.fetch("chrT", start, end)
+    with pytest.raises(GenomeError, match=r"^interval chrT:\[10, 5\) \(0-based half-open\) of .*g\.fa ends before it starts$"):
+        genome.fetch("chrT", 10, 5)

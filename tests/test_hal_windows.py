@@ -174,8 +174,15 @@ def test_bad_gtfs(tmp_path, files):
     names = ContigNames(genome.lengths)
     gtf = write_gtf(tmp_path / "overlap.gtf", [gtf_line("1", "exon", 100, 300, "+", "T", "G"),
                                                gtf_line("1", "exon", 250, 400, "+", "T", "G")])
-    with pytest.raises(GenomeError, match="overlap"):
+    with pytest.raises(GenomeError, match=r"overlap\.gtf, lines 2 and 3: exons 1:100-300 and 250-400 \(1-based\) of "
+                                          r"transcript T overlap; its introns and splice donors would be wrong\. "
+                                          r"Correct or remove one of these lines"):
         read_transcript_exons(gtf, names)
+    gtf = write_gtf(tmp_path / "elsewhere.gtf", [gtf_line("1", "exon", 100, 300, "+", "T", "G"),
+                                                 gtf_line("1", "exon", 400, 500, "+", "T", "G"),
+                                                 gtf_line("KI270728.1", "exon", 100, 300, "+", "TK", "GK"),
+                                                 gtf_line("KI270728.1", "exon", 250, 400, "+", "TK", "GK")])
+    assert [(t.transcript_id, t.exons) for t in read_transcript_exons(gtf, names)] == [("T", [(99, 300), (399, 500)])]
     gtf = write_gtf(tmp_path / "strands.gtf", [gtf_line("1", "exon", 100, 300, "+", "T", "G"),
                                                gtf_line("1", "exon", 500, 600, "-", "T", "G")])
     with pytest.raises(GenomeError, match="transcript T has exons on 1\\+ and 1-"):

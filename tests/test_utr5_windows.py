@@ -197,6 +197,9 @@ def test_utr_exon_past_the_contig_end_is_a_skip_not_a_crash(tmp_path):
                                      ("chr1", 33, "ok", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
     skips = [(e.allele.variant_id, e.reason) for e in events if isinstance(e, Skip)]
     assert skips == [("edge", "window_past_contig_end")]
+    detail = next(e.detail for e in events if isinstance(e, Skip))
+    assert detail == ("TX_EDGE: 1:[194, 210) (0-based half-open) reaches 10 nt past the end of contig 1 (length 200) "
+                      f"of {tmp_path / 'g.fa'}")
     assert summary.scored_alleles == 1
 
 
@@ -210,13 +213,25 @@ def test_repeated_utr_exon_line_is_read_once(tmp_path):
     assert summary.skipped == {}
 
 
-@pytest.mark.parametrize("overlap", [(35, 45), (31, 40 - 1)])
-def test_overlapping_utr_exons_are_a_clear_error(tmp_path, overlap):
+@pytest.mark.parametrize("overlap, lines", [((35, 45), "2 and 11"), ((31, 39), "11 and 2")])
+def test_overlapping_utr_exons_are_a_clear_error(tmp_path, overlap, lines):
     """Overlapping 5'UTR exons of one transcript would put the overlap in its 5'UTR twice (a
-    sequence not in the genome, scored as if it were): an error naming the file, transcript and exons."""
+    sequence not in the genome, scored as if it were): an error naming the file, both lines (the
+    GTF's header is line 1), the transcript and the exons."""
     from seqzoo.genome.fasta import GenomeError
     gtf = GTF + [gtf_line("1", "five_prime_utr", overlap[0], overlap[1], "+", "TP", "GP")]
     first, second = sorted([(31, 40), overlap])
-    with pytest.raises(GenomeError, match=rf"a\.gtf: 5'UTR exons {first[0]}-{first[1]} and {second[0]}-{second[1]} "
-                                          rf"\(1-based\) of transcript TP overlap; its 5'UTR would hold the overlap twice"):
+    with pytest.raises(GenomeError, match=rf"a\.gtf, lines {lines}: 5'UTR exons 1:{first[0]}-{first[1]} and "
+                                          rf"{second[0]}-{second[1]} \(1-based\) of transcript TP overlap; its 5'UTR "
+                                          rf"would hold the overlap twice\. Correct or remove one of these lines"):
         run(tmp_path, [("chr1", 33, "snv", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
+
+
+def test_overlapping_utr_exons_on_a_contig_not_in_the_fasta_are_dropped_with_it(tmp_path):
+    """A transcript on a contig the FASTA lacks is left out whatever its exons: its overlap is no
+    reason to refuse the rest of the annotation."""
+    gtf = GTF + [gtf_line("KI270728.1", "five_prime_utr", 11, 20, "+", "TK", "GK"),
+                 gtf_line("KI270728.1", "five_prime_utr", 15, 30, "+", "TK", "GK")]
+    events, summary = run(tmp_path, [("chr1", 33, "snv", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
+    assert [(g[1], g[2]) for g in pairs_of(events)] == [("TP", UTR_P), ("TP2", UTR_P)]
+    assert summary.scored_alleles == 1

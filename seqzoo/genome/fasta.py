@@ -282,7 +282,8 @@ class Genome:
         if length is None:
             raise GenomeError(f"contig {chrom!r} is not in FASTA file {self.path}")
         if start > end:
-            raise GenomeError(f"interval {chrom}:[{start}, {end}) (0-based half-open) ends before it starts")
+            raise GenomeError(f"interval {chrom}:[{start}, {end}) (0-based half-open) of {self.path} ends before it "
+                              f"starts")
         if start < 0 or end > length:
             raise GenomeError(f"{outside_contig(chrom, start, end, length)} of {self.path}")
         if start == end:

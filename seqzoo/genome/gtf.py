@@ -149,13 +149,15 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     ``UTR`` features lying 5' of the transcript's CDS in transcript orientation (left of the CDS
     start on '+', right of the CDS end on '-'). Transcripts on contigs absent from the FASTA are
     dropped (the contig is reported once by name). Exons are sorted by position, a repeated identical
-    line read once (:func:`utr_exons`). Raises GenomeError if no 5'UTR is found or two 5'UTR exons of
-    a transcript overlap, and :class:`ContigMismatchError` if no transcript is on a FASTA contig.
+    line read once (:func:`distinct_exons`). Raises GenomeError if no 5'UTR is found or two 5'UTR exons
+    of a transcript on a FASTA contig overlap, and :class:`ContigMismatchError` if no transcript is on a
+    FASTA contig.
     """
     path = Path(path)
     direct: dict[str, Transcript] = {}
     generic: dict[str, Transcript] = {}
     cds: dict[str, tuple[int, int]] = {}
+    line_of: dict[tuple, int] = {}  # (transcript, start, end) -> the first line giving that exon
     for line_no, f, attrs in iter_gtf(path, FIVE_PRIME_UTR_TYPES + ("UTR", "CDS")):
         tid = feature_id(path, line_no, f, attrs, "transcript_id")
         start, end = feature_span(path, line_no, f)
@@ -175,6 +177,7 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
             raise GenomeError(f"GTF file {path}, line {line_no}: transcript {tid} has features on "
                               f"{tx.gtf_chrom}{tx.strand} and {f[0]}{f[6]}")
         tx.exons.append((start, end))
+        line_of.setdefault((tid, start, end), line_no)
     if direct:
         transcripts = list(direct.values())
     else:
@@ -193,26 +196,28 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     contigs = map_contigs(path, names, (tx.gtf_chrom for tx in transcripts))
     kept = []
     for tx in transcripts:
-        tx.exons = utr_exons(path, tx)
         chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
+        tx.exons = distinct_exons(path, tx, line_of, "5'UTR exons", "its 5'UTR would hold the overlap twice")
         tx.chrom = chrom
         kept.append(tx)
     return kept
 
 
-def utr_exons(path: Path, tx: Transcript) -> list[tuple[int, int]]:
-    """The 5'UTR exons of ``tx`` sorted by position (0-based half-open), a repeated identical
-    line read once (the 5'UTR would otherwise hold that exon twice). GenomeError naming the
-    transcript where two of them overlap: the 5'UTR sequence (exons joined in order) would repeat
-    the overlap, so its scores would be those of a sequence that is not in the genome."""
+def distinct_exons(path: Path, tx: Transcript, line_of: dict, what: str, why: str) -> list[tuple[int, int]]:
+    """The exons of ``tx`` sorted by position (0-based half-open), a repeated identical line read
+    once (a 5'UTR would otherwise hold that exon twice). GenomeError naming the file, both lines
+    (``line_of``: (transcript_id, start, end) -> line number) and the transcript where two of them
+    overlap (``what``: the features, e.g. "5'UTR exons"; ``why``: what the overlap would do)."""
     exons = sorted(set(tx.exons))
     for (s0, e0), (s1, e1) in zip(exons, exons[1:]):
         if s1 < e0:
-            raise GenomeError(f"GTF file {path}: 5'UTR exons {s0 + 1}-{e0} and {s1 + 1}-{e1} (1-based) of transcript "
-                              f"{tx.transcript_id} overlap; its 5'UTR would hold the overlap twice. Correct or remove "
-                              f"these lines (each 5'UTR exon once, as in Ensembl and GENCODE GTFs)")
+            tid = tx.transcript_id
+            raise GenomeError(f"GTF file {path}, lines {line_of[(tid, s0, e0)]} and {line_of[(tid, s1, e1)]}: {what} "
+                              f"{tx.gtf_chrom}:{s0 + 1}-{e0} and {s1 + 1}-{e1} (1-based) of transcript {tid} overlap; "
+                              f"{why}. Correct or remove one of these lines (each exon once, as in Ensembl and "
+                              f"GENCODE annotations)")
     return exons
 
 

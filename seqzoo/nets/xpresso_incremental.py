@@ -115,8 +115,10 @@ def _alt_group(model: Xpresso, st: ReferenceState, blocks: np.ndarray, starts: n
     win_rows = (base + d_first * POOL2)[:, None] + np.arange(k2 * POOL2)
     z2_win = F.pad(st.z2.index_select(0, torch.from_numpy(win_rows.reshape(-1))).view(e_count, -1, CONV2_FILTERS),
                    (0, 0, 0, 1))
-    win_flat = z2_win.view(-1, CONV2_FILTERS)  # row e * (k2 * POOL2 + 1) + position (index_add_ on rows is
-    first_row = np.arange(e_count)[:, None] * (k2 * POOL2 + 1)  # ~2-4x faster than scatter_add_ with an expanded index)
+    # window e's position p is row e * (k2 * POOL2 + 1) + p of win_flat (index_add_ on rows: ~2-4x
+    # faster than scatter_add_ along dim 1 with an expanded index, the same sums)
+    win_flat = z2_win.view(-1, CONV2_FILTERS)
+    first_row = np.arange(e_count)[:, None] * (k2 * POOL2 + 1)
     for i in range(k1):  # changed cell c_lo + i adds tap 8 - u to position c_lo + i + u - 4
         pos = pos_lo[:, None] + i + np.arange(CONV2_WIDTH)
         target = np.where((pos >= 0) & (pos < POS1), pos - d_first[:, None] * POOL2, k2 * POOL2)

@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 
 from ..genome.fasta import GenomeError
-from ..genome.gtf import Transcript, feature_id, feature_span, iter_gtf, map_contigs
+from ..genome.gtf import Transcript, distinct_exons, feature_id, feature_span, iter_gtf, map_contigs
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
@@ -47,11 +47,13 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     Exons are sorted by position (0-based half-open); a repeated identical exon line is read once.
     Transcripts on contigs absent from the FASTA are dropped (the contig is reported once by name).
     Raises GenomeError for an exon without ``transcript_id``, a transcript on two contigs or strands,
-    overlapping exons of one transcript, or a GTF without exon lines; ContigMismatchError when no
+    overlapping exons of one transcript on a FASTA contig (:func:`seqzoo.genome.gtf.distinct_exons`),
+    or a GTF without exon lines; ContigMismatchError when no
     transcript is on a FASTA contig.
     """
     path = Path(path)
     table: dict[str, Transcript] = {}
+    line_of: dict[tuple, int] = {}  # (transcript, start, end) -> the first line giving that exon
     for line_no, f, attrs in iter_gtf(path, ("exon",)):
         tid = feature_id(path, line_no, f, attrs, "transcript_id")
         start, end = feature_span(path, line_no, f)
@@ -64,21 +66,17 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
             raise GenomeError(f"GTF file {path}, line {line_no}: transcript {tid} has exons on "
                               f"{tx.gtf_chrom}{tx.strand} and {f[0]}{f[6]}")
         tx.exons.append((start, end))
+        line_of.setdefault((tid, start, end), line_no)
     if not table:
         raise GenomeError(f"GTF file {path} has no 'exon' lines: HAL's splice-donor windows come from the exons "
                           f"of each transcript_id")
     contigs = map_contigs(path, names, (tx.gtf_chrom for tx in table.values()))
     kept = []
     for tx in table.values():
-        exons = sorted(set(tx.exons))
-        for (s0, e0), (s1, e1) in zip(exons, exons[1:]):
-            if s1 < e0:
-                raise GenomeError(f"GTF file {path}: exons {s0 + 1}-{e0} and {s1 + 1}-{e1} (1-based) of transcript "
-                                  f"{tx.transcript_id} overlap")
-        tx.exons = exons
         chrom = contigs[tx.gtf_chrom]
         if chrom is None:
             continue
+        tx.exons = distinct_exons(path, tx, line_of, "exons", "its introns and splice donors would be wrong")
         tx.chrom = chrom
         kept.append(tx)
     return kept
