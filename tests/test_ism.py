@@ -307,6 +307,21 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     assert line.get_xdata()[0] == win.variant_index
 
 
+
+def test_ism_refuses_an_output_that_is_the_halflife_file(tmp_path, capsys):
+    """-o on the --halflife-file given is refused before anything is read or written (it replaced
+    the half-life file with the ISM table)."""
+    halflife = tmp_path / "halflife.tsv"
+    halflife.write_text((EX / "halflife.tsv").read_text())
+    argv = ["ism", "--model", "Xpresso/human_median", "--fasta", str(EX / "genome.fa"), "--gtf",
+            str(EX / "annotation.gtf"), "--feature", "GENE1", "--halflife-file", str(halflife)]
+    assert main(argv + ["-o", str(halflife)]) == 2
+    assert (f"output -o {halflife} is the input --halflife-file {halflife}; writing it would destroy the input"
+            in capsys.readouterr().err)
+    assert halflife.read_text() == (EX / "halflife.tsv").read_text()
+    assert not halflife.with_name("halflife.tsv.png").exists()
+
+
 def test_the_variant_is_found_by_id_without_windowing_the_whole_vcf(hal_table, tmp_path, caplog):
     """--variant reads the VCF once and windows only the matching records: an ID, a derived
     chrom:pos:REF>ALT of a multi-allelic record whose ID is '.' or empty, ':' in a contig name and
