@@ -52,6 +52,14 @@ class IsmWindow:
     variant_id: str | None = None
 
 
+def _no_region_mode(specs) -> None:
+    """UsageError for a model without a region mode (``--region``)."""
+    for spec in specs:
+        if spec.region_windows is None:
+            raise UsageError(f"model {spec.name} has no region mode (its windows come from features): use --feature "
+                             f"or --vcf/--variant")
+
+
 def _window(setup, spec, rule, feature, region, vcf, variant):
     """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
     is or None)."""
@@ -62,9 +70,7 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     if sum(given) != 1 or (vcf is None) != (variant is None):
         raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
     if region is not None:
-        if spec.region_windows is None:
-            raise UsageError(f"model {spec.name} has no region mode (its windows come from features): use --feature "
-                             f"or --vcf/--variant")
+        _no_region_mode([spec])
         m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
         if not m:
             raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive; region windows are "
@@ -199,9 +205,11 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     """
     import pandas as pd
 
-    from .api import setup_run
+    from .api import _specs_of, setup_run
     from .scoring import literal_model, predict_unique
 
+    if region is not None:  # before the set-up, whose first complaint would be a missing --gtf
+        _no_region_mode(_specs_of(model))
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, **options)
     if len(setup.specs) != 1:

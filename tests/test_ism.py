@@ -260,6 +260,9 @@ def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
     assert win.window.feature_id == "TX0:donor2" and len(table) == 3 * 160
     with pytest.raises(seqzoo.errors.UsageError, match="has no region mode"):
         seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table, region="chr1:100-200")
+    with pytest.raises(seqzoo.errors.UsageError, match=r"^model Framepool has no region mode \(its windows come from "
+                                                       r"features\): use --feature or --vcf/--variant$"):
+        seqzoo.ism("Framepool", EX / "genome.fa", region="chr1:100-200")  # (not 'Framepool needs --gtf')
     bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
     table, win = seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:20000-20100")
     assert win.window.feature_id == "1:19549-20549" and len(table) == 3000  # centred on 0-based [19999, 20100)
