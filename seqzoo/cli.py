@@ -336,8 +336,9 @@ def run_ism(args) -> int:
     plots.save(plots.ism_figure(table, window, args.score), plot)
     if not args.quiet:
         w = window.window
-        print(f"seqzoo ism {window.model}: {len(table)} variants of {w.feature_id} ({len(w.seq)} nt) in {seconds:.1f} s; "
-              f"wrote {args.output}, {plot}", file=sys.stderr)
+        notes = "".join(f"; {k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
+        print(f"seqzoo ism {window.model}: {len(table)} variants of {w.feature_id} ({len(w.seq)} nt{notes}) in "
+              f"{seconds:.1f} s; wrote {args.output}, {plot}", file=sys.stderr)
     return 0
 
 

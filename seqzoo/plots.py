@@ -919,14 +919,16 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
     colour scale centred on the score's no-effect value; the reference base of each position outlined
     (no substitution there), the reference sequence along the x axis (up to 240 positions shown) and the
-    model's landmarks marked (and the VCF variant, for a variant's window). Windows longer than
+    model's landmarks marked (and the VCF variant, for a variant's window; and the exon junctions of a
+    spliced window, e.g. a multi-exon 5'UTR, with the exon count in the title, beside the window's
+    notes such as Xpresso's ``halflife_source``). Windows longer than
     ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
     else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
     G or T before it (the insertions after the last base are in the table only); indels the table
     holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow.
     Returns the Figure (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``,
-    ``indels``, ``no_value``)."""
+    ``junction``, ``indels``, ``no_value``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
@@ -982,20 +984,37 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
                 a.axvline(x, color=LANDMARK, lw=1.2, gid=f"landmark:{lm.label}")
             ax.annotate(f"{lm.label} ({x})", (x, -0.5), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=8, color=LANDMARK)
+    labels = 1  # rows of labels above the map
     if focus is not None and lo <= focus < hi:
         for a in axes[:, 0]:
             a.axvline(focus, color="black", lw=1.0, ls="--", gid="variant")
-        ax.annotate(f"{window.variant_id} ({focus})", (focus, -0.5), xytext=(3, 3), textcoords="offset points",
-                    ha="left", va="bottom", fontsize=8, color="black")
+        near = any(lo <= lm.at(length) < hi and abs(lm.at(length) - focus) < max(8, (hi - lo) // 12)
+                   for lm in info.landmarks)  # its label one row higher than a landmark's beside it
+        labels += near
+        ax.annotate(f"{window.variant_id} ({focus})", (focus, -0.5), xytext=(3, 14 if near else 3),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=8, color="black")
+    w = window.window
+    positions = np.asarray(w.positions)
+    junctions = np.flatnonzero(np.abs(np.diff(positions)) != 1) + 1  # first index of each exon after the first
+    for k, j in enumerate(x for x in junctions.tolist() if lo < x < hi):
+        for a in axes[:, 0]:
+            a.axvline(j - 0.5, color="#555555", lw=1.0, ls=":", gid="junction")
+        if k == 0:
+            ax.annotate("exon junction", (j - 0.5, -0.5), xytext=(2, -2), textcoords="offset points", ha="left",
+                        va="top", fontsize=7, color="#333333",
+                        bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8))
     bar = fig.colorbar(image, ax=axes[:, 0].tolist(), fraction=0.025, pad=0.01)
     bar.set_label(_wrap(f"{score}: {effect_doc(spec, score)}", 60), fontsize=8)
-    w = window.window
-    where = f"{w.chrom}:{int(w.positions.min()) + 1}-{int(w.positions.max()) + 1} ({w.strand})"
+    where = f"{w.chrom}:{int(positions.min()) + 1}-{int(positions.max()) + 1} ({w.strand})"
+    if junctions.size:  # a spliced window: not one stretch of the genome
+        where += f", {junctions.size + 1} exons, {length} nt"
+    notes = "; ".join(f"{k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
-    ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where})\n{score} of every substitution"
+    ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where}){f'; {notes}' if notes else ''}"
+                 f"\n{score} of every substitution"
                  f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base"
                  f"{'; yellow: not scored, see the warning' if no_value.any() else ''}){shown}", fontsize=10,
-                 loc="left", pad=14)
+                 loc="left", pad=3 + 11 * labels)
     last = axes[-1, 0]
     if with_indels:
         indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import seqzoo
 from conftest import ROOT, require_weights
@@ -374,3 +375,38 @@ def test_a_feature_in_the_gtf_without_a_window_is_told_apart_from_a_typo(tmp_pat
                                      f"named like TX0, TX1, TX2, TX3)")
     with pytest.raises(seqzoo.errors.UsageError, match=r"^Framepool has no feature 'TX' \(e.g. TX0"):
         seqzoo.ism("Framepool", EX / "genome.fa", gtf=gtf, feature="TX")  # a prefix of real IDs is not a mention
+
+
+def test_the_mutation_map_of_a_spliced_5utr_marks_its_exon_junction_and_the_notes(tmp_path):
+    """A two-exon 5'UTR's map has a dotted line between the last index of exon 1 and the first of
+    exon 2 (transcript orientation, '-' strand here) and says '2 exons, 80 nt' in its title (its
+    genome span, intron included, is not the window); a window's notes (Xpresso's halflife_source)
+    are in the title. Random weights: no file needed."""
+    from seqzoo import plots
+    from seqzoo.nets.framepool import Framepool
+    from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
+
+    torch.manual_seed(0)
+    seq = random_sequence(np.random.default_rng(5), 3000)
+    fasta = write_fasta(tmp_path / "g.fa", {"1": seq})
+    gtf = write_gtf(tmp_path / "a.gtf", [gtf_line("1", "five_prime_utr", 1001, 1030, "-", "TM", "GM"),
+                                         gtf_line("1", "five_prime_utr", 1801, 1850, "-", "TM", "GM"),
+                                         gtf_line("1", "CDS", 700, 1000, "-", "TM", "GM")])
+    table, win = seqzoo.ism(("Framepool", Framepool().eval()), fasta, gtf, feature="TM")
+    assert len(win.window.seq) == 80 and list(win.window.positions[49:51]) == [1800, 1029]  # 0-based, falling
+    fig = plots.ism_figure(table, win)
+    junctions = [line.get_xdata()[0] for line in fig.axes[0].get_lines() if line.get_gid() == "junction"]
+    assert junctions == [49.5]
+    assert fig.axes[0].get_title(loc="left").startswith("Framepool in-silico mutagenesis of TM (1:1001-1850 (-), "
+                                                        "2 exons, 80 nt)\n")
+    ex_table, ex_win = seqzoo.ism(("Xpresso/human_median", _random_xpresso()), EX / "genome.fa",
+                                  EX / "annotation.gtf", feature="GENE2")
+    ex_fig = plots.ism_figure(ex_table, ex_win)
+    assert "; halflife_source=zeros\n" in ex_fig.axes[0].get_title(loc="left")
+    assert not [line for line in ex_fig.axes[0].get_lines() if line.get_gid() == "junction"]
+
+
+def _random_xpresso():
+    from seqzoo.nets.xpresso import Xpresso
+    torch.manual_seed(1)
+    return Xpresso().eval()
