@@ -399,6 +399,13 @@ def test_the_mutation_map_of_a_spliced_5utr_marks_its_exon_junction_and_the_note
     assert junctions == [49.5]
     assert fig.axes[0].get_title(loc="left").startswith("Framepool in-silico mutagenesis of TM (1:1001-1850 (-), "
                                                         "2 exons, 80 nt)\n")
+    from seqzoo.synthetic import write_vcf
+    vcf = write_vcf(tmp_path / "v.vcf", [("1", 1003, "near_end", seq[1002], "ACGT"[("ACGT".index(seq[1002]) + 1) % 4])],
+                    {"1": 3000})
+    v_table, v_win = seqzoo.ism(("Framepool", Framepool().eval()), fasta, gtf, vcf=vcf, variant="near_end")
+    assert v_win.variant_index == 77  # 2 from the landmark at 79: its label one row higher
+    labels = {t.get_text(): t.xyann for t in plots.ism_figure(v_table, v_win).axes[0].texts}
+    assert labels["near_end (77)"] == (3, 14) and labels["3' end (start codon next) (79)"] == (0, 3)
     ex_table, ex_win = seqzoo.ism(("Xpresso/human_median", _random_xpresso()), EX / "genome.fa",
                                   EX / "annotation.gtf", feature="GENE2")
     ex_fig = plots.ism_figure(ex_table, ex_win)
