@@ -392,8 +392,7 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
     setup = setup_run(models, fasta, vcf, gtf, score=score, vectors=has_vectors(out) if vectors is None else vectors,
                       **options)
     skip_path = Path(skipped) if skipped else default_skip_path(out)
-    inputs = {"--fasta": fasta, **fasta_indexes(fasta), "--vcf": vcf, "--gtf": gtf, "--chrom-alias": setup.chrom_alias}
-    inputs.update({_flag(k): v for k, v in setup.options.items() if _is_path_option(k)})
+    inputs = input_files(fasta, setup.options, vcf=vcf, gtf=gtf, chrom_alias=setup.chrom_alias)
     for name, (_, model) in (setup.models or {}).items():
         inputs[f"weights of {name}"] = getattr(model, "weights_file", None)
     with claim_outputs(run_outputs(out, skip_path, out_format), inputs, folders={"parts"}):
@@ -403,6 +402,15 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
         summary = _stream(setup, vcf, out, out_format, skip_path, resume, chunk_rows, io_workers,
                           "score" if score else "windows", on_chunk, command_line, report_outside)
     return ScoreResult(None, summary, None, setup.names)
+
+
+def input_files(fasta, options: dict, **named) -> dict:
+    """A run's input files by what they are (none may be an output, :func:`claim_outputs`): the
+    FASTA and its index files, the ``named`` ones (``chrom_alias=p`` -> ``--chrom-alias``) and the
+    model options that are paths (e.g. ``--halflife-file``); None where not given."""
+    inputs = {"--fasta": fasta, **fasta_indexes(fasta), **{_flag(k): v for k, v in named.items()}}
+    inputs.update({_flag(k): v for k, v in options.items() if _is_path_option(k)})
+    return inputs
 
 
 def fasta_indexes(fasta) -> dict:
@@ -608,7 +616,7 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
         table_format(out)
         skip_path = Path(skipped) if skipped else default_skip_path(out)
         lock = claim_outputs(run_outputs(out, skip_path, table_format(out)),
-                             {"--fasta": fasta, **fasta_indexes(fasta), "--bed": bed, "--chrom-alias": chrom_alias,
+                             {**input_files(fasta, {}, bed=bed, chrom_alias=chrom_alias),
                               f"weights of {name}": getattr(torch_model, "weights_file", None)}, folders={"parts"})
     try:
         events = spec.region_windows(genome, bed, names)

@@ -48,8 +48,7 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     Transcripts on contigs absent from the FASTA are dropped (the contig is reported once by name).
     Raises GenomeError for an exon without ``transcript_id``, a transcript on two contigs or strands,
     overlapping exons of one transcript on a FASTA contig (:func:`seqzoo.genome.gtf.distinct_exons`),
-    or a GTF without exon lines; ContigMismatchError when no
-    transcript is on a FASTA contig.
+    or a GTF without exon lines; ContigMismatchError when no transcript is on a FASTA contig.
     """
     path = Path(path)
     table: dict[str, Transcript] = {}
