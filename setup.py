@@ -32,7 +32,6 @@ setup(
         "pandas>=1.5",
         "h5py>=3.7",
         "pyfaidx>=0.7",
-        "pysam>=0.20",  # bgzip-compressed FASTA (and bgzipped VCF output)
         "cyvcf2>=0.30",
         "pysam>=0.20",  # the annotated VCF (bgzip + tabix) and bgzipped FASTA
         "tqdm>=4.60",

@@ -1,4 +1,5 @@
-"""Shared fixtures: the published weights folder (../shared/weights or $SEQZOO_WEIGHTS_DIR)."""
+"""Shared fixtures: the published weights folder (../shared/weights or $SEQZOO_WEIGHTS_DIR) and the
+original models' reference outputs (../shared/reference or $SEQZOO_REFERENCE_DIR)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "reference"
+REFERENCE = Path(os.environ.get("SEQZOO_REFERENCE_DIR") or SHARED / "reference")
 
 
 def load_script(filename: str):
