@@ -255,6 +255,13 @@ def update_results(section: str, body: str, path: str | os.PathLike = RESULTS_PA
     return path
 
 
+def table_section(title: str, how: str, head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A RESULTS.md section: ``## title (timestamp)``, the line ``how`` (command, clock, load), the
+    machine description and the table."""
+    return "\n".join([f"## {title} ({timestamp()})", "", how, "", machine_markdown(machine_info()), "",
+                      markdown_table(head, rows)])
+
+
 # -- synthetic data --------------------------------------------------------------------------------
 def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
     """``n`` uniformly random ACGT strings of ``length`` nt."""

@@ -120,13 +120,11 @@ def main(argv=None) -> int:
         runs[gpu][0], table_delta(runs[gpu][1].rows, runs["cpu"][1].rows), "alleles/s")
 
     name = torch.cuda.get_device_name(torch.device(gpu)) if gpu.startswith("cuda") else gpu
-    body = "\n".join([
-        f"## GPU against CPU ({common.timestamp()})", "",
+    body = common.table_section(
+        "GPU against CPU",
         f"Command: `python benchmarks/cuda.py --device {gpu}`{' --quick' if args.quick else ''} "
         f"(best of {repeats} after a warm-up; torch {torch.__version__}, GPU: {name}, CPU threads: "
-        f"{torch.get_num_threads()}).", "",
-        common.machine_markdown(common.machine_info()), "",
-        common.markdown_table(head, rows)])
+        f"{torch.get_num_threads()}).", head, rows)
     print("\n" + body)
     if args.write and not args.quick:
         common.update_results("cuda", body)

@@ -322,13 +322,11 @@ def main(argv=None) -> int:
                      f"{len(table):,}", f"{len(table) / t:,.0f} SNVs/s", "(same path)", "-", "-", common.load_note(mon)])
     uptime1 = os.popen("uptime").read().strip()
     clock = "CPU time of this process, 1 torch thread" if args.cpu_time else f"wall time, {args.threads} torch threads"
-    body = "\n".join([
-        f"## End-to-end throughput, incremental vs full pass ({common.timestamp()})", "",
+    body = common.table_section(
+        "End-to-end throughput, incremental vs full pass",
         f"Command: `python benchmarks/throughput.py{' --cpu-time' if args.cpu_time else ''}` "
         f"({time.perf_counter() - t_start:.0f} s; times: {clock}; best of {repeats}). "
-        f"Load before: `{uptime0}`; after: `{uptime1}`.", "",
-        common.machine_markdown(common.machine_info()), "",
-        common.markdown_table(head, rows)])
+        f"Load before: `{uptime0}`; after: `{uptime1}`.", head, rows)
     print("\n" + body)
     if args.write and not args.quick:
         common.update_results("throughput" + ("-cpu" if args.cpu_time else ""), body)

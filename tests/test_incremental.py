@@ -299,6 +299,28 @@ def test_hal_substitutions(mode):
     np.testing.assert_allclose(alt_out["score"], full["score"], rtol=0, atol=1e-9)
 
 
+def test_hal_edits_on_another_device_are_full_passes(monkeypatch):
+    """Where the table is not on the CPU (``--device cuda``), every alt is a full pass (on that
+    device), as for the other models: checked here by faking the device and counting the windows
+    ``predict_sequences`` sees."""
+    from seqzoo.nets import hal
+    rng = np.random.default_rng(21)
+    model = hal.HAL(rng.normal(size=(4096, 8)), mode="kipoi")
+    refs = [random_seq(rng, 160) for _ in range(3)]
+    ref_index, starts = np.array([0, 1, 2, 2]), np.array([0, 80, 159, 10])
+    ends, alts = starts + np.array([1, 1, 1, 5]), ["G", "n", "T", "ACGTA"]
+    cpu_ref, cpu_alt = model.predict_edits(refs, ref_index, starts, ends, alts)
+    seen = []
+    full = hal.HAL.predict_sequences
+    monkeypatch.setattr(hal.HAL, "device", property(lambda self: torch.device("meta")))
+    monkeypatch.setattr(hal.HAL, "predict_sequences", lambda self, seqs, **kw: seen.append(list(seqs)) or
+                        full(self, seqs, **kw))
+    other_ref, other_alt = model.predict_edits(refs, ref_index, starts, ends, alts)
+    assert seen == [refs, edited(refs, ref_index, starts, ends, alts)]
+    np.testing.assert_allclose(other_ref["score"], cpu_ref["score"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(other_alt["score"], cpu_alt["score"], rtol=0, atol=1e-9)
+
+
 def test_hal_edits_bad_input():
     from seqzoo.nets import hal
     model = hal.HAL(np.ones((4096, 8)))

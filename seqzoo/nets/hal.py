@@ -51,7 +51,7 @@ import torch
 from ..keras_h5 import ConversionError
 from ..ragged import run_offsets, run_positions
 from .base import SequenceModel
-from .edits import check_edits, require_substitutions
+from .edits import check_edits, predict_full, require_substitutions
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,8 @@ class HAL(SequenceModel):
         score is the reference's float64 sum minus their old coefficients plus the new ones
         (``"averaged"``: divided by the alt's count of valid hexamers, which N changes): the
         changed hexamers of all edits, whatever their lengths (the anchored windows of indels
-        replace up to half a window), in one flattened numpy pass (CPU; ``batch_size`` is not used).
+        replace up to half a window), in one flattened numpy pass (``batch_size`` is not used). On
+        a non-CPU device (the table moved there) every alt is a full pass, as for the other models.
 
         Returns (ref_out, alt_out): ``{"score": float64}`` of shapes (len(ref_seqs),) and
         (len(alts),), equal to ``predict_sequences`` of the references and of the edited windows
@@ -216,7 +217,10 @@ class HAL(SequenceModel):
         mode = check_mode(mode or self.mode)
         digits = encode_digits(edits.ref_seqs)  # (R, 160), checks the lengths
         require_substitutions(edits, "HAL", WINDOW, "HAL scores exactly")
-        w = self.weights.detach().cpu().numpy()
+        if self.device.type != "cpu":
+            ref_out = self.predict_sequences(edits.ref_seqs, batch_size=batch_size, mode=mode)
+            return ref_out, predict_full(self, edits, np.arange(len(edits)), {}, {"mode": mode}, batch_size)
+        w = self.weights.detach().numpy()
         coef, valid = _start_coefficients(digits, w, mode)  # (R, 155) each
         ref_sum, ref_valid = coef.sum(1), valid.sum(1)
         ref_score = ref_sum if mode == "kipoi" else ref_sum / np.maximum(ref_valid, 1)
