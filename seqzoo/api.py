@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
-import numpy as np
-
 from . import registry
 from .accounting import SKIP_COLUMNS, SKIP_SCHEMA, Skip
 from .checkpoint import Progress, Stopped, file_identity, progress_path, stop_signals

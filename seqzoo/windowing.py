@@ -9,7 +9,6 @@ stream into :class:`Chunk` objects of whole records.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -470,11 +469,8 @@ class VariantWindows:
         reason = self._outside_reason
         items = self._uncounted(vcf_file, after_record, runs=outside_runs, rows=fast_rows)
         for item in (piece for it in items for piece in (it.cut(chunk_rows) if isinstance(it, FastRows) else (it,))):
-            if isinstance(item, (_FastRecords, FastRows)):
-                first_record = item.block.first_record + item.start
-                new_record = True
-            else:
-                first_record, new_record = item.allele.record, item.allele.alt_index == 0
+            # a new VCF record starts here (a block of fast rows starts at a record)
+            new_record = isinstance(item, (_FastRecords, FastRows)) or item.allele.alt_index == 0
             if last is not None and new_record and events >= chunk_rows:
                 pending = runs.pop() if runs and runs[-1].last[0] == last[0] else None
                 yield Chunk(pairs, skips, last[0], last[1], self.summary.to_dict(), runs, pending)

@@ -7,10 +7,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .fasta import BGZF_EOF, GenomeError
 from .textfile import GZIP_MAGIC, open_text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _ACGT = frozenset("ACGT")
 
