@@ -255,6 +255,21 @@ def update_results(section: str, body: str, path: str | os.PathLike = RESULTS_PA
     return path
 
 
+def max_table_diff(a, b) -> float:
+    """Max |a - b| over the float columns of two pandas tables of the same rows (NaN and inf in the
+    same cells of both, else AssertionError)."""
+    assert len(a) == len(b), (len(a), len(b))
+    cols = [c for c in a.columns if a[c].dtype.kind == "f"]
+    if not cols:
+        return 0.0
+    import numpy as np
+
+    x, y = a[cols].to_numpy(float), b[cols].to_numpy(float)
+    both = np.isfinite(x) & np.isfinite(y)
+    assert np.array_equal(np.isfinite(x), np.isfinite(y))
+    return float(np.abs(x[both] - y[both]).max(initial=0.0))
+
+
 def table_section(title: str, how: str, head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A RESULTS.md section: ``## title (timestamp)``, the line ``how`` (command, clock, load), the
     machine description and the table."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,25 +39,18 @@ BPNET = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
 
 def clocked(fn, device: str, repeats: int):
     """(best seconds, last result) of ``fn()``, one warm-up call first; CUDA synchronised."""
-    def once():
-        t0 = time.perf_counter()
+    def synced():
         out = fn()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
-        return time.perf_counter() - t0, out
+        return out
 
-    once()
-    best, out = min((once() for _ in range(repeats)), key=lambda x: x[0])
+    best, out, _ = common.timed(synced, repeats, warmup=1)
     return best, out
 
 
 def max_delta(a: dict, b: dict) -> float:
     return max(float(np.nanmax(np.abs(np.asarray(a[k], float) - np.asarray(b[k], float)))) for k in a)
-
-
-def table_delta(a, b) -> float:
-    cols = [c for c in a.columns if a[c].dtype.kind == "f"]
-    return float(np.nanmax(np.abs(a[cols].to_numpy(float) - b[cols].to_numpy(float)))) if cols else 0.0
 
 
 def main(argv=None) -> int:
@@ -109,7 +101,7 @@ def main(argv=None) -> int:
         t_gpu, (tab_gpu, _) = clocked(lambda: seqzoo.ism([(name, models[gpu][name])], EX / "genome.fa",
                                                          batch_size=512, **options), gpu, repeats)
         add(f"ISM {name} (seconds: CPU {t_cpu:.2f}, GPU {t_gpu:.2f})", len(tab_cpu), t_cpu, t_gpu,
-            table_delta(tab_gpu, tab_cpu), "variants/s")
+            common.max_table_diff(tab_gpu, tab_cpu), "variants/s")
     # 3. end to end
     runs = {}
     for d in ("cpu", gpu):
@@ -117,7 +109,7 @@ def main(argv=None) -> int:
                                                 EX / "annotation.gtf", halflife_file=EX / "halflife.tsv"), d, repeats)
         runs[d] = (t, r)
     add("score_vcf, bundled example, all five models", runs["cpu"][1].summary["alleles"], runs["cpu"][0],
-        runs[gpu][0], table_delta(runs[gpu][1].rows, runs["cpu"][1].rows), "alleles/s")
+        runs[gpu][0], common.max_table_diff(runs[gpu][1].rows, runs["cpu"][1].rows), "alleles/s")
 
     name = torch.cuda.get_device_name(torch.device(gpu)) if gpu.startswith("cuda") else gpu
     body = common.table_section(

@@ -57,18 +57,6 @@ def timed(fn, repeats: int):
     return common.timed(fn, repeats, clock=CLOCK)
 
 
-def max_diff(a: pd.DataFrame, b: pd.DataFrame) -> float:
-    """Max |a - b| over the float columns of two tables of the same rows."""
-    assert len(a) == len(b), (len(a), len(b))
-    cols = [c for c in a.columns if a[c].dtype.kind == "f"]
-    if not cols:
-        return 0.0
-    x, y = a[cols].to_numpy(float), b[cols].to_numpy(float)
-    both = np.isfinite(x) & np.isfinite(y)
-    assert np.array_equal(np.isfinite(x), np.isfinite(y))
-    return float(np.abs(x[both] - y[both]).max(initial=0.0))
-
-
 # -- datasets ----------------------------------------------------------------------------------------
 def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: int = 0, isoforms: int = 1,
                 multiallelic: float = 0.0) -> dict:
@@ -198,7 +186,7 @@ def score_pair(name, model, paths, work: Path, repeats: int, **options):
 
     t_inc, (summary, out_inc), m_inc = timed(lambda: run(True), repeats)
     t_full, (_, out_full), m_full = timed(lambda: run(False), repeats)
-    diff = max_diff(pd.read_csv(out_inc, sep="\t"), pd.read_csv(out_full, sep="\t"))
+    diff = common.max_table_diff(pd.read_csv(out_inc, sep="\t"), pd.read_csv(out_full, sep="\t"))
     return t_inc, t_full, summary["alleles"], summary["rows"], diff, common.Worst(m_inc, m_full)
 
 
@@ -209,7 +197,7 @@ def ism_pair(name, model, fasta, gtf, repeats: int, **options):
 
     t_inc, tab_inc, m_inc = timed(lambda: run(True), repeats)
     t_full, tab_full, m_full = timed(lambda: run(False), max(1, repeats - 1))
-    return t_inc, t_full, len(tab_inc), max_diff(tab_inc, tab_full), common.Worst(m_inc, m_full)
+    return t_inc, t_full, len(tab_inc), common.max_table_diff(tab_inc, tab_full), common.Worst(m_inc, m_full)
 
 
 def main(argv=None) -> int:

@@ -316,11 +316,9 @@ def run_ism(args) -> int:
         raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
     plot = args.plot or f"{args.output}.png"
     plots.check_figure_path(plot, "--plot")
-    from .api import input_files
-
     check_outputs({"-o": args.output, "--plot": plot},
-                  input_files(args.fasta, _options(args), gtf=args.gtf, vcf=args.vcf, chrom_alias=args.chrom_alias,
-                              weights=args.weights))
+                  api.input_files(args.fasta, _options(args), gtf=args.gtf, vcf=args.vcf, chrom_alias=args.chrom_alias,
+                                  weights=args.weights))
     t0 = time.perf_counter()
     table, window = ism(args.model, args.fasta, args.gtf, feature=args.feature, region=args.region, vcf=args.vcf,
                         variant=args.variant, indels=args.indels, batch_size=args.batch_size, device=args.device,

@@ -69,8 +69,7 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     given = [x is not None for x in (feature if vcf is None else None, region, variant)]
     if sum(given) != 1 or (vcf is None) != (variant is None):
         raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
-    if region is not None:
-        _no_region_mode([spec])
+    if region is not None:  # (a model without a region mode was refused by ism before the set-up)
         m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
         if not m:
             raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive; region windows are "
