@@ -144,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     ism.add_argument("--variant", default=None, help="variant_id in --vcf")
     ism.add_argument("--indels", action="store_true", help="also every 1-nt deletion and insertion")
     ism.add_argument("--score", default=None, help="effect score of the figure (default: the model's first)")
-    ism.add_argument("--plot", default=None, metavar="PNG|PDF", help="the mutation map (default: OUTPUT.png)")
+    ism.add_argument("--plot", default=None, metavar="PNG|PDF|SVG",
+                     help="the mutation map, format by suffix (default: OUTPUT.png)")
+    ism.add_argument("--plot-positions", default=None, metavar="FIRST-LAST",
+                     help="the window indices the map shows (0-based, inclusive, as on its x axis; default: all, "
+                          "or 400 around the variant / landmark for longer windows), e.g. 6800-7199")
     ism.add_argument("--full-pass", action="store_true",
                      help="predict every mutated window in full instead of the incremental path (the same values)")
     ism.add_argument("-o", "--output", required=True, help="table: .tsv, .tsv.gz or .parquet")
@@ -316,6 +320,8 @@ def run_ism(args) -> int:
         raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
     plot = args.plot or f"{args.output}.png"
     plots.check_figure_path(plot, "--plot")
+    plots.check_ism_score(api._specs_of(args.model)[0], args.score)  # before the work, not after it
+    shown = plots.parse_ism_positions(args.plot_positions)
     check_outputs({"-o": args.output, "--plot": plot},
                   api.input_files(args.fasta, _options(args), gtf=args.gtf, vcf=args.vcf, chrom_alias=args.chrom_alias,
                                   weights=args.weights))
@@ -325,16 +331,22 @@ def run_ism(args) -> int:
                         weights=args.weights, threads=args.threads, chrom_alias=args.chrom_alias,
                         incremental=not args.full_pass, **_options(args))
     seconds = time.perf_counter() - t0
+    if shown is not None:  # (the window's length is known now; before anything is written)
+        plots.check_ism_positions(shown, len(window.window.seq))
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     if str(args.output).endswith(".parquet"):
         table.to_parquet(args.output, index=False)
     else:
         table.to_csv(args.output, sep="\t", index=False, float_format="%.9g")
-    plots.save(plots.ism_figure(table, window, args.score), plot)
+    plots.save(plots.ism_figure(table, window, args.score, positions=shown), plot)
     if not args.quiet:
         w = window.window
         notes = "".join(f"; {k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
-        print(f"seqzoo ism {window.model}: {len(table)} variants of {w.feature_id} ({len(w.seq)} nt{notes}) in "
+        name = w.feature_id
+        span = f"{w.chrom}:{int(min(w.positions))}-{int(max(w.positions)) + 1}"
+        if name == span:  # a region's window, named by its 0-based half-open span: also in 1-based
+            name = f"{name} (0-based half-open; {w.chrom}:{int(min(w.positions)) + 1}-{int(max(w.positions)) + 1} 1-based)"
+        print(f"seqzoo ism {window.model}: {len(table)} variants of {name} ({len(w.seq)} nt{notes}) in "
               f"{seconds:.1f} s; wrote {args.output}, {plot}", file=sys.stderr)
     return 0
 

@@ -50,6 +50,9 @@ class IsmWindow:
     #: when the window is a variant's (``vcf`` + ``variant``); marked in the mutation map
     variant_index: int | None = None
     variant_id: str | None = None
+    #: the window indices [first, last] (model orientation) of the variant's REF bases inside the
+    #: window, when REF is longer than one base (a deletion or MNV: the bases it replaces are marked)
+    variant_span: tuple[int, int] | None = None
 
 
 def _no_region_mode(specs) -> None:
@@ -87,6 +90,11 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         if start < 0 or end > genome.lengths[chrom]:
             raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "
                              f"{outside_contig(chrom, start, end, genome.lengths[chrom])}")
+        asked = int(m.group(3)) - int(m.group(2)) + 1
+        if asked > WINDOW:
+            log.warning("--region %s: %s nt, longer than the %s-nt window of %s; mutating the %s nt centred on "
+                        "it, %s:%s-%s (1-based), not the %s nt outside that", region, f"{asked:,}", WINDOW,
+                        spec.name, WINDOW, chrom, start + 1, end, f"{asked - WINDOW:,}")
         return ReferenceWindow(f"{chrom}:{start}-{end}", "", chrom, "+", genome.fetch(chrom, start, end),
                                np.arange(start, end, dtype=np.int64)), None
     if vcf is not None:
@@ -94,8 +102,12 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         warn_if_other_assembly(vcf, genome, names)
         results = [setup.windows.result(allele) for allele in alleles_with_id(vcf, variant)]
         if not results:
+            hint = ""
+            if re.fullmatch(r"[^:]+:\d+:[^:>]*", variant):  # chrom:pos:REF: '>ALT' lost to the shell
+                hint = (f"; {variant!r} has no '>ALT': quote the ID, e.g. --variant '{variant}>ALT' (unquoted, "
+                        f"the shell reads '>' as a redirection)")
             raise UsageError(f"--variant {variant!r}: no allele of {vcf} has this variant_id (its ID column, or "
-                             f"chrom:pos:REF>ALT for a record whose ID is '.')")
+                             f"chrom:pos:REF>ALT for a record whose ID is '.'){hint}")
         rows = [pair for result in results for pair in result.rows]
         features = sorted({p.feature_id for p in rows})
         if feature is not None:
@@ -179,6 +191,16 @@ def _variant_index(window, allele) -> int | None:
     not hold it)."""
     at = np.flatnonzero(np.asarray(window.positions) == allele.start)
     return int(at[0]) if at.size else None
+
+
+def _variant_span(window, allele) -> tuple[int, int] | None:
+    """[first, last] window indices (model orientation) of the allele's REF bases that lie in the
+    window, for a REF of two or more bases (None for one base, or none in the window)."""
+    if len(allele.ref) < 2:
+        return None
+    positions = np.asarray(window.positions)
+    at = np.flatnonzero((positions >= allele.start) & (positions < allele.start + len(allele.ref)))
+    return (int(at.min()), int(at.max())) if at.size else None
 
 
 def _snv_edits(seq: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -311,7 +333,8 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
         table[col] = (window.notes or {}).get(col, "")
     return table, IsmWindow(spec.name, spec, window, {k: v[0] for k, v in ref_out.items()},
                             _variant_index(window, allele) if allele is not None else None,
-                            allele.variant_id if allele is not None else None)
+                            allele.variant_id if allele is not None else None,
+                            _variant_span(window, allele) if allele is not None else None)
 
 
 def _nan_rows(values: dict, rows: np.ndarray) -> dict:

@@ -21,6 +21,7 @@ matplotlib is imported lazily (:func:`_pyplot`): it is the optional ``plot`` ext
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -914,34 +915,93 @@ def save(fig, out: str | os.PathLike) -> Path:
 NO_VALUE = "#f2d45c"  # ISM indels the model cannot score (no alt window, or no A/C/G/T base left)
 
 
-def ism_figure(table, window, score: str | None = None, max_positions: int = 400):
+def check_ism_score(spec, score: str | None) -> str:
+    """The effect score a mutation map of model ``spec`` shows: ``score``, or the model's first;
+    UsageError naming the model's effect scores for any other name (checked before any work)."""
+    if score is None:
+        return spec.effect_names[0]
+    if score not in spec.effect_names:
+        raise UsageError(f"{score!r} is not an effect score of {spec.name}: {', '.join(spec.effect_names)}")
+    return score
+
+
+def parse_ism_positions(text: str | None) -> tuple[int, int] | None:
+    """``--plot-positions FIRST-LAST`` (0-based window indices, inclusive) -> (first, last); None for None."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text.replace(",", ""))
+    if not m:
+        raise UsageError(f"--plot-positions {text!r}: expected FIRST-LAST, 0-based window indices (as on the "
+                         f"map's x axis), e.g. 6800-7199")
+    return int(m.group(1)), int(m.group(2))
+
+
+def check_ism_positions(positions: tuple[int, int], length: int) -> tuple[int, int]:
+    """[lo, hi) of the window indices (first, last) (0-based, inclusive) of a window of ``length``;
+    UsageError unless 0 <= first <= last < length."""
+    first, last = (int(x) for x in positions)
+    if not 0 <= first <= last < length:
+        raise UsageError(f"--plot-positions {first}-{last}: the window has indices 0..{length - 1}; give "
+                         f"FIRST-LAST with FIRST <= LAST inside them")
+    return first, last + 1
+
+
+def _ism_colours(values: np.ndarray, centre: float):
+    """(colormap, norm) of a mutation map: red above the score's no-effect value ``centre``, blue
+    below, white at it, to the largest distance from it; where every value lies on one side (e.g.
+    a Jensen-Shannon distance, never below 0) only that half of the scale, so that no colour
+    stands for values that do not occur. NaN cells (the reference base) grey."""
+    import matplotlib.colors as mcolors
+
+    plt = _pyplot()
+    finite = values[np.isfinite(values)] - centre
+    span = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    full = plt.get_cmap("RdBu_r")
+    if finite.size and finite.min() >= 0 and finite.max() > 0:  # one-sided: above (or at) no effect
+        cmap, norm = mcolors.ListedColormap(full(np.linspace(0.5, 1.0, 128))), mcolors.Normalize(centre, centre + span)
+    elif finite.size and finite.max() <= 0 and finite.min() < 0:  # below
+        cmap, norm = mcolors.ListedColormap(full(np.linspace(0.0, 0.5, 128))), mcolors.Normalize(centre - span, centre)
+    else:
+        cmap, norm = full, mcolors.TwoSlopeNorm(vcenter=centre, vmin=centre - span, vmax=centre + span)
+    return cmap.with_extremes(bad="#d9d9d9"), norm
+
+
+def ism_figure(table, window, score: str | None = None, max_positions: int = 400,
+               positions: tuple[int, int] | None = None):
     """The mutation map of :func:`seqzoo.mutagenesis.ism`: window positions x the four bases, each cell the
     effect score ``score`` (default: the model's first effect) of that substitution, on a diverging
-    colour scale centred on the score's no-effect value; the reference base of each position outlined
-    (no substitution there), the reference sequence along the x axis (up to 240 positions shown) and the
-    model's landmarks marked (and the VCF variant, for a variant's window; and the exon junctions of a
+    colour scale centred on the score's no-effect value (only its upper or lower half where every value
+    lies on that side, :func:`_ism_colours`); the reference base of each position grey (no substitution
+    there), the reference sequence along the x axis (up to 240 positions shown) and the
+    model's landmarks marked (and the VCF variant, for a variant's window: a dashed line at its first
+    REF base, the REF bases of a deletion or MNV hatched; and the exon junctions of a
     spliced window, e.g. a multi-exon 5'UTR, with the exon count in the title, beside the window's
     notes such as Xpresso's ``halflife_source``). Windows longer than
     ``max_positions`` show the ``max_positions`` positions around the variant, else the landmark,
-    else the window's centre (a region's midpoint), saying so. With indels a second heat map on the
+    else the window's centre (a region's midpoint), saying so; ``positions`` (first, last) window
+    indices (0-based, inclusive, :func:`check_ism_positions`) choose the part shown instead. With
+    indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
     G or T before it (the insertions after the last base are in the table only); indels the table
     holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow.
     Returns the Figure (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``,
-    ``junction``, ``indels``, ``no_value``)."""
+    ``variant_ref``, ``junction``, ``indels``, ``no_value``)."""
     import matplotlib.colors as mcolors
 
     plt = _pyplot()
     spec = window.spec
-    score = score or spec.effect_names[0]
+    score = check_ism_score(spec, score)
     if score not in table.columns:
-        raise UsageError(f"{score!r} is not an effect score of {spec.name}: {', '.join(spec.effect_names)}")
+        raise UsageError(f"the ISM table has no column {score!r} (an effect score of {spec.name}); was it made "
+                         f"by seqzoo.ism for {spec.name}?")
     info = model_plot(spec.name)
     seq = window.window.seq
     length = len(seq)
     lo, hi = 0, length
     focus = getattr(window, "variant_index", None)
-    if length > max_positions:  # centre on the variant, else the first landmark, else the window's centre
+    if positions is not None:
+        lo, hi = check_ism_positions(positions, length)
+    elif length > max_positions:  # centre on the variant, else the first landmark, else the window's centre
         centre = focus if focus is not None else info.landmarks[0].at(length) if info.landmarks else length // 2
         lo = max(0, min(length - max_positions, centre - max_positions // 2))
         hi = lo + max_positions
@@ -965,13 +1025,9 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [4, 5] if with_indels else [1]})
     ax = axes[0, 0]
-    centre_value = info.no_effect.get(score, 0.0)
+    centre_value = info.no_effect.get(score, 0.0) or 0.0
     both = np.concatenate([grid.ravel(), indel_grid.ravel()]) if with_indels else grid.ravel()
-    finite = np.abs(both[np.isfinite(both)] - (centre_value or 0.0))
-    span = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    norm = mcolors.TwoSlopeNorm(vcenter=centre_value or 0.0, vmin=(centre_value or 0.0) - span,
-                                vmax=(centre_value or 0.0) + span)
-    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#d9d9d9")  # the reference base of each position: grey
+    cmap, norm = _ism_colours(both, centre_value)  # the reference base of each position: grey
     image = ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
                       extent=(lo - 0.5, hi - 0.5, 3.5, -0.5))
     image.set_gid("ism")
@@ -985,13 +1041,19 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
             ax.annotate(f"{lm.label} ({x})", (x, -0.5), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=8, color=LANDMARK)
     labels = 1  # rows of labels above the map
+    span = getattr(window, "variant_span", None)
+    if span is not None and span[1] >= lo and span[0] < hi:  # the bases a deletion / MNV replaces
+        for a in axes[:, 0]:
+            a.axvspan(max(span[0], lo) - 0.5, min(span[1], hi - 1) + 0.5, facecolor="none", edgecolor="black",
+                      hatch="///", lw=0.0, alpha=0.6, gid="variant_ref")
     if focus is not None and lo <= focus < hi:
         for a in axes[:, 0]:
             a.axvline(focus, color="black", lw=1.0, ls="--", gid="variant")
         near = any(lo <= lm.at(length) < hi and abs(lm.at(length) - focus) < max(8, (hi - lo) // 12)
                    for lm in info.landmarks)  # its label one row higher than a landmark's beside it
         labels += near
-        ax.annotate(f"{window.variant_id} ({focus})", (focus, -0.5), xytext=(3, 14 if near else 3),
+        where = f"REF at {span[0]}..{span[1]}" if span is not None else str(focus)
+        ax.annotate(f"{window.variant_id} ({where})", (focus, -0.5), xytext=(3, 14 if near else 3),
                     textcoords="offset points", ha="left", va="bottom", fontsize=8, color="black")
     w = window.window
     positions = np.asarray(w.positions)
@@ -1010,7 +1072,10 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
         where += f", {junctions.size + 1} exons, {length} nt"
     notes = "; ".join(f"{k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
-    ax.set_title(f"{spec.name} in-silico mutagenesis of {w.feature_id} ({where}){f'; {notes}' if notes else ''}"
+    what = f"{w.feature_id} ({where})"
+    if w.feature_id == f"{w.chrom}:{int(positions.min())}-{int(positions.max()) + 1}":  # a region's window, named
+        what = f"the window {where} (ID {w.feature_id}: 0-based half-open)"  # by its 0-based span: say so
+    ax.set_title(f"{spec.name} in-silico mutagenesis of {what}{f'; {notes}' if notes else ''}"
                  f"\n{score} of every substitution"
                  f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base"
                  f"{'; yellow: not scored, see the warning' if no_value.any() else ''}){shown}", fontsize=10,

@@ -42,9 +42,10 @@ def test_model_all_gives_rows_for_every_model_whose_weights_are_present(tmp_path
     assert all(summary["rows_by_model"][m] > 0 for m in present) and summary["identity_holds"]
     left_out = [r.getMessage() for r in caplog.records if "leaving out" in r.getMessage()]
     assert sorted(m.split(" ")[4].rstrip(":") for m in left_out) == sorted(set(registry.MODELS) - set(present))
-    for message in left_out:  # one short line, saying where to get the file
+    for message in left_out:  # one short line, saying where it looked and where to get the file
         spec = registry.get(message.split(" ")[4].rstrip(":"))
         assert "\n" not in message and len(message) < 250 and spec.weights.url in message
+        assert f"{spec.weights.filename} is not in $SEQZOO_WEIGHTS_DIR ({weights_dir()})" in message
     skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t", keep_default_na=False)
     assert {"ref_mismatch", "symbolic_alt", "spanning_deletion_alt", "contig_not_in_fasta"} <= set(skipped.reason)
 

@@ -417,3 +417,85 @@ def _random_xpresso():
     from seqzoo.nets.xpresso import Xpresso
     torch.manual_seed(1)
     return Xpresso().eval()
+
+
+def test_ism_newcomer_mistakes_are_caught_before_the_work(hal_table, tmp_path, capsys, caplog):
+    """A --score the model does not have is refused before any scoring and leaves no table; an ID
+    whose '>ALT' the shell took is named as such; a region longer than the window is mutated over the
+    window centred on it, with a warning saying which bases; the summary line gives a region
+    window's 0-based name in 1-based coordinates too."""
+    argv = ["ism", "--model", "HAL", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+            "--weights", str(hal_table), "--feature", "TX0:donor2"]
+    out = tmp_path / "h.tsv"
+    assert main(argv + ["--score", "mrl_fold_change", "-o", str(out)]) == 2
+    assert ("'mrl_fold_change' is not an effect score of HAL: delta, sigmoid_delta"
+            in capsys.readouterr().err)
+    assert not out.exists() and not out.with_name("h.tsv.png").exists()
+    with pytest.raises(seqzoo.errors.UsageError, match=r"'chr1:11764:A' has no '>ALT': quote the ID, e\.g\. "
+                                                       r"--variant 'chr1:11764:A>ALT'"):
+        seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf",
+                   variant="chr1:11764:A")
+    bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
+    with caplog.at_level("WARNING"):
+        table, win = seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:20000-21500")
+    assert ("--region chr1:20000-21500: 1,501 nt, longer than the 1000-nt window of BPNet-OSKN; mutating the 1000 "
+            "nt centred on it, 1:20250-21249 (1-based), not the 501 nt outside that") in caplog.text
+    assert win.window.feature_id == "1:20249-21249" and table.pos.min() == 20250 and table.pos.max() == 21249
+    from seqzoo import plots
+    title = plots.ism_figure(table, win).axes[0].get_title(loc="left")
+    assert title.startswith("BPNet-OSKN in-silico mutagenesis of the window 1:20250-21249 (+) (ID 1:20249-21249: "
+                            "0-based half-open)")
+
+
+def test_the_mutation_map_colours_one_sided_scores_with_half_the_scale():
+    """Values all on one side of the no-effect value (a distance, never below 0) get only that half of
+    the diverging scale (white at no effect, full colour at the largest); values on both sides the
+    whole scale centred on no effect; NaN (the reference base) grey."""
+    from seqzoo.plots import _ism_colours
+    cmap, norm = _ism_colours(np.array([0.01, 0.02, np.nan]), 0.0)
+    assert (norm.vmin, norm.vmax) == (0.0, 0.02)
+    assert np.allclose(cmap(norm(0.0))[:3], (0.968627, 0.968627, 0.968627), atol=0.02)  # RdBu_r's white
+    assert cmap(norm(0.02))[0] > 0.35 and cmap(norm(0.02))[2] < 0.2  # dark red
+    cmap, norm = _ism_colours(np.array([0.5, 0.9]), 1.0)  # all below a centre of 1
+    assert (norm.vmin, norm.vmax) == (0.5, 1.0) and cmap(norm(0.5))[2] > cmap(norm(0.5))[0]  # blue
+    cmap, norm = _ism_colours(np.array([-2.0, 1.0]), 0.0)
+    assert (norm.vmin, norm.vcenter, norm.vmax) == (-2.0, 0.0, 2.0)
+    assert np.allclose(cmap(np.nan), (0xd9 / 255, 0xd9 / 255, 0xd9 / 255, 1.0))
+
+
+def test_a_deletions_replaced_bases_are_hatched_in_the_mutation_map(hal_table):
+    """--variant of a deletion: the dashed line at its first REF base, its REF bases (the ones it
+    deletes and the anchor) hatched; on '-' they lie left of the first REF base's window index."""
+    from seqzoo import plots
+    table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table,
+                            vcf=EX / "variants.vcf", variant="chr1:23563:GAC>G")
+    assert win.window.strand == "-" and win.variant_index == 116 and win.variant_span == (114, 116)
+    positions = np.asarray(win.window.positions)
+    assert list(positions[114:117]) == [23564, 23563, 23562]  # 0-based, forward: REF GAC at 23562..23564
+    fig = plots.ism_figure(table, win)
+    (band,) = [p for p in fig.axes[0].patches if p.get_gid() == "variant_ref"]
+    assert (band.get_x(), band.get_x() + band.get_width()) == (113.5, 116.5)
+    assert "chr1:23563:GAC>G (REF at 114..116)" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_plot_positions_choose_the_part_of_a_long_window_the_map_shows(hal_table, tmp_path, capsys):
+    """--plot-positions FIRST-LAST (0-based window indices, inclusive) picks the map's columns and its
+    colour scale spans their values; a bad form or a range outside the window is refused before
+    anything is written."""
+    from seqzoo import plots
+    table, win = seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table,
+                            feature="TX0:donor2")
+    fig = plots.ism_figure(table, win, positions=(70, 89))
+    image = next(a for a in fig.axes[0].get_images() if a.get_gid() == "ism")
+    assert image.get_array().shape == (4, 20) and tuple(image.get_extent()[:2]) == (69.5, 89.5)
+    shown = table[(table.kind == "snv") & table.window_index.between(70, 89)].delta
+    assert max(abs(image.norm.vmin), abs(image.norm.vmax)) == pytest.approx(np.abs(shown).max())
+    assert "positions 70..89 of 160 shown" in fig.axes[0].get_title(loc="left")
+    argv = ["ism", "--model", "HAL", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+            "--weights", str(hal_table), "--feature", "TX0:donor2"]
+    for bad, message in (("70", "--plot-positions '70': expected FIRST-LAST, 0-based window indices"),
+                         ("150-160", "--plot-positions 150-160: the window has indices 0..159; give FIRST-LAST")):
+        assert main(argv + ["--plot-positions", bad, "-o", str(tmp_path / "x.tsv")]) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / "x.tsv").exists()
+    assert main(argv + ["--plot-positions", "0-159", "-o", str(tmp_path / "y.tsv"), "-q"]) == 0
+    assert (tmp_path / "y.tsv.png").stat().st_size > 10_000
