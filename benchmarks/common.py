@@ -270,10 +270,12 @@ def max_table_diff(a, b) -> float:
     return float(np.abs(x[both] - y[both]).max(initial=0.0))
 
 
-def table_section(title: str, how: str, head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def table_section(title: str, how: str, head: Sequence[str], rows: Sequence[Sequence[object]],
+                  machine: dict[str, str] | None = None) -> str:
     """A RESULTS.md section: ``## title (timestamp)``, the line ``how`` (command, clock, load), the
-    machine description and the table."""
-    return "\n".join([f"## {title} ({timestamp()})", "", how, "", machine_markdown(machine_info()), "",
+    machine description (``machine``: :func:`machine_info` taken when the run started, so that its
+    "load average at start" is; default: now) and the table."""
+    return "\n".join([f"## {title} ({timestamp()})", "", how, "", machine_markdown(machine or machine_info()), "",
                       markdown_table(head, rows)])
 
 

@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     seqzoo.check_device(args.device)
     gpu, repeats = args.device, args.repeats
+    machine = common.machine_info()  # (its load average is the one at the start)
     n = 512 if args.quick else 4096
     hal_table = Path(tempfile.mkdtemp(prefix="seqzoo-cuda-")) / "hal.npz"
     np.savez(hal_table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
         "GPU against CPU",
         f"Command: `python benchmarks/cuda.py --device {gpu}`{' --quick' if args.quick else ''} "
         f"(best of {repeats} after a warm-up; torch {torch.__version__}, GPU: {name}, CPU threads: "
-        f"{torch.get_num_threads()}).", head, rows)
+        f"{torch.get_num_threads()}).", head, rows, machine)
     print("\n" + body)
     if args.write and not args.quick:
         common.update_results("cuda", body)

@@ -217,6 +217,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (1 if args.quick else 2)
     only = set(args.only.split(","))
     uptime0 = os.popen("uptime").read().strip()
+    machine = common.machine_info()  # (its load average is the one at the start)
     t_start = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="seqzoo-throughput-"))
     rows = []
@@ -314,7 +315,7 @@ def main(argv=None) -> int:
         "End-to-end throughput, incremental vs full pass",
         f"Command: `python benchmarks/throughput.py{' --cpu-time' if args.cpu_time else ''}` "
         f"({time.perf_counter() - t_start:.0f} s; times: {clock}; best of {repeats}). "
-        f"Load before: `{uptime0}`; after: `{uptime1}`.", head, rows)
+        f"Load before: `{uptime0}`; after: `{uptime1}`.", head, rows, machine)
     print("\n" + body)
     if args.write and not args.quick:
         common.update_results("throughput" + ("-cpu" if args.cpu_time else ""), body)
