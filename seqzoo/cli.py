@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the mutation map, format by suffix (default: OUTPUT.png)")
     ism.add_argument("--plot-positions", default=None, metavar="FIRST-LAST",
                      help="the window indices the map shows (0-based, inclusive, as on its x axis; default: all, "
-                          "or 400 around the variant / landmark for longer windows), e.g. 6800-7199")
+                          "or for longer windows 400 around the variant, else the landmark, else the centre), "
+                          "e.g. 9000-9399")
     ism.add_argument("--full-pass", action="store_true",
                      help="predict every mutated window in full instead of the incremental path (the same values)")
     ism.add_argument("-o", "--output", required=True, help="table: .tsv, .tsv.gz or .parquet")
@@ -320,7 +321,10 @@ def run_ism(args) -> int:
         raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
     plot = args.plot or f"{args.output}.png"
     plots.check_figure_path(plot, "--plot")
-    plots.check_ism_score(api._specs_of(args.model)[0], args.score)  # before the work, not after it
+    specs = api._specs_of(args.model)
+    if len(specs) != 1:
+        raise UsageError(f"seqzoo ism takes one model (--model NAME), not {args.model!r}")
+    plots.check_ism_score(specs[0], args.score)  # before the work, not after it
     shown = plots.parse_ism_positions(args.plot_positions)
     check_outputs({"-o": args.output, "--plot": plot},
                   api.input_files(args.fasta, _options(args), gtf=args.gtf, vcf=args.vcf, chrom_alias=args.chrom_alias,
@@ -329,10 +333,9 @@ def run_ism(args) -> int:
     table, window = ism(args.model, args.fasta, args.gtf, feature=args.feature, region=args.region, vcf=args.vcf,
                         variant=args.variant, indels=args.indels, batch_size=args.batch_size, device=args.device,
                         weights=args.weights, threads=args.threads, chrom_alias=args.chrom_alias,
-                        incremental=not args.full_pass, **_options(args))
+                        incremental=not args.full_pass, check_window=lambda w: shown is None or
+                        plots.check_ism_positions(shown, len(w.seq)), **_options(args))
     seconds = time.perf_counter() - t0
-    if shown is not None:  # (the window's length is known now; before anything is written)
-        plots.check_ism_positions(shown, len(window.window.seq))
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     if str(args.output).endswith(".parquet"):
         table.to_parquet(args.output, index=False)

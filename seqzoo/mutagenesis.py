@@ -218,11 +218,15 @@ def _snv_edits(seq: str) -> tuple[np.ndarray, list[str], list[str]]:
 
 def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | None = None, vcf=None,
         variant: str | None = None, indels: bool = False, batch_size: int = 64, device: str = "cpu",
-        weights=None, threads: int | None = None, chrom_alias=None, incremental: bool = True, **options):
+        weights=None, threads: int | None = None, chrom_alias=None, incremental: bool = True,
+        check_window=None, **options):
     """In-silico mutagenesis of one window of ``model`` (see the module docstring).
 
     Returns ``(table, window)``: a pandas DataFrame with one row per variant and an
     :class:`IsmWindow` (the reference window, its predictions, the spec) for plots.
+    ``check_window``: called with the :class:`~seqzoo.windows.base.ReferenceWindow` once it is
+    known, before any prediction (to refuse options that depend on it, e.g. ``seqzoo ism
+    --plot-positions`` beyond the window's length, before the work).
     """
     import pandas as pd
 
@@ -239,6 +243,8 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     torch_model = setup.models[spec.name][1]
     rule = setup.windows.rules[spec.name]
     window, allele = _window(setup, spec, rule, feature, region, vcf, variant)
+    if check_window is not None:
+        check_window(window)
     seq, strand = window.seq, window.strand
     index, ref_bases, alt_bases = _snv_edits(seq)
     kinds = ["snv"] * len(index)

@@ -921,7 +921,8 @@ def check_ism_score(spec, score: str | None) -> str:
     if score is None:
         return spec.effect_names[0]
     if score not in spec.effect_names:
-        raise UsageError(f"{score!r} is not an effect score of {spec.name}: {', '.join(spec.effect_names)}")
+        raise UsageError(f"--score {score!r}: not an effect score of {spec.name}; use one of: "
+                         f"{', '.join(spec.effect_names)}")
     return score
 
 
@@ -932,7 +933,7 @@ def parse_ism_positions(text: str | None) -> tuple[int, int] | None:
     m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text.replace(",", ""))
     if not m:
         raise UsageError(f"--plot-positions {text!r}: expected FIRST-LAST, 0-based window indices (as on the "
-                         f"map's x axis), e.g. 6800-7199")
+                         f"map's x axis), e.g. 9000-9399")
     return int(m.group(1)), int(m.group(2))
 
 

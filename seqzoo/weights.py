@@ -139,10 +139,11 @@ def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: 
     if download is None:
         download = os.environ.get(ENV_OFFLINE, "").strip().lower() in ("", "0", "false", "no")
     if dirs:
-        short = (f"{spec.filename} is not in ${ENV_WEIGHTS_DIR} ({', '.join(str(folder) for _, folder in dirs)}); "
-                 f"get it from {spec.url}")
+        short = (f"{spec.filename} is not in ${ENV_WEIGHTS_DIR} ({', '.join(str(folder) for _, folder in dirs)}) "
+                 f"or the cache; get it from {spec.url}")
     else:
-        short = f"weights file {spec.filename} not found (${ENV_WEIGHTS_DIR} is not set); get it from {spec.url}"
+        short = (f"weights file {spec.filename} not in the cache (${ENV_WEIGHTS_DIR} is not set); get it from "
+                 f"{spec.url}")
     if not download:
         raise WeightsError(f"Weights file '{spec.filename}' was not found, and downloads are off (${ENV_OFFLINE}). "
                            f"Looked in: {'; '.join(looked)}. " + spec.offline_hint(), short=short)

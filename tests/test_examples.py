@@ -45,7 +45,7 @@ def test_model_all_gives_rows_for_every_model_whose_weights_are_present(tmp_path
     for message in left_out:  # one short line, saying where it looked and where to get the file
         spec = registry.get(message.split(" ")[4].rstrip(":"))
         assert "\n" not in message and len(message) < 250 and spec.weights.url in message
-        assert f"{spec.weights.filename} is not in $SEQZOO_WEIGHTS_DIR ({weights_dir()})" in message
+        assert f"{spec.weights.filename} is not in $SEQZOO_WEIGHTS_DIR ({weights_dir()}) or the cache" in message
     skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t", keep_default_na=False)
     assert {"ref_mismatch", "symbolic_alt", "spanning_deletion_alt", "contig_not_in_fasta"} <= set(skipped.reason)
 

@@ -428,9 +428,13 @@ def test_ism_newcomer_mistakes_are_caught_before_the_work(hal_table, tmp_path, c
             "--weights", str(hal_table), "--feature", "TX0:donor2"]
     out = tmp_path / "h.tsv"
     assert main(argv + ["--score", "mrl_fold_change", "-o", str(out)]) == 2
-    assert ("'mrl_fold_change' is not an effect score of HAL: delta, sigmoid_delta"
+    assert ("--score 'mrl_fold_change': not an effect score of HAL; use one of: delta, sigmoid_delta"
             in capsys.readouterr().err)
     assert not out.exists() and not out.with_name("h.tsv.png").exists()
+    several = ["ism", "--model", "Framepool,HAL", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+               "--feature", "TX0", "--score", "delta", "-o", str(out)]
+    assert main(several) == 2  # one model, said as such (not "'delta' is not an effect score of Framepool")
+    assert "seqzoo ism takes one model (--model NAME), not 'Framepool,HAL'" in capsys.readouterr().err
     with pytest.raises(seqzoo.errors.UsageError, match=r"'chr1:11764:A' has no '>ALT': quote the ID, e\.g\. "
                                                        r"--variant 'chr1:11764:A>ALT'"):
         seqzoo.ism("HAL", EX / "genome.fa", gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf",
@@ -441,6 +445,11 @@ def test_ism_newcomer_mistakes_are_caught_before_the_work(hal_table, tmp_path, c
     assert ("--region chr1:20000-21500: 1,501 nt, longer than the 1000-nt window of BPNet-OSKN; mutating the 1000 "
             "nt centred on it, 1:20250-21249 (1-based), not the 501 nt outside that") in caplog.text
     assert win.window.feature_id == "1:20249-21249" and table.pos.min() == 20250 and table.pos.max() == 21249
+    capsys.readouterr()
+    assert main(["ism", "--model", "BPNet-OSKN", "--weights", str(bpnet), "--fasta", str(EX / "genome.fa"),
+                 "--region", "chr1:20000-21500", "-o", str(tmp_path / "b.tsv")]) == 0
+    assert ("seqzoo ism BPNet-OSKN: 3000 variants of 1:20249-21249 (0-based half-open; 1:20250-21249 1-based) "
+            "(1000 nt)") in capsys.readouterr().err
     from seqzoo import plots
     title = plots.ism_figure(table, win).axes[0].get_title(loc="left")
     assert title.startswith("BPNet-OSKN in-silico mutagenesis of the window 1:20250-21249 (+) (ID 1:20249-21249: "
@@ -499,3 +508,11 @@ def test_plot_positions_choose_the_part_of_a_long_window_the_map_shows(hal_table
         assert message in capsys.readouterr().err and not (tmp_path / "x.tsv").exists()
     assert main(argv + ["--plot-positions", "0-159", "-o", str(tmp_path / "y.tsv"), "-q"]) == 0
     assert (tmp_path / "y.tsv.png").stat().st_size > 10_000
+    # the range is checked against the window before any prediction (check_window), not after the work
+    model = seqzoo.load_model("HAL", weights=hal_table)
+    calls = []
+    model.predict_sequences = model.predict_edits = lambda *a, **k: calls.append(1)
+    with pytest.raises(seqzoo.errors.UsageError, match="--plot-positions 150-160: the window has indices 0..159"):
+        seqzoo.ism([("HAL", model)], EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX0:donor2",
+                   check_window=lambda w: plots.check_ism_positions((150, 160), len(w.seq)))
+    assert calls == []
