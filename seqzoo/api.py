@@ -509,7 +509,7 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                     saved = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
                              "summary": chunk.summary, "output_state": writer.checkpoint(),
                              "skipped_state": skips.checkpoint(), "outside_state": outside.checkpoint(),
-                             "open_run": chunk.open_run.as_row() if chunk.open_run else None}
+                             "open_run": chunk.open_run.as_note() if chunk.open_run else None}
                     progress.save("running", **saved)
                 if on_chunk is not None:
                     on_chunk(chunk.last_record)

@@ -100,6 +100,9 @@ class OutsideRun:
     first_at: str
     last_at: str
     reason: str
+    #: its last allele is the last ALT of its record (so the next record's first allele may continue
+    #: it); kept in a stopped run's progress note, not in OUT.outside.tsv
+    ends_record: bool = True
 
     COLUMNS = ("first_record", "first_alt_index", "last_record", "last_alt_index", "alleles", "first_at",
                "last_at", "reason")
@@ -108,11 +111,15 @@ class OutsideRun:
         return dict(zip(self.COLUMNS, (*self.first, *self.last, self.alleles, self.first_at, self.last_at,
                                         self.reason)))
 
+    def as_note(self) -> dict:
+        """:meth:`as_row` and ``ends_record``: the open run of a progress note."""
+        return dict(self.as_row(), ends_record=self.ends_record)
+
     @classmethod
     def from_row(cls, row: dict) -> "OutsideRun":
         return cls((int(row["first_record"]), int(row["first_alt_index"])),
                    (int(row["last_record"]), int(row["last_alt_index"])), int(row["alleles"]), row["first_at"],
-                   row["last_at"], row["reason"])
+                   row["last_at"], row["reason"], bool(row.get("ends_record", True)))
 
 
 @dataclass
@@ -140,16 +147,18 @@ class FastIndex:
     features, and alleles inside the windows of a single model.
 
     Built from the window rules' ``spans()`` (None from any rule, e.g. variant-centred windows:
-    no record is outside). A record is *clean* when it has one ALT, REF and ALT are A/C/G/T only,
-    its contig is in the FASTA, REF lies inside the contig and equals the FASTA. A clean record whose
-    REF overlaps no span gets no window and no skip in any model (*outside*). With one model whose
+    no record is outside). A record is *clean* when REF and each of its ALTs (comma-separated, none
+    empty) are A/C/G/T only, its contig is in the FASTA, REF lies inside the contig and equals the
+    FASTA. A clean record whose REF overlaps no span gets no window and no skip in any model, for
+    every ALT (*outside*; :meth:`classify` gives each record's ALT count). With one model whose
     rule offers ``block_segments()`` (:class:`~seqzoo.windows.base.BlockSegments`: the fixed windows
     of APARENT2, Xpresso and HAL, the 5'UTR exons of Framepool), a clean record whose REF lies inside
     every segment it overlaps (an indel may overhang a fixed window), each usable, gets one row per
     such segment's feature, its edit from the rule's ``block_edits`` (the anchor rule in numpy for
     fixed windows), unless an edit would need sequence past the contig end (*in-window*); no feature
-    can be skipped there. Both give exactly what the per-allele path gives (tests/test_outside.py,
-    tests/test_fast_rows.py, tests/test_block_edits.py); every other record takes the per-allele path.
+    can be skipped there; only records with one ALT are taken in-window. Both give exactly what the
+    per-allele path gives (tests/test_outside.py, tests/test_fast_rows.py, tests/test_block_edits.py);
+    every other record takes the per-allele path.
     """
 
     _ACGT = np.zeros(256, dtype=bool)
@@ -179,24 +188,37 @@ class FastIndex:
                 starts, ends = segs.start[idx], segs.end[idx]
                 self._segments[chrom] = (starts, ends, idx, segs.usable[idx], int((ends - starts).max()))
 
-    def classify(self, block: RecordBlock) -> tuple[np.ndarray, np.ndarray, "FastRowsOf | None"]:
-        """(outside?, in-window?, the in-window rows) per record of ``block``."""
+    def classify(self, block: RecordBlock) -> tuple[np.ndarray, np.ndarray, "FastRowsOf | None", np.ndarray]:
+        """(outside?, in-window?, the in-window rows, ALT count) per record of ``block``."""
         n = len(block)
         outside = np.zeros(n, dtype=bool)
         inside = np.zeros(n, dtype=bool)
+        n_alts = np.ones(n, dtype=np.int64)
         rows = []
         if not self.usable or not n:
-            return outside, inside, None
+            return outside, inside, None, n_alts
         refs, alts = block.ref, block.alt
         ref_len = np.fromiter(map(len, refs), dtype=np.int64, count=n)
         alt_len = np.fromiter(map(len, alts), dtype=np.int64, count=n)
         text = np.frombuffer("".join(refs).encode("ascii", "replace") + "".join(alts).encode("ascii", "replace"),
                              dtype=np.uint8)
-        bad = ~self._ACGT[text]  # ',' (several ALTs), '.', '*', '<', N, ... all fail
+        ref_chars = int(ref_len.sum())
+        comma = text == 44  # ',' between two ALTs (in the ALT part of the text only)
+        comma[:ref_chars] = False
+        bad = ~self._ACGT[text] & ~comma  # '.', '*', '<', N, ... all fail
         owner = np.repeat(np.arange(2 * n) % n, np.concatenate([ref_len, alt_len]))
         clean = np.ones(n, dtype=bool)
         clean[owner[bad]] = False
         clean &= (ref_len > 0) & (alt_len > 0)
+        if comma.any():  # several ALTs: none may be empty (a ',' first, last or twice: 'A,', ',A', 'A,,C')
+            filled = np.flatnonzero(alt_len > 0)
+            first = ref_chars + np.cumsum(alt_len) - alt_len  # each ALT field's first character in text
+            empty = np.zeros(n, dtype=bool)
+            empty[filled] = comma[first[filled]] | comma[first[filled] + alt_len[filled] - 1]
+            empty[owner[np.flatnonzero(comma[:-1] & comma[1:])]] = True
+            clean &= ~empty
+            n_alts += np.bincount(owner[comma], minlength=n)
+        single = n_alts == 1  # (in-window rows: one ALT per record)
         starts = block.pos - 1
         chroms = block.chrom
         names = set(chroms)
@@ -215,7 +237,7 @@ class FastIndex:
                 continue
             lens = e - s
             positions = run_positions(s, lens)
-            want = np.frombuffer("".join(refs[i] for i in sel).upper().encode("ascii"), dtype=np.uint8)
+            want = np.frombuffer("".join(map(refs.__getitem__, sel.tolist())).upper().encode("ascii"), dtype=np.uint8)
             agree = np.logical_and.reduceat(self._reader.codes(fasta, positions) == want, np.cumsum(lens) - lens)
             sel, s, e = sel[agree], s[agree], e[agree]
             merged = self._merged.get(fasta)
@@ -225,6 +247,7 @@ class FastIndex:
                 hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
             outside[sel[~hit]] = True
             segments = self._segments.get(fasta)
+            hit &= single[sel]
             if segments is None or not hit.any():
                 continue
             found = self._in_segments(segments, sel[hit], s[hit], e[hit], (ref_len != alt_len)[sel[hit]],
@@ -233,12 +256,12 @@ class FastIndex:
                 inside[found[0]] = True
                 rows.append(found[1:])
         if not rows:
-            return outside, inside, None
+            return outside, inside, None, n_alts
         records, segments, starts, ends = (np.concatenate([r[k] for r in rows]) for k in range(4))
         alleles = [a for r in rows for a in r[4]]
         order = np.lexsort((self._rank[segments], records))  # VCF order; per record the per-allele path's
         return outside, inside, FastRowsOf(records[order], self._feature[segments[order]], starts[order],
-                                           ends[order], [alleles[i] for i in order.tolist()])
+                                           ends[order], [alleles[i] for i in order.tolist()]), n_alts
 
     def _in_segments(self, segments, sel, s, e, indel, alts, fasta):
         """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts``, ``indel``: the
@@ -375,7 +398,7 @@ class VariantWindows:
             kind = np.zeros(n, dtype=np.int8)  # 0: per allele, 1: outside, 2: in-window rows
             found = None
             if fast is not None:
-                outside, inside, found = fast.classify(block)
+                outside, inside, found, n_alts = fast.classify(block)
                 if runs:
                     kind[outside] = 1
                 if rows and found is not None:
@@ -390,7 +413,7 @@ class VariantWindows:
                 a = max(a, i)
                 lo, hi = np.searchsorted(found.records, [a, b]) if kind[a] == 2 else (0, 0)
                 if kind[a] == 1:
-                    yield _FastRecords(block, a, b, dup[a:b], false[a:b])
+                    yield _FastRecords(block, a, b, dup[a:b], false[a:b], n_alts[a:b])
                 elif kind[a] == 2:
                     yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], found.starts[lo:hi],
                                    found.ends[lo:hi], found.alts[lo:hi], dup[a:b], false[a:b], self.specs[0],
@@ -419,15 +442,15 @@ class VariantWindows:
             s.ref_checked += n
             return
         if isinstance(item, _FastRecords):
-            n = item.end - item.start
+            n, alleles = item.end - item.start, int(item.alts.sum())
             s.count_duplicates(item.dup, item.false, item.block.ids[item.start:item.end],
                                range(item.block.first_record + item.start, item.block.first_record + item.end),
                                self._vcf_file)
             s.records += n
-            s.alleles += n
-            s.skipped[self._outside_reason] += n
-            s.outside_alleles += n
-            s.ref_checked += n
+            s.alleles += alleles
+            s.skipped[self._outside_reason] += alleles
+            s.outside_alleles += alleles
+            s.ref_checked += alleles  # (REF checked once a record; the per-allele path counts each ALT)
             return
         allele = item.allele
         if item.duplicate is not None:
@@ -465,6 +488,9 @@ class VariantWindows:
         skips: list[Skip] = []
         runs: list[OutsideRun] = [open_run] if open_run is not None else []
         last: tuple | None = None  # (record, chrom:pos) of the last record taken
+        # (record, ALT index) of the last allele taken: a run continues only from the allele before
+        # (so that no run's range spans an allele of another kind, e.g. a skipped '*' beside an outside ALT)
+        prev = open_run.last if open_run is not None and open_run.ends_record else None
         events = 0
         reason = self._outside_reason
         items = self._uncounted(vcf_file, after_record, runs=outside_runs, rows=fast_rows)
@@ -473,12 +499,15 @@ class VariantWindows:
             new_record = isinstance(item, (_FastRecords, FastRows)) or item.allele.alt_index == 0
             if last is not None and new_record and events >= chunk_rows:
                 pending = runs.pop() if runs and runs[-1].last[0] == last[0] else None
+                if pending is not None:
+                    pending.ends_record = pending.last == prev
                 yield Chunk(pairs, skips, last[0], last[1], self.summary.to_dict(), runs, pending)
                 pairs, skips, runs, events = [], [], [pending] if pending else [], 0
             self._count(item)
             if isinstance(item, FastRows):
                 z = item.end - 1
                 last = (item.block.first_record + z, f"{item.block.chrom[z]}:{item.block.pos[z]}")
+                prev = (last[0], 0)  # (one ALT each)
                 pairs.append(item)  # scored as a block (seqzoo.scoring.PairScorer.score_fast)
                 events += len(item.records)
                 continue
@@ -486,18 +515,21 @@ class VariantWindows:
                 b = item.block
                 a, z = item.start, item.end - 1
                 at = (f"{b.chrom[a]}:{b.pos[a]}", f"{b.chrom[z]}:{b.pos[z]}")
-                _extend(runs, OutsideRun((b.first_record + a, 0), (b.first_record + z, 0), z - a + 1, *at, reason))
-                last = (b.first_record + z, at[1])
+                end = (b.first_record + z, int(item.alts[-1]) - 1)
+                _extend(runs, OutsideRun((b.first_record + a, 0), end, int(item.alts.sum()), *at, reason), prev)
+                last, prev = (b.first_record + z, at[1]), end
                 events += 1
                 continue
             allele = item.allele
             last = (allele.record, f"{allele.chrom}:{allele.pos}")
             if outside_runs and item.outside:
                 where = f"{allele.chrom}:{allele.pos}"
-                _extend(runs, OutsideRun((allele.record, allele.alt_index), (allele.record, allele.alt_index), 1,
-                                         where, where, item.skips[0].reason))
+                key = (allele.record, allele.alt_index)
+                _extend(runs, OutsideRun(key, key, 1, where, where, item.skips[0].reason), prev)
+                prev = key
                 events += 1
                 continue
+            prev = (allele.record, allele.alt_index)
             pairs += item.rows
             skips += item.skips
             events += len(item.rows) + len(item.skips)
@@ -563,23 +595,26 @@ class FastRows:
 
 @dataclass
 class _FastRecords:
-    """Records ``start:end`` of a block that the fast path found outside every feature."""
+    """Records ``start:end`` of a block that the fast path found outside every feature, with their
+    duplicate-ID flags and ALT counts (``alts``: every ALT of such a record is outside)."""
 
     block: RecordBlock
     start: int
     end: int
     dup: np.ndarray
     false: np.ndarray
+    alts: np.ndarray
 
 
-def _extend(runs: list, run: OutsideRun) -> None:
-    """Append ``run`` to ``runs``, joined with the last run when it continues it (same reason, next allele)."""
+def _extend(runs: list, run: OutsideRun, before: tuple | None) -> None:
+    """Append ``run`` to ``runs``, joined with the last run when it continues it: the same reason,
+    and that run ends at ``before``, the (record, ALT index) of the allele just before ``run``'s
+    first in the stream (so a run's range holds only its alleles; an allele of another kind
+    between them, e.g. a skipped second ALT, ends a run)."""
     if runs:
-        prev = runs[-1]
-        follows = (run.first[0] == prev.last[0] and run.first[1] == prev.last[1] + 1) or \
-                  (run.first[0] == prev.last[0] + 1 and run.first[1] == 0)
-        if follows and prev.reason == run.reason:
-            runs[-1] = OutsideRun(prev.first, run.last, prev.alleles + run.alleles, prev.first_at, run.last_at,
-                                  prev.reason)
+        last = runs[-1]
+        if before is not None and last.last == tuple(before) and last.reason == run.reason:
+            runs[-1] = OutsideRun(last.first, run.last, last.alleles + run.alleles, last.first_at, run.last_at,
+                                  last.reason)
             return
     runs.append(run)

@@ -295,6 +295,7 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
     outside = TableWriter(default_outside_path(out_parquet) if out_outside is None else out_outside, OUTSIDE_SCHEMA)
     completed = False
     runs: list = []  # runs of alleles outside every model's features, as a single run joins them
+    before = None  # (record, ALT index) of the last allele merged
     try:
         for s, alleles in _alleles_by_shard(vcf, shards):
             parts = {spec.name: _Part(part_path(parts_dir, spec.name, s.name), spec, s.first_record - 1, len(alleles))
@@ -317,9 +318,10 @@ def merge(manifest: str | Path, parts_dir: str | Path, models: Sequence[str], vc
                 if result.outside:  # as a single run reports them: runs in OUT.outside.tsv
                     where = f"{a.chrom}:{a.pos}"
                     _extend(runs, OutsideRun((a.record, a.alt_index), (a.record, a.alt_index), 1, where, where,
-                                             result.skips[0].reason))
+                                             result.skips[0].reason), before)
                 else:
                     skip_rows += [skip.as_row() for skip in result.skips]
+                before = (a.record, a.alt_index)  # (a run continues only from the allele just before)
             for name, part in parts.items():
                 if part.used != part.table.n:
                     raise MergeError(f"{part_path(parts_dir, name, s.name)}: {part.table.n - part.used} rows belong "

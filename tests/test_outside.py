@@ -102,3 +102,85 @@ def test_outside_file_of_a_cli_run_and_its_resume(data, tmp_path):
     assert (rows_mode.read_text() == out.read_text())
     every = pd.read_csv(f"{rows_mode}.skipped.tsv", sep="\t", keep_default_na=False)
     assert (every.reason == "not_in_5utr").sum() == runs.alleles.sum()
+
+
+def test_multi_allelic_records_outside_every_feature_take_the_fast_path(data, tmp_path):
+    """A record whose ALTs (comma-separated) are all A/C/G/T and whose REF overlaps no feature is
+    outside for every ALT: the fast path takes it (one item for a run of such records, its ALT count
+    kept) and gives what the per-allele path gives; an empty ALT ('C,', ',C', 'C,,G'), '*', N or a
+    symbolic ALT beside it sends the record to the per-allele path (its skip rows), and a
+    multi-allelic record inside a window is scored per allele."""
+    from seqzoo import api
+    from seqzoo.genome.vcf import iter_record_blocks
+    from seqzoo.windowing import FastIndex
+
+    seq = "".join(x.strip() for x in data["fasta"].read_text().splitlines()[1:])
+    templates = ["{0},{1}", "{0},{1},{2}", "{l0},{l1}", "{0},", ",{0}", "{0},,{1}", "{0},*", "{0},N", "{0},<DEL>",
+                 "{0}A,{1}", "{0}"]
+    fast_expected = [True, True, True, False, False, False, False, False, False, True, True]
+    records = []
+    for i, template in enumerate(templates):
+        p = 100 + 10 * i  # before every window of the four models (the first gene's Xpresso window starts at 4,000)
+        r = seq[p - 1]
+        o = [other_base(r, k) for k in range(3)]
+        records.append(("chr1", p, f"m{i}", r, template.format(*o, l0=o[0].lower(), l1=o[1].lower())))
+    p = 11_010  # inside TX0's 5'UTR (Framepool)
+    records.append(("chr1", p, "in_utr", seq[p - 1], f"{other_base(seq[p - 1], 0)},{other_base(seq[p - 1], 1)}"))
+    vcf = write_vcf(tmp_path / "multi.vcf", records, {"chr1": len(seq)})
+
+    names = ["Framepool", "APARENT2", "Xpresso/human_median", "HAL"]
+    setup = api.setup_run(names, data["fasta"], vcf, data["gtf"], score=False)
+    (block,) = iter_record_blocks(vcf)
+    outside, inside, _, n_alts = FastIndex(setup.windows.rules, setup.windows.genome, setup.windows.names).classify(block)
+    assert outside.tolist() == fast_expected + [False] and not inside.any()
+    assert n_alts.tolist() == [2, 3, 2, 2, 2, 3, 2, 2, 2, 2, 1, 2]
+
+    per_allele = seqzoo.windows_vcf(names, data["fasta"], vcf, data["gtf"], report_outside="rows")
+    fast = seqzoo.windows_vcf(names, data["fasta"], vcf, data["gtf"], report_outside="runs")
+    pd.testing.assert_frame_equal(fast.rows, per_allele.rows)
+    assert fast.summary == per_allele.summary and fast.summary["alleles"] == 25
+    assert set(zip(fast.rows.record, fast.rows.alt_index)) == {(12, 0), (12, 1)}  # the 5'UTR record, per allele
+    outside_skips = expand(fast.outside, per_allele.skipped)
+    assert len(outside_skips) == fast.outside["alleles"].sum() == fast.summary["outside_alleles"] == 17
+    runs = fast.outside[["first_record", "first_alt_index", "last_record", "last_alt_index", "alleles"]]
+    assert runs.values.tolist()[0] == [1, 0, 4, 0, 8]  # records 1-3 (2 + 3 + 2 ALTs) and record 4's first ALT
+    reasons = per_allele.skipped.set_index(["record", "alt_index"]).reason
+    assert reasons[(4, 1)] == "no_alt_allele" and reasons[(7, 1)] == "spanning_deletion_alt"
+    assert reasons[(8, 1)] == "non_acgt_allele" and reasons[(9, 1)] == "symbolic_alt"
+
+
+def test_runs_end_at_a_skipped_alt_also_across_chunks_and_resumes(data, tmp_path):
+    """Outside alleles on either side of a skipped ALT ('*', N) are two runs, whichever path (fast or
+    per allele) gives them; with one record per chunk, a run that ends at a record's first ALT is
+    not continued by the next chunk, nor by a run resumed from its progress note (the note keeps
+    ends_record), so every resumed run lists the same runs as an uninterrupted one."""
+    import json
+
+    from seqzoo import registry
+    from seqzoo.windowing import OutsideRun, VariantWindows
+
+    seq = "".join(x.strip() for x in data["fasta"].read_text().splitlines()[1:])
+    templates = ["{0},*", "{0}", "{0},{1}", "{0}", "{0},N", "{0}"]
+    records = []
+    for i, template in enumerate(templates):
+        p = 100 + 10 * i
+        r = seq[p - 1]
+        records.append(("chr1", p, f"r{i + 1}", r, template.format(*[other_base(r, k) for k in range(3)])))
+    vcf = write_vcf(tmp_path / "star.vcf", records, {"chr1": len(seq)})
+    spec = registry.get("Framepool")
+
+    def run(after=0, open_run=None):
+        windows = VariantWindows(spec, data["fasta"], data["gtf"])
+        return list(windows.chunks(vcf, 1, after_record=after, outside_runs=True, open_run=open_run))
+
+    def spans(runs):
+        return [(*r.first, *r.last, r.alleles) for r in runs]
+
+    whole = run()
+    assert spans(r for c in whole for r in c.outside) == [(1, 0, 1, 0, 1), (2, 0, 5, 0, 5), (6, 0, 6, 0, 1)]
+    assert whole[0].open_run is not None and whole[0].open_run.ends_record is False  # (1, 1) is the '*'
+    for k, chunk in enumerate(whole[:-1], start=1):  # stop after chunk k, resume from its note
+        note = json.loads(json.dumps(chunk.open_run.as_note())) if chunk.open_run else None
+        resumed = run(chunk.last_record, OutsideRun.from_row(note) if note else None)
+        done = [r for c in whole[:k] for r in c.outside]
+        assert spans(done + [r for c in resumed for r in c.outside]) == spans(r for c in whole for r in c.outside), k

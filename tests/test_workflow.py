@@ -31,7 +31,9 @@ SNAKEMAKE = ROOT / ".venv-snakemake" / "bin" / "snakemake"
 def _augment(vcf: Path, fasta_seq: str) -> None:
     """Adds records of every kind to the synthetic VCF: a multi-allelic record, a REF mismatch, a
     symbolic ALT, a duplicated record, a contig missing from the FASTA (a second VCF contig), and a
-    chr1 record after it (an unsorted VCF: merged back in file order)."""
+    chr1 record after it (an unsorted VCF: merged back in file order); beside the intergenic record,
+    outside every feature, a record whose second ALT is '*' (skipped) between two outside alleles
+    (two runs in OUT.outside.tsv, not one whose range holds the skipped allele)."""
     lines = vcf.read_text().splitlines()
     header = [x for x in lines if x.startswith("#")]
     body = [x.split("\t") for x in lines if not x.startswith("#")]
@@ -46,6 +48,13 @@ def _augment(vcf: Path, fasta_seq: str) -> None:
              ["chr1", str(p), "dup", base, others[2]]]
     at = body.index(utr) + 1
     body[at:at] = [r + ["50", "PASS", "."] for r in extra]
+    far = next(r for r in body if r[2] == "intergenic")
+    q = int(far[1])
+    base_q = fasta_seq[q - 1]
+    other_q = next(b for b in "ACGT" if b != base_q)
+    at = body.index(far) + 1
+    body[at:at] = [["chr1", str(q), "outside_star", base_q, f"{other_q},*", "50", "PASS", "."],
+                   ["chr1", str(q), "outside_next", base_q, other_q, "50", "PASS", "."]]
     body += [["chrUn", "100", "unknown_contig", "A", "G", "50", "PASS", "."],
              ["chrUn", "200", "unknown_contig2", "C", "T", "50", "PASS", "."],
              ["chr1", str(p), "late", base, others[1], "50", "PASS", "."]]
@@ -134,8 +143,8 @@ def test_shard_splits_by_contig_and_size_keeping_file_order(data, tmp_path):
         shards = workflow.shard(source, out, 20)
         assert shards == workflow.read_manifest(out / "manifest.tsv")
         assert [s.contig for s in shards] == ["chr1"] * 4 + ["chrUn", "chr1"]
-        assert [s.n_records for s in shards] == [20, 20, 20, 6, 2, 1]
-        assert [s.first_record for s in shards] == [1, 21, 41, 61, 67, 69]
+        assert [s.n_records for s in shards] == [20, 20, 20, 8, 2, 1]
+        assert [s.first_record for s in shards] == [1, 21, 41, 61, 69, 71]
         joined = []
         for s in shards:
             text = (out / f"{s.name}.vcf").read_text().splitlines()
@@ -362,3 +371,23 @@ def test_snakemake_workflow_passes_the_chrom_alias_file(data, tmp_path):
     merged, one = pd.read_parquet(out / "merged.parquet"), pd.read_parquet(single)
     assert len(one) > 0 and set(one.chrom) == {"NC_000001.11"}
     pd.testing.assert_frame_equal(merged[one.columns], one, rtol=1e-5, atol=1e-6)
+
+
+def test_outside_runs_do_not_span_a_skipped_alt(data, tmp_path):
+    """The intergenic record, then one whose second ALT is '*' (a spanning_deletion_alt skip row)
+    and one more outside record: the single run's OUT.outside.tsv ends a run at the first ALT and
+    starts another after the '*' (before, one run's range held the skipped ALT, which merge then took
+    for an outside allele); the merged outputs equal it (test_merge_of_shards_equals_single_run)."""
+    require_weights(WEIGHTS[1])
+    out = tmp_path / "a.parquet"
+    assert _score(data, data["vcf"], out, ["APARENT2"]) == 0
+    ids = record_ids(data["vcf"])
+    runs = pd.read_csv(f"{out}.outside.tsv", sep="\t")
+    named = [(ids[a], i, ids[b], j, n) for a, i, b, j, n in zip(runs.first_record, runs.first_alt_index,
+                                                               runs.last_record, runs.last_alt_index, runs.alleles)]
+    star = next(k for k, x in enumerate(named) if x[2] == "outside_star")
+    assert named[star] == ("intergenic", 0, "outside_star", 0, 2)  # not ... "outside_next", 0, 3
+    assert named[star + 1][:2] == ("outside_next", 0)
+    skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t", keep_default_na=False)
+    row = skipped[skipped.variant_id == "outside_star"]
+    assert list(zip(row.alt_index, row.reason)) == [(1, "spanning_deletion_alt")]
