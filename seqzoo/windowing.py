@@ -453,7 +453,7 @@ class VariantWindows:
             s.ref_checked += alleles  # (REF checked once a record; the per-allele path counts each ALT)
             return
         allele = item.allele
-        if item.duplicate is not None:
+        if item.duplicate is not None and item.duplicate[0]:  # (a record without a duplicate ID counts nothing)
             s.count_duplicates(np.array([item.duplicate[0]]), np.array([item.duplicate[1]]), [allele.vcf_id],
                                [allele.record], self._vcf_file)
         self._refs.add(item, s)
