@@ -526,6 +526,7 @@ def test_cli_score_and_predict_with_fixture_weights(tmp_path, capsys):
     direct = from_keras_h5(H5).predict_sequences([w.seq for w in wins])
     for k in OUTPUTS:
         np.testing.assert_allclose(regions[k], direct[k], atol=1e-5)
+    require_weights("Framepool_combined_residual.h5")  # (loaded before the region-mode check)
     assert cli.main(["predict", "--model", "Framepool", "--fasta", str(EXAMPLES / "genome.fa"), "--bed",
                      str(EXAMPLES / "regions.bed"), "-o", str(tmp_path / "x.tsv")]) == 2
     assert "has no region mode" in capsys.readouterr().err

@@ -10,10 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import require_weights
 from seqzoo import registry
 from seqzoo.cli import main
 from seqzoo.scoring import VariantWindows
 from seqzoo.synthetic import make_utr_dataset
+
+
+FRAMEPOOL = "Framepool_combined_residual.h5"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +77,7 @@ def test_score_outputs_accounting_and_values(dataset, tmp_path, suffix, framepoo
 
 
 def test_multiallelic_and_transcript_rows(dataset, tmp_path):
+    require_weights(FRAMEPOOL)
     out = tmp_path / "s.tsv"
     assert main(args(dataset, out) + ["--quiet"]) == 0
     table = read_table(out)
@@ -82,6 +87,7 @@ def test_multiallelic_and_transcript_rows(dataset, tmp_path):
 
 
 def test_bgzipped_vcf_gives_the_same_rows(dataset, tmp_path):
+    require_weights(FRAMEPOOL)
     from seqzoo.synthetic import write_vcf
     from cyvcf2 import VCF
     recs = [(v.CHROM, v.POS, v.ID, v.REF, ",".join(v.ALT)) for v in VCF(str(dataset["vcf"]))]
@@ -96,6 +102,7 @@ def test_bgzipped_vcf_gives_the_same_rows(dataset, tmp_path):
 
 
 def test_user_errors_are_one_line_not_a_traceback(dataset, tmp_path):
+    require_weights(FRAMEPOOL)  # (the weights load before the VCF is opened)
     exe = [sys.executable, "-m", "seqzoo"]
     missing = dict(dataset, vcf=tmp_path / "nope.vcf")
     res = subprocess.run(exe + args(missing, tmp_path / "o.tsv"), capture_output=True, text=True)
@@ -152,6 +159,8 @@ def test_scoring_in_slices_gives_the_same_rows(dataset, framepool_model):
 
 def test_threads_default_to_the_cpus_this_process_may_use(dataset, tmp_path, monkeypatch):
     import os
+
+    require_weights(FRAMEPOOL)
 
     import torch
 

@@ -186,6 +186,8 @@ def test_merge_of_shards_equals_single_run(data, tmp_path, models, per_shard):
 
 
 def test_merge_refuses_a_manifest_that_does_not_match(data, tmp_path):
+    for f in WEIGHTS:
+        require_weights(f)
     workflow.shard(data["vcf"], tmp_path / "shards", 10)
     other = tmp_path / "other.vcf"
     lines = data["vcf"].read_text().splitlines()

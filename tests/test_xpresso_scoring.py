@@ -85,6 +85,7 @@ def test_score_with_and_without_halflife(genome, tmp_path):
 
 
 def test_halflife_option_is_refused_for_other_models(genome, tmp_path, capsys):
+    require_weights("Framepool_combined_residual.h5")  # (the weights load before the option check)
     code = main(["score", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
                  "--vcf", str(genome / "v.vcf"), "-o", str(tmp_path / "o.tsv"),
                  "--halflife-file", str(genome / "hl.tsv")])
@@ -93,6 +94,7 @@ def test_halflife_option_is_refused_for_other_models(genome, tmp_path, capsys):
 
 
 def test_bad_halflife_file(genome, tmp_path, capsys):
+    require_weights("humanMedian_trainepoch.11-0.426.h5")
     bad = tmp_path / "bad.tsv"
     bad.write_text("gene_id\ta\tb\tc\td\te\tf\nGP\t1\t2\tx\t4\t5\t6\n")
     assert run(genome, tmp_path / "o.tsv", "--halflife-file", str(bad)) == 2
