@@ -333,8 +333,8 @@ def run_ism(args) -> int:
     table, window = ism(args.model, args.fasta, args.gtf, feature=args.feature, region=args.region, vcf=args.vcf,
                         variant=args.variant, indels=args.indels, batch_size=args.batch_size, device=args.device,
                         weights=args.weights, threads=args.threads, chrom_alias=args.chrom_alias,
-                        incremental=not args.full_pass, check_window=lambda w: shown is None or
-                        plots.check_ism_positions(shown, len(w.seq)), **_options(args))
+                        incremental=not args.full_pass, check_window=None if shown is None else
+                        lambda w: plots.check_ism_positions(shown, len(w.seq)), **_options(args))
     seconds = time.perf_counter() - t0
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     if str(args.output).endswith(".parquet"):
@@ -345,10 +345,9 @@ def run_ism(args) -> int:
     if not args.quiet:
         w = window.window
         notes = "".join(f"; {k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
-        name = w.feature_id
-        span = f"{w.chrom}:{int(min(w.positions))}-{int(max(w.positions)) + 1}"
-        if name == span:  # a region's window, named by its 0-based half-open span: also in 1-based
-            name = f"{name} (0-based half-open; {w.chrom}:{int(min(w.positions)) + 1}-{int(max(w.positions)) + 1} 1-based)"
+        name, one_based = w.feature_id, plots.region_window_span(w)
+        if one_based is not None:  # a region's window, named by its 0-based half-open span
+            name = f"{name} (0-based half-open; {one_based} 1-based)"
         print(f"seqzoo ism {window.model}: {len(table)} variants of {name} ({len(w.seq)} nt{notes}) in "
               f"{seconds:.1f} s; wrote {args.output}, {plot}", file=sys.stderr)
     return 0

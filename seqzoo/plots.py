@@ -947,6 +947,15 @@ def check_ism_positions(positions: tuple[int, int], length: int) -> tuple[int, i
     return first, last + 1
 
 
+def region_window_span(window) -> str | None:
+    """``chrom:first-last`` (1-based, inclusive) of a window named by its own 0-based half-open span
+    (a ``--region`` window, as BPNet-OSKN's ``feature_id``), else None."""
+    first, last = int(np.min(window.positions)), int(np.max(window.positions))
+    if window.feature_id != f"{window.chrom}:{first}-{last + 1}":
+        return None
+    return f"{window.chrom}:{first + 1}-{last + 1}"
+
+
 def _ism_colours(values: np.ndarray, centre: float):
     """(colormap, norm) of a mutation map: red above the score's no-effect value ``centre``, blue
     below, white at it, to the largest distance from it; where every value lies on one side (e.g.
@@ -956,7 +965,8 @@ def _ism_colours(values: np.ndarray, centre: float):
 
     plt = _pyplot()
     finite = values[np.isfinite(values)] - centre
-    span = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    span = float(np.abs(finite).max()) if finite.size else 0.0
+    span = span if span > 0 else 1.0
     full = plt.get_cmap("RdBu_r")
     if finite.size and finite.min() >= 0 and finite.max() > 0:  # one-sided: above (or at) no effect
         cmap, norm = mcolors.ListedColormap(full(np.linspace(0.5, 1.0, 128))), mcolors.Normalize(centre, centre + span)
@@ -1074,8 +1084,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     notes = "; ".join(f"{k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
     what = f"{w.feature_id} ({where})"
-    if w.feature_id == f"{w.chrom}:{int(positions.min())}-{int(positions.max()) + 1}":  # a region's window, named
-        what = f"the window {where} (ID {w.feature_id}: 0-based half-open)"  # by its 0-based span: say so
+    if region_window_span(w) is not None:  # named by its 0-based span: say so
+        what = f"the window {where} (ID {w.feature_id}: 0-based half-open)"
     ax.set_title(f"{spec.name} in-silico mutagenesis of {what}{f'; {notes}' if notes else ''}"
                  f"\n{score} of every substitution"
                  f"{' and 1-nt indel' if with_indels else ''} (grey: the reference base"

@@ -203,7 +203,7 @@ class FastIndex:
         text = np.frombuffer("".join(refs).encode("ascii", "replace") + "".join(alts).encode("ascii", "replace"),
                              dtype=np.uint8)
         ref_chars = int(ref_len.sum())
-        comma = text == 44  # ',' between two ALTs (in the ALT part of the text only)
+        comma = text == ord(",")  # between two ALTs (in the ALT part of the text only)
         comma[:ref_chars] = False
         bad = ~self._ACGT[text] & ~comma  # '.', '*', '<', N, ... all fail
         owner = np.repeat(np.arange(2 * n) % n, np.concatenate([ref_len, alt_len]))
