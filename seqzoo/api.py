@@ -19,13 +19,16 @@ model's options such as Xpresso's ``halflife_file``).
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple, Sequence
 
 from . import registry
 from .accounting import SKIP_COLUMNS, SKIP_SCHEMA, Skip
+from . import checkpoint as progress_notes
 from .checkpoint import Progress, Stopped, file_identity, progress_path, stop_signals
 from .errors import UsageError
 from .genome.fasta import GenomeError
@@ -470,7 +473,8 @@ def _fingerprint(command: str, setup: RunSetup, vcf, skip_path) -> dict:
 def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume: bool, chunk_rows: int,
             io_workers: int, command: str, on_chunk=None, command_line: str | None = None,
             report_outside: str = "runs") -> dict:
-    """Stream the run into ``out`` with progress notes; returns the summary dict."""
+    """Stream the run into ``out`` with progress notes (:mod:`seqzoo.checkpoint`); returns the
+    summary dict."""
     from .vcf_output import VcfAnnotator
 
     summary_path = default_summary_path(out)
@@ -497,7 +501,11 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
         setup.windows.summary.restore(note["summary"])
         after = note["last_record"]
         open_run = OutsideRun.from_row(note["open_run"]) if note.get("open_run") else None
-    saved = note  # the last progress note written (or resumed from)
+    # done: the state after the last chunk whose rows, skips and outside runs are all written
+    # (handed to the OS); it is put on disk and noted after the first chunk, then at most every
+    # progress_notes.CHECKPOINT_SECONDS (fsync is slow on cluster file systems), and when the run stops or fails
+    done = note
+    noted_at = -math.inf
     completed, stopped, error = False, None, None
     try:
         with stop_signals():
@@ -506,11 +514,14 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                 skips.write(Table.from_rows([s.as_row() for s in chunk.skips], SKIP_SCHEMA))
                 outside.write(Table.from_rows([r.as_row() for r in chunk.outside], OUTSIDE_SCHEMA))
                 if writer.resumable:
-                    saved = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
-                             "summary": chunk.summary, "output_state": writer.checkpoint(),
-                             "skipped_state": skips.checkpoint(), "outside_state": outside.checkpoint(),
-                             "open_run": chunk.open_run.as_note() if chunk.open_run else None}
-                    progress.save("running", **saved)
+                    sync = time.monotonic() - noted_at >= progress_notes.CHECKPOINT_SECONDS
+                    done = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
+                            "summary": chunk.summary, "output_state": writer.checkpoint(sync),
+                            "skipped_state": skips.checkpoint(sync), "outside_state": outside.checkpoint(sync),
+                            "open_run": chunk.open_run.as_note() if chunk.open_run else None}
+                    if sync:
+                        progress.save("running", **done)
+                        noted_at = time.monotonic()
                 if on_chunk is not None:
                     on_chunk(chunk.last_record)
             completed = True
@@ -529,12 +540,12 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
             writer.abort()
             skips.close()
             outside.close()
-        else:
-            writer.suspend(saved and saved["output_state"])  # exactly what the note says
-            skips.suspend(saved and saved["skipped_state"])
-            outside.suspend(saved and saved["outside_state"])
-            if saved is not None:
-                _note_stop(progress, saved, stopped, error, out, out_format, skip_path)
+        else:  # cut back to the last whole chunk, put on disk, then noted
+            writer.suspend(done and done["output_state"])
+            skips.suspend(done and done["skipped_state"])
+            outside.suspend(done and done["outside_state"])
+            if done is not None:
+                _note_stop(progress, done, stopped, error, out, out_format, skip_path)
             elif stopped:
                 run_log.warning("stopped (%s) before the first chunk was written; nothing to resume", stopped)
         if stopped and not writer.resumable:

@@ -4,10 +4,12 @@
 
 * ``write(table, through_record=None)``: append a chunk of rows (``through_record``: the last VCF
   record the stream has passed, for writers that copy records, i.e. the VCF);
-* ``checkpoint()``: everything written is on disk; returns a small JSON-able state (None for a
-  writer that cannot be resumed);
-* ``suspend(state)``: cut back to ``state`` and close without finishing (``--resume`` goes on
-  from it); ``close()``: finish the file; ``abort()``: remove a partial output.
+* ``checkpoint(sync=True)``: everything written is handed to the operating system (and, with
+  ``sync``, on disk: TSV files are fsynced); returns a small JSON-able state (None for a writer
+  that cannot be resumed);
+* ``suspend(state)``: cut back to ``state``, put the file on disk and close without finishing
+  (``--resume`` goes on from it); ``close()``: finish the file; ``abort()``: remove a partial
+  output.
 
 A writer opened with ``resume=state`` cuts the file back to that state (dropping whatever a killed
 run wrote after it) and appends. The schema (columns, kinds, per-position shapes) is fixed when
@@ -281,7 +283,7 @@ class Hdf5Writer:
             ds[n0:n1] = values.astype(ds.dtype) if ds.dtype.kind != "O" else values
         self._n = n1
 
-    def checkpoint(self) -> dict:
+    def checkpoint(self, sync: bool = True) -> dict:
         try:
             self._h5.flush()
         except RuntimeError as exc:  # h5py's way of saying the disk is full
@@ -414,23 +416,31 @@ class TableWriter:
             if int(part.stem.split("-")[1]) >= first:
                 part.unlink()
 
-    def checkpoint(self) -> dict:
-        """Everything written so far is on disk; the state to resume from."""
+    def checkpoint(self, sync: bool = True) -> dict:
+        """Everything written so far is handed to the operating system (with ``sync``, a TSV is
+        also fsynced: on disk); the state to resume from."""
         if self.format == ".parquet":
             self._saved = self._n_parts
             return {"parts": self._n_parts}
         self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if sync:
+            os.fsync(self._fh.fileno())
         self._saved = self._fh.tell()
         return {"bytes": self._saved}
 
     def suspend(self, state: dict | None = None) -> None:
-        """Cut back to ``state`` (default: the last checkpoint) and close, leaving the file
+        """Cut back to ``state`` (default: the last checkpoint), put the file on disk (best
+        effort: this runs after a failure, which may be a full disk) and close, leaving it
         resumable (Parquet: the parts)."""
         if self.format == ".parquet":
             self._drop_parts_from(int(state["parts"]) if state else self._saved)
         else:
             self._fh.truncate(int(state["bytes"]) if state else self._saved)
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError:
+                pass
             self._fh.close()
 
     def abort(self) -> None:

@@ -127,7 +127,7 @@ class VcfAnnotator:
         if through_record is not None:
             self.flush(upto=through_record + 1)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, sync: bool = True) -> None:
         """An annotated VCF is written whole or not at all: nothing to resume from."""
         return None
 

@@ -22,20 +22,22 @@ from conftest import require_weights
 
 # Runs the seqzoo CLI in a child process that sends itself SIGNAL when the output writer is
 # checkpointed for the AT-th time, i.e. after the AT-th chunk's rows are written but before its
-# progress note is saved (the worst moment: rows on disk that no note covers).
+# progress note is saved (the worst moment: rows on disk that no note covers), with progress notes
+# at most every SECONDS (seqzoo.checkpoint.CHECKPOINT_SECONDS; 0: after every chunk).
 KILLER = """
 import os, signal, sys
-from seqzoo import outputs
+from seqzoo import checkpoint, outputs
 from seqzoo.cli import main
-sig, at, argv = getattr(signal, sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+sig, at, seconds, argv = getattr(signal, sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+checkpoint.CHECKPOINT_SECONDS = seconds
 calls = [0]
 for cls in (outputs.TableWriter, outputs.Hdf5Writer):
-    def hook(self, _orig=cls.checkpoint):
+    def hook(self, *args, _orig=cls.checkpoint):
         if "reason" not in self.columns:  # the output table, not the skip report
             calls[0] += 1
             if calls[0] == at:
                 os.kill(os.getpid(), sig)
-        return _orig(self)
+        return _orig(self, *args)
     cls.checkpoint = hook
 sys.exit(main(argv))
 """
@@ -51,8 +53,9 @@ def args(command, data, out, *extra):
             "--vcf", str(data["vcf"]), "-o", str(out), "--chunk-rows", "50", "-q", *extra]
 
 
-def run_killed(signame, at, argv):
-    return subprocess.run([sys.executable, "-c", KILLER, signame, str(at), *argv], capture_output=True, text=True)
+def run_killed(signame, at, argv, seconds=0.0):
+    return subprocess.run([sys.executable, "-c", KILLER, signame, str(at), str(seconds), *argv], capture_output=True,
+                          text=True)
 
 
 def note_of(out):
@@ -105,6 +108,34 @@ def test_sigterm_stops_at_a_chunk_boundary_with_a_note(data, tmp_path):
     skipped = pd.read_csv(f"{out}.skipped.tsv", sep="\t")
     assert skipped.record.max() <= last
     assert len(skipped[skipped.feature_id.isna()]) == note["summary"]["skipped_alleles"]
+
+
+def test_notes_at_most_every_checkpoint_seconds_and_a_stop_notes_its_last_whole_chunk(data, tmp_path):
+    """Progress notes (and the fsyncs before them) come after the first chunk, then at most every
+    CHECKPOINT_SECONDS: a run killed at its fourth chunk within that time leaves the first chunk's
+    note and resumes from it byte-identically; SIGTERM still notes the last whole chunk (the
+    third), as with a note after every chunk."""
+    whole = tmp_path / "whole.tsv"
+    assert main(args("windows", data, whole)) == 0
+    every = {}
+    for at in (2, 4):  # notes after every chunk: killed at chunk 2 / 4 -> the note of chunk 1 / 3
+        out = tmp_path / f"every{at}.tsv"
+        assert run_killed("SIGKILL", at, args("windows", data, out)).returncode == -signal.SIGKILL
+        every[at] = note_of(out)["last_record"]
+    assert 0 < every[2] < every[4]
+    out = tmp_path / "killed.tsv"
+    assert run_killed("SIGKILL", 4, args("windows", data, out), seconds=3600).returncode == -signal.SIGKILL
+    note = note_of(out)
+    assert note["status"] == "running" and note["last_record"] == every[2]
+    assert main(args("windows", data, out, "--resume")) == 0
+    assert out.read_bytes() == whole.read_bytes()
+    out = tmp_path / "stopped.tsv"
+    assert run_killed("SIGTERM", 4, args("windows", data, out), seconds=3600).returncode == 128 + signal.SIGTERM
+    note = note_of(out)
+    assert note["status"] == "stopped" and note["last_record"] == every[4]
+    assert len(pd.read_csv(out, sep="\t")) == note["summary"]["rows"]
+    assert main(args("windows", data, out, "--resume")) == 0
+    assert out.read_bytes() == whole.read_bytes()
 
 
 def test_resumed_scores_equal_an_uninterrupted_run(data, tmp_path):
