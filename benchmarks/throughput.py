@@ -15,7 +15,8 @@ and ratios that hold when other processes keep the machine busy).
   both strands, 20 records per UTR (85% SNVs, 15% 1-3-nt insertions and deletions); and ~170 nt with
   three transcripts per gene sharing the 5'UTR (isoforms: each record gives three rows); ~170 nt with
   a tenth of the SNV records multi-allelic (two ALTs); ~170 nt with 2 records per 5'UTR (the
-  reference pass, a full pass of each 5'UTR, is then most of the incremental path's work). The
+  reference pass, a full pass of each 5'UTR, is then most of the incremental path's work) and with
+  60 (a record every ~3 nt, as dense as gnomAD: the alt windows are most of the work). The
   full pass (``incremental=False``) is the model's literal twin (convolution 1 as GEMMs, as before
   incremental scoring); at ~170 and ~1,000 nt a second row times it with ``predict_sequences``'
   7-mer lookup for convolution 1 instead (:class:`LookupFullPass`).
@@ -269,6 +270,10 @@ def main(argv=None) -> int:
         paths = utr_dataset(work / "utr170few", 170, n_few, per_utr=2, seed=173)
         t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
         add(f"Framepool, 5'UTR ~170 nt, {n_few} transcripts x 2 records", n, t_inc, t_full, diff, mon)
+        n_dense = 15 if args.quick else 70  # dense (gnomAD-like): the alt windows are most of the work
+        paths = utr_dataset(work / "utr170dense", 170, n_dense, per_utr=60, seed=174)
+        t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        add(f"Framepool, 5'UTR ~170 nt, {n_dense} transcripts x 60 records", n, t_inc, t_full, diff, mon)
     if "xpresso" in only:
         import xpresso as xp_bench
         paths = xp_bench.make_tss_dataset(work / "tss", n_genes=16 if args.quick else 40)["paths"]
