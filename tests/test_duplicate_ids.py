@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqzoo.accounting import DuplicateIds, id_hashes
+from seqzoo.accounting import DuplicateIds, id_hashes, zeroed_bytes
 
 
 def test_flags_equal_an_exact_set_over_many_blocks():
@@ -24,6 +24,32 @@ def test_flags_equal_an_exact_set_over_many_blocks():
                 seen.add(x)
     assert got == want
     assert sum(want) > 50_000
+
+
+def test_blocks_with_every_id_none_or_some_missing():
+    """A block where every record has an ID (the usual one: flagged without position lists), one
+    without IDs and mixed ones, against an exact set."""
+    rng = np.random.default_rng(2)
+    pool = [f"rs{i}" for i in range(3_000)]
+    bloom, seen = DuplicateIds(), set()
+    for share_none in (0.0, 1.0, 0.0, 0.5, 0.0, 0.01, 1.0, 0.0):
+        block = [None if rng.random() < share_none else pool[int(rng.integers(len(pool)))] for _ in range(2_000)]
+        dup, false = bloom.flags(block)
+        want = []
+        for x in block:
+            want.append(x is not None and x in seen)
+            if x is not None:
+                seen.add(x)
+        assert dup.tolist() == want and (false[~dup] == 0).all(), share_none
+    assert bloom.flags([])[0].size == 0
+
+
+def test_bloom_bits_start_zeroed_and_writable():
+    for size in (1 << 25, 4 << 20, 3 << 19):  # the filter's 32 MiB; 2 MiB multiples (huge pages); other sizes
+        bits = zeroed_bytes(size)
+        assert bits.dtype == np.uint8 and bits.shape == (size,) and not bits.any()
+        bits[[0, size // 2, size - 1]] |= np.uint8(5)
+        assert int(bits.sum()) == 15
 
 
 def test_hash_of_an_id_does_not_depend_on_its_block():
