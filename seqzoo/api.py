@@ -502,10 +502,13 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
         after = note["last_record"]
         open_run = OutsideRun.from_row(note["open_run"]) if note.get("open_run") else None
     # done: the state after the last chunk whose rows, skips and outside runs are all written
-    # (handed to the OS); it is put on disk and noted after the first chunk, then at most every
-    # progress_notes.CHECKPOINT_SECONDS (fsync is slow on cluster file systems), and when the run stops or fails
-    done = note
+    # (handed to the OS); noted: the last state synced (fsync) and noted, after the first chunk, then
+    # at most every progress_notes.CHECKPOINT_SECONDS (fsync is slow on cluster file systems). A stop
+    # or failure syncs and notes done, or, if that sync or any earlier one failed (a second fsync
+    # after a write-back error may succeed with the data lost), goes back to noted.
+    done = noted = note
     noted_at = -math.inf
+    sync_failed = False
     completed, stopped, error = False, None, None
     try:
         with stop_signals():
@@ -515,13 +518,18 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                 outside.write(Table.from_rows([r.as_row() for r in chunk.outside], OUTSIDE_SCHEMA))
                 if writer.resumable:
                     sync = time.monotonic() - noted_at >= progress_notes.CHECKPOINT_SECONDS
-                    done = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
-                            "summary": chunk.summary, "output_state": writer.checkpoint(sync),
-                            "skipped_state": skips.checkpoint(sync), "outside_state": outside.checkpoint(sync),
-                            "open_run": chunk.open_run.as_note() if chunk.open_run else None}
+                    try:
+                        state = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
+                                 "summary": chunk.summary, "output_state": writer.checkpoint(sync),
+                                 "skipped_state": skips.checkpoint(sync), "outside_state": outside.checkpoint(sync),
+                                 "open_run": chunk.open_run.as_note() if chunk.open_run else None}
+                    except OSError:
+                        sync_failed = sync_failed or sync
+                        raise
+                    done = state
                     if sync:
                         progress.save("running", **done)
-                        noted_at = time.monotonic()
+                        noted, noted_at = done, time.monotonic()
                 if on_chunk is not None:
                     on_chunk(chunk.last_record)
             completed = True
@@ -540,12 +548,23 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
             writer.abort()
             skips.close()
             outside.close()
-        else:  # cut back to the last whole chunk, put on disk, then noted
-            writer.suspend(done and done["output_state"])
-            skips.suspend(done and done["skipped_state"])
-            outside.suspend(done and done["outside_state"])
-            if done is not None:
-                _note_stop(progress, done, stopped, error, out, out_format, skip_path)
+        else:  # cut back to the last whole chunk on disk, then noted
+            target = done
+            if target is not noted:
+                try:
+                    if sync_failed:
+                        raise OSError("an earlier fsync failed")
+                    for w in (writer, skips, outside):
+                        w.sync()
+                except OSError as exc:
+                    run_log.warning("could not put the chunks after record %s on disk (%s); going back to the "
+                                    "last progress note", noted["last_record"] if noted else 0, exc)
+                    target = noted
+            writer.suspend(target and target["output_state"])
+            skips.suspend(target and target["skipped_state"])
+            outside.suspend(target and target["outside_state"])
+            if target is not None:
+                _note_stop(progress, target, stopped, error, out, out_format, skip_path)
             elif stopped:
                 run_log.warning("stopped (%s) before the first chunk was written; nothing to resume", stopped)
         if stopped and not writer.resumable:
@@ -569,7 +588,8 @@ def _note_stop(progress, saved: dict, stopped, error, out, out_format: str, skip
                                                        "skipped_state", "outside_state", "open_run")},
                       error=None if stopped else f"{type(error).__name__}: {error}")
     except OSError as exc:  # e.g. the disk is full: the last note written stays
-        log.warning("could not update %s (%s); it still describes the last chunk written", progress.path, exc)
+        log.warning("could not update %s (%s); it still describes an earlier point of the run, from which "
+                    "--resume goes on", progress.path, exc)
     done = (f"every row of VCF records 1-{saved['last_record']} (up to {saved['last_record_at']})"
             if saved["last_record"] else "no record yet")
     held = parts_dir(out) if out_format == ".parquet" else out

@@ -1,16 +1,17 @@
 """Progress notes of a running ``seqzoo score`` / ``seqzoo windows`` and ``--resume``.
 
 After the first chunk (whole VCF records), then after the first chunk that ends at least
-:data:`CHECKPOINT_SECONDS` after the last note, the run puts its files on disk (fsync) and writes
-``OUT.progress.json`` atomically: the number of the last VCF record whose rows and skips are all
-written, the byte size (TSV), part count (Parquet) or row count (HDF5) of the output and skip
-report at that point, the run's counts so far, and a fingerprint of the inputs. A run stopped by
-Ctrl-C or SIGTERM, or failing, cuts its files back to the end of its last whole chunk, puts them on
-disk, notes that point and says where it stopped; a killed run (SIGKILL, lost node) leaves its
-last note, at most about CHECKPOINT_SECONDS of work (and one chunk) behind. ``--resume`` checks the
-fingerprint, cuts the files back to the note, takes over its counts and continues after its last
-record, so no row is written twice. A run that completes removes the note and writes
-``OUT.summary.json``.
+:data:`CHECKPOINT_SECONDS` after the last note, the run syncs its files (TSV files are fsynced,
+HDF5 flushed; Parquet parts are whole files) and writes ``OUT.progress.json`` atomically: the
+number of the last VCF record whose rows and skips are all written, the byte size (TSV), part
+count (Parquet) or row count (HDF5) of the output and skip report at that point, the run's counts
+so far, and a fingerprint of the inputs. A run stopped by Ctrl-C or SIGTERM, or failing, syncs
+its files, cuts them back to the end of its last whole chunk, notes that point and says where it
+stopped (where that sync, or an earlier one, failed, it goes back to its last note instead); a
+killed run (SIGKILL, lost node) leaves its last note, CHECKPOINT_SECONDS of work and the chunk
+under way at most behind. ``--resume`` checks the fingerprint, cuts the files back to the note,
+takes over its counts and continues after its last record, so no row is written twice. A run
+that completes removes the note and writes ``OUT.summary.json``.
 """
 from __future__ import annotations
 

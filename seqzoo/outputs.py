@@ -4,12 +4,12 @@
 
 * ``write(table, through_record=None)``: append a chunk of rows (``through_record``: the last VCF
   record the stream has passed, for writers that copy records, i.e. the VCF);
-* ``checkpoint(sync=True)``: everything written is handed to the operating system (and, with
-  ``sync``, on disk: TSV files are fsynced); returns a small JSON-able state (None for a writer
-  that cannot be resumed);
-* ``suspend(state)``: cut back to ``state``, put the file on disk and close without finishing
-  (``--resume`` goes on from it); ``close()``: finish the file; ``abort()``: remove a partial
-  output.
+* ``checkpoint(sync=True)``: everything written is handed to the operating system (with
+  ``sync``, a TSV file is also fsynced; HDF5 is flushed, Parquet parts are whole files); returns a
+  small JSON-able state (None for a writer that cannot be resumed); ``sync()``: the same sync
+  without a state (OSError when the file system reports a lost write);
+* ``suspend(state)``: cut back to ``state`` and close without finishing (``--resume`` goes on
+  from it); ``close()``: finish the file; ``abort()``: remove a partial output.
 
 A writer opened with ``resume=state`` cuts the file back to that state (dropping whatever a killed
 run wrote after it) and appends. The schema (columns, kinds, per-position shapes) is fixed when
@@ -284,12 +284,16 @@ class Hdf5Writer:
         self._n = n1
 
     def checkpoint(self, sync: bool = True) -> dict:
+        self.sync()
+        self._saved = self._n
+        return {"rows": self._n}
+
+    def sync(self) -> None:
+        """Flush the file (HDF5's own flush; no fsync)."""
         try:
             self._h5.flush()
         except RuntimeError as exc:  # h5py's way of saying the disk is full
             raise OSError(f"writing {self.path} failed: {exc}") from exc
-        self._saved = self._n
-        return {"rows": self._n}
 
     def suspend(self, state: dict | None = None) -> None:
         """Cut back to ``state`` (default: the last checkpoint) and close (best effort: this runs
@@ -428,19 +432,19 @@ class TableWriter:
         self._saved = self._fh.tell()
         return {"bytes": self._saved}
 
+    def sync(self) -> None:
+        """Everything written so far on disk (TSV: flush and fsync; Parquet parts are whole files)."""
+        if self.format != ".parquet":
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
     def suspend(self, state: dict | None = None) -> None:
-        """Cut back to ``state`` (default: the last checkpoint), put the file on disk (best
-        effort: this runs after a failure, which may be a full disk) and close, leaving it
+        """Cut back to ``state`` (default: the last checkpoint) and close, leaving the file
         resumable (Parquet: the parts)."""
         if self.format == ".parquet":
             self._drop_parts_from(int(state["parts"]) if state else self._saved)
         else:
             self._fh.truncate(int(state["bytes"]) if state else self._saved)
-            try:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-            except OSError:
-                pass
             self._fh.close()
 
     def abort(self) -> None:

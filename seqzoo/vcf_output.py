@@ -131,6 +131,9 @@ class VcfAnnotator:
         """An annotated VCF is written whole or not at all: nothing to resume from."""
         return None
 
+    def sync(self) -> None:
+        """Nothing to put on disk for a resume (see :meth:`checkpoint`)."""
+
     def suspend(self, state=None) -> None:
         self.abort()
 

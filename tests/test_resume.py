@@ -110,30 +110,84 @@ def test_sigterm_stops_at_a_chunk_boundary_with_a_note(data, tmp_path):
     assert len(skipped[skipped.feature_id.isna()]) == note["summary"]["skipped_alleles"]
 
 
-def test_notes_at_most_every_checkpoint_seconds_and_a_stop_notes_its_last_whole_chunk(data, tmp_path):
+@pytest.mark.parametrize("suffix", [".tsv", ".tsv.gz", ".parquet"])
+def test_notes_at_most_every_checkpoint_seconds_and_a_stop_notes_its_last_whole_chunk(data, tmp_path, suffix):
     """Progress notes (and the fsyncs before them) come after the first chunk, then at most every
     CHECKPOINT_SECONDS: a run killed at its fourth chunk within that time leaves the first chunk's
     note and resumes from it byte-identically; SIGTERM still notes the last whole chunk (the
-    third), as with a note after every chunk."""
-    whole = tmp_path / "whole.tsv"
+    third), as with a note after every chunk, cutting away the fourth chunk's rows (gzip member,
+    Parquet part)."""
+    whole = tmp_path / f"whole{suffix}"
     assert main(args("windows", data, whole)) == 0
     every = {}
     for at in (2, 4):  # notes after every chunk: killed at chunk 2 / 4 -> the note of chunk 1 / 3
-        out = tmp_path / f"every{at}.tsv"
+        out = tmp_path / f"every{at}{suffix}"
         assert run_killed("SIGKILL", at, args("windows", data, out)).returncode == -signal.SIGKILL
         every[at] = note_of(out)["last_record"]
     assert 0 < every[2] < every[4]
-    out = tmp_path / "killed.tsv"
+    out = tmp_path / f"killed{suffix}"
     assert run_killed("SIGKILL", 4, args("windows", data, out), seconds=3600).returncode == -signal.SIGKILL
     note = note_of(out)
     assert note["status"] == "running" and note["last_record"] == every[2]
     assert main(args("windows", data, out, "--resume")) == 0
     assert out.read_bytes() == whole.read_bytes()
-    out = tmp_path / "stopped.tsv"
+    out = tmp_path / f"stopped{suffix}"
     assert run_killed("SIGTERM", 4, args("windows", data, out), seconds=3600).returncode == 128 + signal.SIGTERM
     note = note_of(out)
     assert note["status"] == "stopped" and note["last_record"] == every[4]
-    assert len(pd.read_csv(out, sep="\t")) == note["summary"]["rows"]
+    assert len(read_partial(out)) == note["summary"]["rows"]
+    assert main(args("windows", data, out, "--resume")) == 0
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def _windows(data, out, on_chunk):
+    import seqzoo
+    return seqzoo.windows_vcf("Framepool", data["fasta"], data["vcf"], gtf=data["gtf"], out=out, chunk_rows=50,
+                              on_chunk=on_chunk)
+
+
+@pytest.mark.parametrize("failing", ["stop", "loop"])
+def test_a_failed_fsync_goes_back_to_the_last_note(data, tmp_path, monkeypatch, failing):
+    """Chunks after the last note are noted at a stop only once they are on disk: where that fsync
+    fails ("stop"), or an fsync of a later chunk already failed once ("loop": a second fsync after
+    a lost write may succeed, the data gone), the note stays the first chunk's; resuming from it
+    gives the uninterrupted run's bytes."""
+    import errno
+    import os
+    from seqzoo import checkpoint
+    from seqzoo.checkpoint import Stopped
+    whole = tmp_path / "whole.tsv"
+    assert main(args("windows", data, whole)) == 0
+    first = tmp_path / "first.tsv"  # the first chunk's last record: a run stopped after it
+    with pytest.raises(Stopped):
+        _windows(data, first, lambda record: (_ for _ in ()).throw(Stopped(15)))
+    first_record = note_of(first)["last_record"]
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_SECONDS", 3600.0)
+    real_fsync, calls = os.fsync, [0]
+
+    def fsync(fd):
+        calls[0] += 1
+        if calls[0] > 3 and (failing == "stop" or calls[0] == 4):  # chunk 1's three fsyncs pass
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    chunks = [0]
+
+    def on_chunk(record):
+        chunks[0] += 1
+        if failing == "loop" and chunks[0] == 2:  # chunk 3 syncs: its first fsync fails, later ones would not
+            checkpoint.CHECKPOINT_SECONDS = 0.0
+        if chunks[0] == 3:
+            raise Stopped(15)
+
+    out = tmp_path / "o.tsv"
+    with pytest.raises(Stopped if failing == "stop" else OSError):
+        _windows(data, out, on_chunk)
+    note = note_of(out)
+    assert note["status"] == ("stopped" if failing == "stop" else "failed")
+    assert note["last_record"] == first_record
+    monkeypatch.setattr(os, "fsync", real_fsync)
     assert main(args("windows", data, out, "--resume")) == 0
     assert out.read_bytes() == whole.read_bytes()
 
