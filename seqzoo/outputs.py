@@ -426,9 +426,10 @@ class TableWriter:
         if self.format == ".parquet":
             self._saved = self._n_parts
             return {"parts": self._n_parts}
-        self._fh.flush()
         if sync:
-            os.fsync(self._fh.fileno())
+            self.sync()
+        else:
+            self._fh.flush()
         self._saved = self._fh.tell()
         return {"bytes": self._saved}
 
