@@ -379,7 +379,7 @@ def test_framepool_kept_pools_equal_brute_force(group):
     for n_blocks, width in [(3, 3), (2, 15), (4, 3 * 37), (2, 3 * 64), (1, 3 * 100)]:
         h2 = torch.from_numpy(rng.exponential(size=(n_blocks * width, 128)).astype(np.float32))
         h2[:3] = 0  # track row 0 is a padding row in a real state
-        state = fi.ReferenceState(width, None, None, None, h2, h2, h2, h2,
+        state = fi.ReferenceState(width, None, None, None, h2, h2, h2, h2, h2, None, None,
                                   fi.PoolSummary.of(h2, n_blocks, width, group), None)
         blocks = h2.numpy().reshape(n_blocks, width, 128).astype(np.float64)
         block, left, right = (a.reshape(-1) for a in np.meshgrid(np.arange(n_blocks), np.arange(width),
@@ -516,6 +516,58 @@ def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_p
                 np.testing.assert_allclose(got[name][rows].numpy(), want[name][0].T.numpy(), rtol=1e-5, atol=1e-5,
                                            err_msg=f"{name} of sequence {b}")
             assert not got["h2"][b * width:b * width + width - len(seq)].any()  # padding rows are 0
+
+
+def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(monkeypatch):
+    """Convolution 2 split into conv2(h0) by lookup and conv2(a) by GEMMs over a's live channels
+    (Conv2Weights): with 60 of convolution 1's channels dead (bias -1e3) and one other channel c
+    live at one position of the whole track only (its bias lowered to halfway between its two
+    highest pre-activations), z2 and h2 equal the GEMM trunk's and z2 - za = conv2(h0); the trunk's
+    GEMMs skip the 60 dead channels and keep c; the incremental path equals full passes on every
+    substitution (A/C/G/T/N) within 12 nt of that position (edits that switch c off, or on
+    elsewhere) and on 1,500 random edits of every kind. (A live_channels that drops c fails.)"""
+    from seqzoo.nets import framepool_conv1 as fc
+    from seqzoo.nets import framepool_incremental as fi
+    from seqzoo.nets.framepool import pack_codes
+    model = random_framepool(7)
+    rng = np.random.default_rng(47)
+    refs = utr_refs(rng, rng.integers(20, 300, 40))
+    codes, _ = pack_codes(refs, gap=fi.PAD)
+    with torch.inference_mode():
+        model.conv1.bias[:60] = -1e3
+        model.clear_cache()
+        plain = model.trunk_packed(codes, keep_pre=True)
+        z1 = torch.where(plain["mask"] > 0, plain["z1"], torch.tensor(-np.inf))[:, 60:]
+        top2 = torch.topk(z1, 2, dim=0).values  # (2, 68)
+        c = 60 + int(torch.argmax(top2[0] - top2[1]))
+        model.conv1.bias[c] -= float(top2[0, c - 60] + top2[1, c - 60]) / 2  # z1 > 0 at the top row only
+        model.clear_cache()
+        plain = model.trunk_packed(codes, keep_pre=True)
+        rare = int(torch.argmax(plain["z1"][:, c]))
+        assert int((torch.relu(plain["z1"][:, c]) * plain["mask"][:, 0] > 0).sum()) == 1
+        assert float(plain["z1"][rare, c]) > 0.01
+        seen = []
+        real = fc.live_channels
+        monkeypatch.setattr(fc, "live_channels", lambda a: seen.append(real(a)) or seen[-1])
+        split = model.trunk_packed(codes, keep_pre=True, lookup=fc.Conv2Weights(model))
+    live = seen[0].tolist()
+    assert c in live and not set(range(60)) & set(live) and len(live) <= 68
+    for name in ("h0", "h1", "z1", "z2", "h2"):
+        np.testing.assert_allclose(split[name].numpy(), plain[name].numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
+    with torch.inference_mode():  # z2 - za is conv2 of h0 (the padding rows between blocks are 0)
+        h0_part = torch.nn.functional.conv1d(split["h0"].T[None], model.conv2.weight, padding=3)[0].T
+    np.testing.assert_allclose((split["z2"] - split["za"]).numpy(), h0_part.numpy(), rtol=1e-5, atol=1e-5)
+    b, w = divmod(rare, codes.shape[1])
+    pos = w - (codes.shape[1] - len(refs[b]))
+    ri, st, en, al = [], [], [], []
+    for p in range(max(0, pos - 12), min(len(refs[b]), pos + 13)):
+        for base in "ACGTN":
+            if base != refs[b][p].upper():
+                ri.append(b), st.append(p), en.append(p + 1), al.append(base)
+    edits = keep_with_bases(refs, np.array(ri), np.array(st), np.array(en), al)
+    assert len(edits[3]) >= 80
+    assert assert_matches_full(model, refs, *edits) < TOL
+    assert assert_matches_full(model, refs, *keep_with_bases(refs, *random_edits(rng, refs, 1500))) < TOL
 
 
 def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
@@ -712,7 +764,7 @@ def test_full_pass_scoring_uses_the_literal_model(monkeypatch):
     model = random_framepool(6)
     calls = []
     real = fc.conv1_lookup
-    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes: calls.append(codes.shape) or real(w, codes))
+    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes, *index: calls.append(codes.shape) or real(w, codes, *index))
     spec = registry.get("Framepool")
     assert not PairScorer(spec, model, incremental=False).model.conv1_by_lookup
     assert PairScorer(spec, model, incremental=True).model is model

@@ -162,7 +162,7 @@ def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, c
     from seqzoo.nets.framepool import Framepool
     lookups = []
     real_lookup = fc.conv1_lookup
-    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes: lookups.append(codes.shape) or real_lookup(w, codes))
+    monkeypatch.setattr(fc, "conv1_lookup", lambda w, codes, *index: lookups.append(codes.shape) or real_lookup(w, codes, *index))
     from seqzoo.synthetic import gtf_line, random_sequence, write_fasta, write_gtf
     torch.manual_seed(4)
     model = Framepool().eval()  # random weights: no published file needed

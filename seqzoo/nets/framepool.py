@@ -274,7 +274,8 @@ class Framepool(SequenceModel):
         """'same' convolution of a channels-last track: ``h_padded`` (T + 6, 128) (3 extra rows
         each side), seven tap matrices (128, 128), bias (128,) -> pre-activation ``out`` (T, 128),
         as seven GEMMs accumulating into ``out`` (each reads a shifted, contiguous slice of the
-        track), in blocks of rows (:func:`row_blocks`).
+        track), in blocks of rows (:func:`row_blocks`). ``bias`` None: the GEMMs add to what
+        ``out`` holds. The input may have K < 128 channels (``h_padded`` (T + 6, K), taps (K, 128)).
 
         With ``residual`` (T, 128) >= 0 and ``dst`` (T, 128): also, block by block while it is in
         cache, ``dst`` = max(out + residual, residual), which is relu(out) + residual exactly (for
@@ -283,7 +284,10 @@ class Framepool(SequenceModel):
             raise ValueError("conv_taps: give residual and dst together")
         for a, b in row_blocks(out.shape[0]):
             block = out[a:b]
-            torch.addmm(bias, h_padded[a:b], taps[0], out=block)
+            if bias is None:  # out holds the start values
+                block.addmm_(h_padded[a:b], taps[0])
+            else:
+                torch.addmm(bias, h_padded[a:b], taps[0], out=block)
             for k in range(1, WIDTH):
                 block.addmm_(h_padded[a + k:b + k], taps[k])
             if residual is not None:
@@ -310,7 +314,11 @@ class Framepool(SequenceModel):
         (where the mask is 0, h is 0 and so is the Keras output relu(z) * 0 + 0); with ``lookup``,
         convolution 1's z (bias included) comes from the table block by block and max(z + h, h)
         goes to the next track. With ``keep_pre``, z is kept and relu(z) + h = max(z + h, h) goes
-        to the next track.
+        to the next track; and with a :class:`seqzoo.nets.framepool_conv1.Conv2Weights` as
+        ``lookup``, convolution 2 is split: z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) by GEMMs
+        over only a's live channels (a = relu(z1) m; see :mod:`seqzoo.nets.framepool_conv1`), and the
+        result also holds the tracks ``a``, ``za``, ``kmers`` (B * W,) int64 and ``irregular`` (B * W,) bool, the
+        :func:`~seqzoo.nets.framepool_conv1.kmer_index` of each track row.
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
@@ -336,17 +344,33 @@ class Framepool(SequenceModel):
             h2 = _track(workspace, "h2", rows)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if lookup is not None:
-                from .framepool_conv1 import conv1_lookup
+                from .framepool_conv1 import codes_h0, conv1_lookup, kmer_index, live_channels, tap_lookup
             if keep_pre:
+                split = getattr(lookup, "table2", None) is not None
                 if lookup is not None:
-                    z1 = conv1_lookup(lookup, flat[None])[0]
+                    index = kmer_index(flat[None])  # positions 3 .. rows + 8 of flat: track rows -3 .. rows + 2
+                    z1 = conv1_lookup(lookup, flat[None], index)[0]
                 else:
                     z1 = self.conv_taps(h0_padded, taps1, self.conv1.bias.detach(), out=torch.empty_like(h1))
                 # relu(z1) * mask + h0 (h0 >= 0, and 0 on the masked rows): max(z1 + h0, h0), masked rows zeroed
                 torch.maximum(torch.add(z1, h0, out=h1), h0, out=h1).index_fill_(0, masked_rows, 0)
                 out["z1"] = z1
-                out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(), out=torch.empty_like(h2),
-                                           residual=h1, dst=h2)
+                if split:  # z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) over a's live channels
+                    a = torch.relu(z1).index_fill_(0, masked_rows, 0)
+                    live = live_channels(a)
+                    a_padded = torch.zeros(rows + 2 * HALF, live.numel())
+                    torch.index_select(a, 1, live, out=a_padded[HALF:HALF + rows])
+                    za = self.conv_taps(a_padded, [t.index_select(0, live) for t in taps2], lookup.b2,
+                                        out=torch.empty_like(h2))
+                    z2 = tap_lookup(lookup.table2, lookup.taps2, *index, codes_h0(lookup.table0, flat[None]))[0]
+                    z2.add_(za)
+                    torch.maximum(torch.add(z2, h1, out=h2), h1, out=h2)  # relu(z2) + h1
+                    out.update(z2=z2, za=za, a=a)
+                    out["kmers"] = index[0][0, HALF:HALF + rows]
+                    out["irregular"] = index[1][0, HALF:HALF + rows]
+                else:
+                    out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(),
+                                               out=torch.empty_like(h2), residual=h1, dst=h2)
                 h2.index_fill_(0, masked_rows, 0)
             else:
                 layers = [(h1_padded, taps2, self.conv2.bias, h2)]

@@ -1,15 +1,23 @@
-"""Framepool's convolution 1 by 7-mer lookup: the forward pass's and the incremental engine's.
+"""Framepool's convolutions 1 and 2 by 7-mer lookup: the forward pass's and the incremental engine's.
 
 h0 at a position (relu of convolution 0, before the mask) is a function of the 7 bases around it,
-so convolution 1's pre-activation z1 at position j is a sum of seven table rows: row (k, m) of
-:func:`conv1_table` holds the contribution through tap k (input position j + k - 3) of a position
-whose 7-mer is m, for all 4^7 A/C/G/T 7-mers (58.7 MB, built once per weights, ~0.1 s, kept by
-:meth:`Framepool.cached`). Positions whose 7-mer holds an N beside an A/C/G/T centre (next to
-sequence ends and N bases) add h0 x taps by GEMM; an N centre adds nothing (its h0 is masked to
-0). This replaces convolution 1's GEMMs (~229k FLOP a position) by seven 128-float gathers and
-equals them to float32 rounding (the same products, summed tap by tap; checked in
-``tests/test_incremental.py``). Convolution 2's input h1 depends on 13 bases (4^13 rows): it
-stays GEMMs.
+so what h0 contributes to a convolution's pre-activation at position j is a sum of seven table
+rows: row (k, m) of :func:`h0_tap_table` holds the contribution through tap k (input position
+j + k - 3) of a position whose 7-mer is m, for all 4^7 A/C/G/T 7-mers (58.7 MB per convolution,
+built once per weights, ~0.1 s, kept by :meth:`Framepool.cached`). Positions whose 7-mer holds an
+N beside an A/C/G/T centre (next to sequence ends and N bases) add h0 x taps by GEMM; an N centre
+adds nothing (its h0 is masked to 0). This replaces a convolution of h0 (~229k FLOP a position)
+by seven 128-float gathers and equals it to float32 rounding (the same products, summed tap by
+tap; checked in ``tests/test_incremental.py``).
+
+* Convolution 1 (:func:`conv1_lookup`): its input is h0, so z1 is the seven rows plus the bias.
+* Convolution 2 (:func:`tap_lookup` with the conv-2 table): its input h1 = a + h0 (the residual),
+  a = relu(z1) m, depends on 13 bases (4^13 rows, too many for a table). By linearity z2 = b2 +
+  conv2(h0) + conv2(a): the h0 part by lookup, the a part by GEMMs over only the channels where a
+  is not 0 (:func:`live_channels`; in the published weights relu(z1) is 0 in ~70 of the 128
+  channels on every position of typical sequences, so these GEMMs are ~45% as long). Leaving out
+  channels that are exactly 0 in the block leaves out products that are exactly 0: the same sum
+  up to float32 rounding (the order of the additions changes).
 
 Base codes are :data:`seqzoo.nets.edits.NO_BASE`-padded uint8 arrays (A, C, G, T = 0..3), read
 5' -> 3'; positions are 0-based.
@@ -25,25 +33,26 @@ import torch.nn.functional as F
 from .edits import NO_BASE
 from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, sliding_windows
 
-KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the lookup table (conv1_table)
+KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the lookup tables (h0_tap_table)
 
 
-def conv1_table(table0: torch.Tensor, taps1: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Convolution 1's contributions of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
+def h0_tap_table(table0: torch.Tensor, taps: Sequence[torch.Tensor]) -> torch.Tensor:
+    """A convolution's contributions of h0 of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
 
-    Row k * 4^7 + m = h0(m) @ W1[:, :, k].T, the contribution through tap k (input row j + k - 3
+    Row k * 4^7 + m = h0(m) @ W[:, :, k].T, the contribution through tap k (input row j + k - 3
     of output row j) of a position whose 7 bases, read 5' -> 3' as base-4 digits (A, C, G, T =
     0..3, first base most significant), make m; h0(m) = relu(conv0) of that 7-mer, computed exactly
     as the trunk does (:func:`conv0_bags`, the same table sum). The last row is 0 (for N / padding
     positions, whose h0 is 0).
-    ``table0``, ``taps1``: :meth:`Framepool.tap_weights`. 58.7 MB; about 4 GFLOP to build.
+    ``table0``: :meth:`Framepool.tap_weights`; ``taps``: its seven (128 in, 128 out) matrices of
+    convolution 1 or 2. 58.7 MB; about 4 GFLOP to build.
     """
     digits = (np.arange(KMERS)[:, None] >> (2 * np.arange(WIDTH - 1, -1, -1))) & 3  # (4^7, 7)
     with torch.inference_mode():
         h0 = F.embedding_bag(conv0_bags(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
         table = torch.empty(WIDTH * KMERS + 1, N_FILTERS)
         for k in range(WIDTH):
-            torch.mm(h0, taps1[k], out=table[k * KMERS:(k + 1) * KMERS])
+            torch.mm(h0, taps[k], out=table[k * KMERS:(k + 1) * KMERS])
         table[-1] = 0
     return table
 
@@ -58,19 +67,39 @@ def stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
 class Conv1Weights:
     """What :func:`conv1_lookup` reads, from a model's cache (:meth:`Framepool.cached`: built on
     first use, rebuilt when a convolution weight changes): ``table0`` (conv 0 as a table,
-    :meth:`Framepool.tap_weights`), ``table1`` (:func:`conv1_table`), ``taps1`` (convolution 1's
-    stacked taps, for the positions next to N) and ``b1`` (its bias)."""
+    :meth:`Framepool.tap_weights`), ``table1`` (:func:`h0_tap_table` of convolution 1), ``taps1``
+    (convolution 1's stacked taps, for the positions next to N) and ``b1`` (its bias)."""
 
     def __init__(self, model: Framepool):
         self.table0, taps1, _ = model.tap_weights()
-        self.table1 = model.cached("conv1_table", lambda: conv1_table(self.table0, taps1), checked=True)
+        self.table1 = model.cached("conv1_table", lambda: h0_tap_table(self.table0, taps1), checked=True)
         self.taps1 = model.cached("stacked_taps1", lambda: stacked_taps(model.conv1), checked=True)
         self.b1 = model.conv1.bias.detach()
 
 
+class Conv2Weights(Conv1Weights):
+    """:class:`Conv1Weights` and what convolution 2 split into its h0 and a parts reads
+    (:func:`tap_lookup`, :func:`live_channels`): ``table2`` (:func:`h0_tap_table` of convolution 2,
+    another 58.7 MB), ``taps2`` (its stacked taps (128, 7 * 128)), ``taps2_list`` (its seven
+    (128 in, 128 out) tap matrices) and ``b2`` (its bias)."""
+
+    def __init__(self, model: Framepool):
+        super().__init__(model)
+        self.taps2_list = model.tap_weights()[2]
+        self.table2 = model.cached("conv2_table", lambda: h0_tap_table(self.table0, self.taps2_list), checked=True)
+        self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2), checked=True)
+        self.b2 = model.conv2.bias.detach()
+
+
+def live_channels(a: torch.Tensor) -> torch.Tensor:
+    """(K,) int64 indices of the channels (last dim) of ``a`` (..., 128) that hold a value other
+    than 0 anywhere, ascending (a NaN counts as not 0)."""
+    return torch.nonzero(torch.amax(torch.abs(a.reshape(-1, a.shape[-1])), 0) != 0).view(-1)
+
+
 def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For codes (E, M) uint8, per position i = 3 .. M - 4 (E, M - 6) arrays: the 7-mer number of
-    bases i - 3 .. i + 3 (see :func:`conv1_table`) and whether they hold an N with an A/C/G/T
+    bases i - 3 .. i + 3 (see :func:`h0_tap_table`) and whether they hold an N with an A/C/G/T
     centre (an "irregular" position, whose h0 the table does not hold); the number is -1 where
     the 7-mer holds any N (the table's zero row for an N centre)."""
     c = codes.astype(np.int64)
@@ -86,30 +115,48 @@ def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return number, irregular
 
 
-def conv1_lookup(w: Conv1Weights, codes: np.ndarray) -> torch.Tensor:
+def conv1_lookup(w: Conv1Weights, codes: np.ndarray, index: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> torch.Tensor:
     """Pre-activation z1 of convolution 1 (bias included) on positions 6 .. M - 7 of codes (E, M)
     uint8 (NO_BASE = N or padding): (E, M - 12, 128) float32, equal to the trunk's seven tap GEMMs
-    up to float32 rounding.
+    up to float32 rounding. ``index``: :func:`kmer_index` of ``codes`` where the caller has it."""
+    number, irregular = kmer_index(codes) if index is None else index  # positions 3 .. M - 4
+    return tap_lookup(w.table1, w.taps1, number, irregular, codes_h0(w.table0, codes)).add_(w.b1)
 
-    Each output row is the sum of seven rows of :func:`conv1_table` (one per tap, chosen by the
-    7-mer around the input position; an N centre adds the zero row), plus, for input positions
-    whose 7-mer holds an N beside an A/C/G/T centre (next to sequence ends and N bases), h0 from
-    the conv0 table times the seven stacked taps, overlap-added.
+
+def codes_h0(table0: torch.Tensor, codes: np.ndarray):
+    """For :func:`tap_lookup`: h0 (R, 128) of positions (e, i + 3) of codes (E, M) (index
+    positions of :func:`kmer_index`) from convolution 0's table."""
+    def h0_at(row_e: np.ndarray, row_i: np.ndarray) -> torch.Tensor:
+        windows = conv0_bags(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
+        return F.embedding_bag(windows, table0, mode="sum").relu_()
+    return h0_at
+
+
+def tap_lookup(table: torch.Tensor, taps: torch.Tensor, number: np.ndarray, irregular: np.ndarray, h0_at
+               ) -> torch.Tensor:
+    """What h0 contributes to a convolution (no bias) on input positions 3 .. R - 4 of
+    :func:`kmer_index` arrays ``number``, ``irregular`` (E, R): (E, R - 6, 128) float32.
+    ``table``: the convolution's :func:`h0_tap_table`; ``taps``: its stacked taps
+    (:func:`stacked_taps`); ``h0_at(row_e, row_i)``: h0 (K, 128) of the irregular positions
+    (:func:`codes_h0`, or rows of a cached track).
+
+    Each output row is the sum of seven rows of ``table`` (one per tap, chosen by the 7-mer around
+    the input position; an N centre adds the zero row), plus, for input positions whose 7-mer
+    holds an N beside an A/C/G/T centre (next to sequence ends and N bases), their h0 times the
+    seven stacked taps, overlap-added.
     """
-    e, m_codes = codes.shape
-    out_rows = m_codes - 4 * HALF
-    number, irregular = kmer_index(codes)  # positions 3 .. M - 4
+    e, r = number.shape
+    out_rows = r - 2 * HALF
     zero = WIDTH * KMERS
     bags = sliding_windows(number, WIDTH)  # (E, out_rows, 7)
     bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * KMERS, KMERS), zero)
-    z1 = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), w.table1, mode="sum")
-    z1.add_(w.b1)
+    z = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), table, mode="sum")
     row_e, row_i = np.nonzero(irregular)
-    if row_e.size:  # input position i + 3 feeds output positions i + u (u = 0..6): output rows i + u - 6
-        windows = conv0_bags(codes[row_e[:, None], row_i[:, None] + np.arange(WIDTH)])[:, 0]
-        y = torch.mm(F.embedding_bag(windows, w.table0, mode="sum").relu_(), w.taps1)  # (R, 7 * 128)
+    if row_e.size:  # input position i feeds output positions i + u - 3 (u = 0..6): output rows i + u - 6
+        y = torch.mm(h0_at(row_e, row_i), taps)  # (K, 7 * 128)
         local = row_i[:, None] + np.arange(WIDTH) - 2 * HALF
         inside = (local >= 0) & (local < out_rows)
         target = torch.from_numpy((row_e[:, None] * out_rows + local)[inside])
-        z1.index_add_(0, target, y.view(-1, WIDTH, N_FILTERS)[torch.from_numpy(inside)])
-    return z1.view(e, out_rows, N_FILTERS)
+        z.index_add_(0, target, y.view(-1, WIDTH, N_FILTERS)[torch.from_numpy(inside)])
+    return z.view(e, out_rows, N_FILTERS)

@@ -3,15 +3,19 @@
 Coordinates are 0-based, in the 5' -> 3' orientation of the strings; frames count from the 3' end
 (position j of a length-L sequence is in frame (L - 1 - j) % 3). Features are h0, h1, h2 (after
 convolutions 0, 1, 2, masked, with the residual adds); z1, z2 are the pre-activations of
-convolutions 1 and 2. Each convolution has width 7, so h2 at position j depends on the bases
-j - 9 .. j + 9.
+convolutions 1 and 2; a = relu(z1) m, so h1 = a + h0. Each convolution has width 7, so h2 at
+position j depends on the bases j - 9 .. j + 9.
 
-Convolution 1 by lookup (:mod:`seqzoo.nets.framepool_conv1`): seven 7-mer table rows per position
-instead of seven tap GEMMs, in the reference pass and in every alt window.
+By lookup (:mod:`seqzoo.nets.framepool_conv1`), in the reference pass and in every alt window:
+convolution 1 (seven 7-mer table rows per position instead of seven tap GEMMs) and convolution 2's
+part from h0 (z2 = za + conv2(h0), za = b2 + conv2(a)); conv2(a) is GEMMs over only the channels
+where a (or its change) is not 0 (:func:`~seqzoo.nets.framepool_conv1.live_channels`; ~55 of 128
+in the published weights).
 
 Reference state (:func:`reference_state`). The references are packed as in
-:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolution 1
-by lookup) gives the tracks h0, h1, z2 and h2; from h2 come the reference predictions and, per
+:meth:`Framepool.trunk_packed`, with :data:`PAD` N rows before each, one trunk pass (convolutions
+1 and 2 split as above) gives the tracks h0, a, h1, za and h2 and each row's 7-mer; from h2 come
+the reference predictions and, per
 reference and per residue class mod 3, summaries of groups of rows (:class:`PoolSummary`): the
 max over the groups before each group boundary and after it, and the float64 sum before it. The
 max or sum over the rows of one residue from a reference's start to any row (a prefix), or from
@@ -38,14 +42,17 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
 ``tests/test_incremental.py``):
 
 * substitutions (n == e - s, so L' = L): h0' on the n + 6 changed rows [s - 3, s + n + 3) (7 rows
-  for an SNV), z1' on [s - 6, s + n + 6) by lookup, h1' = relu(z1') m' + h0'; conv2 is linear, so
-  dh1 = h1' - h1 on those n + 12 rows (13 for an SNV) gives z2' = z2 + conv2_nobias(dh1) on
-  [s - 9, s + n + 9), h2' = relu(z2') m' + h1'. The delta convolution is one GEMM of the changed
-  rows by the seven stacked taps (K = 128, N = 896) and one index_add_ of the products into the
-  gathered pre-activations (overlap-add): for an SNV 13 rows x 229k FLOP ~= 3.0 MFLOP, against
-  L x 229k for convolution 2 of a full pass (which also pays convolution 1's as much again).
-* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by 3 cached rows each side,
-  and z1' by lookup give h1' on n + 12 rows (flanked by 6 cached h1 rows), which gives h2' on W.
+  for an SNV), z1' on [s - 6, s + n + 6) by lookup, a' = relu(z1') m', h1' = a' + h0'; conv2 is
+  linear, so da = a' - a on those n + 12 rows (13 for an SNV) gives z2' = za + conv2_nobias(da) +
+  conv2(h0') on W = [s - 9, s + n + 9) (conv2(h0') by lookup from W's 7-mers), h2' = relu(z2') m'
+  + h1'. The delta convolution is one GEMM of the changed rows by the seven stacked taps (K = the
+  channels where da is not 0 in the sub-batch, N = 896) and one index_add_ of the products into
+  the gathered pre-activations (overlap-add): for an SNV 13 rows x K x 1,792 FLOP (~1.2 MFLOP at
+  K = 50), against L x 229k for convolution 2 of a full pass (which also pays convolution 1's as
+  much again).
+* other edits (indels): direct. h0' on the n + 6 changed rows, flanked by cached rows, and z1' by
+  lookup give a' on n + 12 rows (flanked by 6 cached rows of a), which with conv2(h0') by lookup
+  gives z2' and h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each
 convolution 2 is one large GEMM for all edits of the group. Chunks of references (or, with fewer
@@ -65,7 +72,7 @@ import torch.nn.functional as F
 
 from .edits import NO_BASE, Edits, base_codes, parallel_map
 from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes
-from .framepool_conv1 import Conv1Weights, conv1_lookup, stacked_taps
+from .framepool_conv1 import KMERS, Conv2Weights, conv1_lookup, kmer_index, live_channels, tap_lookup
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
@@ -84,8 +91,11 @@ class ReferenceState:
     """Cached features of packed references (see the module docstring); T = B * width rows.
 
     ``row0[b]``: track row of position 0 of reference b; ``codes``: (T + PAD,) uint8, NO_BASE
-    after the track; ``h0``, ``h1``, ``z2``, ``h2``: (T, 128) float32; ``pools``: h2's per-group
-    summaries (:class:`PoolSummary`); ``bases``: (T + 1,) int64 running count of A/C/G/T rows.
+    after the track; ``h0``, ``a`` (relu(z1) m), ``h1`` (a + h0), ``za`` (b2 + conv2(a), z2 without
+    h0's part), ``h2``: (T, 128) float32;
+    ``kmers``, ``irregular``: (T,) :func:`~seqzoo.nets.framepool_conv1.kmer_index` of each row;
+    ``pools``: h2's per-group summaries (:class:`PoolSummary`); ``bases``: (T + 1,) int64 running
+    count of A/C/G/T rows.
     """
 
     width: int
@@ -93,9 +103,12 @@ class ReferenceState:
     row0: np.ndarray
     codes: np.ndarray
     h0: torch.Tensor
+    a: torch.Tensor
     h1: torch.Tensor
-    z2: torch.Tensor
+    za: torch.Tensor
     h2: torch.Tensor
+    kmers: np.ndarray
+    irregular: np.ndarray
     pools: "PoolSummary"
     bases: np.ndarray
 
@@ -219,14 +232,15 @@ def summary_group(rows: int, edits: int) -> int:
     return 2 ** min(max(round(math.log2(max(rows / max(edits, 1), 1)) / 2), 1), 5)
 
 
-def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indicator: torch.Tensor,
+def reference_state(model: Framepool, w: Conv2Weights, seqs: Sequence[str], indicator: torch.Tensor,
                     edits: int = 0) -> tuple[ReferenceState, torch.Tensor, torch.Tensor]:
     """One trunk pass over ``seqs`` -> (state, mrl (B, 3), mrl_unscaled (B, 3)) (shifts 0, 1, 2).
 
     ``indicator``: (B, 2) or (1, 2). Every sequence must hold an A/C/G/T base (the caller checks).
     ``edits``: how many edits of these references will be scored (sets the pool summaries'
     group, :func:`summary_group`). Convolution 1 is the 7-mer lookup (:func:`conv1_lookup`),
-    convolution 2 the trunk's GEMMs.
+    convolution 2 split into its h0 part by lookup and its a part by GEMMs over a's live channels
+    (:meth:`Framepool.trunk_packed` with a :class:`Conv2Weights`).
     """
     longest = max((len(s) for s in seqs), default=0)
     codes, lengths = pack_codes(seqs, gap=PAD + (-(PAD + longest)) % 3)  # block width: a multiple of 3
@@ -241,7 +255,8 @@ def reference_state(model: Framepool, w: "_Weights", seqs: Sequence[str], indica
     bases = np.zeros(codes.size + 1, dtype=np.int64)
     np.cumsum(codes.reshape(-1) < NO_BASE, out=bases[1:])
     state = ReferenceState(width, lengths, np.arange(n_blocks) * width + width - lengths, flat,
-                           tracks["h0"], tracks["h1"], tracks["z2"], tracks["h2"], pools, bases)
+                           tracks["h0"], tracks["a"], tracks["h1"], tracks["za"], tracks["h2"], tracks["kmers"],
+                           tracks["irregular"], pools, bases)
     return state, mrl, unscaled
 
 
@@ -259,25 +274,31 @@ def _gather(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return track.index_select(0, idx.reshape(-1)).view(*idx.shape, track.shape[1])
 
 
-def _conv(x: torch.Tensor, taps: torch.Tensor, lo: int, hi: int, acc: torch.Tensor) -> torch.Tensor:
-    """Bias-free 'same' convolution of stacked windows x (E, R, 128) (rows outside 0 .. R - 1 are
-    0), output rows lo .. hi - 1 (indexed like the input rows) added to ``acc`` (E * (hi - lo) + 1,
-    128): rows e * (hi - lo) + j, the last row a trash row. Returns acc's first rows as
-    (E, hi - lo, 128).
-
-    One GEMM by the seven stacked taps (``taps`` (128, 7 * 128), column block u = W[:, :, 6 - u].T:
-    the contribution of input row i to output row i + u - 3), then one index_add_ of the
-    (E, R, 7) products into their output rows (those outside lo .. hi - 1 into the trash row).
-    """
+def _products(x: torch.Tensor, taps: torch.Tensor, live: torch.Tensor | None = None) -> torch.Tensor:
+    """Stacked windows x (E, R, 128) times the seven stacked taps (``taps`` (128, 7 * 128), column
+    block u = W[:, :, 6 - u].T: the contribution of input row i to output row i + u - 3): one GEMM,
+    (E * R, 7 * 128). ``live``: only these channels of x (the others are 0 everywhere)."""
     e, n_rows, c = x.shape
-    y = torch.mm(x.reshape(e * n_rows, c), taps)  # (E * R, 7 * 128)
+    x = x.reshape(e * n_rows, c)
+    if live is None:
+        return torch.mm(x, taps)
+    return torch.mm(x.index_select(1, live), taps.index_select(0, live))
+
+
+def _overlap_add(y: torch.Tensor, e: int, n_rows: int, lo: int, hi: int, acc: torch.Tensor) -> torch.Tensor:
+    """Bias-free 'same' convolution of stacked windows of R = ``n_rows`` rows (rows outside
+    0 .. R - 1 are 0) from their products ``y`` (E * R, 7 * 128) (:func:`_products`), output rows
+    lo .. hi - 1 (indexed like the input rows) added to ``acc`` (E * (hi - lo) + 1, 128): rows
+    e * (hi - lo) + j, the last row a trash row. Returns acc's first rows as (E, hi - lo, 128).
+    One index_add_ of the (E, R, 7) products into their output rows (those outside lo .. hi - 1
+    into the trash row)."""
     targets = (_cached_overlap_targets if e * n_rows <= SUB_BATCH_ROWS else _overlap_targets)(e, n_rows, lo, hi)
-    acc.index_add_(0, targets, y.view(-1, c))
-    return acc[:-1].view(e, hi - lo, c)
+    acc.index_add_(0, targets, y.view(-1, N_FILTERS))
+    return acc[:-1].view(e, hi - lo, N_FILTERS)
 
 
 def _overlap_targets(e: int, n_rows: int, lo: int, hi: int) -> torch.Tensor:
-    """(E * R * 7,) int64 for :func:`_conv`: the output row of each (window, input row, tap)
+    """(E * R * 7,) int64 for :func:`_overlap_add`: the output row of each (window, input row, tap)
     product, e * (hi - lo) + output row - lo, or the trash row E * (hi - lo) outside lo .. hi - 1."""
     width = hi - lo
     local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
@@ -291,24 +312,10 @@ _cached_overlap_targets = functools.lru_cache(maxsize=16)(_overlap_targets)
 
 
 def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """track rows idx (E, R) into a fresh (E * R + 1, 128) buffer (last row: trash, see :func:`_conv`)."""
+    """track rows idx (E, R) into a fresh (E * R + 1, 128) buffer (last row: trash, see :func:`_overlap_add`)."""
     acc = torch.empty(idx.numel() + 1, track.shape[1], dtype=track.dtype)
     torch.index_select(track, 0, idx.reshape(-1), out=acc[:-1])
     return acc
-
-
-def _bias_acc(bias: torch.Tensor, rows: int) -> torch.Tensor:
-    """(rows + 1, 128) buffer holding the bias in every row (see :func:`_conv`)."""
-    return bias.expand(rows + 1, bias.shape[0]).clone()
-
-
-class _Weights(Conv1Weights):
-    """:class:`Conv1Weights` and convolution 2's stacked taps and bias (:func:`_conv`)."""
-
-    def __init__(self, model: Framepool):
-        super().__init__(model)
-        self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2), checked=True)
-        self.b2 = model.conv2.bias.detach()
 
 
 def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -321,7 +328,7 @@ def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, 
     return np.concatenate([left, alt, right], axis=1)
 
 
-def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
+def _conv0(w: Conv2Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
     """h0 on window rows 6 .. n + 11 (alt [s - 3, s + n + 3)) from (E, n + 24) window codes and the
     (E, n + 18, 1) mask of W: (E, n + 6, 128)."""
     e, r = codes.shape
@@ -330,37 +337,69 @@ def _conv0(w: _Weights, codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
     return h0.relu_().mul_(mask[:, 2 * HALF:-2 * HALF])
 
 
-def _window_substitution(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
+def _h0_part(w: Conv2Weights, st: ReferenceState, outer_left: torch.Tensor, outer_right: torch.Tensor,
+             index: tuple[np.ndarray, np.ndarray], h0: torch.Tensor) -> torch.Tensor:
+    """conv2(h0') (no bias) on W = [s - 9, s + n + 9) by lookup (:func:`tap_lookup`): (E, n + 18, 128),
+    from the 7-mers of alt [s - 12, s + n + 12): the window's (``index``, :func:`kmer_index` of the
+    window codes: alt [s - 9, s + n + 9)) and 3 cached each side (``outer_left``, ``outer_right``
+    (E, 3) track rows); ``h0`` (E, n + 24, 128): h0' on alt [s - 12, s + n + 12) (for 7-mers next to
+    an N)."""
+    left, right = outer_left.numpy(), outer_right.numpy()
+    kmers = np.concatenate([st.kmers[left], index[0], st.kmers[right]], axis=1)
+    irregular = np.concatenate([st.irregular[left], index[1], st.irregular[right]], axis=1)
+    return tap_lookup(w.table2, w.taps2, kmers, irregular,
+                      lambda re, ri: h0[torch.from_numpy(re), torch.from_numpy(ri)])
+
+
+def _window_substitution(w: Conv2Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray,
                          codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
-    """h2' on W = [s - 9, s + n + 9) for substitutions (conv2 as a delta): (E, n + 18, 128)."""
-    n_rows = mask.shape[1]  # n + 18; window row i = position s - 9 + i
-    rows = _rows(st, first + starts - RF, n_rows)
-    h0, h1 = _gather(st.h0, rows), _gather(st.h1, rows)
-    h0[:, 2 * HALF:-2 * HALF] = _conv0(w, codes, mask)  # rows 6 .. n + 11 change
-    # rows 3 .. n + 14: z1' from the lookup, h1' = relu(z1') m' + h0'
-    z1 = conv1_lookup(w, codes)
-    dh1 = z1.relu_().mul_(mask[:, HALF:-HALF]).add_(h0[:, HALF:-HALF]).sub_(h1[:, HALF:-HALF])
-    h1[:, HALF:-HALF] += dh1
-    # rows 0 .. n + 17: z2' = z2 + conv2(dh1), h2' = relu(z2') m' + h1'
-    z2 = _conv(dh1, w.taps2, -HALF, n_rows - HALF, _gather_acc(st.z2, rows))
+    """h2' on W = [s - 9, s + n + 9) for substitutions: (E, n + 18, 128).
+
+    z2' = za + conv2(da) + conv2(h0'): za (b2 + conv2(a) of the reference) gathered on W; da = a' - a
+    on the n + 12 rows where a changes, by one GEMM over the channels where da is not 0 anywhere in
+    the sub-batch (:func:`live_channels`), overlap-added; conv2(h0') on W by lookup (:func:`_h0_part`)."""
+    e, n_rows = mask.shape[:2]  # n + 18; W's row i = position s - 9 + i
+    n = n_rows - 2 * RF
+    rows = _rows(st, first + starts - RF - HALF, n_rows + 2 * HALF)  # alt [s - 12, s + n + 12) ("ext" rows)
+    on_w = rows[:, HALF:-HALF]
+    index = kmer_index(codes)  # alt [s - 9, s + n + 9)
+    h0 = _gather(st.h0, rows)
+    h0[:, RF:RF + n + 2 * HALF] = _conv0(w, codes, mask)  # alt [s - 3, s + n + 3)
+    a = conv1_lookup(w, codes, index).relu_().mul_(mask[:, HALF:-HALF])  # a' on alt [s - 6, s + n + 6)
+    da = a - _gather(st.a, rows[:, 2 * HALF:-2 * HALF])
+    h1 = _gather(st.h1, on_w)
+    torch.add(a, h0[:, 2 * HALF:-2 * HALF], out=h1[:, HALF:-HALF])  # h1' = a' + h0'
+    acc = torch.empty(e * n_rows + 1, N_FILTERS)
+    torch.add(_gather(st.za, on_w).view(-1, N_FILTERS),
+              _h0_part(w, st, rows[:, :HALF], rows[:, -HALF:], index, h0).view(-1, N_FILTERS), out=acc[:-1])
+    z2 = _overlap_add(_products(da, w.taps2, live_channels(da)), e, n + 4 * HALF, -HALF, n_rows - HALF, acc)
     return z2.relu_().mul_(mask).add_(h1)
 
 
-def _window_direct(w: _Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+def _window_direct(w: Conv2Weights, st: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                    codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
-    """h2' on W = [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128)."""
+    """h2' on W = [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128).
+
+    z2' = b2 + conv2(a') by one GEMM over a' 's live channels, a' on alt [s - 12, s + n + 12) (6
+    cached rows each side), + conv2(h0') on W by lookup (:func:`_h0_part`)."""
     e, n_rows = mask.shape[:2]  # n + 18
     n = n_rows - 2 * RF
     left, right = first + starts, first + ends  # track rows of ref s and ref e
-    # h0' on alt [s - 6, s + n + 6): 3 cached rows, n + 6 new, 3 cached (ref [e + 3, e + 6))
-    h0 = torch.cat([_gather(st.h0, _rows(st, left - 2 * HALF, HALF)), _conv0(w, codes, mask),
-                    _gather(st.h0, _rows(st, right + HALF, HALF))], dim=1)
-    # h1' on alt [s - 6, s + n + 6) = relu(z1') m' + h0', z1' from the lookup
-    h1_new = conv1_lookup(w, codes).relu_().mul_(mask[:, HALF:-HALF]).add_(h0)
-    h1_ext = torch.cat([_gather(st.h1, _rows(st, left - RF - HALF, 2 * HALF)), h1_new,
-                        _gather(st.h1, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
-    z2 = _conv(h1_ext, w.taps2, HALF, n + 2 * RF + HALF, _bias_acc(w.b2, e * n_rows))
-    return z2.relu_().mul_(mask).add_(h1_ext[:, HALF:-HALF])
+    index = kmer_index(codes)  # alt [s - 9, s + n + 9)
+    # h0' on alt [s - 12, s + n + 12): 9 cached rows, n + 6 new (alt [s - 3, s + n + 3)), 9 cached
+    h0 = torch.cat([_gather(st.h0, _rows(st, left - RF - HALF, RF)), _conv0(w, codes, mask),
+                    _gather(st.h0, _rows(st, right + HALF, RF))], dim=1)
+    # a' on alt [s - 6, s + n + 6) from the lookup, 6 cached rows each side
+    a = torch.cat([_gather(st.a, _rows(st, left - RF - HALF, 2 * HALF)),
+                   conv1_lookup(w, codes, index).relu_().mul_(mask[:, HALF:-HALF]),
+                   _gather(st.a, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
+    h1 = a[:, HALF:-HALF] + h0[:, HALF:-HALF]  # on W
+    acc = torch.empty(e * n_rows + 1, N_FILTERS)
+    h0_part = _h0_part(w, st, _rows(st, left - RF - HALF, HALF), _rows(st, right + RF, HALF), index, h0)
+    torch.add(h0_part.view(-1, N_FILTERS), w.b2, out=acc[:-1])
+    z2 = _overlap_add(_products(a, w.taps2, live_channels(a)), e, n + 2 * RF + 2 * HALF, HALF,
+                      n + 2 * RF + HALF, acc)
+    return z2.relu_().mul_(mask).add_(h1)
 
 
 def _pools(st: ReferenceState, blocks: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -451,7 +490,7 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
 
     ref_out = {k: np.empty(n_refs, np.float32) for k in ("mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2")}
     alt_out = {k: np.empty(n_edits, np.float32) for k in ref_out}
-    w = _Weights(model)
+    w = Conv2Weights(model)
     threads = torch.get_num_threads()
     per_ref = np.bincount(edits.ref_index, minlength=n_refs)
     chunks = _chunk_references(lengths, per_ref, batch_size, threads)
