@@ -288,6 +288,20 @@ def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
     return [row.tobytes().decode("ascii") for row in codes]
 
 
+def framepool_executed_flops(model, seqs: Sequence[str]) -> tuple[float, int]:
+    """(convolution FLOPs per sequence that ``predict_sequences`` executes, live channels K) for
+    Framepool on ``seqs`` (all of one length L): convolutions 0 and 1 and the h0 part of
+    convolution 2 come from tables (no FLOPs counted), convolution 2's a part is GEMMs over the K
+    channels of a = relu(z1) m that are not 0 somewhere in ``seqs`` (each batch has at most those)."""
+    import torch
+    from seqzoo.nets.framepool import pack_codes
+    from seqzoo.nets.framepool_conv1 import Conv2Weights, live_channels
+    codes, _ = pack_codes(list(seqs))
+    with torch.inference_mode():
+        k = int(live_channels(model.trunk_packed(codes, keep_pre=True, lookup=Conv2Weights(model))["a"]).numel())
+    return 2.0 * len(seqs[0]) * 7 * k * 128, k
+
+
 def random_genome(n_contigs: int, length: int, seed: int = 0) -> dict[str, str]:
     """Contigs ``1``, ``2``, ... of uniformly random ACGT."""
     return {str(i + 1): s for i, s in enumerate(random_seqs(n_contigs, length, seed))}

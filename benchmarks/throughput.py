@@ -16,10 +16,13 @@ and ratios that hold when other processes keep the machine busy).
   three transcripts per gene sharing the 5'UTR (isoforms: each record gives three rows); ~170 nt with
   a tenth of the SNV records multi-allelic (two ALTs); ~170 nt with 2 records per 5'UTR (the
   reference pass, a full pass of each 5'UTR, is then most of the incremental path's work) and with
-  60 (a record every ~3 nt, as dense as gnomAD: the alt windows are most of the work). The
+  60 (a record every ~3 nt, as dense as gnomAD: the alt windows are most of the work); ~1,000 nt
+  with 118 records per 5'UTR (the ~170-nt rows' density, a record every ~8.5 nt: with 20 per
+  5'UTR a ~1,000-nt reference pass is shared by only 20 alts, so no alt computation, however
+  cheap, takes the ratio past 21x). The
   full pass (``incremental=False``) is the model's literal twin (convolution 1 as GEMMs, as before
   incremental scoring); at ~170 and ~1,000 nt a second row times it with ``predict_sequences``'
-  7-mer lookup for convolution 1 instead (:class:`LookupFullPass`).
+  path instead (:class:`LookupFullPass`: convolution 1 by 7-mer lookup, convolution 2 split).
 * Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
   kept), half-life features from a file.
 * HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, and
@@ -178,9 +181,10 @@ def whole_genome_dataset(out: Path, n_genes: int, n_records: int, seed: int = 1)
 
 # -- measurements ------------------------------------------------------------------------------------
 class LookupFullPass:
-    """Framepool whose ``incremental=False`` full passes keep convolution 1 by 7-mer lookup (as
-    ``predict_sequences`` does; the shipped full-pass path uses the literal twin, GEMMs): the
-    incremental path's speed-up over the fastest full pass."""
+    """Framepool whose ``incremental=False`` full passes are ``predict_sequences``' (convolution 1
+    by 7-mer lookup, convolution 2 split into a lookup and GEMMs over live channels; the shipped
+    full-pass path uses the literal twin, GEMMs): the incremental path's speed-up over the fastest
+    full pass."""
 
     def __init__(self, model):
         self.model = model
@@ -253,7 +257,7 @@ def main(argv=None) -> int:
             add(f"Framepool, 5'UTR ~{length} nt, {n_tx} transcripts x 20 records", n, t_inc, t_full, diff, mon)
             if length in (170, 1000):  # the full pass with predict_sequences' conv-1 lookup instead of its GEMMs
                 t_inc, t_full, n, _, diff, mon = score_pair("Framepool", LookupFullPass(fp), paths, work, repeats)
-                add("the same, full pass with convolution 1 by lookup (as `predict_sequences`)", n, t_inc, t_full,
+                add("the same, full pass as `predict_sequences` (7-mer lookups, convolution 2 split)", n, t_inc, t_full,
                     diff, mon)
         n_tx = 40 if args.quick else 200  # isoforms: 3 transcripts per gene share each 5'UTR (3 rows per record)
         paths = utr_dataset(work / "utr170iso", 170, n_tx, seed=171, isoforms=3)
@@ -274,6 +278,12 @@ def main(argv=None) -> int:
         paths = utr_dataset(work / "utr170dense", 170, n_dense, per_utr=60, seed=174)
         t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
         add(f"Framepool, 5'UTR ~170 nt, {n_dense} transcripts x 60 records", n, t_inc, t_full, diff, mon)
+        # ~1,000 nt at the density of the ~170-nt rows (a record every ~8.5 nt, not 20 per 5'UTR)
+        n_long = 6 if args.quick else 20
+        paths = utr_dataset(work / "utr1000dense", 1000, n_long, per_utr=118, seed=1001)
+        t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
+        add(f"Framepool, 5'UTR ~1000 nt, {n_long} transcripts x 118 records (the ~170-nt rows' density)", n, t_inc,
+            t_full, diff, mon)
     if "xpresso" in only:
         import xpresso as xp_bench
         paths = xp_bench.make_tss_dataset(work / "tss", n_genes=16 if args.quick else 40)["paths"]

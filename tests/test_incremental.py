@@ -571,7 +571,7 @@ def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(m
 
 
 def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
-    """predict_packed reuses this thread's two work tracks between batches (thread_workspace):
+    """predict_packed reuses this thread's four work tracks between batches (thread_workspace):
     batches of growing and shrinking sizes give bit-for-bit what fresh tracks give, a batch longer
     than WORKSPACE_MAX_ROWS gets fresh tracks (not kept), and keep_pre refuses a workspace."""
     from seqzoo.nets import framepool as fm
@@ -597,7 +597,7 @@ def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
     assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[2], ind), fresh[2]))
     assert ws == {}  # too long for the workspace: fresh tracks, none kept
     assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[1], ind), fresh[1]))
-    assert sorted(ws) == ["h1_padded", "h2"]  # short enough: kept
+    assert sorted(ws) == ["a", "h0_part", "h1_padded", "h2"]  # short enough: kept
     with pytest.raises(ValueError, match="keep_pre returns tracks to keep; it takes no workspace"):
         model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
 

@@ -27,10 +27,12 @@ each convolution is seven GEMMs (one per tap, each reading a shifted slice of th
 accumulating into one output, with the bias, ReLU, mask and residual applied in place. Zero rows
 between the sequences make the 'same' convolutions of the whole track equal those of each
 sequence alone, and row w of every block is in frame (W - 1 - w) % 3, so a frame pool is one
-strided reduction over all blocks. Convolution 1 there is by default a 7-mer table lookup
-(:mod:`seqzoo.nets.framepool_conv1`, equal to its GEMMs to float32 rounding; :meth:`Framepool.literal`
-gives the twin that computes it as GEMMs). The tensor path (:meth:`Framepool.forward`,
-:meth:`Framepool.trunk`) stays the literal Keras graph, with autograd.
+strided reduction over all blocks. Convolution 1 there is by default a 7-mer table lookup, and
+convolution 2 is split by linearity into its part from h0 (a second 7-mer table) and its part from
+relu(z1) m, GEMMs over only the channels of that which are not 0 (:mod:`seqzoo.nets.framepool_conv1`,
+equal to the GEMMs to float32 rounding; :meth:`Framepool.literal` gives the twin that computes both
+as GEMMs). The tensor path (:meth:`Framepool.forward`, :meth:`Framepool.trunk`) stays the literal
+Keras graph, with autograd.
 """
 from __future__ import annotations
 
@@ -314,11 +316,13 @@ class Framepool(SequenceModel):
         (where the mask is 0, h is 0 and so is the Keras output relu(z) * 0 + 0); with ``lookup``,
         convolution 1's z (bias included) comes from the table block by block and max(z + h, h)
         goes to the next track. With ``keep_pre``, z is kept and relu(z) + h = max(z + h, h) goes
-        to the next track; and with a :class:`seqzoo.nets.framepool_conv1.Conv2Weights` as
-        ``lookup``, convolution 2 is split: z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) by GEMMs
-        over only a's live channels (a = relu(z1) m; see :mod:`seqzoo.nets.framepool_conv1`), and the
-        result also holds the tracks ``a``, ``za``, ``kmers`` (B * W,) int64 and ``irregular`` (B * W,) bool, the
-        :func:`~seqzoo.nets.framepool_conv1.kmer_index` of each track row.
+        to the next track. With a :class:`seqzoo.nets.framepool_conv1.Conv2Weights` as ``lookup``,
+        convolution 2 is split too: z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) by GEMMs over
+        only a's live channels (a = relu(z1) m; see :mod:`seqzoo.nets.framepool_conv1`); without
+        ``keep_pre`` each block of h2 is then h1 + b2 + conv2(h0) with the GEMMs accumulated, max'ed
+        with h1 (``workspace`` also holds the a and conv2(h0) tracks); with ``keep_pre`` the result
+        also holds the tracks ``a``, ``za``, ``kmers`` (B * W,) int64 and ``irregular`` (B * W,)
+        bool, the :func:`~seqzoo.nets.framepool_conv1.kmer_index` of each track row.
         """
         if codes.ndim != 2:
             raise ValueError(f"packed codes must be (B, W), got shape {codes.shape}")
@@ -371,6 +375,28 @@ class Framepool(SequenceModel):
                 else:
                     out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(),
                                                out=torch.empty_like(h2), residual=h1, dst=h2)
+                h2.index_fill_(0, masked_rows, 0)
+            elif getattr(lookup, "table2", None) is not None:  # convolution 2 split as with keep_pre, by blocks
+                a_track, h0_part = _track(workspace, "a", rows), _track(workspace, "h0_part", rows)
+                for a, b in row_blocks(rows):
+                    block_codes = flat[None, a:b + 4 * HALF]  # track rows a .. b - 1 and 6 more each side
+                    index = kmer_index(block_codes)
+                    z1 = conv1_lookup(lookup, block_codes, index)[0]
+                    torch.clamp(z1, min=0, out=a_track[a:b])
+                    torch.maximum(z1.add_(h0[a:b]), h0[a:b], out=h1[a:b])
+                    h0_part[a:b] = tap_lookup(lookup.table2, lookup.taps2, *index,
+                                              codes_h0(lookup.table0, block_codes))[0]
+                h1.index_fill_(0, masked_rows, 0)
+                a_track.index_fill_(0, masked_rows, 0)
+                live = live_channels(a_track)
+                a_padded = torch.zeros(rows + 2 * HALF, live.numel())
+                torch.index_select(a_track, 1, live, out=a_padded[HALF:HALF + rows])
+                taps = [t.index_select(0, live) for t in taps2]
+                for a, b in row_blocks(rows):  # h1 + b2 + conv2(h0) + conv2(a) = z2 + h1, then max(., h1)
+                    block = torch.add(h1[a:b], h0_part[a:b], out=h2[a:b]).add_(lookup.b2)
+                    for k in range(WIDTH):
+                        block.addmm_(a_padded[a + k:b + k], taps[k])
+                    torch.maximum(block, h1[a:b], out=block)
                 h2.index_fill_(0, masked_rows, 0)
             else:
                 layers = [(h1_padded, taps2, self.conv2.bias, h2)]
@@ -439,9 +465,11 @@ class Framepool(SequenceModel):
     #: 300 nt: 1,020 vs 769); the split only pays where other processes keep the cores busy.
     SPLIT_MIN = 1 << 30
 
-    #: convolution 1 of :meth:`predict_packed` by 7-mer lookup (:mod:`seqzoo.nets.framepool_conv1`,
-    #: equal to its GEMMs to float32 rounding; the table, 58.7 MB, is built on first use in ~0.1 s):
-    #: 1.3x the forward pass at 100 nt, 1.5x at 300 nt. False in the :meth:`literal` twin.
+    #: convolution 1 of :meth:`predict_packed` by 7-mer lookup and convolution 2 split into a
+    #: lookup and GEMMs over live channels (:mod:`seqzoo.nets.framepool_conv1`, equal to the GEMMs
+    #: to float32 rounding; two tables of 58.7 MB, built on first use in ~0.1 s each): 1.3x the
+    #: forward pass at 100 nt, 1.5x at 300 nt for convolution 1, and 1.0-1.2x more for
+    #: convolution 2. False in the :meth:`literal` twin.
     conv1_by_lookup = True
 
     def literal(self) -> "Framepool":
@@ -468,8 +496,8 @@ class Framepool(SequenceModel):
         bsz, width = codes.shape
         lookup = None
         if self.conv1_by_lookup:
-            from .framepool_conv1 import Conv1Weights
-            lookup = Conv1Weights(self)
+            from .framepool_conv1 import Conv2Weights
+            lookup = Conv2Weights(self)
         threads = torch.get_num_threads()
         parts = threads if threads > 1 and bsz >= self.SPLIT_MIN else 1
         bounds = np.linspace(0, bsz, parts + 1).astype(int)
