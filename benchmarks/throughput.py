@@ -2,10 +2,11 @@
 
     SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/throughput.py [--quick] [--cpu-time] [--write]
 
-Every row times ``seqzoo.score_vcf`` (VCF -> TSV, model preloaded) or ``seqzoo.ism`` twice, back to
-back, best of ``--repeats``: as shipped (``incremental=True``: alt predictions from the reference's
-cached state, :meth:`predict_edits`) and with ``incremental=False`` (a full forward pass of every alt
-window, the path before incremental scoring). Both outputs are compared (max |delta| over every
+Every row times ``seqzoo.score_vcf`` (VCF -> TSV, model preloaded) in alternating rounds, best of
+``--repeats`` (3) each (``seqzoo.ism``: back to back, the full passes once less): as shipped
+(``incremental=True``: alt predictions from the reference's cached state, :meth:`predict_edits`) and
+with ``incremental=False`` (a full forward pass of every alt window, the path before incremental
+scoring). Both outputs are compared (max |delta| over every
 score column) so a row is also an exactness check. Each row records the cores other processes used
 meanwhile ("other load"; above 0.25 the row is contended and its ratio is not to be trusted).
 ``--cpu-time``: one torch thread, this process's CPU time instead of wall time (per-core rates
@@ -204,10 +205,25 @@ def score_pair(name, model, paths, work: Path, repeats: int, **options):
                              incremental=incremental, **options)
         return r.summary, out
 
-    t_inc, (summary, out_inc), m_inc = timed(lambda: run(True), repeats)
-    t_full, (_, out_full), m_full = timed(lambda: run(False), repeats)
+    t_inc, (summary, out_inc), t_full, (_, out_full), mon = interleaved(lambda: run(True), lambda: run(False), repeats)
     diff = common.max_table_diff(pd.read_csv(out_inc, sep="\t"), pd.read_csv(out_full, sep="\t"))
-    return t_inc, t_full, summary["alleles"], summary["rows"], diff, common.Worst(m_inc, m_full)
+    return t_inc, t_full, summary["alleles"], summary["rows"], diff, mon
+
+
+def interleaved(fn_a, fn_b, repeats: int):
+    """(best seconds of fn_a, its last result, best seconds of fn_b, its last result, CpuMonitor) over
+    ``repeats`` rounds of fn_a then fn_b: both sides of a ratio see the same phases of a shared host
+    (whose speed moves by tens of percent within minutes), not one side's minute each."""
+    t_a, t_b = [], []
+    with common.CpuMonitor() as mon:
+        for _ in range(repeats):
+            t0 = CLOCK()
+            out_a = fn_a()
+            t_a.append(CLOCK() - t0)
+            t0 = CLOCK()
+            out_b = fn_b()
+            t_b.append(CLOCK() - t0)
+    return min(t_a), out_a, min(t_b), out_b, mon
 
 
 def ism_pair(name, model, fasta, gtf, repeats: int, **options):
@@ -234,7 +250,7 @@ def main(argv=None) -> int:
     if args.cpu_time:
         CLOCK, args.threads = time.process_time, 1
     torch.set_num_threads(args.threads)
-    repeats = args.repeats or (1 if args.quick else 2)
+    repeats = args.repeats or (1 if args.quick else 3)
     only = set(args.only.split(","))
     uptime0 = os.popen("uptime").read().strip()
     machine = common.machine_info()  # (its load average is the one at the start)
