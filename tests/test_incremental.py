@@ -548,7 +548,7 @@ def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(m
         assert float(plain["z1"][rare, c]) > 0.01
         seen = []
         real = fc.live_channels
-        monkeypatch.setattr(fc, "live_channels", lambda a: seen.append(real(a)) or seen[-1])
+        monkeypatch.setattr(fc, "live_channels", lambda a, **kw: seen.append(real(a, **kw)) or seen[-1])
         split = model.trunk_packed(codes, keep_pre=True, lookup=fc.Conv2Weights(model))
     live = seen[0].tolist()
     assert c in live and not set(range(60)) & set(live) and len(live) <= 68

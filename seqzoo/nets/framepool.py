@@ -361,7 +361,7 @@ class Framepool(SequenceModel):
                 out["z1"] = z1
                 if split:  # z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) over a's live channels
                     a = torch.relu(z1).index_fill_(0, masked_rows, 0)
-                    live = live_channels(a)
+                    live = live_channels(a, nonnegative=True)
                     a_padded = torch.zeros(rows + 2 * HALF, live.numel())
                     torch.index_select(a, 1, live, out=a_padded[HALF:HALF + rows])
                     za = self.conv_taps(a_padded, [t.index_select(0, live) for t in taps2], lookup.b2,
@@ -388,7 +388,7 @@ class Framepool(SequenceModel):
                                               codes_h0(lookup.table0, block_codes))[0]
                 h1.index_fill_(0, masked_rows, 0)
                 a_track.index_fill_(0, masked_rows, 0)
-                live = live_channels(a_track)
+                live = live_channels(a_track, nonnegative=True)
                 a_padded = torch.zeros(rows + 2 * HALF, live.numel())
                 torch.index_select(a_track, 1, live, out=a_padded[HALF:HALF + rows])
                 taps = [t.index_select(0, live) for t in taps2]

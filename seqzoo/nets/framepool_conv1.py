@@ -91,10 +91,12 @@ class Conv2Weights(Conv1Weights):
         self.b2 = model.conv2.bias.detach()
 
 
-def live_channels(a: torch.Tensor) -> torch.Tensor:
+def live_channels(a: torch.Tensor, nonnegative: bool = False) -> torch.Tensor:
     """(K,) int64 indices of the channels (last dim) of ``a`` (..., 128) that hold a value other
-    than 0 anywhere, ascending (a NaN counts as not 0)."""
-    return torch.nonzero(torch.amax(torch.abs(a.reshape(-1, a.shape[-1])), 0) != 0).view(-1)
+    than 0 anywhere, ascending (a NaN counts as not 0). ``nonnegative``: the caller knows a >= 0
+    (a ReLU output), so the channel maxima tell (one pass, no |a| copy)."""
+    a = a.reshape(-1, a.shape[-1])
+    return torch.nonzero(torch.amax(a if nonnegative else torch.abs(a), 0) != 0).view(-1)
 
 
 def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

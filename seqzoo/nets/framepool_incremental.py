@@ -72,7 +72,7 @@ import torch.nn.functional as F
 
 from .edits import NO_BASE, Edits, base_codes, parallel_map
 from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, pack_codes
-from .framepool_conv1 import KMERS, Conv2Weights, conv1_lookup, kmer_index, live_channels, tap_lookup
+from .framepool_conv1 import Conv2Weights, conv1_lookup, kmer_index, live_channels, tap_lookup
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
@@ -397,7 +397,7 @@ def _window_direct(w: Conv2Weights, st: ReferenceState, first: np.ndarray, start
     acc = torch.empty(e * n_rows + 1, N_FILTERS)
     h0_part = _h0_part(w, st, _rows(st, left - RF - HALF, HALF), _rows(st, right + RF, HALF), index, h0)
     torch.add(h0_part.view(-1, N_FILTERS), w.b2, out=acc[:-1])
-    z2 = _overlap_add(_products(a, w.taps2, live_channels(a)), e, n + 2 * RF + 2 * HALF, HALF,
+    z2 = _overlap_add(_products(a, w.taps2, live_channels(a, nonnegative=True)), e, n + 2 * RF + 2 * HALF, HALF,
                       n + 2 * RF + HALF, acc)
     return z2.relu_().mul_(mask).add_(h1)
 
