@@ -480,16 +480,22 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
 
 
-@pytest.mark.parametrize("keep_pre,lookup", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("keep_pre", [False, True])
+@pytest.mark.parametrize("lookup", [None, "Conv1Weights", "Conv2Weights"])
 def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_pre, lookup):
     """The packed trunk runs its convolutions in blocks of track rows (row_blocks, with the
     residual max(z + h, h) per block): on a track of 4 blocks, boundaries inside sequences
     (and an N run), its h0, h1, h2 (and z1, z2 with keep_pre) equal the conv1d
-    trunk of each sequence alone, with convolution 1 as GEMMs or by lookup."""
+    trunk of each sequence alone, with convolution 1 as GEMMs or by lookup, and convolution 2 as
+    GEMMs or split (Conv2Weights; the model's conv1 bias lowered so that about half the channels
+    of relu(z1) are 0 on the whole track)."""
     from seqzoo.encoding import one_hot
     from seqzoo.nets.framepool import CONV_BLOCK_ROWS, pack_codes, row_blocks
-    from seqzoo.nets.framepool_conv1 import Conv1Weights
+    from seqzoo.nets import framepool_conv1 as fc
     model = random_framepool(3)
+    with torch.inference_mode():
+        model.conv1.bias[::2] -= 10.0  # every other channel of relu(z1) 0 everywhere
+        model.clear_cache()
     rng = np.random.default_rng(41)
     count = int(3.5 * CONV_BLOCK_ROWS / 305)  # blocks of 300 + 5 rows
     seqs = [random_seq(rng, int(n), n_frac=0.03 if i % 2 else 0.0)
@@ -501,7 +507,7 @@ def test_framepool_packed_trunk_across_row_blocks_equals_the_tensor_trunk(keep_p
     inside = [width - len(seqs[a // width]) < a % width for a in cuts]  # a cut within a sequence's rows
     assert len(cuts) == 3 and all(inside), inside
     with torch.inference_mode():
-        got = model.trunk_packed(codes, keep_pre=keep_pre, lookup=Conv1Weights(model) if lookup else None)
+        got = model.trunk_packed(codes, keep_pre=keep_pre, lookup=getattr(fc, lookup)(model) if lookup else None)
         for b, seq in enumerate(seqs):
             x = torch.from_numpy(one_hot(seq))[None]
             m = x.sum(2)[:, None]
@@ -522,10 +528,13 @@ def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(m
     """Convolution 2 split into conv2(h0) by lookup and conv2(a) by GEMMs over a's live channels
     (Conv2Weights): with 60 of convolution 1's channels dead (bias -1e3) and one other channel c
     live at one position of the whole track only (its bias lowered to halfway between its two
-    highest pre-activations), z2 and h2 equal the GEMM trunk's and z2 - za = conv2(h0); the trunk's
+    highest pre-activations, its convolution-2 weights x 300 so that the outputs feel it), z2 and
+    h2 equal the GEMM trunk's and z2 - za = conv2(h0); the trunk's
     GEMMs skip the 60 dead channels and keep c; the incremental path equals full passes on every
     substitution (A/C/G/T/N) within 12 nt of that position (edits that switch c off, or on
-    elsewhere) and on 1,500 random edits of every kind. (A live_channels that drops c fails.)"""
+    elsewhere), every insertion, deletion and replacement there (the direct path), and 1,500
+    random edits of every kind; predict_sequences (split too) equals the literal model on the
+    references and alts. (A live_channels that drops c fails.)"""
     from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.nets import framepool_incremental as fi
     from seqzoo.nets.framepool import pack_codes
@@ -541,6 +550,7 @@ def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(m
         top2 = torch.topk(z1, 2, dim=0).values  # (2, 68)
         c = 60 + int(torch.argmax(top2[0] - top2[1]))
         model.conv1.bias[c] -= float(top2[0, c - 60] + top2[1, c - 60]) / 2  # z1 > 0 at the top row only
+        model.conv2.weight[:, c] *= 300.0  # and what it feeds convolution 2 felt in the pooled outputs
         model.clear_cache()
         plain = model.trunk_packed(codes, keep_pre=True)
         rare = int(torch.argmax(plain["z1"][:, c]))
@@ -564,14 +574,41 @@ def test_framepool_conv2_split_skips_dead_channels_and_keeps_a_rarely_live_one(m
         for base in "ACGTN":
             if base != refs[b][p].upper():
                 ri.append(b), st.append(p), en.append(p + 1), al.append(base)
+    for p in range(max(0, pos - 12), min(len(refs[b]), pos + 13)):  # indels and replacements (direct path)
+        for e, alt in ((p, "G"), (p, "ACN"), (min(p + 1, len(refs[b])), ""), (min(p + 3, len(refs[b])), "T")):
+            ri.append(b), st.append(p), en.append(e), al.append(alt)
     edits = keep_with_bases(refs, np.array(ri), np.array(st), np.array(en), al)
-    assert len(edits[3]) >= 80
+    assert len(edits[3]) >= 180
     assert assert_matches_full(model, refs, *edits) < TOL
+    plain_forward = model.predict_sequences(refs + edited(refs, *edits))  # the forward pass splits convolution 2 too
+    literal = model.literal().predict_sequences(refs + edited(refs, *edits))
+    for key in literal:
+        np.testing.assert_allclose(plain_forward[key], literal[key], rtol=0, atol=TOL, err_msg=key)
     assert assert_matches_full(model, refs, *keep_with_bases(refs, *random_edits(rng, refs, 1500))) < TOL
 
 
+def test_framepool_forward_of_no_sequences_and_of_an_empty_split_part(monkeypatch):
+    """predict_sequences([]) gives empty arrays (a track of no rows has no live channel), and a
+    worker-thread split that leaves a part without sequences (SPLIT_MIN 1, two threads, one
+    sequence) predicts the one sequence as the literal model does."""
+    from seqzoo.nets import framepool as fm
+    model = random_framepool(5)
+    out = model.predict_sequences([])
+    assert set(out) == {"mrl", "mrl_unscaled", "mrl_shift_1", "mrl_shift_2"} and all(v.shape == (0,) for v in out.values())
+    monkeypatch.setattr(fm.Framepool, "SPLIT_MIN", 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        got = model.predict_sequences(["ACGTTGCAAGN"])
+    finally:
+        torch.set_num_threads(threads)
+    want = model.literal().predict_sequences(["ACGTTGCAAGN"])
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=TOL, err_msg=key)
+
+
 def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
-    """predict_packed reuses this thread's four work tracks between batches (thread_workspace):
+    """predict_packed reuses this thread's five work tracks between batches (thread_workspace):
     batches of growing and shrinking sizes give bit-for-bit what fresh tracks give, a batch longer
     than WORKSPACE_MAX_ROWS gets fresh tracks (not kept), and keep_pre refuses a workspace."""
     from seqzoo.nets import framepool as fm
@@ -597,7 +634,7 @@ def test_framepool_forward_reuses_its_work_tracks_exactly(monkeypatch):
     assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[2], ind), fresh[2]))
     assert ws == {}  # too long for the workspace: fresh tracks, none kept
     assert all(torch.equal(g, w) for g, w in zip(model.predict_packed(batches[1], ind), fresh[1]))
-    assert sorted(ws) == ["a", "h0_part", "h1_padded", "h2"]  # short enough: kept
+    assert sorted(ws) == ["a", "a_live", "h0_part", "h1_padded", "h2"]  # short enough: kept
     with pytest.raises(ValueError, match="keep_pre returns tracks to keep; it takes no workspace"):
         model.trunk_packed(fm.pack_codes(batches[1])[0], keep_pre=True, workspace={})
 

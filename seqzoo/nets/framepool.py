@@ -62,10 +62,11 @@ HALF = WIDTH // 2  # 'same' padding on each side
 CONV_BLOCK_ROWS = 4096
 
 
-#: the forward pass (:meth:`Framepool.predict_packed`) reuses its two (rows, 128) float32 work
-#: tracks from one batch to the next, per thread, when a batch has at most this many rows (two
-#: tracks of 32 MiB at most stay allocated; longer batches allocate theirs afresh). Fresh tracks
-#: every batch cost 7-8% of the forward pass at 100 nt (first-touch of new memory).
+#: the forward pass (:meth:`Framepool.predict_packed`) reuses its (rows, 128) float32 work tracks
+#: (h1, h2, and with convolution 2 split a, conv2(h0) and a's live channels) from one batch to the
+#: next, per thread, when a batch has at most this many rows (five tracks of 32 MiB at most stay
+#: allocated; longer batches allocate theirs afresh). Fresh tracks every batch cost 7-8% of the
+#: forward pass at 100 nt (first-touch of new memory).
 WORKSPACE_MAX_ROWS = 1 << 16
 _workspaces = threading.local()
 
@@ -276,8 +277,8 @@ class Framepool(SequenceModel):
         """'same' convolution of a channels-last track: ``h_padded`` (T + 6, 128) (3 extra rows
         each side), seven tap matrices (128, 128), bias (128,) -> pre-activation ``out`` (T, 128),
         as seven GEMMs accumulating into ``out`` (each reads a shifted, contiguous slice of the
-        track), in blocks of rows (:func:`row_blocks`). ``bias`` None: the GEMMs add to what
-        ``out`` holds. The input may have K < 128 channels (``h_padded`` (T + 6, K), taps (K, 128)).
+        track), in blocks of rows (:func:`row_blocks`). The input may have K < 128 channels
+        (``h_padded`` (T + 6, K), taps (K, 128)).
 
         With ``residual`` (T, 128) >= 0 and ``dst`` (T, 128): also, block by block while it is in
         cache, ``dst`` = max(out + residual, residual), which is relu(out) + residual exactly (for
@@ -286,10 +287,7 @@ class Framepool(SequenceModel):
             raise ValueError("conv_taps: give residual and dst together")
         for a, b in row_blocks(out.shape[0]):
             block = out[a:b]
-            if bias is None:  # out holds the start values
-                block.addmm_(h_padded[a:b], taps[0])
-            else:
-                torch.addmm(bias, h_padded[a:b], taps[0], out=block)
+            torch.addmm(bias, h_padded[a:b], taps[0], out=block)
             for k in range(1, WIDTH):
                 block.addmm_(h_padded[a + k:b + k], taps[k])
             if residual is not None:
@@ -389,7 +387,10 @@ class Framepool(SequenceModel):
                 h1.index_fill_(0, masked_rows, 0)
                 a_track.index_fill_(0, masked_rows, 0)
                 live = live_channels(a_track, nonnegative=True)
-                a_padded = torch.zeros(rows + 2 * HALF, live.numel())
+                a_padded = _track(workspace, "a_live", rows + 2 * HALF).view(-1)[:(rows + 2 * HALF) * live.numel()]
+                a_padded = a_padded.view(rows + 2 * HALF, live.numel())
+                a_padded[:HALF] = 0
+                a_padded[HALF + rows:] = 0
                 torch.index_select(a_track, 1, live, out=a_padded[HALF:HALF + rows])
                 taps = [t.index_select(0, live) for t in taps2]
                 for a, b in row_blocks(rows):  # h1 + b2 + conv2(h0) + conv2(a) = z2 + h1, then max(., h1)

@@ -16,8 +16,9 @@ tap; checked in ``tests/test_incremental.py``).
   conv2(h0) + conv2(a): the h0 part by lookup, the a part by GEMMs over only the channels where a
   is not 0 (:func:`live_channels`; in the published weights relu(z1) is 0 in ~70 of the 128
   channels on every position of typical sequences, so these GEMMs are ~45% as long). Leaving out
-  channels that are exactly 0 in the block leaves out products that are exactly 0: the same sum
-  up to float32 rounding (the order of the additions changes).
+  channels that are exactly 0 in the whole track (or sub-batch of windows) leaves out products
+  that are exactly 0 (with finite weights): the same sum up to float32 rounding (the order of the
+  additions changes).
 
 Base codes are :data:`seqzoo.nets.edits.NO_BASE`-padded uint8 arrays (A, C, G, T = 0..3), read
 5' -> 3'; positions are 0-based.
@@ -96,6 +97,8 @@ def live_channels(a: torch.Tensor, nonnegative: bool = False) -> torch.Tensor:
     than 0 anywhere, ascending (a NaN counts as not 0). ``nonnegative``: the caller knows a >= 0
     (a ReLU output), so the channel maxima tell (one pass, no |a| copy)."""
     a = a.reshape(-1, a.shape[-1])
+    if a.shape[0] == 0:  # no rows (an empty batch): no channel
+        return torch.zeros(0, dtype=torch.int64)
     return torch.nonzero(torch.amax(a if nonnegative else torch.abs(a), 0) != 0).view(-1)
 
 

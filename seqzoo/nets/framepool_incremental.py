@@ -263,7 +263,7 @@ def reference_state(model: Framepool, w: Conv2Weights, seqs: Sequence[str], indi
 # -- window arithmetic --------------------------------------------------------------------------
 def _rows(state: ReferenceState, first: np.ndarray, count: int) -> torch.Tensor:
     """(E, count) int64 track rows first[e] + 0..count-1; rows past the track -> row 0 (a pad
-    row: h = 0 there; z there is multiplied by a zero mask)."""
+    row: h0, a, h1, h2 = 0 there, za = b2 is multiplied by a zero mask, no 7-mer, not irregular)."""
     idx = first[:, None] + np.arange(count)
     idx[idx >= state.rows] = 0
     return torch.from_numpy(idx)
