@@ -162,7 +162,7 @@ def framepool_forward(model, repeats, n_seqs):
         peak2 = matmul_gflops(2048, repeats=5)
         peak = max(peak, peak2)
         for name, t, mon, executed in (("before (tensor path)", t_old, m_old, flops),
-                                       ("predict_sequences, literal twin (convolution 1 as GEMMs)", t_gemm, m_gemm, flops),
+                                       ("predict_sequences, literal twin (every convolution as GEMMs)", t_gemm, m_gemm, flops),
                                        ("predict_sequences (7-mer lookups, convolution 2 split)", t_new, m_new,
                                         flops - 2 * conv1 + common.framepool_executed_flops(model, seqs)[0])):
             gf = n_seqs * flops / t / 1e9
