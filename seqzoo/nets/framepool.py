@@ -90,6 +90,22 @@ def _track(workspace: dict | None, name: str, rows: int) -> torch.Tensor:
     return buf[:rows]
 
 
+def _live_part(a: torch.Tensor, taps: Sequence[torch.Tensor], workspace: dict | None
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Convolution 2's input restricted to the live channels of a (T, 128) >= 0
+    (:func:`seqzoo.nets.framepool_conv1.live_channels`): (T + 6, K) with 3 zero rows each side (in
+    ``workspace`` where given, as :func:`_track`), and the seven (128, 128) ``taps`` cut to those K
+    input rows, for :meth:`Framepool.conv_taps`."""
+    from .framepool_conv1 import live_channels
+    live = live_channels(a, nonnegative=True)
+    rows, k = a.shape[0], live.numel()
+    padded = _track(workspace, "a_live", rows + 2 * HALF).view(-1)[:(rows + 2 * HALF) * k].view(rows + 2 * HALF, k)
+    padded[:HALF] = 0
+    padded[HALF + rows:] = 0
+    torch.index_select(a, 1, live, out=padded[HALF:HALF + rows])
+    return padded, [t.index_select(0, live) for t in taps]
+
+
 def row_blocks(rows: int) -> list[tuple[int, int]]:
     """[a, b) row ranges of near-equal blocks of at most :data:`CONV_BLOCK_ROWS` covering 0 .. rows."""
     n = max(1, -(-rows // CONV_BLOCK_ROWS))
@@ -346,9 +362,9 @@ class Framepool(SequenceModel):
             h2 = _track(workspace, "h2", rows)
             out = {"h0": h0, "h1": h1, "h2": h2, "mask": mask}
             if lookup is not None:
-                from .framepool_conv1 import codes_h0, conv1_lookup, kmer_index, live_channels, tap_lookup
+                from .framepool_conv1 import codes_h0, conv1_lookup, kmer_index, tap_lookup
+            split = getattr(lookup, "table2", None) is not None  # a Conv2Weights: convolution 2 split
             if keep_pre:
-                split = getattr(lookup, "table2", None) is not None
                 if lookup is not None:
                     index = kmer_index(flat[None])  # positions 3 .. rows + 8 of flat: track rows -3 .. rows + 2
                     z1 = conv1_lookup(lookup, flat[None], index)[0]
@@ -359,11 +375,8 @@ class Framepool(SequenceModel):
                 out["z1"] = z1
                 if split:  # z2 = za + conv2(h0) by lookup, za = b2 + conv2(a) over a's live channels
                     a = torch.relu(z1).index_fill_(0, masked_rows, 0)
-                    live = live_channels(a, nonnegative=True)
-                    a_padded = torch.zeros(rows + 2 * HALF, live.numel())
-                    torch.index_select(a, 1, live, out=a_padded[HALF:HALF + rows])
-                    za = self.conv_taps(a_padded, [t.index_select(0, live) for t in taps2], lookup.b2,
-                                        out=torch.empty_like(h2))
+                    a_padded, taps = _live_part(a, taps2, None)
+                    za = self.conv_taps(a_padded, taps, lookup.b2, out=torch.empty_like(h2))
                     z2 = tap_lookup(lookup.table2, lookup.taps2, *index, codes_h0(lookup.table0, flat[None]))[0]
                     z2.add_(za)
                     torch.maximum(torch.add(z2, h1, out=h2), h1, out=h2)  # relu(z2) + h1
@@ -374,7 +387,7 @@ class Framepool(SequenceModel):
                     out["z2"] = self.conv_taps(h1_padded, taps2, self.conv2.bias.detach(),
                                                out=torch.empty_like(h2), residual=h1, dst=h2)
                 h2.index_fill_(0, masked_rows, 0)
-            elif getattr(lookup, "table2", None) is not None:  # convolution 2 split as with keep_pre, by blocks
+            elif split:  # convolution 2 split as with keep_pre, by blocks
                 a_track, h0_part = _track(workspace, "a", rows), _track(workspace, "h0_part", rows)
                 for a, b in row_blocks(rows):
                     block_codes = flat[None, a:b + 4 * HALF]  # track rows a .. b - 1 and 6 more each side
@@ -386,13 +399,7 @@ class Framepool(SequenceModel):
                                               codes_h0(lookup.table0, block_codes))[0]
                 h1.index_fill_(0, masked_rows, 0)
                 a_track.index_fill_(0, masked_rows, 0)
-                live = live_channels(a_track, nonnegative=True)
-                a_padded = _track(workspace, "a_live", rows + 2 * HALF).view(-1)[:(rows + 2 * HALF) * live.numel()]
-                a_padded = a_padded.view(rows + 2 * HALF, live.numel())
-                a_padded[:HALF] = 0
-                a_padded[HALF + rows:] = 0
-                torch.index_select(a_track, 1, live, out=a_padded[HALF:HALF + rows])
-                taps = [t.index_select(0, live) for t in taps2]
+                a_padded, taps = _live_part(a_track, taps2, workspace)
                 for a, b in row_blocks(rows):  # h1 + b2 + conv2(h0) + conv2(a) = z2 + h1, then max(., h1)
                     block = torch.add(h1[a:b], h0_part[a:b], out=h2[a:b]).add_(lookup.b2)
                     for k in range(WIDTH):

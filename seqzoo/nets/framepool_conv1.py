@@ -81,13 +81,12 @@ class Conv1Weights:
 class Conv2Weights(Conv1Weights):
     """:class:`Conv1Weights` and what convolution 2 split into its h0 and a parts reads
     (:func:`tap_lookup`, :func:`live_channels`): ``table2`` (:func:`h0_tap_table` of convolution 2,
-    another 58.7 MB), ``taps2`` (its stacked taps (128, 7 * 128)), ``taps2_list`` (its seven
-    (128 in, 128 out) tap matrices) and ``b2`` (its bias)."""
+    another 58.7 MB), ``taps2`` (its stacked taps (128, 7 * 128)) and ``b2`` (its bias)."""
 
     def __init__(self, model: Framepool):
         super().__init__(model)
-        self.taps2_list = model.tap_weights()[2]
-        self.table2 = model.cached("conv2_table", lambda: h0_tap_table(self.table0, self.taps2_list), checked=True)
+        taps2 = model.tap_weights()[2]
+        self.table2 = model.cached("conv2_table", lambda: h0_tap_table(self.table0, taps2), checked=True)
         self.taps2 = model.cached("stacked_taps2", lambda: stacked_taps(model.conv2), checked=True)
         self.b2 = model.conv2.bias.detach()
 
