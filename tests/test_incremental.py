@@ -450,10 +450,37 @@ def test_sliding_windows_equal_numpy():
         assert not got.flags.writeable
 
 
+def test_framepool_kmer_numbers_name_their_7mers():
+    """kmer_index numbers every 7-mer the tables hold by the table row of exactly that 7-mer
+    (table_kmers decodes each number; no two numbers share a 7-mer): A/C/G/T 7-mers and the
+    edge 7-mers with 1-3 Ns at one end only; any other 7-mer with an N is -1, irregular where its
+    centre is a base."""
+    from seqzoo.nets import framepool_conv1 as fc
+    from seqzoo.nets.edits import NO_BASE
+    rng = np.random.default_rng(45)
+    codes = rng.integers(0, 4, (3000, 30)).astype(np.uint8)
+    codes[rng.random(codes.shape) < 0.2] = NO_BASE
+    codes[:500, :rng.integers(1, 4)] = NO_BASE  # sequence starts and ends
+    codes[500:1000, -rng.integers(1, 4):] = NO_BASE
+    number, irregular = fc.kmer_index(codes)
+    kmers = fc.table_kmers()
+    assert kmers.shape == (fc.TAP_ROWS, 7) and len(np.unique(kmers, axis=0)) == fc.TAP_ROWS
+    windows = np.lib.stride_tricks.sliding_window_view(codes, 7, axis=1)
+    held = number >= 0
+    np.testing.assert_array_equal(kmers[number[held]], windows[held])
+    is_n = windows == NO_BASE
+    pattern = (is_n * (1 << np.arange(7))).sum(-1)
+    edge = np.isin(pattern, [1, 3, 7, 64, 96, 112])  # Ns at positions 0..k-1 or 7-k..6, k = 1..3
+    np.testing.assert_array_equal(held, ~is_n.any(-1) | edge)
+    np.testing.assert_array_equal(irregular, ~held & ~is_n[..., 3])
+    assert edge.sum() > 1000 and irregular.sum() > 1000
+
+
 def test_framepool_conv1_lookup_equals_tap_gemms():
     """Convolution 1 from the 7-mer table (conv1_lookup) equals the trunk's seven tap GEMMs on
     every row of a packed track: sequences of 1..400 nt, N runs and single Ns (the 7-mers with an
-    N beside a base take the GEMM fallback), padding rows included; and on stacked windows."""
+    N beside a base take the GEMM fallback, except the edge 7-mers of a sequence's first and last
+    three positions, which have table rows), padding rows included; and on stacked windows."""
     from seqzoo.nets import framepool_conv1 as fc
     from seqzoo.nets import framepool_incremental as fi
     from seqzoo.nets.edits import NO_BASE
@@ -476,8 +503,10 @@ def test_framepool_conv1_lookup_equals_tap_gemms():
     starts = np.arange(0, codes.size - 39, 37)
     want_windows = want[torch.from_numpy(starts[:, None] + np.arange(2 * fi.HALF, 40 - 2 * fi.HALF))]
     np.testing.assert_allclose(got_windows.numpy(), want_windows.numpy(), rtol=1e-6, atol=2e-6)
-    irregular = fc.kmer_index(codes.reshape(1, -1))[1]
+    number, irregular = fc.kmer_index(codes.reshape(1, -1))
     assert 100 < irregular.sum() < codes.size // 4  # the fallback rows were exercised
+    edge_place = number[number >= fc.KMERS] - fc.KMERS  # and the edge 7-mers' rows, both ends
+    assert (edge_place < sum(fc.EDGE_SIZES)).sum() > 100 and (edge_place >= sum(fc.EDGE_SIZES)).sum() > 100
 
 
 @pytest.mark.parametrize("keep_pre", [False, True])
@@ -734,7 +763,7 @@ def test_framepool_lookup_follows_weight_changes():
     torch.set_num_threads(2)
     try:
         table = fc.Conv1Weights(model).table1
-        assert isinstance(table, torch.Tensor) and table.shape == (7 * 4 ** 7 + 1, 128)
+        assert isinstance(table, torch.Tensor) and table.shape == (7 * (4 ** 7 + 2 * (4 ** 6 + 4 ** 5 + 4 ** 4)) + 1, 128)
         assert fc.Conv1Weights(model).table1 is table  # reused
         assert assert_matches_full(model, refs, *edits, batch_size=1) < TOL
         with torch.no_grad():

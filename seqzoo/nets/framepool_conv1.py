@@ -3,12 +3,14 @@
 h0 at a position (relu of convolution 0, before the mask) is a function of the 7 bases around it,
 so what h0 contributes to a convolution's pre-activation at position j is a sum of seven table
 rows: row (k, m) of :func:`h0_tap_table` holds the contribution through tap k (input position
-j + k - 3) of a position whose 7-mer is m, for all 4^7 A/C/G/T 7-mers (58.7 MB per convolution,
-built once per weights, ~0.1 s, kept by :meth:`Framepool.cached`). Positions whose 7-mer holds an
-N beside an A/C/G/T centre (next to sequence ends and N bases) add h0 x taps by GEMM; an N centre
-adds nothing (its h0 is masked to 0). This replaces a convolution of h0 (~229k FLOP a position)
-by seven 128-float gathers and equals it to float32 rounding (the same products, summed tap by
-tap; checked in ``tests/test_incremental.py``).
+j + k - 3) of a position whose 7-mer is m (:func:`kmer_index`), for all 4^7 A/C/G/T 7-mers and
+the 10,752 "edge" 7-mers of a sequence's first and last three positions (1-3 Ns at one end, A/C/G/T
+bases elsewhere: N here is also the padding beyond a sequence's ends) (97.8 MB per convolution,
+built once per weights, ~0.1 s, kept by :meth:`Framepool.cached`). Other positions whose 7-mer
+holds an N beside an A/C/G/T centre (next to N bases inside a sequence, sequences shorter than 7
+nt) add h0 x taps by GEMM; an N centre adds nothing (its h0 is masked to 0). This replaces a
+convolution of h0 (~229k FLOP a position) by seven 128-float gathers and equals it to float32
+rounding (the same products, summed tap by tap; checked in ``tests/test_incremental.py``).
 
 * Convolution 1 (:func:`conv1_lookup`): its input is h0, so z1 is the seven rows plus the bias.
 * Convolution 2 (:func:`tap_lookup` with the conv-2 table): its input h1 = a + h0 (the residual),
@@ -34,26 +36,62 @@ import torch.nn.functional as F
 from .edits import NO_BASE
 from .framepool import HALF, N_FILTERS, WIDTH, Framepool, conv0_bags, sliding_windows
 
-KMERS = 4 ** WIDTH  # A/C/G/T 7-mers: rows per tap of the lookup tables (h0_tap_table)
+KMERS = 4 ** WIDTH  # A/C/G/T 7-mers
+#: edge 7-mers, k = 1, 2, 3 Ns at the 5' end (then 7 - k A/C/G/T bases) and the same at the 3' end:
+#: 4^6 + 4^5 + 4^4 each side, numbered after the 4^7 (:func:`kmer_index`)
+EDGE_SIZES = tuple(4 ** (WIDTH - k) for k in (1, 2, 3))
+EDGE_KMERS = 2 * sum(EDGE_SIZES)
+TAP_ROWS = KMERS + EDGE_KMERS  # rows per tap of the lookup tables (h0_tap_table)
+
+
+def _edge_patterns() -> tuple[np.ndarray, np.ndarray]:
+    """Per 7-bit N pattern (bit t: base t of the 7-mer is N): (128,) int64 offset of its 7-mer
+    numbers (-1: no table row) and (128,) int64 right shift of the base-4 number of its bases
+    read with N as A (the trailing Ns' zero digits of a 3' edge 7-mer)."""
+    offset = np.full(1 << WIDTH, -1, dtype=np.int64)
+    shift = np.zeros(1 << WIDTH, dtype=np.int64)
+    offset[0] = 0
+    left, right = KMERS, KMERS + sum(EDGE_SIZES)
+    for k, size in zip((1, 2, 3), EDGE_SIZES):
+        offset[(1 << k) - 1] = left  # Ns at positions 0 .. k - 1: the number's leading digits are 0
+        offset[((1 << k) - 1) << (WIDTH - k)], shift[((1 << k) - 1) << (WIDTH - k)] = right, 2 * k
+        left, right = left + size, right + size
+    return offset, shift
+
+
+_PATTERN_OFFSET, _PATTERN_SHIFT = _edge_patterns()
+
+
+def table_kmers() -> np.ndarray:
+    """(TAP_ROWS, 7) uint8 base codes (NO_BASE for N) of the 7-mer numbered i (:func:`kmer_index`)."""
+    def digits(count: int, n: int) -> np.ndarray:  # (count, n) base-4 digits of 0 .. count - 1, first most significant
+        return ((np.arange(count)[:, None] >> (2 * np.arange(n - 1, -1, -1))) & 3).astype(np.uint8)
+    parts = [digits(KMERS, WIDTH)]
+    for side in ("left", "right"):
+        for k, size in zip((1, 2, 3), EDGE_SIZES):
+            ns = np.full((size, k), NO_BASE, dtype=np.uint8)
+            bases = digits(size, WIDTH - k)
+            parts.append(np.concatenate([ns, bases] if side == "left" else [bases, ns], axis=1))
+    return np.concatenate(parts)
 
 
 def h0_tap_table(table0: torch.Tensor, taps: Sequence[torch.Tensor]) -> torch.Tensor:
-    """A convolution's contributions of h0 of every A/C/G/T 7-mer: (7 * 4^7 + 1, 128) float32.
+    """A convolution's contributions of h0 of every 7-mer :func:`kmer_index` numbers: (7 *
+    TAP_ROWS + 1, 128) float32.
 
-    Row k * 4^7 + m = h0(m) @ W[:, :, k].T, the contribution through tap k (input row j + k - 3
-    of output row j) of a position whose 7 bases, read 5' -> 3' as base-4 digits (A, C, G, T =
-    0..3, first base most significant), make m; h0(m) = relu(conv0) of that 7-mer, computed exactly
-    as the trunk does (:func:`conv0_bags`, the same table sum). The last row is 0 (for N / padding
-    positions, whose h0 is 0).
-    ``table0``: :meth:`Framepool.tap_weights`; ``taps``: its seven (128 in, 128 out) matrices of
-    convolution 1 or 2. 58.7 MB; about 4 GFLOP to build.
+    Row k * TAP_ROWS + m = h0(m) @ W[:, :, k].T, the contribution through tap k (input row j + k
+    - 3 of output row j) of a position whose 7-mer is number m (:func:`table_kmers`): m < 4^7 its
+    7 bases read 5' -> 3' as base-4 digits (A, C, G, T = 0..3, first base most significant), then
+    the edge 7-mers. h0(m) = relu(conv0) of that 7-mer, computed exactly as the trunk does
+    (:func:`conv0_bags`, the same table sum; an N reads as no base). The last row is 0 (for N /
+    padding positions, whose h0 is 0). ``table0``: :meth:`Framepool.tap_weights`; ``taps``: its
+    seven (128 in, 128 out) matrices of convolution 1 or 2. 97.8 MB; about 6 GFLOP to build.
     """
-    digits = (np.arange(KMERS)[:, None] >> (2 * np.arange(WIDTH - 1, -1, -1))) & 3  # (4^7, 7)
     with torch.inference_mode():
-        h0 = F.embedding_bag(conv0_bags(digits.astype(np.uint8))[:, 0], table0, mode="sum").relu_()
-        table = torch.empty(WIDTH * KMERS + 1, N_FILTERS)
+        h0 = F.embedding_bag(conv0_bags(table_kmers())[:, 0], table0, mode="sum").relu_()
+        table = torch.empty(WIDTH * TAP_ROWS + 1, N_FILTERS)
         for k in range(WIDTH):
-            torch.mm(h0, taps[k], out=table[k * KMERS:(k + 1) * KMERS])
+            torch.mm(h0, taps[k], out=table[k * TAP_ROWS:(k + 1) * TAP_ROWS])
         table[-1] = 0
     return table
 
@@ -81,7 +119,7 @@ class Conv1Weights:
 class Conv2Weights(Conv1Weights):
     """:class:`Conv1Weights` and what convolution 2 split into its h0 and a parts reads
     (:func:`tap_lookup`, :func:`live_channels`): ``table2`` (:func:`h0_tap_table` of convolution 2,
-    another 58.7 MB), ``taps2`` (its stacked taps (128, 7 * 128)) and ``b2`` (its bias)."""
+    another 97.8 MB), ``taps2`` (its stacked taps (128, 7 * 128)) and ``b2`` (its bias)."""
 
     def __init__(self, model: Framepool):
         super().__init__(model)
@@ -102,20 +140,26 @@ def live_channels(a: torch.Tensor, nonnegative: bool = False) -> torch.Tensor:
 
 
 def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For codes (E, M) uint8, per position i = 3 .. M - 4 (E, M - 6) arrays: the 7-mer number of
-    bases i - 3 .. i + 3 (see :func:`h0_tap_table`) and whether they hold an N with an A/C/G/T
-    centre (an "irregular" position, whose h0 the table does not hold); the number is -1 where
-    the 7-mer holds any N (the table's zero row for an N centre)."""
+    """For codes (E, M) uint8, per position i = 3 .. M - 4 (E, M - 6) arrays: the number of the
+    7-mer of bases i - 3 .. i + 3 (its rows of :func:`h0_tap_table`) and whether it is
+    "irregular", an N beside an A/C/G/T centre that no table row holds (the GEMM fallback). The
+    number is: for A/C/G/T 7-mers their base-4 value (< 4^7); for edge 7-mers (1-3 Ns at one end
+    only, as at a sequence's first and last three positions) 4^7 + their place among them; -1 for
+    any other 7-mer with an N (the table's zero row for an N centre)."""
     c = codes.astype(np.int64)
     m = codes.shape[1] - 2 * HALF
     number = np.zeros((codes.shape[0], m), dtype=np.int64)
-    no_base = np.zeros((codes.shape[0], m), dtype=bool)
+    is_n = (codes == NO_BASE).view(np.uint8)
+    pattern = np.zeros((codes.shape[0], m), dtype=np.uint8)  # bit t: base t of the 7-mer is N
     for t in range(WIDTH):
         number <<= 2
-        number |= c[:, t:t + m] & 3
-        no_base |= c[:, t:t + m] == NO_BASE
-    irregular = no_base & (c[:, HALF:HALF + m] != NO_BASE)
-    number[no_base] = -1
+        number |= c[:, t:t + m] & 3  # an N (NO_BASE = 4) reads as digit 0
+        pattern |= is_n[:, t:t + m] << t
+    offset = _PATTERN_OFFSET[pattern]
+    number >>= _PATTERN_SHIFT[pattern]
+    number += offset
+    number[offset < 0] = -1
+    irregular = (offset < 0) & (is_n[:, HALF:HALF + m] == 0)
     return number, irregular
 
 
@@ -146,15 +190,15 @@ def tap_lookup(table: torch.Tensor, taps: torch.Tensor, number: np.ndarray, irre
     (:func:`codes_h0`, or rows of a cached track).
 
     Each output row is the sum of seven rows of ``table`` (one per tap, chosen by the 7-mer around
-    the input position; an N centre adds the zero row), plus, for input positions whose 7-mer
-    holds an N beside an A/C/G/T centre (next to sequence ends and N bases), their h0 times the
-    seven stacked taps, overlap-added.
+    the input position; an N centre adds the zero row), plus, for the irregular input positions
+    (an N beside an A/C/G/T centre that is not an edge 7-mer: next to N bases inside a sequence,
+    in sequences shorter than 7 nt), their h0 times the seven stacked taps, overlap-added.
     """
     e, r = number.shape
     out_rows = r - 2 * HALF
-    zero = WIDTH * KMERS
+    zero = WIDTH * TAP_ROWS
     bags = sliding_windows(number, WIDTH)  # (E, out_rows, 7)
-    bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * KMERS, KMERS), zero)
+    bags = np.where(bags >= 0, bags + np.arange(0, WIDTH * TAP_ROWS, TAP_ROWS), zero)
     z = F.embedding_bag(torch.from_numpy(bags.reshape(-1, WIDTH)), table, mode="sum")
     row_e, row_i = np.nonzero(irregular)
     if row_e.size:  # input position i feeds output positions i + u - 3 (u = 0..6): output rows i + u - 6
