@@ -45,9 +45,10 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
   for an SNV), z1' on [s - 6, s + n + 6) by lookup, a' = relu(z1') m', h1' = a' + h0'; conv2 is
   linear, so da = a' - a on those n + 12 rows (13 for an SNV) gives z2' = za + conv2_nobias(da) +
   conv2(h0') on W = [s - 9, s + n + 9) (conv2(h0') by lookup from W's 7-mers), h2' = relu(z2') m'
-  + h1'. The delta convolution is one GEMM of the changed rows by the seven stacked taps (K = the
-  channels where da is not 0 in the sub-batch, N = 896) and one index_add_ of the products into
-  the gathered pre-activations (overlap-add): for an SNV 13 rows x K x 1,792 FLOP (~1.2 MFLOP at
+  + h1'. The delta convolution is GEMMs of the changed rows by the seven stacked taps (K = the
+  channels where da is not 0 in the sub-batch, N = 896), one per group of windows of ~640 rows,
+  each followed by an index_add_ of its products (still in cache) into the gathered
+  pre-activations (overlap-add, :func:`_conv_add`): for an SNV 13 rows x K x 1,792 FLOP (~1.2 MFLOP at
   K = 50), against L x 229k for convolution 2 of a full pass (which also pays convolution 1's as
   much again).
 * other edits (indels): direct. h0' on the n + 6 changed rows, flanked by cached rows, and z1' by
@@ -76,8 +77,11 @@ from .framepool_conv1 import Conv2Weights, conv1_lookup, kmer_index, live_channe
 
 RF = 3 * HALF  # h2 at j depends on bases j - 9 .. j + 9
 PAD = RF + HALF  # N rows before each packed reference: windows reach 12 rows past a reference
-#: rows of stacked windows per sub-batch (bounds the (rows, 7, 128) overlap-add buffer)
+#: rows of stacked windows per sub-batch (bounds the memory of its window tracks)
 SUB_BATCH_ROWS = 6144
+#: input rows per GEMM of an alt convolution 2 (:func:`_conv_add`): its (rows, 7 * 128) products, 2.3 MB,
+#: stay in cache until they are added into their output rows
+PRODUCT_ROWS = 640
 #: references per state chunk are limited to about this many packed rows (memory: ~5 kB a row)
 CHUNK_ROWS = 16384
 #: ... and, to spread the work over the worker threads, of at least this many (GEMM efficiency)
@@ -274,31 +278,33 @@ def _gather(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return track.index_select(0, idx.reshape(-1)).view(*idx.shape, track.shape[1])
 
 
-def _products(x: torch.Tensor, taps: torch.Tensor, live: torch.Tensor | None = None) -> torch.Tensor:
-    """Stacked windows x (E, R, 128) times the seven stacked taps (``taps`` (128, 7 * 128), column
-    block u = W[:, :, 6 - u].T: the contribution of input row i to output row i + u - 3): one GEMM,
-    (E * R, 7 * 128). ``live``: only these channels of x (the others are 0 everywhere)."""
-    e, n_rows, c = x.shape
-    x = x.reshape(e * n_rows, c)
-    if live is None:
-        return torch.mm(x, taps)
-    return torch.mm(x.index_select(1, live), taps.index_select(0, live))
+def _conv_add(x: torch.Tensor, taps: torch.Tensor, live: torch.Tensor, lo: int, hi: int, acc: torch.Tensor
+              ) -> torch.Tensor:
+    """Bias-free 'same' convolution of stacked windows x (E, R, 128) (rows outside 0 .. R - 1 are
+    0) with the seven stacked taps (``taps`` (128, 7 * 128), column block u = W[:, :, 6 - u].T:
+    the contribution of input row i to output row i + u - 3), over only the channels ``live`` of
+    x (the others 0 in every row), output rows lo .. hi - 1 (indexed like the input rows) added to
+    ``acc`` (E * (hi - lo) + 1, 128): rows e * (hi - lo) + j, the last row a trash row. Returns
+    acc's first rows as (E, hi - lo, 128).
 
-
-def _overlap_add(y: torch.Tensor, e: int, n_rows: int, lo: int, hi: int, acc: torch.Tensor) -> torch.Tensor:
-    """Bias-free 'same' convolution of stacked windows of R = ``n_rows`` rows (rows outside
-    0 .. R - 1 are 0) from their products ``y`` (E * R, 7 * 128) (:func:`_products`), output rows
-    lo .. hi - 1 (indexed like the input rows) added to ``acc`` (E * (hi - lo) + 1, 128): rows
-    e * (hi - lo) + j, the last row a trash row. Returns acc's first rows as (E, hi - lo, 128).
-    One index_add_ of the (E, R, 7) products into their output rows (those outside lo .. hi - 1
+    Per group of windows of about PRODUCT_ROWS rows: one GEMM of their rows by the taps (the
+    (rows, 7, 128) products of each input row, tap and output channel, small enough to stay in
+    cache) and one index_add_ of the products into their output rows (those outside lo .. hi - 1
     into the trash row)."""
+    e, n_rows, c = x.shape
     targets = (_cached_overlap_targets if e * n_rows <= SUB_BATCH_ROWS else _overlap_targets)(e, n_rows, lo, hi)
-    acc.index_add_(0, targets, y.view(-1, N_FILTERS))
+    x_live, taps_live = x.reshape(e * n_rows, c).index_select(1, live), taps.index_select(0, live)
+    per = max(1, PRODUCT_ROWS // n_rows)  # windows per group
+    products = torch.empty(min(per, e) * n_rows, taps.shape[1])
+    for k in range(0, e, per):
+        rows = slice(k * n_rows, min(k + per, e) * n_rows)
+        y = torch.mm(x_live[rows], taps_live, out=products[:rows.stop - rows.start])
+        acc.index_add_(0, targets[rows.start * WIDTH:rows.stop * WIDTH], y.view(-1, N_FILTERS))
     return acc[:-1].view(e, hi - lo, N_FILTERS)
 
 
 def _overlap_targets(e: int, n_rows: int, lo: int, hi: int) -> torch.Tensor:
-    """(E * R * 7,) int64 for :func:`_overlap_add`: the output row of each (window, input row, tap)
+    """(E * R * 7,) int64 for :func:`_conv_add`: the output row of each (window, input row, tap)
     product, e * (hi - lo) + output row - lo, or the trash row E * (hi - lo) outside lo .. hi - 1."""
     width = hi - lo
     local = torch.arange(n_rows)[:, None] + torch.arange(WIDTH)[None, :] - HALF - lo  # (R, 7)
@@ -309,13 +315,6 @@ def _overlap_targets(e: int, n_rows: int, lo: int, hi: int) -> torch.Tensor:
 #: the same for sub-batches of at most SUB_BATCH_ROWS input rows (most share their shapes), cached:
 #: <= 16 x 344 kB
 _cached_overlap_targets = functools.lru_cache(maxsize=16)(_overlap_targets)
-
-
-def _gather_acc(track: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """track rows idx (E, R) into a fresh (E * R + 1, 128) buffer (last row: trash, see :func:`_overlap_add`)."""
-    acc = torch.empty(idx.numel() + 1, track.shape[1], dtype=track.dtype)
-    torch.index_select(track, 0, idx.reshape(-1), out=acc[:-1])
-    return acc
 
 
 def _window_codes(state: ReferenceState, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -372,7 +371,7 @@ def _window_substitution(w: Conv2Weights, st: ReferenceState, first: np.ndarray,
     acc = torch.empty(e * n_rows + 1, N_FILTERS)
     torch.add(_gather(st.za, on_w).view(-1, N_FILTERS),
               _h0_part(w, st, rows[:, :HALF], rows[:, -HALF:], index, h0).view(-1, N_FILTERS), out=acc[:-1])
-    z2 = _overlap_add(_products(da, w.taps2, live_channels(da)), e, n + 4 * HALF, -HALF, n_rows - HALF, acc)
+    z2 = _conv_add(da, w.taps2, live_channels(da), -HALF, n_rows - HALF, acc)
     return z2.relu_().mul_(mask).add_(h1)
 
 
@@ -397,8 +396,7 @@ def _window_direct(w: Conv2Weights, st: ReferenceState, first: np.ndarray, start
     acc = torch.empty(e * n_rows + 1, N_FILTERS)
     h0_part = _h0_part(w, st, _rows(st, left - RF - HALF, HALF), _rows(st, right + RF, HALF), index, h0)
     torch.add(h0_part.view(-1, N_FILTERS), w.b2, out=acc[:-1])
-    z2 = _overlap_add(_products(a, w.taps2, live_channels(a, nonnegative=True)), e, n + 2 * RF + 2 * HALF, HALF,
-                      n + 2 * RF + HALF, acc)
+    z2 = _conv_add(a, w.taps2, live_channels(a, nonnegative=True), HALF, n + 2 * RF + HALF, acc)
     return z2.relu_().mul_(mask).add_(h1)
 
 
