@@ -475,7 +475,7 @@ class Framepool(SequenceModel):
 
     #: convolution 1 of :meth:`predict_packed` by 7-mer lookup and convolution 2 split into a
     #: lookup and GEMMs over live channels (:mod:`seqzoo.nets.framepool_conv1`, equal to the GEMMs
-    #: to float32 rounding; two tables of 97.8 MB, built on first use in ~0.1 s each): 1.3x the
+    #: to float32 rounding; two tables of 97.3 MB, built on first use in ~0.1 s each): 1.3x the
     #: forward pass at 100 nt, 1.5x at 300 nt for convolution 1, 1.0-1.2x more for convolution 2,
     #: and 1.18-1.22x more for the tables' rows of the edge 7-mers (a sequence's first and last
     #: three positions). False in the :meth:`literal` twin.

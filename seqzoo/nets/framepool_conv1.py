@@ -4,11 +4,12 @@ h0 at a position (relu of convolution 0, before the mask) is a function of the 7
 so what h0 contributes to a convolution's pre-activation at position j is a sum of seven table
 rows: row (k, m) of :func:`h0_tap_table` holds the contribution through tap k (input position
 j + k - 3) of a position whose 7-mer is m (:func:`kmer_index`), for all 4^7 A/C/G/T 7-mers and
-the 10,752 "edge" 7-mers of a sequence's first and last three positions (1-3 Ns at one end, A/C/G/T
-bases elsewhere: N here is also the padding beyond a sequence's ends) (97.8 MB per convolution,
-built once per weights, ~0.1 s, kept by :meth:`Framepool.cached`). Other positions whose 7-mer
-holds an N beside an A/C/G/T centre (next to N bases inside a sequence, sequences shorter than 7
-nt) add h0 x taps by GEMM; an N centre adds nothing (its h0 is masked to 0). This replaces a
+the 10,752 "edge" 7-mers, with 1-3 Ns at one end only and A/C/G/T bases elsewhere: those of a
+sequence's first and last three positions (N here is also the padding beyond a sequence's ends)
+and the 3rd base from an N inside one (97.3 MB per convolution, built once per weights, ~0.1 s,
+kept by :meth:`Framepool.cached`). Other positions whose 7-mer holds an N beside an A/C/G/T
+centre (1-2 bases from an N inside a sequence, sequences shorter than 7 nt) add h0 x taps by
+GEMM; an N centre adds nothing (its h0 is masked to 0). This replaces a
 convolution of h0 (~229k FLOP a position) by seven 128-float gathers and equals it to float32
 rounding (the same products, summed tap by tap; checked in ``tests/test_incremental.py``).
 
@@ -54,7 +55,8 @@ def _edge_patterns() -> tuple[np.ndarray, np.ndarray]:
     left, right = KMERS, KMERS + sum(EDGE_SIZES)
     for k, size in zip((1, 2, 3), EDGE_SIZES):
         offset[(1 << k) - 1] = left  # Ns at positions 0 .. k - 1: the number's leading digits are 0
-        offset[((1 << k) - 1) << (WIDTH - k)], shift[((1 << k) - 1) << (WIDTH - k)] = right, 2 * k
+        offset[((1 << k) - 1) << (WIDTH - k)] = right  # Ns at positions 7 - k .. 6
+        shift[((1 << k) - 1) << (WIDTH - k)] = 2 * k  # their k trailing zero digits
         left, right = left + size, right + size
     return offset, shift
 
@@ -85,7 +87,7 @@ def h0_tap_table(table0: torch.Tensor, taps: Sequence[torch.Tensor]) -> torch.Te
     the edge 7-mers. h0(m) = relu(conv0) of that 7-mer, computed exactly as the trunk does
     (:func:`conv0_bags`, the same table sum; an N reads as no base). The last row is 0 (for N /
     padding positions, whose h0 is 0). ``table0``: :meth:`Framepool.tap_weights`; ``taps``: its
-    seven (128 in, 128 out) matrices of convolution 1 or 2. 97.8 MB; about 6 GFLOP to build.
+    seven (128 in, 128 out) matrices of convolution 1 or 2. 97.3 MB; about 6 GFLOP to build.
     """
     with torch.inference_mode():
         h0 = F.embedding_bag(conv0_bags(table_kmers())[:, 0], table0, mode="sum").relu_()
@@ -119,7 +121,7 @@ class Conv1Weights:
 class Conv2Weights(Conv1Weights):
     """:class:`Conv1Weights` and what convolution 2 split into its h0 and a parts reads
     (:func:`tap_lookup`, :func:`live_channels`): ``table2`` (:func:`h0_tap_table` of convolution 2,
-    another 97.8 MB), ``taps2`` (its stacked taps (128, 7 * 128)) and ``b2`` (its bias)."""
+    another 97.3 MB), ``taps2`` (its stacked taps (128, 7 * 128)) and ``b2`` (its bias)."""
 
     def __init__(self, model: Framepool):
         super().__init__(model)
@@ -144,7 +146,7 @@ def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     7-mer of bases i - 3 .. i + 3 (its rows of :func:`h0_tap_table`) and whether it is
     "irregular", an N beside an A/C/G/T centre that no table row holds (the GEMM fallback). The
     number is: for A/C/G/T 7-mers their base-4 value (< 4^7); for edge 7-mers (1-3 Ns at one end
-    only, as at a sequence's first and last three positions) 4^7 + their place among them; -1 for
+    only: a sequence's first and last three positions, the 3rd base from an N) 4^7 + their place among them; -1 for
     any other 7-mer with an N (the table's zero row for an N centre)."""
     c = codes.astype(np.int64)
     m = codes.shape[1] - 2 * HALF
@@ -191,7 +193,7 @@ def tap_lookup(table: torch.Tensor, taps: torch.Tensor, number: np.ndarray, irre
 
     Each output row is the sum of seven rows of ``table`` (one per tap, chosen by the 7-mer around
     the input position; an N centre adds the zero row), plus, for the irregular input positions
-    (an N beside an A/C/G/T centre that is not an edge 7-mer: next to N bases inside a sequence,
+    (an N beside an A/C/G/T centre that is not an edge 7-mer: 1-2 bases from an N inside a sequence,
     in sequences shorter than 7 nt), their h0 times the seven stacked taps, overlap-added.
     """
     e, r = number.shape
