@@ -21,7 +21,7 @@ and ratios that hold when other processes keep the machine busy).
   with 118 records per 5'UTR (the ~170-nt rows' density, a record every ~8.5 nt: with 20 per
   5'UTR a ~1,000-nt reference pass is shared by only 20 alts, so no alt computation, however
   cheap, takes the ratio past 21x). The
-  full pass (``incremental=False``) is the model's literal twin (convolution 1 as GEMMs, as before
+  full pass (``incremental=False``) is the model's literal twin (every convolution as GEMMs, as before
   incremental scoring); at ~170 and ~1,000 nt a second row times it with ``predict_sequences``'
   path instead (:class:`LookupFullPass`: convolution 1 by 7-mer lookup, convolution 2 split).
 * Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
@@ -271,7 +271,7 @@ def main(argv=None) -> int:
             paths = utr_dataset(work / f"utr{length}", length, n_tx, seed=length)
             t_inc, t_full, n, _, diff, mon = score_pair("Framepool", fp, paths, work, repeats)
             add(f"Framepool, 5'UTR ~{length} nt, {n_tx} transcripts x 20 records", n, t_inc, t_full, diff, mon)
-            if length in (170, 1000):  # the full pass with predict_sequences' conv-1 lookup instead of its GEMMs
+            if length in (170, 1000):  # the full pass as predict_sequences computes it, not as GEMMs
                 t_inc, t_full, n, _, diff, mon = score_pair("Framepool", LookupFullPass(fp), paths, work, repeats)
                 add("the same, full pass as `predict_sequences` (7-mer lookups, convolution 2 split)", n, t_inc, t_full,
                     diff, mon)

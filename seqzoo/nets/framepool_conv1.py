@@ -9,9 +9,9 @@ sequence's first and last three positions (N here is also the padding beyond a s
 and the 3rd base from an N inside one (97.3 MB per convolution, built once per weights, ~0.1 s,
 kept by :meth:`Framepool.cached`). Other positions whose 7-mer holds an N beside an A/C/G/T
 centre (1-2 bases from an N inside a sequence, sequences shorter than 7 nt) add h0 x taps by
-GEMM; an N centre adds nothing (its h0 is masked to 0). This replaces a
-convolution of h0 (~229k FLOP a position) by seven 128-float gathers and equals it to float32
-rounding (the same products, summed tap by tap; checked in ``tests/test_incremental.py``).
+GEMM; an N centre adds nothing (its h0 is masked to 0). This replaces a convolution of h0 (~229k
+FLOP a position) by seven 128-float gathers and equals it to float32 rounding (the same products,
+summed tap by tap; checked in ``tests/test_incremental.py``).
 
 * Convolution 1 (:func:`conv1_lookup`): its input is h0, so z1 is the seven rows plus the bias.
 * Convolution 2 (:func:`tap_lookup` with the conv-2 table): its input h1 = a + h0 (the residual),
@@ -146,8 +146,8 @@ def kmer_index(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     7-mer of bases i - 3 .. i + 3 (its rows of :func:`h0_tap_table`) and whether it is
     "irregular", an N beside an A/C/G/T centre that no table row holds (the GEMM fallback). The
     number is: for A/C/G/T 7-mers their base-4 value (< 4^7); for edge 7-mers (1-3 Ns at one end
-    only: a sequence's first and last three positions, the 3rd base from an N) 4^7 + their place among them; -1 for
-    any other 7-mer with an N (the table's zero row for an N centre)."""
+    only: a sequence's first and last three positions, the 3rd base from an N) 4^7 + their place
+    among them; -1 for any other 7-mer with an N (the table's zero row for an N centre)."""
     c = codes.astype(np.int64)
     m = codes.shape[1] - 2 * HALF
     number = np.zeros((codes.shape[0], m), dtype=np.int64)

@@ -48,15 +48,15 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
   + h1'. The delta convolution is GEMMs of the changed rows by the seven stacked taps (K = the
   channels where da is not 0 in the sub-batch, N = 896), one per group of windows of ~640 rows,
   each followed by an index_add_ of its products (still in cache) into the gathered
-  pre-activations (overlap-add, :func:`_conv_add`): for an SNV 13 rows x K x 1,792 FLOP (~1.2 MFLOP at
-  K = 50), against L x 229k for convolution 2 of a full pass (which also pays convolution 1's as
-  much again).
+  pre-activations (overlap-add, :func:`_conv_add`): for an SNV 13 rows x K x 1,792 FLOP (~1.2
+  MFLOP at K = 50), against L x 229k for convolution 2 of a full pass (which also pays
+  convolution 1's as much again).
 * other edits (indels): direct. h0' on the n + 6 changed rows, flanked by cached rows, and z1' by
   lookup give a' on n + 12 rows (flanked by 6 cached rows of a), which with conv2(h0') by lookup
   gives z2' and h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each
-convolution 2 is one large GEMM for all edits of the group. Chunks of references (or, with fewer
+convolution 2 is a few large GEMMs for all edits of the group. Chunks of references (or, with fewer
 chunks than torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
 (:func:`seqzoo.nets.edits.parallel_map`).
 """
@@ -358,8 +358,9 @@ def _window_substitution(w: Conv2Weights, st: ReferenceState, first: np.ndarray,
     """h2' on W = [s - 9, s + n + 9) for substitutions: (E, n + 18, 128).
 
     z2' = za + conv2(da) + conv2(h0'): za (b2 + conv2(a) of the reference) gathered on W; da = a' - a
-    on the n + 12 rows where a changes, by one GEMM over the channels where da is not 0 anywhere in
-    the sub-batch (:func:`live_channels`), overlap-added; conv2(h0') on W by lookup (:func:`_h0_part`)."""
+    on the n + 12 rows where a changes, by GEMMs over the channels where da is not 0 anywhere in
+    the sub-batch (:func:`live_channels`), overlap-added (:func:`_conv_add`); conv2(h0') on W by
+    lookup (:func:`_h0_part`)."""
     e, n_rows = mask.shape[:2]  # n + 18; W's row i = position s - 9 + i
     n = n_rows - 2 * RF
     rows = _rows(st, first + starts - RF - HALF, n_rows + 2 * HALF)  # alt [s - 12, s + n + 12) ("ext" rows)
@@ -382,22 +383,22 @@ def _window_direct(w: Conv2Weights, st: ReferenceState, first: np.ndarray, start
                    codes: np.ndarray, mask: torch.Tensor) -> torch.Tensor:
     """h2' on W = [s - 9, s + n + 9) for any edit (direct path): (E, n + 18, 128).
 
-    z2' = b2 + conv2(a') by one GEMM over a' 's live channels, a' on alt [s - 12, s + n + 12) (6
-    cached rows each side), + conv2(h0') on W by lookup (:func:`_h0_part`)."""
+    z2' = b2 + conv2(a') by GEMMs over a' 's live channels (:func:`_conv_add`), a' on alt
+    [s - 12, s + n + 12) (6 cached rows each side), + conv2(h0') on W by lookup (:func:`_h0_part`)."""
     e, n_rows = mask.shape[:2]  # n + 18
     n = n_rows - 2 * RF
-    left, right = first + starts, first + ends  # track rows of ref s and ref e
+    # the 9 cached rows each side of the n + 6 new ones: ref [s - 12, s - 3) and [e + 3, e + 12)
+    flank_left, flank_right = _rows(st, first + starts - PAD, RF), _rows(st, first + ends + HALF, RF)
     index = kmer_index(codes)  # alt [s - 9, s + n + 9)
     # h0' on alt [s - 12, s + n + 12): 9 cached rows, n + 6 new (alt [s - 3, s + n + 3)), 9 cached
-    h0 = torch.cat([_gather(st.h0, _rows(st, left - RF - HALF, RF)), _conv0(w, codes, mask),
-                    _gather(st.h0, _rows(st, right + HALF, RF))], dim=1)
+    h0 = torch.cat([_gather(st.h0, flank_left), _conv0(w, codes, mask), _gather(st.h0, flank_right)], dim=1)
     # a' on alt [s - 6, s + n + 6) from the lookup, 6 cached rows each side
-    a = torch.cat([_gather(st.a, _rows(st, left - RF - HALF, 2 * HALF)),
+    a = torch.cat([_gather(st.a, flank_left[:, :2 * HALF]),
                    conv1_lookup(w, codes, index).relu_().mul_(mask[:, HALF:-HALF]),
-                   _gather(st.a, _rows(st, right + 2 * HALF, 2 * HALF))], dim=1)  # alt [s - 12, s + n + 12)
+                   _gather(st.a, flank_right[:, HALF:])], dim=1)  # alt [s - 12, s + n + 12)
     h1 = a[:, HALF:-HALF] + h0[:, HALF:-HALF]  # on W
     acc = torch.empty(e * n_rows + 1, N_FILTERS)
-    h0_part = _h0_part(w, st, _rows(st, left - RF - HALF, HALF), _rows(st, right + RF, HALF), index, h0)
+    h0_part = _h0_part(w, st, flank_left[:, :HALF], flank_right[:, 2 * HALF:], index, h0)
     torch.add(h0_part.view(-1, N_FILTERS), w.b2, out=acc[:-1])
     z2 = _conv_add(a, w.taps2, live_channels(a, nonnegative=True), HALF, n + 2 * RF + HALF, acc)
     return z2.relu_().mul_(mask).add_(h1)
