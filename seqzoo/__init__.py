@@ -93,4 +93,8 @@ def load_model(name, weights=None, device: str = "cpu"):
         # TF32 convolutions/matmuls would cost ~1e-3 relative error: keep float32 fidelity.
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    prepare = getattr(model, "prepare", None)
+    if prepare is not None:  # e.g. Framepool's 7-mer tables: built now, not in the first prediction
+        prepare()
+    return model

@@ -786,6 +786,37 @@ def test_framepool_lookup_follows_weight_changes():
         torch.set_num_threads(before)
 
 
+def test_framepool_prepare_builds_the_tables_load_model_calls_it(monkeypatch):
+    """prepare() builds both 7-mer tables up front (the first prediction then builds nothing and
+    equals the literal twin's), not for the literal twin; load_model calls it."""
+    from seqzoo.nets import framepool_conv1 as fc
+    from seqzoo.nets.framepool import Framepool
+    model = random_framepool(3)
+    model.literal().prepare()  # the twin computes every convolution: it has nothing to build
+    assert "conv1_table" not in model._weight_tables().get("derived", {})
+    model.prepare()
+    derived = model._weight_tables()["derived"]
+    assert {"conv1_table", "conv2_table", "stacked_taps1", "stacked_taps2"} <= set(derived)
+    tables = (derived["conv1_table"], derived["conv2_table"])
+
+    def no_build(*args):
+        raise AssertionError("a table was built after prepare()")
+    monkeypatch.setattr(fc, "h0_tap_table", no_build)
+    seqs = ["ACGTTGCANNACG" * 9, "GATTACA" * 20, "TTAGGC"]
+    fast = model.predict_sequences(seqs)
+    full = model.literal().predict_sequences(seqs)
+    for key in full:
+        np.testing.assert_allclose(fast[key], full[key], rtol=0, atol=1e-5)
+    assert fc.Conv2Weights(model).table1 is tables[0] and fc.Conv2Weights(model).table2 is tables[1]
+    monkeypatch.undo()
+
+    import seqzoo
+    calls = []
+    monkeypatch.setattr(Framepool, "prepare", lambda self: calls.append(self))
+    loaded = seqzoo.load_model("Framepool", weights=require_weights("Framepool_combined_residual.h5"))
+    assert calls == [loaded]
+
+
 def test_framepool_lookup_with_inference_tensor_weights():
     """Weights created under inference_mode have no version counter: the table is keyed by their
     content, so it is still built once (not per call) and still right."""

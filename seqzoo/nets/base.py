@@ -25,6 +25,11 @@ class SequenceModel(torch.nn.Module):
     def predict_batch(self, seqs: Sequence[str], **extra) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Build what the model derives from its weights for fast prediction (called by
+        :func:`seqzoo.load_model` once the model is on its device, so that the first prediction
+        costs no more than the rest). Nothing here; Framepool builds its 7-mer tables."""
+
     def literal(self) -> "SequenceModel":
         """The model for the full passes of ``incremental=False``: this model, or (Framepool) a
         twin sharing its parameters that computes a layer as such where the string path takes it

@@ -475,11 +475,21 @@ class Framepool(SequenceModel):
 
     #: convolution 1 of :meth:`predict_packed` by 7-mer lookup and convolution 2 split into a
     #: lookup and GEMMs over live channels (:mod:`seqzoo.nets.framepool_conv1`, equal to the GEMMs
-    #: to float32 rounding; two tables of 97.3 MB, built on first use in ~0.1 s each): 1.3x the
-    #: forward pass at 100 nt, 1.5x at 300 nt for convolution 1, 1.0-1.2x more for convolution 2,
+    #: to float32 rounding; two tables of 97.3 MB, built by :meth:`prepare` when
+    #: :func:`seqzoo.load_model` loads the model, or on first use, ~0.15 s): 1.3x the forward pass
+    #: at 100 nt, 1.5x at 300 nt for convolution 1, 1.0-1.2x more for convolution 2,
     #: and 1.18-1.22x more for the tables' rows of the edge 7-mers (a sequence's first and last
     #: three positions). False in the :meth:`literal` twin.
     conv1_by_lookup = True
+
+    def prepare(self) -> None:
+        """Build the two 7-mer tables of :attr:`conv1_by_lookup` now (~0.15 s, 195 MB on 2 cores;
+        on CPU only, the device they are used on): otherwise the first ``predict_sequences`` or
+        ``predict_edits`` builds them, taking ~0.15 s more than the calls after it. They are
+        rebuilt when a convolution weight changes, as before."""
+        if self.conv1_by_lookup and self.device.type == "cpu":
+            from .framepool_conv1 import Conv2Weights
+            Conv2Weights(self)
 
     def literal(self) -> "Framepool":
         """A twin of this model whose string path computes every convolution as such (GEMMs, no

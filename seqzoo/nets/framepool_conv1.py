@@ -106,10 +106,11 @@ def stacked_taps(conv: torch.nn.Conv1d) -> torch.Tensor:
 
 
 class Conv1Weights:
-    """What :func:`conv1_lookup` reads, from a model's cache (:meth:`Framepool.cached`: built on
-    first use, rebuilt when a convolution weight changes): ``table0`` (conv 0 as a table,
-    :meth:`Framepool.tap_weights`), ``table1`` (:func:`h0_tap_table` of convolution 1), ``taps1``
-    (convolution 1's stacked taps, for the positions next to N) and ``b1`` (its bias)."""
+    """What :func:`conv1_lookup` reads, from a model's cache (:meth:`Framepool.cached`: built by
+    :meth:`Framepool.prepare` or on first use, rebuilt when a convolution weight changes):
+    ``table0`` (conv 0 as a table, :meth:`Framepool.tap_weights`), ``table1`` (:func:`h0_tap_table`
+    of convolution 1), ``taps1`` (convolution 1's stacked taps, for the positions next to N) and
+    ``b1`` (its bias)."""
 
     def __init__(self, model: Framepool):
         self.table0, taps1, _ = model.tap_weights()
