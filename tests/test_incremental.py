@@ -817,6 +817,17 @@ def test_framepool_prepare_builds_the_tables_load_model_calls_it(monkeypatch):
     assert calls == [loaded]
 
 
+def test_xpresso_prepare_builds_conv1_table():
+    """Xpresso.prepare builds its 5^6-row convolution 1 table, which predictions then reuse."""
+    from seqzoo.nets.xpresso import Xpresso
+    torch.manual_seed(4)
+    model = Xpresso().eval()
+    assert model._table is None
+    model.prepare()
+    table = model._table
+    assert table.shape == (5 ** 6, 128) and model.conv1_table() is table
+
+
 def test_framepool_lookup_with_inference_tensor_weights():
     """Weights created under inference_mode have no version counter: the table is keyed by their
     content, so it is still built once (not per call) and still right."""

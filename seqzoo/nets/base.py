@@ -28,7 +28,8 @@ class SequenceModel(torch.nn.Module):
     def prepare(self) -> None:
         """Build what the model derives from its weights for fast prediction (called by
         :func:`seqzoo.load_model` once the model is on its device, so that the first prediction
-        costs no more than the rest). Nothing here; Framepool builds its 7-mer tables."""
+        costs no more than the rest). Nothing here; Framepool builds its 7-mer tables, Xpresso its
+        convolution 1 table."""
 
     def literal(self) -> "SequenceModel":
         """The model for the full passes of ``incremental=False``: this model, or (Framepool) a

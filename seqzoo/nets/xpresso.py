@@ -123,6 +123,10 @@ class Xpresso(SequenceModel):
         self._table: torch.Tensor | None = None
 
     # -- first convolution as a table ---------------------------------------------------------
+    def prepare(self) -> None:
+        """Build :meth:`conv1_table` now (~20 ms, 8 MB), not in the first prediction."""
+        self.conv1_table()
+
     def conv1_table(self) -> torch.Tensor:
         """(5^6, 128) table: row sum_k c_k 5^(5-k) = conv1 bias + sum_k W[:, c_k, k] (c_k = 4: 0).
 
