@@ -27,6 +27,9 @@ def __getattr__(name):  # the API is imported on first use: `import seqzoo` stay
     if name in ("ModelSpec", "Option"):
         from . import spec
         return getattr(spec, name)
+    if name in ("api", "plots", "registry", "mutagenesis"):  # `seqzoo.plots.ism_figure(...)` without an import
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'seqzoo' has no attribute {name!r}")
 
 

@@ -111,6 +111,25 @@ def test_malformed_record_names_file_and_line(d, tmp_path, capsys):
     assert windows(d, vcf, tmp_path / "o.tsv") == 2
     err = capsys.readouterr().err
     assert f"VCF file {vcf}, record 4 (line {header + 4}: error parsing variant" in err and "malformed record" in err
+    assert "expected 8+ tab-separated columns" in err and "truncated" in err  # 2 columns
+
+
+def test_bad_pos_error_does_not_blame_the_columns(tmp_path):
+    """A record with all 8 columns but an unreadable POS (or an empty REF) is named with what is
+    wrong; the column-count hint and "truncated?" are for records with fewer columns only."""
+    from seqzoo.genome.fasta import GenomeError
+    from seqzoo.genome.vcf import iter_record_blocks
+
+    vcf = tmp_path / "pos.vcf"
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    for record, what in (("chr1\tabc\tv1\tA\tG\t.\t.\t.", "POS 'abc' is not an integer"),
+                         ("chr1\t5\tv1\t\tG\t.\t.\t.", "POS 5 REF ''")):
+        vcf.write_text(head + record + "\n")
+        with pytest.raises(GenomeError) as err:
+            list(iter_record_blocks(vcf))
+        assert str(err.value) == (f"VCF file {vcf}, record 1 (line 3: error parsing variant: {what}): malformed "
+                                  f"record: POS must be an integer (1-based) and REF not empty; fix or remove "
+                                  f"the record")
 
 
 def test_blank_vcf_lines_are_skipped_and_later_errors_name_the_right_line(tmp_path):

@@ -340,6 +340,16 @@ def test_matplotlib_is_imported_lazily_and_its_absence_is_a_clear_error(monkeypa
         plots._pyplot()
 
 
+def test_plots_reachable_from_a_bare_import_seqzoo():
+    """The README's `seqzoo.plots.ism_figure(table, window)` works after `import seqzoo` alone (the
+    submodule is imported on first use, as the API is); other names still raise AttributeError."""
+    code = ("import sys, seqzoo; assert 'seqzoo.plots' not in sys.modules; f = seqzoo.plots.ism_figure; "
+            "assert seqzoo.registry.get('Framepool').name == 'Framepool'\n"
+            "try:\n    seqzoo.no_such_name\nexcept AttributeError as e:\n    assert 'no_such_name' in str(e)\n"
+            "else:\n    raise SystemExit('no AttributeError')")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 # -- the command line, end to end -------------------------------------------------------------------
 def example(model: str) -> list[str]:
     d = ROOT / "models" / model / "example_files"

@@ -252,10 +252,15 @@ def _line_of(lines: list, k: int) -> int:
     return len(lines)
 
 
-def _malformed(path, record: int, line_no: int, what: str) -> GenomeError:
-    return GenomeError(f"VCF file {path}, record {record} (line {line_no}: error parsing variant: {what}): malformed "
-                       f"record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). Is the "
-                       f"file truncated?")
+def _malformed(path, record: int, line_no: int, what: str, columns: bool = False) -> GenomeError:
+    """The error for a record that cannot be read: ``columns``, it has fewer than 8 columns (the
+    message then says what a record holds and asks whether the file is truncated)."""
+    if columns:
+        fix = ("malformed record, expected 8+ tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO). Is "
+               "the file truncated?")
+    else:
+        fix = "malformed record: POS must be an integer (1-based) and REF not empty; fix or remove the record"
+    return GenomeError(f"VCF file {path}, record {record} (line {line_no}: error parsing variant: {what}): {fix}")
 
 
 def _check_lines(path, fields, lines, record: int, line_no: int) -> tuple[list, GenomeError | None]:
@@ -267,7 +272,7 @@ def _check_lines(path, fields, lines, record: int, line_no: int) -> tuple[list, 
             continue
         if len(f) < 8:
             return kept, _malformed(path, record + len(kept) + 1, line_no + k + 1,
-                                    f"{len(f)} columns, contig {f[0].rstrip()!r}")
+                                    f"{len(f)} columns, contig {f[0].rstrip()!r}", columns=True)
         kept.append(f)
     return kept, None
 
