@@ -84,6 +84,31 @@ def test_score_with_and_without_halflife(genome, tmp_path):
     assert abs(with_hl[0] - direct[0]) > 1e-3  # the half-life features matter
 
 
+def test_halflife_file_missing_genes_is_a_warning(genome, tmp_path, caplog):
+    """Genes of the annotation that the half-life file lacks get zeros, and the run says how many
+    (with examples); a file holding none of them (e.g. versioned IDs) says what to check."""
+    def windows(hl):
+        return main(["windows", "--model", "Xpresso/human_median", "--fasta", str(genome / "g.fa"),
+                     "--gtf", str(genome / "a.gtf"), "--vcf", str(genome / "v.vcf"), "-o", str(tmp_path / "w.tsv"),
+                     "--halflife-file", str(hl)])
+    assert windows(genome / "hl.tsv") == 0
+    err = caplog.text
+    caplog.clear()
+    assert (f"half-life file {genome / 'hl.tsv'} lacks 2 of the annotation's 3 genes (GE, GM): their Xpresso "
+            f"windows get zeros (halflife_source=zeros_gene_not_in_file)") in err
+    versioned = tmp_path / "versioned.tsv"
+    versioned.write_text("gene_id\tf1\tf2\tf3\tf4\tf5\tf6\nGP.3\t0.5\t-1\t0.25\t2\t0.1\t-0.3\n")
+    assert windows(versioned) == 0
+    err = caplog.text
+    caplog.clear()
+    assert (f"half-life file {versioned} holds none of the annotation's 3 genes (file: GP.3; annotation: GE, GM, GP): "
+            f"every Xpresso window gets zeros") in err and "version suffixes" in err
+    full = tmp_path / "full.tsv"
+    full.write_text("gene_id\tf1\tf2\tf3\tf4\tf5\tf6\n" + "".join(f"{g}\t0\t0\t0\t0\t0\t0\n" for g in ("GP", "GM", "GE")))
+    assert windows(full) == 0
+    assert "half-life file" not in caplog.text
+
+
 def test_halflife_option_is_refused_for_other_models(genome, tmp_path, capsys):
     require_weights("Framepool_combined_residual.h5")  # (the weights load before the option check)
     code = main(["score", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),

@@ -13,6 +13,7 @@ after the paper's standardisation means average mRNA features — and each row s
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -28,6 +29,8 @@ TSS_INDEX = 7_000
 N_HALFLIFE = 6
 #: (reason, detail) of an allele outside every gene's window
 NO_FEATURE = ("not_in_promoter_window", "the variant overlaps no gene's 10,500-nt TSS window")
+
+log = logging.getLogger("seqzoo.scoring")
 
 
 def tss_window(feature_id: str, gene_id: str, chrom: str, strand: str, start: int, end: int) -> AnchoredWindow:
@@ -93,6 +96,8 @@ class TssWindows(AnchoredWindowRule):
                    for g in read_spans(gtf_path, names, "gene")]
         super().__init__(genome, windows, NO_FEATURE)
         self.halflife = read_halflife_file(halflife_file) if halflife_file else None
+        if self.halflife is not None:
+            _warn_missing_genes(halflife_file, self.halflife, sorted({w.gene_id for w in windows}))
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
         if self.halflife is None:
@@ -104,6 +109,24 @@ class TssWindows(AnchoredWindowRule):
     def window_extras(self, w):
         hl, source = self.gene_inputs(w.gene_id)
         return {"halflife": hl}, {"halflife_source": source}
+
+
+def _warn_missing_genes(path, table: dict, genes: list[str]) -> None:
+    """A warning naming how many of the annotation's ``genes`` the half-life file lacks (their
+    windows get zeros, ``halflife_source=zeros_gene_not_in_file``), with examples; where it holds
+    none of them, the likely cause (gene IDs written differently, e.g. with a version suffix)."""
+    missing = [g for g in genes if g not in table]
+    if not missing:
+        return
+    examples = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    if len(missing) == len(genes):
+        some = ", ".join(list(table)[:3])
+        log.warning("half-life file %s holds none of the annotation's %d genes (file: %s; annotation: %s): every "
+                    "Xpresso window gets zeros (halflife_source=zeros_gene_not_in_file). Are the gene IDs written "
+                    "the same way (e.g. Ensembl version suffixes such as '.5')?", path, len(genes), some, examples)
+    else:
+        log.warning("half-life file %s lacks %d of the annotation's %d genes (%s): their Xpresso windows get "
+                    "zeros (halflife_source=zeros_gene_not_in_file)", path, len(missing), len(genes), examples)
 
 
 def tss_rule(genome, gtf_path, names, halflife_file=None) -> TssWindows:
