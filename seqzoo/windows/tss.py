@@ -111,13 +111,20 @@ class TssWindows(AnchoredWindowRule):
         return {"halflife": hl}, {"halflife_source": source}
 
 
+#: the (file, annotation) pairs :func:`_warn_missing_genes` has warned about in this process
+_WARNED: set = set()
+
+
 def _warn_missing_genes(path, table: dict, genes: list[str]) -> None:
     """A warning naming how many of the annotation's ``genes`` the half-life file lacks (their
     windows get zeros, ``halflife_source=zeros_gene_not_in_file``), with examples; where it holds
-    none of them, the likely cause (gene IDs written differently, e.g. with a version suffix)."""
+    none of them, the likely cause (gene IDs written differently, e.g. with a version suffix). Once
+    per process for a file and annotation."""
     missing = [g for g in genes if g not in table]
-    if not missing:
+    key = (str(path), len(genes), tuple(missing[:3]), len(missing))
+    if not missing or key in _WARNED:  # once per file and annotation (two Xpresso weight sets: one line)
         return
+    _WARNED.add(key)
     examples = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
     if len(missing) == len(genes):
         some = ", ".join(list(table)[:3])
