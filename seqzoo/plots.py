@@ -993,7 +993,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     indices (0-based, inclusive, :func:`check_ism_positions`) choose the part shown instead. With
     indels a second heat map on the
     same colour scale has a row for the deletion of each position's base and four for inserting A, C,
-    G or T before it (the insertions after the last base are in the table only); indels the table
+    G or T before it (and, where the window's end is shown, a last column "end" for the insertions
+    after the last base); indels the table
     holds without values (all alt outputs NaN: no alt window, or no A/C/G/T base left) are yellow.
     Returns the Figure (artists tagged with ``gid``: ``ism``, ``landmark:<label>``, ``variant``,
     ``variant_ref``, ``junction``, ``indels``, ``no_value``)."""
@@ -1023,9 +1024,11 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     for idx, alt, value in zip(snv.window_index[keep], snv.alt[keep], snv[score][keep]):
         grid[rows[alt], idx - lo] = value
     indels = table[table.kind.isin(["deletion", "insertion"])]
-    indel_grid = np.full((5, hi - lo), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
-    no_value = np.zeros((5, hi - lo), dtype=bool)  # indels the model cannot score (all alt outputs NaN)
-    keep = (indels.window_index >= lo) & (indels.window_index < hi)
+    # the insertions after the last base: one more column of the indel map, where the window's end is shown
+    end = int(hi == length and bool((indels.window_index == length).any()))
+    indel_grid = np.full((5, hi - lo + end), np.nan)  # rows: deletion, then inserting A, C, G, T before the base
+    no_value = np.zeros((5, hi - lo + end), dtype=bool)  # indels the model cannot score (all alt outputs NaN)
+    keep = (indels.window_index >= lo) & (indels.window_index < hi + end)
     unscored = indels[[f"alt_{k}" for k in spec.outputs]].isna().all(axis=1)
     for idx, kind, alt, value, lost in zip(indels.window_index[keep], indels.kind[keep], indels.alt[keep],
                                            indels[score][keep], unscored[keep]):
@@ -1094,17 +1097,23 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     last = axes[-1, 0]
     if with_indels:
         indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
-                                  extent=(lo - 0.5, hi - 0.5, 4.5, -0.5))
+                                  extent=(lo - 0.5, hi + end - 0.5, 4.5, -0.5))
         indel_image.set_gid("indels")
         if no_value.any():  # told apart from the reference's grey
             last.imshow(np.where(no_value, 1.0, np.nan), aspect="auto", cmap=mcolors.ListedColormap([NO_VALUE]),
-                        interpolation="nearest", extent=(lo - 0.5, hi - 0.5, 4.5, -0.5), gid="no_value")
+                        interpolation="nearest", extent=(lo - 0.5, hi + end - 0.5, 4.5, -0.5), gid="no_value")
+        if end:  # no base to delete after the last one: a blank cell, not the reference's grey
+            last.add_patch(plt.Rectangle((length - 0.5, -0.5), 1, 1, facecolor="white", edgecolor="none",
+                                         gid="end_no_deletion"))
         last.set_yticks(range(5), ["del", "+A", "+C", "+G", "+T"])
         last.set_ylabel("1-nt indel\n(+: inserted\nbefore the base)", fontsize=8)
+    after = "; end: inserted after the last base" if end else ""
     if hi - lo <= 240:  # the reference letters fit (smaller beyond 120)
-        last.set_xticks(range(lo, hi), [seq[i] for i in range(lo, hi)], fontsize=7 if hi - lo <= 120 else 5,
-                        family="monospace")
-        last.set_xlabel(f"reference base at each window index {lo}..{hi - 1} ({info.orientation})")
+        last.set_xticks(range(lo, hi + end), [seq[i] for i in range(lo, hi)] + ["end"] * end,
+                        fontsize=7 if hi - lo <= 120 else 5, family="monospace")
+        if end:  # wider than a column: upright
+            last.get_xticklabels()[-1].set_rotation(90)
+        last.set_xlabel(f"reference base at each window index {lo}..{hi - 1} ({info.orientation}){after}")
     else:
-        last.set_xlabel(f"window index ({info.orientation}, 0-based)")
+        last.set_xlabel(f"window index ({info.orientation}, 0-based){after}")
     return fig

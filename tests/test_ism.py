@@ -232,7 +232,7 @@ def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
 def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_scale():
     """With indels, the second heat map holds per window index the deletion of that base (row 0) and
     the insertion of A, C, G, T before it (rows 1-4), the table's values, on the substitutions'
-    colour scale; the insertion after the last base is in the table only."""
+    colour scale; the insertions after the last base in a last column "end" (no deletion there)."""
     require_weights("Framepool_combined_residual.h5")
     from seqzoo import plots
     table, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1", indels=True)
@@ -241,17 +241,24 @@ def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_sc
     ism = next(a for a in fig.axes[0].get_images() if a.get_gid() == "ism")
     indels = next(a for a in fig.axes[1].get_images() if a.get_gid() == "indels")
     grid = np.ma.filled(indels.get_array(), np.nan)
-    assert grid.shape == (5, 60) and np.isfinite(grid).all()
+    assert grid.shape == (5, 61) and np.isfinite(grid[:, :60]).all() and np.isnan(grid[0, 60])
     dels = table[table.kind == "deletion"].set_index("window_index").mrl_fold_change
     ins = table[table.kind == "insertion"]
-    np.testing.assert_array_equal(grid[0], dels.loc[range(60)].to_numpy())
+    np.testing.assert_array_equal(grid[0, :60], dels.loc[range(60)].to_numpy())
     for row, base in enumerate("ACGT", start=1):
         one = ins[ins.alt == base].set_index("window_index").mrl_fold_change
-        np.testing.assert_array_equal(grid[row], one.loc[range(60)].to_numpy())
+        np.testing.assert_array_equal(grid[row], one.loc[range(61)].to_numpy())
+    assert [p.get_gid() for p in fig.axes[1].patches] == ["end_no_deletion"]
+    ticks = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert ticks[:60] == list(win.window.seq) and ticks[60] == "end"
+    assert fig.axes[1].get_xlim() == (-0.5, 60.5) and fig.axes[0].get_xlim() == (-0.5, 60.5)
+    part = plots.ism_figure(table, win, positions=(0, 29))  # the end not shown: no end column
+    assert np.ma.filled(next(a for a in part.axes[1].get_images() if a.get_gid() == "indels").get_array(),
+                        np.nan).shape == (5, 30) and not part.axes[1].patches
     assert indels.norm is ism.norm and [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["del", "+A", "+C",
                                                                                                   "+G", "+T"]
     assert max(abs(indels.norm.vmin), abs(indels.norm.vmax)) == pytest.approx(
-        np.nanmax(np.abs(np.r_[table.mrl_fold_change[table.window_index < 60]])))
+        np.nanmax(np.abs(table.mrl_fold_change.to_numpy())))
 
 
 def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
