@@ -786,6 +786,43 @@ def test_framepool_lookup_follows_weight_changes():
         torch.set_num_threads(before)
 
 
+def test_framepool_indels_of_several_lengths_share_one_group(framepool_model):
+    """A chunk's indels (the direct path) are computed at its longest allele length, each shorter
+    allele extended by the reference bases after it, or before it at the reference's end (the same
+    alt sequence): every extension kind, and an edit on a reference too short to extend (its own
+    group), equal full passes; so do the extended alleles' codes."""
+    from seqzoo.nets import framepool_incremental as fi
+    n, starts, ends = np.array([1, 5, 3, 2, 1]), np.array([0, 4, 9, 3, 0]), np.array([3, 4, 10, 4, 1])
+    lengths, direct = np.array([10, 10, 10, 10, 2]), np.array([True, True, True, False, True])
+    left, right = fi._extensions(n, starts, ends, lengths, direct)
+    # 4 more after the first (3 + 4 <= 10); 2 more before the third (10 + 2 > 10, 9 - 2 >= 0); the
+    # substitution none; the last edit's 2-nt reference holds neither 4 after nor 4 before
+    assert left.tolist() == [0, 0, 2, 0, 0] and right.tolist() == [4, 0, 0, 0, 0]
+    # a length joins the longer group only where that adds at most MERGE_ROWS window rows in all:
+    # 256 1-nt alleles x 2 rows = 512 join the 3-nt ones, 257 do not; eleven 3-nt ones would add
+    # 11 x 47 = 517 rows to the 50-nt one: they stay apart (one alone would join it)
+    for many, joined in ((256, True), (257, False)):
+        n = np.array([1] * many + [3] * 11 + [50])
+        left, right = fi._extensions(n, np.zeros(n.size, int), n.clip(max=2), np.full(n.size, 100), n > 0)
+        assert (right[:many] == 2).all() == joined and not right[many:].any() and not left.any()
+    n = np.array([3, 50])
+    assert fi._extensions(n, np.zeros(2, int), np.ones(2, int), np.full(2, 100), n > 0)[1].tolist() == [47, 0]
+    assert fi.MERGE_ROWS == 512
+    codes = np.arange(100, dtype=np.uint8)  # track row r holds code r: reference position p at first + p
+    alt_all, offsets = np.array([50, 60, 61, 62, 63, 64, 70, 71, 72], np.uint8), np.array([0, 1, 6])
+    got = fi._extended_alleles(codes, np.array([20, 40, 60]), np.array([0, 4, 9]), np.array([3, 4, 10]), alt_all,
+                               offsets, np.array([1, 5, 3]), np.array([0, 0, 2]), 5)
+    assert got.tolist() == [[50, 23, 24, 25, 26], [60, 61, 62, 63, 64], [67, 68, 70, 71, 72]]
+
+    rng = np.random.default_rng(8)
+    refs = utr_refs(rng, [3, 5, 40, 170, 90, 12, 260, 6, 33, 7])
+    edits = keep_with_bases(refs, *random_edits(rng, refs, 900, kinds=("ins", "del", "complex", "snv"), max_len=6))
+    ends_at_last = edits[2] == np.array([len(refs[r]) for r in edits[0]])  # left extensions happen
+    assert ends_at_last.sum() > 20
+    assert assert_matches_full(framepool_model, refs, *edits, batch_size=4) < TOL
+    assert assert_matches_full(framepool_model, refs, *edits) < TOL
+
+
 def test_framepool_prepare_builds_the_tables_load_model_calls_it(monkeypatch):
     """prepare() builds both 7-mer tables up front (the first prediction then builds nothing and
     equals the literal twin's), not for the literal twin; load_model calls it."""

@@ -91,6 +91,10 @@ MIN_CHUNK_ROWS = 2048
 #: references: 1.2x faster than with two)
 CHUNKS_PER_THREAD = 1
 EDIT_ROWS = 10  # an edit costs about as much as this many rows of a reference pass (chunk balance)
+#: a chunk's indels of one allele length are computed with those of a longer one (each allele
+#: extended by reference bases: the same alt sequence) where that adds at most this many window
+#: rows in all: about what a sub-batch of their own costs (~2 ms; a window row ~4 us)
+MERGE_ROWS = 512
 
 
 @dataclass
@@ -525,22 +529,66 @@ def predict_edits(model: Framepool, edits: Edits, indicator: np.ndarray | None, 
     return ref_out, alt_out
 
 
+def _extensions(n: np.ndarray, starts: np.ndarray, ends: np.ndarray, ref_lengths: np.ndarray, direct: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) reference bases to add to each edit so that ``direct`` edits of several allele
+    lengths share one: from the longest down, a length joins the group above it where that adds at
+    most MERGE_ROWS window rows in all (extension x its edits), else starts a group of its own.
+    ``right`` where the reference has the bases after the edit (ends + right <= its length), else
+    ``left`` before it (starts - left >= 0); 0 for the other edits and where neither fits (a
+    reference shorter than the extension: that edit keeps its own length)."""
+    zero = np.zeros(n.size, dtype=np.int64)
+    if not direct.any():
+        return zero, zero
+    lengths, counts = np.unique(n[direct], return_counts=True)
+    group = lengths.copy()  # the allele length each length is computed at
+    for i in range(lengths.size - 2, -1, -1):
+        above = group[i + 1]
+        if (above - lengths[i]) * counts[i] <= MERGE_ROWS:
+            group[i] = above
+    k = np.where(direct, group[np.searchsorted(lengths, n).clip(max=lengths.size - 1)] - n, 0)
+    to_right = ends + k <= ref_lengths
+    to_left = ~to_right & (starts - k >= 0)
+    return np.where(to_left, k, 0), np.where(to_right, k, 0)
+
+
+def _extended_alleles(codes: np.ndarray, first: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                      alt_all: np.ndarray, offsets: np.ndarray, own: np.ndarray, left: np.ndarray, n: int
+                      ) -> np.ndarray:
+    """(E, n) base codes of the extended alleles ref[s - left:s] + allele + ref[e:...] (n bases
+    each; ``own``: each allele's length, at ``offsets`` in ``alt_all``; ``codes`` the state's track
+    codes, reference position p of edit i at track row first[i] + p)."""
+    j = np.arange(n)[None, :] - left[:, None]  # position in the edit's own allele (< 0: before it)
+    before = codes[first[:, None] + starts[:, None] + j.clip(max=-1)]  # ref[s + j] for j < 0
+    after = codes[first[:, None] + ends[:, None] + (j - own[:, None]).clip(min=0)]  # ref[e + j - own]
+    allele = alt_all[np.clip(offsets[:, None] + j, 0, max(alt_all.size - 1, 0))] if alt_all.size else after
+    return np.where(j < 0, before, np.where(j < own[:, None], allele, after))
+
+
 def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n, alt_bases, ind_all,
                per_ref_ind, alt_out) -> None:
     """Alt predictions of the edits ``which`` (all on references of state ``st``) into alt_out."""
     starts, ends = edits.starts[which], edits.ends[which]
-    subst = alt_n[which] == ends - starts
-    keys = alt_n[which] * 2 + (~subst)  # groups: allele length, substitution or not
+    n_own = alt_n[which]
+    subst = n_own == ends - starts
+    # indels (direct path) of a shorter allele computed with a longer one where that costs few rows
+    # (MERGE_ROWS): the allele extended by the reference bases after it (before it where the
+    # reference ends first) gives the same alt sequence, and a small sub-batch is saved
+    left, right = _extensions(n_own, starts, ends, st.lengths[block_of_ref[edits.ref_index[which]]], ~subst)
+    n_group = n_own + left + right
+    keys = n_group * 2 + (~subst)  # groups: allele length (extended), substitution or not
     items = []
     for key in np.unique(keys):
-        group = which[keys == key]
+        in_group = keys == key
+        group, ext = which[in_group], (left[in_group], right[in_group])
         n = int(key) // 2
         # at most SUB_BATCH_ROWS window rows, and one sub-batch per worker thread at least
         per = max(8, min(SUB_BATCH_ROWS // (n + 2 * RF + 2 * HALF), -(-group.size // torch.get_num_threads())))
-        items += [(group[lo:lo + per], n, bool(key % 2)) for lo in range(0, group.size, per)]
+        items += [(group[lo:lo + per], n, bool(key % 2), ext[0][lo:lo + per], ext[1][lo:lo + per])
+                  for lo in range(0, group.size, per)]
 
     def sub_batch(item):
-        idx, n, direct = item
+        idx, n, direct, ext_left, ext_right = item
         refs = edits.ref_index[idx]
         blocks = block_of_ref[refs]
         lengths = st.lengths[blocks]
@@ -552,7 +600,11 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
             bad = int(idx[np.flatnonzero(count == 0)[0]])
             raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
                              f"average pool is undefined for it")
-        alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
+        if ext_left.any() or ext_right.any():  # extended edits: ref[s - l:e + r] -> ref[s - l:s] + allele + ref[e:e + r]
+            alt = _extended_alleles(st.codes, first, s, e, alt_all, alt_off[idx], alt_n[idx], ext_left, n)
+            s, e = s - ext_left, e + ext_right
+        else:
+            alt = alt_all[alt_off[idx][:, None] + np.arange(n)] if n else np.zeros((idx.size, 0), np.uint8)
         codes = _window_codes(st, first, s, e, alt)
         with torch.inference_mode():
             mask = torch.from_numpy((codes[:, HALF:-HALF] < NO_BASE).astype(np.float32)).unsqueeze(2)
