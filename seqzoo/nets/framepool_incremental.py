@@ -56,7 +56,10 @@ Recomputing W, two ways (both exact up to float32 rounding, checked against full
   gives z2' and h2' on W.
 
 Edits are grouped by allele length n and computed in sub-batches of stacked windows, so each
-convolution 2 is a few large GEMMs for all edits of the group. Chunks of references (or, with fewer
+convolution 2 is a few large GEMMs for all edits of the group. Indels of a shorter allele join a
+longer allele's group where that costs few rows (:data:`MERGE_ROWS`), each extended by the reference
+bases after it (before it at the reference's end): ref[s:e + r] -> allele + ref[e:e + r] is the same
+alt sequence. Chunks of references (or, with fewer
 chunks than torch threads, the sub-batches of a chunk) run in worker threads, torch single-threaded in each
 (:func:`seqzoo.nets.edits.parallel_map`).
 """
