@@ -19,8 +19,8 @@ and ratios that hold when other processes keep the machine busy).
   reference pass, a full pass of each 5'UTR, is then most of the incremental path's work) and with
   60 (a record every ~3 nt, as dense as gnomAD: the alt windows are most of the work); ~1,000 nt
   with 118 records per 5'UTR (the ~170-nt rows' density, a record every ~8.5 nt: with 20 per
-  5'UTR a ~1,000-nt reference pass is shared by only 20 alts, so no alt computation, however
-  cheap, takes the ratio past 21x). The
+  5'UTR a ~1,000-nt reference pass is shared by only 20 alts and is most of the incremental
+  path's time). The
   full pass (``incremental=False``) is the model's literal twin (every convolution as GEMMs, as before
   incremental scoring); at ~170 and ~1,000 nt a second row times it with ``predict_sequences``'
   path instead (:class:`LookupFullPass`: convolution 1 by 7-mer lookup, convolution 2 split).
