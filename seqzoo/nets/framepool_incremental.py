@@ -96,7 +96,8 @@ CHUNKS_PER_THREAD = 1
 EDIT_ROWS = 10  # an edit costs about as much as this many rows of a reference pass (chunk balance)
 #: a chunk's indels of one allele length are computed with those of a longer one (each allele
 #: extended by reference bases: the same alt sequence) where that adds at most this many window
-#: rows in all: about what a sub-batch of their own costs (~2 ms; a window row ~4 us)
+#: rows to that length's edits (extension x their number): about what a sub-batch of their own
+#: costs (~2 ms; a window row ~4 us)
 MERGE_ROWS = 512
 
 
@@ -536,7 +537,8 @@ def _extensions(n: np.ndarray, starts: np.ndarray, ends: np.ndarray, ref_lengths
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(left, right) reference bases to add to each edit so that ``direct`` edits of several allele
     lengths share one: from the longest down, a length joins the group above it where that adds at
-    most MERGE_ROWS window rows in all (extension x its edits), else starts a group of its own.
+    most MERGE_ROWS window rows to its edits (extension x their number, each length on its own;
+    counting the edits that fit neither side too), else starts a group of its own.
     ``right`` where the reference has the bases after the edit (ends + right <= its length), else
     ``left`` before it (starts - left >= 0); 0 for the other edits and where neither fits (a
     reference shorter than the extension: that edit keeps its own length)."""
