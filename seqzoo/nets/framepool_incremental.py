@@ -605,7 +605,7 @@ def _alt_chunk(model, w, st, edits, which, block_of_ref, alt_all, alt_off, alt_n
             bad = int(idx[np.flatnonzero(count == 0)[0]])
             raise ValueError(f"Framepool: edit {bad} leaves no A/C/G/T base in its sequence; the model's "
                              f"average pool is undefined for it")
-        if ext_left.any() or ext_right.any():  # extended edits: ref[s - l:e + r] -> ref[s - l:s] + allele + ref[e:e + r]
+        if ext_left.any() or ext_right.any():  # ref[s - l:e + r] -> ref[s - l:s] + allele + ref[e:e + r]
             alt = _extended_alleles(st.codes, first, s, e, alt_all, alt_off[idx], alt_n[idx], ext_left, n)
             s, e = s - ext_left, e + ext_right
         else:
