@@ -224,66 +224,96 @@ class HAL(SequenceModel):
         coef, valid = _start_coefficients(digits, w, mode)  # (R, 155) each
         ref_sum, ref_valid = coef.sum(1), valid.sum(1)
         ref_score = ref_sum if mode == "kipoi" else ref_sum / np.maximum(ref_valid, 1)
-        # every edit's changed hexamers, all edits at once: each edit's alt segment is 5 reference
-        # bases, its allele and 5 more (digits -1 beyond the window), one after the other in one flat
-        # array; the hexamers starting at segment offsets q = 0 .. n + 4 (window starts s - 5 + q)
-        # are the changed ones
         s, e, r = edits.starts, edits.ends, edits.ref_index
+        new, n_ok = _changed_hexamers(digits, w, mode, r, s, e, edits.alt_lengths, edits.alts)
+        # the reference's coefficients of the same starts (window starts s - 5 .. e - 1), from
+        # running sums per reference
         pad = KMER - 1
-        width = WINDOW + 2 * pad
-        digits_p = np.pad(digits, ((0, 0), (pad, pad)), constant_values=-1).astype(np.int8).reshape(-1)
-        n = edits.alt_lengths
-        seg = (n + 2 * pad).astype(np.int32)
-        first = (np.cumsum(seg) - seg).astype(np.int32)
-        owner = np.repeat(np.arange(len(edits), dtype=np.int32), seg)
-        q = run_offsets(seg, np.int32)  # offset in the segment
-        left = (r * width + s).astype(np.int32)  # + q: the reference digit (padded) at q < pad
-        right = (r * width + e - n).astype(np.int32)  # + q: at q >= pad + n
-        seq = digits_p[np.where(q < pad, left[owner], right[owner]) + q]
-        if n.sum():  # the alleles: segment offsets pad .. pad + n - 1
-            at = run_positions(first + pad, n, np.int32)
-            seq[at] = DIGIT_OF_BYTE[np.frombuffer("".join(edits.alts).encode("ascii", errors="replace"),
-                                                  dtype=np.uint8)]
-        m = seq.size - pad
-        rows = np.zeros(max(m, 0), dtype=np.int32)
-        lowest = np.zeros(max(m, 0), dtype=np.int8)
-        for j in range(KMER):
-            d = seq[j:j + m]
-            rows *= 4
-            rows += np.maximum(d, 0)
-            np.minimum(lowest, d, out=lowest)
-        changed = q[:m] < (n + pad).astype(np.int32)[owner[:m]]  # segment offsets 0 .. n + 4
-        rows[lowest < 0] = N_KMERS  # a zero row of the extended table
-        owner, rows = owner[:m][changed], rows[changed]
-        start_p = (s.astype(np.int32)[owner] + q[:m][changed])  # the hexamer's start in the window + 5
-        column_p = np.full(N_STARTS + 2 * pad + pad, N_REGIONS, dtype=np.int64)  # start + 5 -> column
-        if mode == "kipoi":
-            column_p[pad:pad + N_STARTS] = np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS)
-            table = np.zeros((N_KMERS + 1, N_REGIONS + 1))
-            table[:N_KMERS, :N_REGIONS] = w
-            new = table[rows, column_p[start_p]]
-        else:
-            column_p[pad:pad + N_STARTS] = 0
-            table = np.zeros((N_KMERS + 1, 2))
-            table[:N_KMERS, 0] = w.mean(1)
-            new = table[rows, column_p[start_p].clip(0, 1)]
-            ok = (rows < N_KMERS) & (column_p[start_p] == 0)
         lo, hi = np.maximum(s - pad, 0), np.minimum(e, N_STARTS)
         count = np.maximum(hi - lo, 0)
-        # the reference's coefficients of the same starts, from running sums per reference
         cum_coef = np.zeros((coef.shape[0], N_STARTS + 1))
         np.cumsum(coef, axis=1, out=cum_coef[:, 1:])
-        alt_sum = ref_sum[r] - (cum_coef[r, hi] - cum_coef[r, lo]) * (count > 0) \
-            + np.bincount(owner, weights=new, minlength=len(edits))
+        alt_sum = ref_sum[r] - (cum_coef[r, hi] - cum_coef[r, lo]) * (count > 0) + new
         if mode == "kipoi":
             alt_score = alt_sum
         else:
             cum_valid = np.zeros((valid.shape[0], N_STARTS + 1), dtype=np.int64)
             np.cumsum(valid, axis=1, out=cum_valid[:, 1:])
-            n_valid = ref_valid[r] - (cum_valid[r, hi] - cum_valid[r, lo]) * (count > 0) \
-                + np.bincount(owner, weights=ok, minlength=len(edits)).astype(np.int64)
+            n_valid = ref_valid[r] - (cum_valid[r, hi] - cum_valid[r, lo]) * (count > 0) + n_ok
             alt_score = alt_sum / np.maximum(n_valid, 1)
         return {"score": ref_score}, {"score": alt_score}
+
+
+#: byte -> base digit (A=0, T=1, C=2, G=3 as :data:`DIGIT_OF_BYTE`) as int32, and :data:`NO_DIGIT`
+#: for every other character: a hexamer row built from such digits by ``row * 4 + digit`` (or from
+#: 3-mers, ``t3 * 64 + t3'``) is >= N_KMERS exactly when one of its bases is not A/C/G/T
+NO_DIGIT = N_KMERS
+DIGIT32_OF_BYTE = np.where(DIGIT_OF_BYTE >= 0, DIGIT_OF_BYTE, NO_DIGIT).astype(np.int32)
+
+
+def _changed_hexamers(digits: np.ndarray, w: np.ndarray, mode: str, r: np.ndarray, s: np.ndarray,
+                      e: np.ndarray, n: np.ndarray, alts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per substitution edit (``ref_index`` r, window [s, e) -> alts, ``n`` = their lengths = e - s)
+    of (R, 160) reference ``digits``: (E,) float64 sum of the coefficients of the alt's hexamers
+    starting at window indices s - 5 .. e - 1 (those the edit changes; 0 where a start is not
+    scored or a hexamer holds a non-ACGT base), and (E,) int64 how many of them are valid and, in
+    ``"averaged"`` mode, counted (starts 0..154).
+
+    All edits at once in one flat int32 array: per edit a segment of the 5 reference digits before
+    s, the allele's digits, the 5 reference digits from e (:data:`NO_DIGIT` beyond the window) and
+    one :data:`NO_DIGIT` separator, so that a hexamer starting at segment offset q covers only its
+    own edit's segment for q <= n + 4 and holds the separator (row >= N_KMERS: coefficient 0,
+    not valid) for q = n + 5 .. n + 10. The coefficients are summed per edit in segment order, the
+    order of the hexamer starts.
+    """
+    pad = KMER - 1
+    width = WINDOW + 2 * pad
+    n_edits = len(n)
+    padded = np.full((digits.shape[0], width), NO_DIGIT, dtype=np.int32)
+    padded[:, pad:pad + WINDOW] = np.where(digits >= 0, digits, NO_DIGIT)
+    padded = padded.reshape(-1)
+    seg = n + (2 * pad + 1)
+    total = int(seg.sum())
+    first = np.cumsum(seg) - seg
+    seq = np.full(total, NO_DIGIT, dtype=np.int32)
+    flank = np.arange(pad)
+    base = (r * width)[:, None] + flank  # padded index of window index s - 5 + j is s + j
+    seq[first[:, None] + flank] = padded[base + s[:, None]]
+    seq[(first + pad + n)[:, None] + flank] = padded[base + (e + pad)[:, None]]
+    if total:
+        allele = np.ones(total, dtype=bool)  # the allele positions: neither flank nor separator
+        allele[first[:, None] + flank] = False
+        allele[(first + pad + n)[:, None] + np.arange(pad + 1)] = False
+        seq[allele] = DIGIT32_OF_BYTE[np.frombuffer("".join(alts).encode("ascii", errors="replace"),
+                                                    dtype=np.uint8)]
+    m = max(total - pad, 0)  # hexamers starting at 0 .. total - 6
+    t3 = seq[:-2] * 16
+    t3 += seq[1:-1] * 4
+    t3 += seq[2:]
+    rows = t3[:m] * 64
+    rows += t3[3:3 + m]
+    np.minimum(rows, N_KMERS, out=rows)  # every hexamer holding a non-ACGT base: row N_KMERS
+    # each start's column: window start s - 5 + q, stored at s + q (q the segment offset, <= n + 10)
+    start_p = np.repeat(s - first, seg)[:m] + np.arange(m)
+    column_p = np.full(WINDOW + 4 * pad + 2, N_REGIONS, dtype=np.int32)  # window start + 5 -> column
+    if mode == "kipoi":
+        column_p[pad:pad + N_STARTS] = np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS)
+        table = np.zeros((N_KMERS + 1, N_REGIONS + 1))  # + a zero row (not valid) and a zero column (not scored)
+        table[:N_KMERS, :N_REGIONS] = w
+    else:
+        column_p[pad:pad + N_STARTS] = 0
+        column_p[column_p == N_REGIONS] = 1
+        table = np.zeros((N_KMERS + 1, 2))
+        table[:N_KMERS, 0] = w.mean(1)
+    cols = column_p[start_p]
+    flat = rows * table.shape[1]
+    flat += cols
+    owner = np.repeat(np.arange(n_edits), seg)[:m]
+    new = np.bincount(owner, weights=table.reshape(-1)[flat], minlength=n_edits)
+    if mode == "kipoi":
+        return new, np.zeros(n_edits, dtype=np.int64)
+    ok = (rows < N_KMERS) & (cols == 0)
+    return new, np.bincount(owner, weights=ok, minlength=n_edits).astype(np.int64)
 
 
 def _start_coefficients(digits: np.ndarray, w: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
