@@ -81,3 +81,14 @@ for _k, _v in _COMPLEMENT.items():
 def reverse_complement(seq: str) -> str:
     """Reverse complement (IUPAC-aware, case preserved; U complements to A)."""
     return seq.translate(_COMPLEMENT)[::-1]
+
+
+def reverse_complements(seqs: Sequence[str]) -> list[str]:
+    """``[reverse_complement(s) for s in seqs]``, through one reverse complement of the tab-joined
+    text (its pieces come out in reverse order); per sequence where one holds a tab."""
+    seqs = list(seqs)
+    parts = reverse_complement("\t".join(seqs)).split("\t")
+    if len(parts) != len(seqs):  # a tab in a sequence, or no sequences
+        return [reverse_complement(s) for s in seqs]
+    parts.reverse()
+    return parts

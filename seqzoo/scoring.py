@@ -170,7 +170,7 @@ class BlockRows:
         self.ref_seqs = [rule.block_reference(int(k)) for k in uniq]
         self.starts = np.concatenate([b.starts for b in self.blocks])
         self.ends = np.concatenate([b.ends for b in self.blocks])
-        self.alts = [a for b in self.blocks for a in b.alts]
+        self.alts = np.concatenate([b.alts for b in self.blocks]).tolist()
 
     def edits(self) -> "EditSet":
         """The rows as an :class:`EditSet` (each distinct feature's reference once)."""

@@ -25,6 +25,7 @@ from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
 from .ragged import run_positions
+from .table import take_text, text_column, upper_text
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -251,20 +252,20 @@ class FastIndex:
             if segments is None or not hit.any():
                 continue
             found = self._in_segments(segments, sel[hit], s[hit], e[hit], (ref_len != alt_len)[sel[hit]],
-                                      [alts[i].upper() for i in sel[hit].tolist()], fasta)
+                                      upper_text(take_text(alts, sel[hit])), fasta)
             if found is not None:
                 inside[found[0]] = True
                 rows.append(found[1:])
         if not rows:
             return outside, inside, None, n_alts
         records, segments, starts, ends = (np.concatenate([r[k] for r in rows]) for k in range(4))
-        alleles = [a for r in rows for a in r[4]]
+        alleles = np.concatenate([r[4] for r in rows])
         order = np.lexsort((self._rank[segments], records))  # VCF order; per record the per-allele path's
         return outside, inside, FastRowsOf(records[order], self._feature[segments[order]], starts[order],
-                                           ends[order], [alleles[i] for i in order.tolist()]), n_alts
+                                           ends[order], alleles[order]), n_alts
 
     def _in_segments(self, segments, sel, s, e, indel, alts, fasta):
-        """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts``, ``indel``: the
+        """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts`` (a ``str`` column), ``indel``: the
         lengths differ) whose REF overlaps a segment: (records whose REF lies inside every segment it
         overlaps (an indel may overhang it where the rule allows), each usable, no feature twice,
         every edit usable; their rows' records, segments, edit starts, ends and replacements), or None."""
@@ -292,13 +293,13 @@ class FastIndex:
         if not len(cand):
             return None
         starts, ends, repl, ok = self.rule.block_edits(
-            seg_index[cand], s[owner], e[owner], [alts[i] for i in owner.tolist()],
+            seg_index[cand], s[owner], e[owner], alts[owner],
             lambda positions: self._reader.codes(fasta, positions), self.genome.lengths[fasta])
         good[owner[~ok]] = False  # e.g. an indel pulling in sequence past the contig end
         keep = good[owner]
         if not keep.any():
             return None
-        repl = [r for r, k in zip(repl, keep.tolist()) if k]
+        repl = (repl if isinstance(repl, np.ndarray) else text_column(repl))[keep]
         return sel[good], sel[owner[keep]], seg_index[cand[keep]], starts[keep], ends[keep], repl
 
 
@@ -311,7 +312,7 @@ class FastRowsOf:
     features: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
-    alts: list
+    alts: np.ndarray  # str column
 
 
 def _by_chrom(spans) -> dict:
@@ -555,7 +556,7 @@ class FastRows:
     features: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
-    alts: list
+    alts: np.ndarray  # str column
     dup: np.ndarray
     false: np.ndarray
     spec: object
@@ -564,7 +565,7 @@ class FastRows:
     def __len__(self) -> int:
         return len(self.records)
 
-    def edits(self) -> tuple[np.ndarray, np.ndarray, list]:
+    def edits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start, end, replacement) of each row's edit of its reference window, model orientation."""
         return self.starts, self.ends, self.alts
 

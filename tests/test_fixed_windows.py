@@ -109,3 +109,15 @@ def test_rule_rows_and_contig_edge_skip(genome):
     pairs, skips = rule.windows(allele(290, CONTIG[289], "A" if CONTIG[289] != "A" else "C"), "1")
     assert pairs == [] and [(s.feature_id, s.reason) for s in skips] == [("edge", "window_past_contig_end")]
     assert rule.windows(allele(10, CONTIG[9], "A"), "1") == ([], [])
+
+
+def test_reverse_complements_of_many_sequences():
+    """The one-translate form equals reverse_complement per sequence (order kept; empty ones, IUPAC,
+    lower case, U), and falls back per sequence where one holds the tab it joins them with."""
+    from seqzoo.encoding import reverse_complements
+    seqs = ["ACGT", "", "a", "NNRYu", "GATTACA", "", "cgT"]
+    assert reverse_complements(seqs) == ["ACGT", "", "t", "aRYNN", "TGTAATC", "", "Acg"]
+    assert reverse_complements(seqs) == [reverse_complement(s) for s in seqs]
+    assert reverse_complements(["AC\tG", "T"]) == ["C\tGT", "A"]
+    assert reverse_complements([]) == [] and reverse_complements([""]) == [""]
+    assert reverse_complements(np.array(["AAC", "G"], dtype=object)) == ["GTT", "C"]

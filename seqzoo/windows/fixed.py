@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..encoding import COMPLEMENT_BYTE, reverse_complement
+from ..encoding import COMPLEMENT_BYTE, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
+from ..table import text_column
 from .base import BlockSegments, FeatureSkip, WindowPair
 from .cache import SequenceCache
 
@@ -184,8 +185,6 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     return lo, hi, out.tobytes().decode("ascii"), offsets, usable
 
 
-_reverse_complement_cached = functools.lru_cache(maxsize=1024)(reverse_complement)  # short ALTs repeat
-
 
 def _runs(runs) -> tuple[np.ndarray, np.ndarray]:
     """Flattened (destination, source) indices of runs given as (destination starts, source starts,
@@ -297,13 +296,14 @@ class AnchoredWindowRule:
         return BlockSegments([w.chrom for w in self.features], start, end, np.arange(n, dtype=np.int64),
                              (start >= 0) & (end <= contig), rank, indels_overhang=True)
 
-    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts: list, codes, contig_length: int
-                    ) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts, codes, contig_length: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The edits of alleles inside windows, as :meth:`windows` gives them, for many at once.
 
         Row i: REF at forward [vs[i], ve[i]) inside window ``seg[i]`` (one contig; an indel's REF may
-        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T). Returns (starts, ends,
-        replacements, usable): the edit of the window in model orientation, ``alt_window ==
+        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T; a ``str`` column or a
+        list). Returns (starts, ends, replacements (a ``str`` column), usable): the edit of the
+        window in model orientation, ``alt_window ==
         ref_window[:start] + replacement + ref_window[end:]`` with ``len(replacement) == end -
         start``. A substitution is its own edit;
         an indel (:func:`anchored_indel_edits`) replaces the window's bases from the variant to the
@@ -313,22 +313,26 @@ class AnchoredWindowRule:
         """
         w_start, w_end, split, minus = (a[seg] for a in self._window_arrays)
         n = len(seg)
-        p = np.fromiter(map(len, alts), np.int64, n)
+        alts = alts if isinstance(alts, np.ndarray) else text_column(alts)
+        p = np.fromiter(map(len, alts.tolist()), np.int64, n)
         starts = np.where(minus, w_end - ve, vs - w_start)
         ends = starts + (ve - vs)
-        out = [_reverse_complement_cached(a) if m else a for a, m in zip(alts, minus.tolist())]
+        out = alts.copy()
+        indel = p != ve - vs
+        turn = np.flatnonzero(minus & ~indel)  # substitutions on '-': ALT reverse-complemented
+        if turn.size:
+            out[turn] = text_column(reverse_complements(alts[turn].tolist()))
         usable = np.ones(n, dtype=bool)
-        indel = np.flatnonzero(p != ve - vs)
+        indel = np.flatnonzero(indel)
         if indel.size:
             lo, hi, text, offsets, ok = anchored_indel_edits(w_start[indel], w_end[indel], split[indel],
                                                              minus[indel], vs[indel], ve[indel],
-                                                             [alts[i] for i in indel.tolist()], codes, contig_length)
+                                                             alts[indel].tolist(), codes, contig_length)
             starts[indel] = np.where(minus[indel], w_end[indel] - hi, lo - w_start[indel])
             ends[indel] = starts[indel] + (hi - lo)
             usable[indel] = ok
             bounds = offsets.tolist()
-            for i, a, b in zip(indel.tolist(), bounds[:-1], bounds[1:]):
-                out[i] = text[a:b]
+            out[indel] = text_column([text[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
         return starts, ends, out, usable
 
     @functools.cached_property

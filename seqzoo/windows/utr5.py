@@ -14,11 +14,12 @@ import functools
 
 import numpy as np
 
-from ..encoding import reverse_complement
+from ..encoding import reverse_complement, reverse_complements
 from ..genome.fasta import Genome, GenomeError
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
+from ..table import text_column
 from .base import BlockSegments, FeatureSkip, WindowPair, apply_allele
 from .cache import SequenceCache
 
@@ -112,19 +113,23 @@ class Utr5Windows:
                 "feature": feature, "usable": np.asarray(usable, dtype=bool),
                 "offset": np.asarray(offset, dtype=np.int64), "total": total[feature], "minus": minus[feature]}
 
-    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts: list, codes=None,
-                    contig_length: int = 0) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts, codes=None,
+                    contig_length: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The edits of alleles inside 5'UTR exons, as :meth:`windows` gives them, for many at once.
 
         Row i: REF at forward [vs[i], ve[i]) inside exon segment ``seg[i]``, ALT ``alts[i]`` (forward
-        strand). Returns (starts, ends, replacements, usable): REF's span in the 5'UTR in transcript
+        strand; a ``str`` column or a list). Returns (starts, ends, replacements (a ``str`` column),
+        usable): REF's span in the 5'UTR in transcript
         orientation and ALT in that orientation (the alt 5'UTR changes length with indels); every
         row is usable. ``codes`` and ``contig_length`` are not needed (nothing is pulled in)."""
         segments = self._exon_segments
         seg_start, seg_offset, total, minus = (segments[k][seg] for k in ("start", "offset", "total", "minus"))
         forward = seg_offset + (vs - seg_start)  # REF's start in the joined exons, forward strand
         starts = np.where(minus, total - forward - (ve - vs), forward)
-        out = [reverse_complement(a) if m else a for a, m in zip(alts, minus.tolist())]
+        out = (alts if isinstance(alts, np.ndarray) else text_column(alts)).copy()
+        turn = np.flatnonzero(minus)
+        if turn.size:
+            out[turn] = text_column(reverse_complements(out[turn].tolist()))
         return starts, starts + (ve - vs), out, np.ones(len(seg), dtype=bool)
 
     def block_reference(self, ti: int) -> str:
