@@ -19,7 +19,6 @@ Per-position outputs stay numpy arrays until the file format takes them.
 from __future__ import annotations
 
 import gzip
-import itertools
 import os
 import shutil
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import SeqzooError, UsageError
-from .table import Column, Table
+from .table import Column, Table, text_column
 
 TABLE_SUFFIXES = (".tsv", ".tsv.gz", ".parquet", ".h5")
 #: outputs that are the input VCF annotated with INFO fields (see :mod:`seqzoo.vcf_output`)
@@ -157,20 +156,21 @@ RUN_MIN_ROWS = 64
 RUN_SHARE = 2
 
 
-def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> tuple[str, list]:
-    """(printf format, cells) of a column for :func:`tsv_lines`: the values themselves, or text
-    already formatted where some cells are absent (empty text) or the values repeat in runs."""
+def _text_cells(arr: np.ndarray, mask: np.ndarray | None) -> tuple[str, np.ndarray]:
+    """(printf format, cells as a 1-d object array) of a column for :func:`tsv_lines`: the values
+    themselves (Python objects), or text already formatted where some cells are absent (empty text)
+    or the values repeat in runs."""
     fmt = _cell_format(arr)
     if mask is not None:
         values = arr.tolist() if arr.dtype != object else list(arr)
-        return "%s", [fmt % v if m else "" for v, m in zip(values, mask)]
+        return "%s", text_column([fmt % v if m else "" for v, m in zip(values, mask)])
     if arr.dtype == object:
-        return fmt, list(arr)
+        return fmt, arr
     runs = _formatted_runs(arr, fmt)
-    return ("%s", runs) if runs is not None else (fmt, arr.tolist())
+    return ("%s", runs) if runs is not None else (fmt, arr.astype(object))
 
 
-def _formatted_runs(arr: np.ndarray, fmt: str) -> list | None:
+def _formatted_runs(arr: np.ndarray, fmt: str) -> np.ndarray | None:
     """The cells of a 1-d integer, bool, float32 or float64 column formatted with ``fmt``, each run
     of bit-equal values once (a reference score repeated on every row of its window; -0.0 and 0.0
     are not equal here), or None where runs are too few to pay (or the column is short or of
@@ -184,20 +184,22 @@ def _formatted_runs(arr: np.ndarray, fmt: str) -> list | None:
         return None
     text = np.empty(first.size, dtype=object)
     text[:] = [fmt % v for v in arr[first].tolist()]
-    return text.repeat(np.diff(np.append(first, arr.size))).tolist()
+    return text.repeat(np.diff(np.append(first, arr.size)))
 
 
 def tsv_lines(table: Table, names: Sequence[str]) -> str:
-    """The rows of ``table`` as TSV text (columns ``names``; absent cells empty)."""
+    """The rows of ``table`` as TSV text (columns ``names``; absent cells empty): one printf of a
+    row template repeated ``table.n`` times over every cell in row order (the cells gathered
+    column by column into an (n, columns) object array)."""
     if not table.n:
         return ""
-    fmts, cells = [], []
-    for name in names:
-        fmt, values = _text_cells(table.columns[name], table.present.get(name))
+    fmts = []
+    cells = np.empty((table.n, len(names)), dtype=object)
+    for j, name in enumerate(names):
+        fmt, cells[:, j] = _text_cells(table.columns[name], table.present.get(name))
         fmts.append(fmt)
-        cells.append(values)
     row = "\t".join(fmts) + "\n"
-    return (row * table.n) % tuple(itertools.chain.from_iterable(zip(*cells)))
+    return (row * table.n) % tuple(cells.reshape(-1).tolist())
 
 
 # -- writers ------------------------------------------------------------------------------------
