@@ -167,7 +167,8 @@ class BlockRows:
         uniq, self.inv = np.unique(feats, return_inverse=True)
         self.about = [rule.block_row(int(k)) for k in uniq]  # (feature_id, gene_id, strand, inputs, notes)
         self.extras = [a[3:] for a in self.about]
-        self.ref_seqs = [rule.block_reference(int(k)) for k in uniq]
+        self.ref_seqs = rule.block_references(uniq) if hasattr(rule, "block_references") else \
+            [rule.block_reference(int(k)) for k in uniq]
         self.starts = np.concatenate([b.starts for b in self.blocks])
         self.ends = np.concatenate([b.ends for b in self.blocks])
         self.alts = np.concatenate([b.alts for b in self.blocks]).tolist()

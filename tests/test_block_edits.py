@@ -79,6 +79,36 @@ def test_anchored_block_edits_equal_forward_alt_window(genome, strand, anchor):
         assert ref[:starts[i]] + repl[i] + ref[ends[i]:] == rule.orient(w, fwd), (w, vs[i], ve[i], alts[i])
 
 
+def test_anchored_block_references_read_at_once_equal_per_window(tmp_path):
+    """``block_references`` (the windows not cached read in one gather per contig) gives what
+    ``block_reference`` gives window by window: lower case read upper, N runs, both strands, two
+    contigs, a window repeated and one already cached, a window past a contig end left to the
+    per-window read (which raises)."""
+    rng = np.random.default_rng(8)
+    a, b = random_sequence(rng, 300), random_sequence(rng, 90)
+    a = a[:40] + a[40:70].lower() + "NNNN" + a[74:]
+    path = write_fasta(tmp_path / "genome.fa", {"1": a, "2": b}, line_width=17)
+    windows = [AnchoredWindow(f"w{i}", "g", chrom, strand, start, start + 25, start + 10)
+               for i, (chrom, strand, start) in enumerate([("1", "+", 0), ("1", "-", 55), ("2", "+", 64),
+                                                           ("1", "+", 275), ("2", "-", 3), ("1", "-", 200)])]
+    rule = AnchoredWindowRule(Genome(path), windows, ("none", "none"))
+    assert rule.block_reference(5) == reverse_complement_of(a[200:225])  # cached before
+    got = rule.block_references(np.array([0, 1, 2, 4, 1, 5, 3]))
+    fresh = AnchoredWindowRule(Genome(path), windows, ("none", "none"))
+    assert got == [fresh.block_reference(k) for k in (0, 1, 2, 4, 1, 5, 3)]
+    assert got[1] == reverse_complement_of(a[55:80].upper()) and "NNNN" in got[1]
+    past = AnchoredWindowRule(Genome(path), windows + [AnchoredWindow("w6", "g", "2", "+", 80, 105, 90)],
+                              ("none", "none"))
+    with pytest.raises(WindowPastContigEnd):
+        past.block_references(np.array([0, 6]))
+    assert past.block_references(np.array([0, 2])) == [got[0], got[2]]
+
+
+def reverse_complement_of(seq: str) -> str:
+    from seqzoo.encoding import reverse_complement
+    return reverse_complement(seq)
+
+
 @pytest.fixture(scope="module")
 def utr_rule(tmp_path_factory):
     d = tmp_path_factory.mktemp("block_utr")

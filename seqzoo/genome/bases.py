@@ -44,7 +44,11 @@ class BaseReader:
         """Upper-case ASCII codes (uint8) of ``chrom``'s bases at 0-based ``positions``."""
         _, offset, per_line, line_bytes = self.index[chrom]
         positions = np.asarray(positions, dtype=np.int64)
-        where = offset + (positions // per_line) * line_bytes + positions % per_line
+        # offset + (p // per_line) * line_bytes + p % per_line, with one integer division
+        where = positions // per_line
+        where *= line_bytes - per_line
+        where += positions
+        where += offset
         out = _UPPER[self._data[where]]
         if where.size:
             self._release(int(where.min()), int(where.max()) + 1)

@@ -348,6 +348,45 @@ class AnchoredWindowRule:
         """Feature ``k``'s reference window in model orientation."""
         return self.orient_cached(k, self.ref_forward(k))
 
+    def block_references(self, ks: np.ndarray) -> list[str]:
+        """:meth:`block_reference` of each feature index in ``ks`` (usable windows: inside their
+        contig). The forward windows not cached yet are read from a plain FASTA in one gather per
+        contig (:class:`~seqzoo.genome.bases.BaseReader`: upper case, as :meth:`Genome.fetch`), not
+        one FASTA read each."""
+        ks = np.asarray(ks, dtype=np.int64).tolist()
+        missing = [k for k in dict.fromkeys(ks) if k not in self._ref_forward]
+        if len(missing) > 1 and self._bases.usable:
+            self._read_forward(missing)
+        return [self.block_reference(k) for k in ks]
+
+    def _read_forward(self, ks: list[int]) -> None:
+        """Put the forward windows of features ``ks`` into the reference cache, read per contig in one
+        gather (windows past a contig end and text that is not ASCII are left to :meth:`ref_forward`)."""
+        start, end, _, _ = self._window_arrays
+        by_chrom: dict[str, list[int]] = {}
+        for k in ks:
+            by_chrom.setdefault(self.features[k].chrom, []).append(k)
+        for chrom, idx in by_chrom.items():
+            idx = np.asarray(idx, dtype=np.int64)
+            inside = (start[idx] >= 0) & (end[idx] <= self.genome.lengths.get(chrom, -1))
+            idx = idx[inside]
+            if not idx.size or chrom not in self._bases.index:
+                continue
+            lengths = end[idx] - start[idx]
+            codes = self._bases.codes(chrom, run_positions(start[idx], lengths))
+            if codes.size and int(codes.max()) >= 128:
+                continue
+            text = codes.tobytes().decode("ascii")
+            bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+            for k, a, b in zip(idx.tolist(), bounds[:-1], bounds[1:]):
+                self._ref_forward.get(k, lambda piece=text[a:b]: piece)
+
+    @functools.cached_property
+    def _bases(self):
+        from ..genome.bases import BaseReader
+
+        return BaseReader(self.genome.path)
+
     def block_row(self, k: int) -> tuple[str, str, str, dict | None, dict | None]:
         """(feature_id, gene_id, strand, inputs, notes) of feature ``k``'s rows."""
         w = self.features[k]
