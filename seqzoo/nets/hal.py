@@ -256,21 +256,76 @@ def _changed_hexamers(digits: np.ndarray, w: np.ndarray, mode: str, r: np.ndarra
     """Per substitution edit (``ref_index`` r, window [s, e) -> alts, ``n`` = their lengths = e - s)
     of (R, 160) reference ``digits``: (E,) float64 sum of the coefficients of the alt's hexamers
     starting at window indices s - 5 .. e - 1 (those the edit changes; 0 where a start is not
-    scored or a hexamer holds a non-ACGT base), and (E,) int64 how many of them are valid and, in
-    ``"averaged"`` mode, counted (starts 0..154).
+    scored or a hexamer holds a non-ACGT base), summed in the order of their starts, and (E,) int64
+    how many of them are valid and, in ``"averaged"`` mode, counted (starts 0..154).
 
-    All edits at once in one flat int32 array: per edit a segment of the 5 reference digits before
-    s, the allele's digits, the 5 reference digits from e (:data:`NO_DIGIT` beyond the window) and
-    one :data:`NO_DIGIT` separator, so that a hexamer starting at segment offset q covers only its
-    own edit's segment for q <= n + 4 and holds the separator (row >= N_KMERS: coefficient 0,
-    not valid) for q = n + 5 .. n + 10. The coefficients are summed per edit in segment order, the
-    order of the hexamer starts.
+    Single-base substitutions by :func:`_single_base_hexamers`, the others by
+    :func:`_segment_hexamers`.
     """
     pad = KMER - 1
-    width = WINDOW + 2 * pad
-    n_edits = len(n)
-    padded = np.full((digits.shape[0], width), NO_DIGIT, dtype=np.int32)
+    # (R, 170) digits with NO_DIGIT for non-bases and 5 more on each side; hexamer rows are linear in
+    # the digits: sum of digit(j) * 4 ** (5 - j) is a table row, or >= N_KMERS (not valid)
+    padded = np.full((digits.shape[0], WINDOW + 2 * pad), NO_DIGIT, dtype=np.int32)
     padded[:, pad:pad + WINDOW] = np.where(digits >= 0, digits, NO_DIGIT)
+    column_p = np.full(WINDOW + 4 * pad + 2, N_REGIONS, dtype=np.int32)  # window start + 5 -> column
+    if mode == "kipoi":
+        column_p[pad:pad + N_STARTS] = np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS)
+        table = np.zeros((N_KMERS + 1, N_REGIONS + 1))  # + a zero row (not valid) and a zero column (not scored)
+        table[:N_KMERS, :N_REGIONS] = w
+    else:
+        column_p[pad:pad + N_STARTS] = 0
+        column_p[column_p == N_REGIONS] = 1
+        table = np.zeros((N_KMERS + 1, 2))
+        table[:N_KMERS, 0] = w.mean(1)
+    codes = DIGIT32_OF_BYTE[np.frombuffer("".join(alts).encode("ascii", errors="replace"), dtype=np.uint8)]
+    single = n == 1
+    if single.all():
+        return _single_base_hexamers(padded, table, column_p, mode, r, s, codes)
+    if not single.any():
+        return _segment_hexamers(padded, table, column_p, mode, r, s, e, n, codes)
+    new, n_ok = np.empty(len(n)), np.empty(len(n), dtype=np.int64)
+    new[single], n_ok[single] = _single_base_hexamers(padded, table, column_p, mode, r[single], s[single],
+                                                      codes[np.repeat(single, n)])
+    rest = ~single
+    new[rest], n_ok[rest] = _segment_hexamers(padded, table, column_p, mode, r[rest], s[rest], e[rest], n[rest],
+                                              codes[np.repeat(rest, n)])
+    return new, n_ok
+
+
+def _single_base_hexamers(padded: np.ndarray, table: np.ndarray, column_p: np.ndarray, mode: str, r: np.ndarray,
+                          s: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_changed_hexamers` of single-base substitutions (base ``codes``, int32 digits): the
+    six hexamers starting at s - 5 + k (k = 0..5) hold the base at their offset 5 - k, so their
+    rows are the reference's rows plus (new - old digit) * 4 ** k."""
+    pad = KMER - 1
+    k = np.arange(KMER)
+    width = padded.shape[1]
+    flat = padded.reshape(-1)
+    at = (r * width + s)[:, None] + k  # padded index of window start s - 5 + k
+    ref_rows = flat[at] * 4 ** 5  # the reference's rows of these starts (linear in the digits)
+    for j in range(1, KMER):
+        ref_rows += flat[at + j] * 4 ** (5 - j)
+    rows = ref_rows + (codes - flat[r * width + s + pad])[:, None] * (4 ** k).astype(np.int32)
+    np.minimum(rows, N_KMERS, out=rows)
+    cols = column_p[s[:, None] + k]
+    new = table.reshape(-1)[rows * table.shape[1] + cols].sum(1)
+    if mode == "kipoi":
+        return new, np.zeros(len(s), dtype=np.int64)
+    return new, ((rows < N_KMERS) & (cols == 0)).sum(1)
+
+
+def _segment_hexamers(padded: np.ndarray, table: np.ndarray, column_p: np.ndarray, mode: str, r: np.ndarray,
+                      s: np.ndarray, e: np.ndarray, n: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_changed_hexamers` of substitutions of any length (their alleles' digits ``codes``,
+    concatenated), all at once in one flat int32 array: per edit a segment of the 5 reference
+    digits before s, the allele's digits, the 5 reference digits from e (:data:`NO_DIGIT` beyond
+    the window) and one :data:`NO_DIGIT` separator, so that a hexamer starting at segment offset q
+    covers only its own edit's segment for q <= n + 4 and holds the separator (row >= N_KMERS:
+    coefficient 0, not valid) for q = n + 5 .. n + 10. The coefficients are summed per edit in
+    segment order, the order of the hexamer starts."""
+    pad = KMER - 1
+    width = padded.shape[1]
+    n_edits = len(n)
     padded = padded.reshape(-1)
     seg = n + (2 * pad + 1)
     total = int(seg.sum())
@@ -284,8 +339,7 @@ def _changed_hexamers(digits: np.ndarray, w: np.ndarray, mode: str, r: np.ndarra
         allele = np.ones(total, dtype=bool)  # the allele positions: neither flank nor separator
         allele[first[:, None] + flank] = False
         allele[(first + pad + n)[:, None] + np.arange(pad + 1)] = False
-        seq[allele] = DIGIT32_OF_BYTE[np.frombuffer("".join(alts).encode("ascii", errors="replace"),
-                                                    dtype=np.uint8)]
+        seq[allele] = codes
     m = max(total - pad, 0)  # hexamers starting at 0 .. total - 6
     t3 = seq[:-2] * 16
     t3 += seq[1:-1] * 4
@@ -295,16 +349,6 @@ def _changed_hexamers(digits: np.ndarray, w: np.ndarray, mode: str, r: np.ndarra
     np.minimum(rows, N_KMERS, out=rows)  # every hexamer holding a non-ACGT base: row N_KMERS
     # each start's column: window start s - 5 + q, stored at s + q (q the segment offset, <= n + 10)
     start_p = np.repeat(s - first, seg)[:m] + np.arange(m)
-    column_p = np.full(WINDOW + 4 * pad + 2, N_REGIONS, dtype=np.int32)  # window start + 5 -> column
-    if mode == "kipoi":
-        column_p[pad:pad + N_STARTS] = np.where(COLUMN_OF_START >= 0, COLUMN_OF_START, N_REGIONS)
-        table = np.zeros((N_KMERS + 1, N_REGIONS + 1))  # + a zero row (not valid) and a zero column (not scored)
-        table[:N_KMERS, :N_REGIONS] = w
-    else:
-        column_p[pad:pad + N_STARTS] = 0
-        column_p[column_p == N_REGIONS] = 1
-        table = np.zeros((N_KMERS + 1, 2))
-        table[:N_KMERS, 0] = w.mean(1)
     cols = column_p[start_p]
     flat = rows * table.shape[1]
     flat += cols
