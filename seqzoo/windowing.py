@@ -223,12 +223,12 @@ class FastIndex:
         starts = block.pos - 1
         chroms = block.chrom
         names = set(chroms)
+        chrom_column = text_column(chroms) if len(names) > 1 else None
         for name in names:
             fasta = self.names.resolve(name, "VCF", report=False)
             if fasta is not None:  # (unmatched names are recorded by the per-allele path)
                 self.names.resolve(name, "VCF")  # says once when the names differ in case only
-            sel = np.flatnonzero(clean & np.fromiter((c == name for c in chroms), dtype=bool, count=n)) \
-                if len(names) > 1 else np.flatnonzero(clean)
+            sel = np.flatnonzero(clean & (chrom_column == name)) if len(names) > 1 else np.flatnonzero(clean)
             if fasta is None or not len(sel):
                 continue
             s, e = starts[sel], starts[sel] + ref_len[sel]
