@@ -32,6 +32,15 @@ def text_column(values: Sequence) -> np.ndarray:
     return arr
 
 
+def as_text_column(values) -> np.ndarray:
+    """``values`` (a list, tuple or any array of str) as a ``str`` column: an object array itself,
+    anything else (a numpy ``<U`` array too, whose fixed width would cut longer strings assigned
+    into a copy) converted."""
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    return text_column(values.tolist() if isinstance(values, np.ndarray) else list(values))
+
+
 def take_text(values: Sequence, index: np.ndarray) -> np.ndarray:
     """``values[i] for i in index`` (int array) as a ``str`` column."""
     if index.size < 2:

@@ -25,7 +25,7 @@ from .genome.names import ContigNames
 from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
 from .ragged import run_positions
-from .table import take_text, text_column, upper_text
+from .table import as_text_column, take_text, text_column, upper_text
 from .windows.base import WindowPair
 
 log = logging.getLogger("seqzoo.scoring")
@@ -265,10 +265,11 @@ class FastIndex:
                                            ends[order], alleles[order]), n_alts
 
     def _in_segments(self, segments, sel, s, e, indel, alts, fasta):
-        """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts`` (a ``str`` column), ``indel``: the
-        lengths differ) whose REF overlaps a segment: (records whose REF lies inside every segment it
-        overlaps (an indel may overhang it where the rule allows), each usable, no feature twice,
-        every edit usable; their rows' records, segments, edit starts, ends and replacements), or None."""
+        """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts`` (a ``str`` column),
+        ``indel``: the lengths differ) whose REF overlaps a segment: (records whose REF lies inside
+        every segment it overlaps (an indel may overhang it where the rule allows), each usable, no
+        feature twice, every edit usable; their rows' records, segments, edit starts, ends and
+        replacements (a ``str`` column)), or None."""
         seg_start, seg_end, seg_index, usable, longest = segments
         lo = np.searchsorted(seg_start, s - longest + 1, side="left")
         hi = np.searchsorted(seg_start, e, side="left")
@@ -299,7 +300,7 @@ class FastIndex:
         keep = good[owner]
         if not keep.any():
             return None
-        repl = (repl if isinstance(repl, np.ndarray) else text_column(repl))[keep]
+        repl = as_text_column(repl)[keep]
         return sel[good], sel[owner[keep]], seg_index[cand[keep]], starts[keep], ends[keep], repl
 
 

@@ -67,6 +67,11 @@ def test_anchored_block_edits_equal_forward_alt_window(genome, strand, anchor):
             seg.append(k), vs.append(a), ve.append(b), alts.append(alt), want.append(fwd)
     starts, ends, repl, usable = rule.block_edits(np.array(seg), np.array(vs), np.array(ve), alts,
                                                   lambda pos: reader.codes("1", pos), CONTIG)
+    assert repl.dtype == object
+    # ALTs as a numpy '<U4' array (a fixed width shorter than the replacements) give the same edits
+    as_array = rule.block_edits(np.array(seg), np.array(vs), np.array(ve), np.array(alts),
+                                lambda pos: reader.codes("1", pos), CONTIG)
+    assert as_array[2].tolist() == repl.tolist() and max(map(len, repl.tolist())) > 4
     assert len(want) > 700
     assert usable.tolist() == [w is not None for w in want]
     assert (~usable).sum() > 10  # deletions near both contig ends pull in sequence past them
@@ -146,6 +151,8 @@ def test_utr5_block_edits_equal_windows(utr_rule):
             assert len(got) == 1 and not skips
             seg.append(i), vs.append(a), ve.append(b), alts.append(alt), pairs.append(got[0])
     starts, ends, repl, usable = rule.block_edits(np.array(seg), np.array(vs), np.array(ve), alts)
+    assert repl.dtype == object and rule.block_edits(np.array(seg), np.array(vs), np.array(ve),
+                                                     np.array(alts))[2].tolist() == repl.tolist()
     assert usable.all() and len(pairs) > 700
     for i, pair in enumerate(pairs):
         ref = rule.block_reference(int(segs.feature[seg[i]]))

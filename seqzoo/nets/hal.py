@@ -49,7 +49,6 @@ import numpy as np
 import torch
 
 from ..keras_h5 import ConversionError
-from ..ragged import run_offsets, run_positions
 from .base import SequenceModel
 from .edits import check_edits, predict_full, require_substitutions
 
@@ -203,7 +202,9 @@ class HAL(SequenceModel):
         score is the reference's float64 sum minus their old coefficients plus the new ones
         (``"averaged"``: divided by the alt's count of valid hexamers, which N changes): the
         changed hexamers of all edits, whatever their lengths (the anchored windows of indels
-        replace up to half a window), in one flattened numpy pass (``batch_size`` is not used). On
+        replace up to half a window), in numpy without a loop over edits: SNVs from the reference's
+        hexamer rows, longer edits in one flat array of segments (:func:`_changed_hexamers`;
+        ``batch_size`` is not used). On
         a non-CPU device (the table moved there) every alt is a full pass, as for the other models.
 
         Returns (ref_out, alt_out): ``{"score": float64}`` of shapes (len(ref_seqs),) and
@@ -257,7 +258,8 @@ def _changed_hexamers(digits: np.ndarray, w: np.ndarray, mode: str, r: np.ndarra
     of (R, 160) reference ``digits``: (E,) float64 sum of the coefficients of the alt's hexamers
     starting at window indices s - 5 .. e - 1 (those the edit changes; 0 where a start is not
     scored or a hexamer holds a non-ACGT base), summed in the order of their starts, and (E,) int64
-    how many of them are valid and, in ``"averaged"`` mode, counted (starts 0..154).
+    how many of them are valid and, in ``"averaged"`` mode, counted (starts 0..154; all 0 in
+    ``"kipoi"`` mode, which does not use them).
 
     Single-base substitutions by :func:`_single_base_hexamers`, the others by
     :func:`_segment_hexamers`.
@@ -308,7 +310,10 @@ def _single_base_hexamers(padded: np.ndarray, table: np.ndarray, column_p: np.nd
     rows = ref_rows + (codes - flat[r * width + s + pad])[:, None] * (4 ** k).astype(np.int32)
     np.minimum(rows, N_KMERS, out=rows)
     cols = column_p[s[:, None] + k]
-    new = table.reshape(-1)[rows * table.shape[1] + cols].sum(1)
+    coef = table.reshape(-1)[rows * table.shape[1] + cols]
+    new = np.zeros(len(s))  # 0.0 + each start's coefficient in order, as np.bincount in the segment path
+    for j in range(KMER):
+        new += coef[:, j]
     if mode == "kipoi":
         return new, np.zeros(len(s), dtype=np.int64)
     return new, ((rows < N_KMERS) & (cols == 0)).sum(1)

@@ -24,7 +24,7 @@ from ..encoding import COMPLEMENT_BYTE, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
-from ..table import text_column
+from ..table import as_text_column, text_column
 from .base import BlockSegments, FeatureSkip, WindowPair
 from .cache import SequenceCache
 
@@ -185,7 +185,6 @@ def anchored_indel_edits(w_start, w_end, split, minus, vs, ve, alts: list, codes
     return lo, hi, out.tobytes().decode("ascii"), offsets, usable
 
 
-
 def _runs(runs) -> tuple[np.ndarray, np.ndarray]:
     """Flattened (destination, source) indices of runs given as (destination starts, source starts,
     lengths) arrays."""
@@ -301,8 +300,8 @@ class AnchoredWindowRule:
         """The edits of alleles inside windows, as :meth:`windows` gives them, for many at once.
 
         Row i: REF at forward [vs[i], ve[i]) inside window ``seg[i]`` (one contig; an indel's REF may
-        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T; a ``str`` column or a
-        list). Returns (starts, ends, replacements (a ``str`` column), usable): the edit of the
+        extend past the window), ALT ``alts[i]`` (forward strand, A/C/G/T; a ``str`` column, a list
+        or any array of str). Returns (starts, ends, replacements (a ``str`` column), usable): the edit of the
         window in model orientation, ``alt_window ==
         ref_window[:start] + replacement + ref_window[end:]`` with ``len(replacement) == end -
         start``. A substitution is its own edit;
@@ -313,7 +312,7 @@ class AnchoredWindowRule:
         """
         w_start, w_end, split, minus = (a[seg] for a in self._window_arrays)
         n = len(seg)
-        alts = alts if isinstance(alts, np.ndarray) else text_column(alts)
+        alts = as_text_column(alts)
         p = np.fromiter(map(len, alts.tolist()), np.int64, n)
         starts = np.where(minus, w_end - ve, vs - w_start)
         ends = starts + (ve - vs)
@@ -349,10 +348,10 @@ class AnchoredWindowRule:
         return self.orient_cached(k, self.ref_forward(k))
 
     def block_references(self, ks: np.ndarray) -> list[str]:
-        """:meth:`block_reference` of each feature index in ``ks`` (usable windows: inside their
-        contig). The forward windows not cached yet are read from a plain FASTA in one gather per
-        contig (:class:`~seqzoo.genome.bases.BaseReader`: upper case, as :meth:`Genome.fetch`), not
-        one FASTA read each."""
+        """:meth:`block_reference` of each feature index in ``ks``. The forward windows not cached yet
+        are read from a plain FASTA in one gather per contig (:class:`~seqzoo.genome.bases.BaseReader`:
+        upper case, as :meth:`Genome.fetch`), not one FASTA read each; a window past its contig's end
+        raises :class:`WindowPastContigEnd` as in :meth:`block_reference`."""
         ks = np.asarray(ks, dtype=np.int64).tolist()
         missing = [k for k in dict.fromkeys(ks) if k not in self._ref_forward]
         if len(missing) > 1 and self._bases.usable:

@@ -19,7 +19,7 @@ from ..genome.fasta import Genome, GenomeError
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
-from ..table import text_column
+from ..table import as_text_column, text_column
 from .base import BlockSegments, FeatureSkip, WindowPair, apply_allele
 from .cache import SequenceCache
 
@@ -118,7 +118,7 @@ class Utr5Windows:
         """The edits of alleles inside 5'UTR exons, as :meth:`windows` gives them, for many at once.
 
         Row i: REF at forward [vs[i], ve[i]) inside exon segment ``seg[i]``, ALT ``alts[i]`` (forward
-        strand; a ``str`` column or a list). Returns (starts, ends, replacements (a ``str`` column),
+        strand; a ``str`` column, a list or any array of str). Returns (starts, ends, replacements (a ``str`` column),
         usable): REF's span in the 5'UTR in transcript
         orientation and ALT in that orientation (the alt 5'UTR changes length with indels); every
         row is usable. ``codes`` and ``contig_length`` are not needed (nothing is pulled in)."""
@@ -126,7 +126,7 @@ class Utr5Windows:
         seg_start, seg_offset, total, minus = (segments[k][seg] for k in ("start", "offset", "total", "minus"))
         forward = seg_offset + (vs - seg_start)  # REF's start in the joined exons, forward strand
         starts = np.where(minus, total - forward - (ve - vs), forward)
-        out = (alts if isinstance(alts, np.ndarray) else text_column(alts)).copy()
+        out = as_text_column(alts).copy()
         turn = np.flatnonzero(minus)
         if turn.size:
             out[turn] = text_column(reverse_complements(out[turn].tolist()))
