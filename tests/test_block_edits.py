@@ -93,7 +93,7 @@ def test_anchored_block_references_read_at_once_equal_per_window(tmp_path):
     a, b = random_sequence(rng, 300), random_sequence(rng, 90)
     a = a[:40] + a[40:70].lower() + "NNNN" + a[74:]
     path = write_fasta(tmp_path / "genome.fa", {"1": a, "2": b}, line_width=17)
-    windows = [AnchoredWindow(f"w{i}", "g", chrom, strand, start, start + 25, start + 10)
+    windows = [AnchoredWindow(f"w{i}", "g", chrom, strand, start, start + 25, 10)
                for i, (chrom, strand, start) in enumerate([("1", "+", 0), ("1", "-", 55), ("2", "+", 64),
                                                            ("1", "+", 275), ("2", "-", 3), ("1", "-", 200)])]
     rule = AnchoredWindowRule(Genome(path), windows, ("none", "none"))
@@ -102,7 +102,7 @@ def test_anchored_block_references_read_at_once_equal_per_window(tmp_path):
     fresh = AnchoredWindowRule(Genome(path), windows, ("none", "none"))
     assert got == [fresh.block_reference(k) for k in (0, 1, 2, 4, 1, 5, 3)]
     assert got[1] == reverse_complement_of(a[55:80].upper()) and "NNNN" in got[1]
-    past = AnchoredWindowRule(Genome(path), windows + [AnchoredWindow("w6", "g", "2", "+", 80, 105, 90)],
+    past = AnchoredWindowRule(Genome(path), windows + [AnchoredWindow("w6", "g", "2", "+", 80, 105, 10)],
                               ("none", "none"))
     with pytest.raises(WindowPastContigEnd):
         past.block_references(np.array([0, 6]))

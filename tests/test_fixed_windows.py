@@ -121,3 +121,14 @@ def test_reverse_complements_of_many_sequences():
     assert reverse_complements(["AC\tG", "T"]) == ["C\tGT", "A"]
     assert reverse_complements([]) == [] and reverse_complements([""]) == [""]
     assert reverse_complements(np.array(["AAC", "G"], dtype=object)) == ["GTT", "C"]
+
+
+@pytest.mark.parametrize("start, end, strand, anchor", [(10, 10, "+", 0), (10, 20, "+", 11), (10, 20, "-", -1),
+                                                        (10, 20, ".", 3), (10, 20, "", 3)])
+def test_anchored_window_refuses_an_anchor_outside_it(start, end, strand, anchor):
+    """A plug-in building its own windows learns at once what is wrong (the alt-window arithmetic
+    assumed a split inside the window and failed with an AssertionError)."""
+    with pytest.raises(ValueError, match="window of 'w': .*a window needs start < end, an anchor index in 0.."):
+        AnchoredWindow("w", "g", "1", strand, start, end, anchor)
+    assert AnchoredWindow("w", "g", "1", "+", 10, 20, 10).split == 20  # both ends are anchors
+    assert AnchoredWindow("w", "g", "1", "-", 10, 20, 0).split == 20

@@ -36,7 +36,9 @@ class WindowPastContigEnd(Exception):
 @dataclass(frozen=True)
 class AnchoredWindow:
     """A feature's window: forward-strand [start, end) on FASTA contig ``chrom``, ``anchor`` index
-    in model orientation, ``strand`` '+' or '-'."""
+    in model orientation (0 .. end - start: the bases before it stay left of the split), ``strand``
+    '+' or '-'. ValueError for an empty window, an anchor outside it or another strand (a plug-in's
+    window rule would otherwise fail deep inside the alt-window arithmetic)."""
 
     feature_id: str
     gene_id: str
@@ -45,6 +47,13 @@ class AnchoredWindow:
     start: int
     end: int
     anchor: int
+
+    def __post_init__(self):
+        if self.end <= self.start or not 0 <= self.anchor <= self.end - self.start or self.strand not in "+-" \
+                or len(self.strand) != 1:
+            raise ValueError(f"window of {self.feature_id!r}: [{self.start}, {self.end}) on strand {self.strand!r} "
+                             f"with anchor index {self.anchor}; a window needs start < end, an anchor index in "
+                             f"0..{max(self.end - self.start, 0)} (model orientation) and strand '+' or '-'")
 
     @property
     def length(self) -> int:
