@@ -235,3 +235,27 @@ def test_overlapping_utr_exons_on_a_contig_not_in_the_fasta_are_dropped_with_it(
     events, summary = run(tmp_path, [("chr1", 33, "snv", s(33, 33), other_base(s(33, 33)))], gtf=gtf)
     assert [(g[1], g[2]) for g in pairs_of(events)] == [("TP", UTR_P), ("TP2", UTR_P)]
     assert summary.scored_alleles == 1
+
+
+@pytest.mark.parametrize("text", [
+    'gene_id "G1"; transcript_id "T1"; gene_type "protein_coding"; gene_name "ABC"; level 2; tag "basic"; '
+    'havana_transcript "OTTHUMT1";',                                      # GENCODE order
+    'gene_id "G1"; gene_version "3"; transcript_id "T1"; exon_number "2"; gene_name "A B"; tag "x";',  # Ensembl
+    'transcript_id "T1"; gene_id "G1"; transcript_id "T2";',              # a key twice: the last wins
+    'note "see transcript_id "; transcript_id "T9"; gene_id "G9";',       # a key inside a value
+    'gene_id "G1";transcript_id "T1"; gene_name  "N1"',                   # ';' without space: key ';transcript_id'
+    'gene_id G1; transcript_id "T1"; gene_name "N"',                      # unquoted value: no pair
+    'level 2; tag "basic"',                                               # none of the keys
+    'gene_id "G1"; gene_id_version "7"; gene_name "N"; xgene_name "M"',   # keys inside longer keys
+    'gene_id "" ; transcript_id "\tT" ; gene_name "a\\"b"',               # empty value, tab, backslash
+    '',
+])
+def test_gtf_attributes_give_the_full_parse_for_the_keys_read(text):
+    """gtf_attributes scans only up to the pair of the last place a wanted key occurs: for those
+    keys it equals a parse of the whole attribute column (and the readers read no other key)."""
+    from seqzoo.genome.gtf import _ATTR, KEYS, gtf_attributes
+    full = dict(_ATTR.findall(text))
+    for keys in (KEYS, ("gene_id",) + KEYS):
+        part = gtf_attributes(text, keys)
+        assert {k: part.get(k) for k in keys} == {k: full.get(k) for k in keys}
+        assert all(full[k] == v or k not in keys for k, v in part.items())

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .fasta import GenomeError
 from .names import ContigNames
@@ -23,6 +23,9 @@ from .textfile import open_text
 
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
 _GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
+
+#: the attributes the readers here use (with a level's ``<level>_id``)
+KEYS = ("transcript_id", "gene_id", "gene_name")
 
 #: feature types read as 5'UTR exons directly (Ensembl; UCSC genePredToGtf writes "5UTR")
 FIVE_PRIME_UTR_TYPES = ("five_prime_utr", "5UTR")
@@ -60,9 +63,12 @@ def annotation_format(path: Path) -> str:
     return "gtf"
 
 
-def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[tuple[int, list[str], dict]]:
+def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str], keys: Iterable[str] | None = None
+             ) -> Iterator[tuple[int, list[str], dict]]:
     """Yield (line number, 9 fields, attributes) for GTF lines whose feature type is wanted.
 
+    ``keys``: the attributes the caller reads (None: all). Each of them is in the dict exactly when
+    and as a parse of the whole column has it (:func:`gtf_attributes`); read no other key then.
     A GFF3 file yields the lines a GTF of the same annotation would (:mod:`seqzoo.genome.gff3`).
     """
     path = Path(path)
@@ -84,10 +90,29 @@ def iter_gtf(path: str | os.PathLike, feature_types: Iterable[str]) -> Iterator[
                                       f"found {len(fields)}. Is this a GTF or GFF3 file (not BED)?")
                 if fields[2] not in wanted:
                     continue
-                attrs = dict(_ATTR.findall(fields[8]))
+                attrs = dict(_ATTR.findall(fields[8])) if keys is None else gtf_attributes(fields[8], keys)
                 yield line_no, fields, attrs
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise GenomeError(f"Cannot read GTF file {path}: {exc}") from exc
+
+
+def gtf_attributes(text: str, keys: Sequence[str]) -> dict[str, str]:
+    """The ``key "value"`` pairs of a GTF attribute column as ``dict(_ATTR.findall(text))`` gives
+    them (a key given twice: its last value) for the keys ``keys``, scanning only up to the second
+    quote after the last place any of them occurs.
+
+    Why that is the same for ``keys``: a pair for key k starts where k occurs, so at or before that
+    last place; it ends at its closing quote, which is one of the next two quotes when the last
+    occurrence is in its own key or inside a pair's value (a value holds no quote). A scan
+    stopped at ``endpos`` finds exactly the pairs of the whole scan that end by then: one crossing
+    it would need two quotes before it. Pairs further on are left out, so another key may be
+    missing or hold an earlier value of its own. GENCODE's ids and names come first of ~17 pairs."""
+    last = max(text.rfind(k) for k in keys)
+    if last < 0:
+        return {}
+    opening = text.find('"', last)
+    closing = text.find('"', opening + 1) if opening >= 0 else -1
+    return dict(_ATTR.findall(text, 0, closing + 1 if closing >= 0 else len(text)))
 
 
 class ContigMismatchError(GenomeError):
@@ -158,7 +183,7 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
     generic: dict[str, Transcript] = {}
     cds: dict[str, tuple[int, int]] = {}
     line_of: dict[tuple, int] = {}  # (transcript, start, end) -> the first line giving that exon
-    for line_no, f, attrs in iter_gtf(path, FIVE_PRIME_UTR_TYPES + ("UTR", "CDS")):
+    for line_no, f, attrs in iter_gtf(path, FIVE_PRIME_UTR_TYPES + ("UTR", "CDS"), KEYS):
         tid = feature_id(path, line_no, f, attrs, "transcript_id")
         start, end = feature_span(path, line_no, f)
         if f[2] == "CDS":
@@ -289,7 +314,7 @@ def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list
     id_key = f"{level}_id"
     own: dict[str, list] = {}
     from_exons: dict[str, list] = {}
-    for line_no, f, attrs in iter_gtf(path, (level, "exon")):
+    for line_no, f, attrs in iter_gtf(path, (level, "exon"), (id_key,) + KEYS):
         fid = feature_id(path, line_no, f, attrs, id_key)
         start, end = feature_span(path, line_no, f)
         if f[6] not in ("+", "-"):

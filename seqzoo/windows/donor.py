@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 
 from ..genome.fasta import GenomeError
-from ..genome.gtf import Transcript, distinct_exons, feature_id, feature_span, iter_gtf, map_contigs
+from ..genome.gtf import KEYS, Transcript, distinct_exons, feature_id, feature_span, iter_gtf, map_contigs
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
@@ -53,7 +53,7 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
     path = Path(path)
     table: dict[str, Transcript] = {}
     line_of: dict[tuple, int] = {}  # (transcript, start, end) -> the first line giving that exon
-    for line_no, f, attrs in iter_gtf(path, ("exon",)):
+    for line_no, f, attrs in iter_gtf(path, ("exon",), KEYS):
         tid = feature_id(path, line_no, f, attrs, "transcript_id")
         start, end = feature_span(path, line_no, f)
         if f[6] not in ("+", "-"):
