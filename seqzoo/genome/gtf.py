@@ -107,7 +107,7 @@ def gtf_attributes(text: str, keys: Sequence[str]) -> dict[str, str]:
     stopped at ``endpos`` finds exactly the pairs of the whole scan that end by then: one crossing
     it would need two quotes before it. Pairs further on are left out, so another key may be
     missing or hold an earlier value of its own. GENCODE's ids and names come first of ~17 pairs."""
-    last = max(text.rfind(k) for k in keys)
+    last = max(map(text.rfind, keys))
     if last < 0:
         return {}
     opening = text.find('"', last)
