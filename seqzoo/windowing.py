@@ -22,7 +22,6 @@ from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
 from .genome.fasta import Genome, GenomeError
 from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
-from .genome.bases import BaseReader
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
 from .ragged import run_positions
 from .table import as_text_column, take_text, text_column, upper_text
@@ -170,7 +169,7 @@ class FastIndex:
         self.names, self.genome = names, genome
         spans = [rule.spans() if hasattr(rule, "spans") else None for rule in rules.values()]
         self.usable = all(s is not None for s in spans)
-        self._reader = BaseReader(genome.path) if self.usable else None
+        self._reader = genome.bases if self.usable else None
         self.usable = self.usable and self._reader.usable
         self._merged = {chrom: _merge(items) for chrom, items in _by_chrom(
             (c, a, b) for rule_spans in (spans if self.usable else []) for c, a, b in rule_spans).items()}

@@ -7,6 +7,7 @@ at random positions and is refused with the command that fixes it.
 from __future__ import annotations
 
 import bisect
+import functools
 import gzip
 import os
 import struct
@@ -289,6 +290,15 @@ class Genome:
         if start == end:
             return ""
         return self._fetch(chrom, start, end)
+
+    @functools.cached_property
+    def bases(self):
+        """A :class:`~seqzoo.genome.bases.BaseReader` of this FASTA: many bases at once through its
+        ``.fai`` and one memory map, shared by everything reading this genome that way (not
+        ``usable`` for a bgzip FASTA)."""
+        from .bases import BaseReader
+
+        return BaseReader(self.path)
 
     def close(self):
         self._fasta.close()

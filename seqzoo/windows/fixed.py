@@ -358,12 +358,12 @@ class AnchoredWindowRule:
 
     def block_references(self, ks: np.ndarray) -> list[str]:
         """:meth:`block_reference` of each feature index in ``ks``. The forward windows not cached yet
-        are read from a plain FASTA in one gather per contig (:class:`~seqzoo.genome.bases.BaseReader`:
+        are read from a plain FASTA in one gather per contig (:attr:`Genome.bases`, a BaseReader:
         upper case, as :meth:`Genome.fetch`), not one FASTA read each; a window past its contig's end
         raises :class:`WindowPastContigEnd` as in :meth:`block_reference`."""
         ks = np.asarray(ks, dtype=np.int64).tolist()
         missing = [k for k in dict.fromkeys(ks) if k not in self._ref_forward]
-        if len(missing) > 1 and self._bases.usable:
+        if len(missing) > 1 and self.genome.bases.usable:
             self._read_forward(missing)
         return [self.block_reference(k) for k in ks]
 
@@ -378,22 +378,16 @@ class AnchoredWindowRule:
             idx = np.asarray(idx, dtype=np.int64)
             inside = (start[idx] >= 0) & (end[idx] <= self.genome.lengths.get(chrom, -1))
             idx = idx[inside]
-            if not idx.size or chrom not in self._bases.index:
+            if not idx.size or chrom not in self.genome.bases.index:
                 continue
             lengths = end[idx] - start[idx]
-            codes = self._bases.codes(chrom, run_positions(start[idx], lengths))
+            codes = self.genome.bases.codes(chrom, run_positions(start[idx], lengths))
             if codes.size and int(codes.max()) >= 128:
                 continue
             text = codes.tobytes().decode("ascii")
             bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
             for k, a, b in zip(idx.tolist(), bounds[:-1], bounds[1:]):
                 self._ref_forward.get(k, lambda piece=text[a:b]: piece)
-
-    @functools.cached_property
-    def _bases(self):
-        from ..genome.bases import BaseReader
-
-        return BaseReader(self.genome.path)
 
     def block_row(self, k: int) -> tuple[str, str, str, dict | None, dict | None]:
         """(feature_id, gene_id, strand, inputs, notes) of feature ``k``'s rows."""
