@@ -63,6 +63,20 @@ def _no_region_mode(specs) -> None:
                              f"or --vcf/--variant")
 
 
+def parse_region(region: str) -> tuple[str, int, int]:
+    """``chrom:start-end`` (1-based, inclusive; commas allowed in the numbers) -> (chrom, start,
+    end); UsageError saying the form when it is not one."""
+    m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
+    if not m:
+        raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive; region windows are "
+                         f"read on the forward strand)")
+    start, end = int(m.group(2)), int(m.group(3))
+    if not 1 <= start <= end:
+        raise UsageError(f"--region {region!r}: the start must be at least 1 and at most the end "
+                         f"(chrom:start-end, 1-based, inclusive)")
+    return m.group(1), start, end
+
+
 def _window(setup, spec, rule, feature, region, vcf, variant):
     """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
     is or None)."""
@@ -73,24 +87,17 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     if sum(given) != 1 or (vcf is None) != (variant is None):
         raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
     if region is not None:  # (a model without a region mode was refused by ism before the set-up)
-        m = re.fullmatch(r"([^:]+):(\d+)-(\d+)", region.replace(",", ""))
-        if not m:
-            raise UsageError(f"--region {region!r}: expected chrom:start-end (1-based, inclusive; region windows are "
-                             f"read on the forward strand)")
-        if not 1 <= int(m.group(2)) <= int(m.group(3)):
-            raise UsageError(f"--region {region!r}: the start must be at least 1 and at most the end "
-                             f"(chrom:start-end, 1-based, inclusive)")
         from .genome.fasta import outside_contig
         from .windows.centered import WINDOW, bed_window_span
-        chrom = names.resolve(m.group(1), "region")
+        name, first, last = parse_region(region)
+        chrom = names.resolve(name, "region")
         if chrom is None:
-            raise UsageError(f"--region {region!r}: contig {m.group(1)!r} matches no FASTA contig "
-                             f"({names.tried(m.group(1))})")
-        start, end = bed_window_span(int(m.group(2)) - 1, int(m.group(3)), WINDOW)
+            raise UsageError(f"--region {region!r}: contig {name!r} matches no FASTA contig ({names.tried(name)})")
+        start, end = bed_window_span(first - 1, last, WINDOW)
         if start < 0 or end > genome.lengths[chrom]:
             raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "
                              f"{outside_contig(chrom, start, end, genome.lengths[chrom])}")
-        asked = int(m.group(3)) - int(m.group(2)) + 1
+        asked = last - first + 1
         if asked > WINDOW:
             log.warning("--region %s: %s nt, longer than the %s-nt window of %s; mutating the %s nt centred on "
                         "it, %s:%s-%s (1-based), not the %s nt outside that", region, f"{asked:,}", WINDOW,
@@ -233,8 +240,9 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     from .api import _specs_of, setup_run
     from .scoring import literal_model, predict_unique
 
-    if region is not None:  # before the set-up, whose first complaint would be a missing --gtf
+    if region is not None:  # before the set-up (a missing --gtf, the weights), which would complain first
         _no_region_mode(_specs_of(model))
+        parse_region(region)
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, **options)
     if len(setup.specs) != 1:

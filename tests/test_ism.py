@@ -290,6 +290,10 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
     with pytest.raises(seqzoo.errors.UsageError, match="the start must be at least 1 and at most the end"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:1200-1000")
+    # a malformed region is named before the set-up: with weights that do not exist, still the region
+    for bad, why in (("chr1:20000", "expected chrom:start-end"), ("chr1:0-5", "the start must be at least 1")):
+        with pytest.raises(seqzoo.errors.UsageError, match=f"^--region '{bad}': {why}"):
+            seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=tmp_path / "absent.h5", region=bad)
     with pytest.raises(seqzoo.errors.UsageError, match=r"--region 'chr1:10-20': the 1000-nt window 1:\[-486, 514\) "
                                                        r"\(0-based half-open\) reaches 486 nt before the start of "
                                                        r"contig 1 \(length 60000\)$"):
