@@ -192,7 +192,7 @@ class BlockRows:
             recs = b.records
             chrom.append(take_text(b.block.chrom, recs))
             ref_al.append(upper_text(take_text(b.block.ref, recs)))
-            alt_al.append(upper_text(take_text(b.block.alt, recs)))
+            alt_al.append(upper_text(_row_alts(b)))
             ids.append(take_text(b.block.ids, recs))
             pos.append(b.block.pos[recs])
             record.append(b.block.first_record + recs)
@@ -208,10 +208,21 @@ class BlockRows:
                 "feature_id": per_feature([a[0] for a in about]),
                 "gene_id": per_feature([a[1] for a in about]),
                 "strand": per_feature([a[2] for a in about]),
-                "record": np.concatenate(record).astype(np.int64), "alt_index": np.zeros(n, dtype=np.int64)}
+                "record": np.concatenate(record).astype(np.int64),
+                "alt_index": np.concatenate([b.alt_index for b in self.blocks]).astype(np.int64)}
         for col in self.spec.note_columns:
             cols[col] = per_feature([(e[1] or {}).get(col, "") for e in self.extras])
         return cols
+
+
+def _row_alts(rows) -> np.ndarray:
+    """The VCF ALT of each row of a FastRows block (a str column, as written): its record's ALT
+    field, split at its commas where the record has several."""
+    fields = take_text(rows.block.alt, rows.records)
+    multi = np.flatnonzero(rows.n_alts[rows.records - rows.start] > 1)
+    if multi.size:
+        fields[multi] = [f.split(",")[k] for f, k in zip(fields[multi].tolist(), rows.alt_index[multi].tolist())]
+    return fields
 
 
 def _split_items(items) -> tuple[list, list, np.ndarray | None]:

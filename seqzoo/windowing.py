@@ -156,7 +156,8 @@ class FastIndex:
     every segment it overlaps (an indel may overhang a fixed window), each usable, gets one row per
     such segment's feature, its edit from the rule's ``block_edits`` (the anchor rule in numpy for
     fixed windows), unless an edit would need sequence past the contig end (*in-window*); no feature
-    can be skipped there; only records with one ALT are taken in-window. Both give exactly what the
+    can be skipped there; a record with several ALTs is taken in-window when each of its ALTs is, one
+    row per (ALT, feature). Both give exactly what the
     per-allele path gives (tests/test_outside.py, tests/test_fast_rows.py, tests/test_block_edits.py);
     every other record takes the per-allele path.
     """
@@ -218,7 +219,6 @@ class FastIndex:
             empty[owner[np.flatnonzero(comma[:-1] & comma[1:])]] = True
             clean &= ~empty
             n_alts += np.bincount(owner[comma], minlength=n)
-        single = n_alts == 1  # (in-window rows: one ALT per record)
         starts = block.pos - 1
         chroms = block.chrom
         names = set(chroms)
@@ -247,21 +247,49 @@ class FastIndex:
                 hit = (k >= 0) & (merged[1][np.maximum(k, 0)] > s)
             outside[sel[~hit]] = True
             segments = self._segments.get(fasta)
-            hit &= single[sel]
             if segments is None or not hit.any():
                 continue
-            found = self._in_segments(segments, sel[hit], s[hit], e[hit], (ref_len != alt_len)[sel[hit]],
-                                      upper_text(take_text(alts, sel[hit])), fasta)
+            found = self._alleles_in_segments(segments, sel[hit], s[hit], e[hit], ref_len, n_alts, alts, fasta)
             if found is not None:
                 inside[found[0]] = True
                 rows.append(found[1:])
         if not rows:
             return outside, inside, None, n_alts
-        records, segments, starts, ends = (np.concatenate([r[k] for r in rows]) for k in range(4))
-        alleles = np.concatenate([r[4] for r in rows])
-        order = np.lexsort((self._rank[segments], records))  # VCF order; per record the per-allele path's
-        return outside, inside, FastRowsOf(records[order], self._feature[segments[order]], starts[order],
-                                           ends[order], alleles[order]), n_alts
+        records, alt_index, segments, starts, ends = (np.concatenate([r[k] for r in rows]) for k in range(5))
+        alleles = np.concatenate([r[5] for r in rows])
+        # VCF order; per record its ALTs in order, per ALT the per-allele path's order of features
+        order = np.lexsort((self._rank[segments], alt_index, records))
+        return outside, inside, FastRowsOf(records[order], alt_index[order], self._feature[segments[order]],
+                                           starts[order], ends[order], alleles[order]), n_alts
+
+    def _alleles_in_segments(self, segments, sel, s, e, ref_len, n_alts, alts, fasta):
+        """:meth:`_in_segments` for the alleles of clean records ``sel`` (REF at forward [s, e)) that
+        overlap a segment, each ALT of a multi-ALT record on its own: (records all of whose alleles
+        are in-window; their rows' records, ALT indices, segments, edit starts, ends and
+        replacements), or None."""
+        counts = n_alts[sel]
+        fields = upper_text(take_text(alts, sel))
+        if (counts == 1).all():
+            allele_alts, owner = fields, np.arange(len(sel))
+        else:
+            allele_alts = text_column([a for field in fields.tolist() for a in field.split(",")])
+            owner = np.repeat(np.arange(len(sel)), counts)
+        alt_len = np.fromiter(map(len, allele_alts), dtype=np.int64, count=len(allele_alts))
+        found = self._in_segments(segments, np.arange(len(owner)), s[owner], e[owner],
+                                  ref_len[sel][owner] != alt_len, allele_alts, fasta)
+        if found is None:
+            return None
+        good_alleles, row_allele, seg, starts, ends, repl = found
+        # a record is in-window when every one of its ALTs is (else all its ALTs take the per-allele path)
+        whole = np.bincount(owner[good_alleles], minlength=len(sel)) == counts
+        keep = whole[owner[row_allele]]
+        if not keep.any():
+            return None
+        first_allele = np.cumsum(counts) - counts  # each record's first allele
+        row_allele = row_allele[keep]
+        rec = owner[row_allele]
+        return (sel[whole], sel[rec], row_allele - first_allele[rec], seg[keep], starts[keep], ends[keep],
+                repl[keep])
 
     def _in_segments(self, segments, sel, s, e, indel, alts, fasta):
         """Of clean records ``sel`` (REF at forward [s, e) on ``fasta``, ALTs ``alts`` (a ``str`` column),
@@ -305,10 +333,12 @@ class FastIndex:
 
 @dataclass
 class FastRowsOf:
-    """Rows of a block's in-window records, one per row: record index in the block, the rule's feature
-    index and the edit of the feature's reference window (model orientation)."""
+    """Rows of a block's in-window records, one per row: record index in the block, ALT index in the
+    record, the rule's feature index and the edit of the feature's reference window (model
+    orientation)."""
 
     records: np.ndarray
+    alt_index: np.ndarray
     features: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
@@ -416,9 +446,9 @@ class VariantWindows:
                 if kind[a] == 1:
                     yield _FastRecords(block, a, b, dup[a:b], false[a:b], n_alts[a:b])
                 elif kind[a] == 2:
-                    yield FastRows(block, a, b, found.records[lo:hi], found.features[lo:hi], found.starts[lo:hi],
-                                   found.ends[lo:hi], found.alts[lo:hi], dup[a:b], false[a:b], self.specs[0],
-                                   self.rules[self.specs[0].name])
+                    yield FastRows(block, a, b, found.records[lo:hi], found.alt_index[lo:hi], found.features[lo:hi],
+                                   found.starts[lo:hi], found.ends[lo:hi], found.alts[lo:hi], dup[a:b], false[a:b],
+                                   n_alts[a:b], self.specs[0], self.rules[self.specs[0].name])
                 else:
                     for k in range(a, b):
                         for allele in block.alleles(k):
@@ -430,17 +460,17 @@ class VariantWindows:
     def _count(self, item) -> None:
         s = self.summary
         if isinstance(item, FastRows):
-            n, m = item.end - item.start, len(item.records)
+            n, alleles, m = item.end - item.start, int(item.n_alts.sum()), len(item.records)
             s.count_duplicates(item.dup, item.false, item.block.ids[item.start:item.end],
                                range(item.block.first_record + item.start, item.block.first_record + item.end),
                                self._vcf_file)
             s.records += n
-            s.alleles += n
+            s.alleles += alleles
             s.rows += m
-            s.scored_alleles += n
+            s.scored_alleles += alleles
             s.model_rows[item.spec.name] += m
-            s.model_scored_alleles[item.spec.name] += n
-            s.ref_checked += n
+            s.model_scored_alleles[item.spec.name] += alleles
+            s.ref_checked += alleles  # (the per-allele path checks REF once an ALT)
             return
         if isinstance(item, _FastRecords):
             n, alleles = item.end - item.start, int(item.alts.sum())
@@ -508,7 +538,7 @@ class VariantWindows:
             if isinstance(item, FastRows):
                 z = item.end - 1
                 last = (item.block.first_record + z, f"{item.block.chrom[z]}:{item.block.pos[z]}")
-                prev = (last[0], 0)  # (one ALT each)
+                prev = (last[0], int(item.n_alts[-1]) - 1)  # (the record's last ALT)
                 pairs.append(item)  # scored as a block (seqzoo.scoring.PairScorer.score_fast)
                 events += len(item.records)
                 continue
@@ -544,7 +574,8 @@ class VariantWindows:
 @dataclass
 class FastRows:
     """Records ``start:end`` of a block whose alleles lie inside one model's windows (see
-    :class:`FastIndex`): one row per (record, feature), ``records`` (block indices), ``features``
+    :class:`FastIndex`): one row per (record, ALT, feature), ``records`` (block indices),
+    ``alt_index`` (the ALT's index in its record), ``features``
     (the rule's feature indices) and each row's edit of its reference window in model orientation
     (``starts``, ``ends``, ``alts``), in VCF order. Scored without WindowPair objects
     (:meth:`seqzoo.scoring.PairScorer.score_fast`)."""
@@ -553,12 +584,14 @@ class FastRows:
     start: int
     end: int
     records: np.ndarray
+    alt_index: np.ndarray
     features: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
     alts: np.ndarray  # str column
     dup: np.ndarray
     false: np.ndarray
+    n_alts: np.ndarray  # per record start:end
     spec: object
     rule: object
 
@@ -588,9 +621,9 @@ class FastRows:
             start = self.start if a == 0 else int(self.records[a])
             end = self.end if b == len(self.records) else int(self.records[b])
             lo, hi = start - self.start, end - self.start
-            pieces.append(FastRows(self.block, start, end, self.records[a:b], self.features[a:b], self.starts[a:b],
-                                   self.ends[a:b], self.alts[a:b], self.dup[lo:hi], self.false[lo:hi], self.spec,
-                                   self.rule))
+            pieces.append(FastRows(self.block, start, end, self.records[a:b], self.alt_index[a:b], self.features[a:b],
+                                   self.starts[a:b], self.ends[a:b], self.alts[a:b], self.dup[lo:hi],
+                                   self.false[lo:hi], self.n_alts[lo:hi], self.spec, self.rule))
         return pieces
 
 

@@ -31,7 +31,12 @@ def data(tmp_path_factory):
         if r == "N":
             continue
         kind = rng.integers(10)
-        if kind < 6:
+        if rng.random() < 0.08:  # multi-ALT: two SNVs, an SNV and an indel, a repeated ALT, one bad ALT
+            two = [other_base(r, 0), other_base(r, 1)]
+            alt = [",".join(two), f"{two[0]},{r}GT", f"{two[0]},{two[0]}", f"{two[0]},*", f"{r}A,{two[1]},{r}CC"][
+                int(rng.integers(5))]
+            records.append(("chr1", p, None if rng.random() < 0.7 else f"x{p}", r, alt))
+        elif kind < 6:
             a = other_base(r, int(rng.integers(3)))
             records.append(("chr1", p, None, r.lower(), a.lower()) if kind == 0 else ("chr1", p, None, r, a))
         elif kind < 8:  # MNV
@@ -46,7 +51,7 @@ def data(tmp_path_factory):
             ref = seq[p - 1:p + int(rng.integers(1, 4))]
             if "N" not in ref:
                 records.append(("chr1", p, None, ref, r))
-    records.append(("chr1", records[-1][1] + 1, "multi", seq[records[-1][1]], "A,C"))  # the per-allele path
+    records.append(("chr1", records[-1][1] + 1, "multi", seq[records[-1][1]], "A,C"))
     paths["vcf"] = write_vcf(d / "dense.vcf", records, {"chr1": len(seq)})
     hal = d / "hal.npz"
     np.savez(hal, weights=np.random.default_rng(0).normal(size=(4096, 8)))
@@ -55,29 +60,34 @@ def data(tmp_path_factory):
 
 @pytest.fixture()
 def block_rows(monkeypatch):
-    """Counts the rows (and the indel rows) the block path scores, and the blocks per model call."""
-    from seqzoo.scoring import PairScorer
+    """Counts the rows (the indel rows, the rows of multi-ALT records) the block path scores, and
+    the blocks per model call (one BlockRows each)."""
+    from seqzoo.scoring import BlockRows
 
-    counted = {"rows": 0, "indels": 0, "calls": []}
-    score_fast = PairScorer.score_fast
+    counted = {"rows": 0, "indels": 0, "multi": 0, "calls": []}
+    init = BlockRows.__init__
 
-    def counting(self, blocks):
+    def counting(self, blocks, spec):
         blocks = list(blocks)
         counted["calls"].append(len(blocks))
         for rows in blocks:
             counted["rows"] += len(rows)
-            counted["indels"] += sum(len(rows.block.ref[r]) != len(rows.block.alt[r]) for r in rows.records.tolist())
-        return score_fast(self, blocks)
+            records = rows.records.tolist()
+            alts = [rows.block.alt[r].split(",")[k] for r, k in zip(records, rows.alt_index.tolist())]
+            counted["indels"] += sum(len(rows.block.ref[r]) != len(a) for r, a in zip(records, alts))
+            counted["multi"] += sum("," in rows.block.alt[r] for r in records)
+        init(self, blocks, spec)
 
-    monkeypatch.setattr(PairScorer, "score_fast", counting)
+    monkeypatch.setattr(BlockRows, "__init__", counting)
     return counted
 
 
-def compare(model, paths, min_rows, counted, min_block_rows, min_indels=1, mnvs=True, **kw):
+def compare(model, paths, min_rows, counted, min_block_rows, min_indels=1, mnvs=True, min_multi=0, **kw):
     args = (paths["fasta"], paths["vcf"], paths["gtf"])
     fast = seqzoo.score_vcf(model, *args, chunk_rows=500, **kw)
     assert counted["rows"] >= min_block_rows  # these rows took the block path
     assert counted["indels"] >= min_indels  # indels among them
+    assert counted["multi"] >= min_multi  # rows of multi-ALT records among them
     slow = seqzoo.score_vcf(model, *args, chunk_rows=500, vectorized=False, **kw)
     assert len(fast.rows) >= min_rows
     if mnvs:
@@ -98,7 +108,8 @@ def compare(model, paths, min_rows, counted, min_block_rows, min_indels=1, mnvs=
 
 def test_hal_blocks_equal_the_per_allele_path(data, block_rows):
     paths, hal = data
-    compare("HAL", paths, 80, block_rows, 70, weights=hal)
+    fast = compare("HAL", paths, 80, block_rows, 70, weights=hal, min_multi=4)
+    assert (fast.rows.alt_index > 0).sum() >= 4
 
 
 @pytest.mark.parametrize("model,chunk_rows", [("HAL", 300), ("HAL", 7), ("Xpresso/human_median", 300),
@@ -168,8 +179,12 @@ def test_framepool_blocks_equal_the_per_allele_path(tmp_path, block_rows):
                 records.append((tx.chrom, p0 + 1, None, r, r + "GA"[: 1 + int(rng.integers(2))]))
                 records.append((tx.chrom, p0 + 1, None, seq[p0:p0 + 2], r))
             records.append((tx.chrom, s, None, seq[s - 1:s + 1], seq[s - 1]))  # crosses the exon start
+            m = (s + e) // 2  # multi-ALT: two SNVs; an SNV and an insertion; at the last base, one ALT crossing
+            records.append((tx.chrom, m + 1, None, seq[m], f"{other_base(seq[m], 0)},{other_base(seq[m], 1)}"))
+            records.append((tx.chrom, m + 2, None, seq[m + 1], f"{other_base(seq[m + 1])},{seq[m + 1]}T"))
+            records.append((tx.chrom, e, None, seq[e - 1:e + 1], f"{seq[e - 1]},{other_base(seq[e - 1])}{seq[e]}"))
     order = {c: i for i, c in enumerate(genome.lengths)}
     records = sorted(set(records), key=lambda x: (order.get(x[0], 99), x[1], x[3], x[4]))
     paths["vcf"] = write_vcf(tmp_path / "edges.vcf", records, genome.lengths)
-    fast = compare("Framepool", paths, 1500, block_rows, 1000, min_indels=500, mnvs=False)
+    fast = compare("Framepool", paths, 1500, block_rows, 1000, min_indels=500, mnvs=False, min_multi=100)
     assert (fast.skipped.reason == "crosses_utr_exon_boundary").sum() >= 30
