@@ -249,7 +249,8 @@ class FastIndex:
             segments = self._segments.get(fasta)
             if segments is None or not hit.any():
                 continue
-            found = self._alleles_in_segments(segments, sel[hit], s[hit], e[hit], ref_len, n_alts, alts, fasta)
+            found = self._alleles_in_segments(segments, sel[hit], s[hit], e[hit], ref_len, alt_len, n_alts, alts,
+                                              fasta)
             if found is not None:
                 inside[found[0]] = True
                 rows.append(found[1:])
@@ -262,21 +263,21 @@ class FastIndex:
         return outside, inside, FastRowsOf(records[order], alt_index[order], self._feature[segments[order]],
                                            starts[order], ends[order], alleles[order]), n_alts
 
-    def _alleles_in_segments(self, segments, sel, s, e, ref_len, n_alts, alts, fasta):
+    def _alleles_in_segments(self, segments, sel, s, e, ref_len, alt_len, n_alts, alts, fasta):
         """:meth:`_in_segments` for the alleles of clean records ``sel`` (REF at forward [s, e)) that
-        overlap a segment, each ALT of a multi-ALT record on its own: (records all of whose alleles
-        are in-window; their rows' records, ALT indices, segments, edit starts, ends and
-        replacements), or None."""
+        overlap a segment, each ALT of a multi-ALT record on its own (``alt_len``: the lengths of
+        the records' ALT fields): (records all of whose alleles are in-window; their rows' records,
+        ALT indices, segments, edit starts, ends and replacements), or None."""
         counts = n_alts[sel]
         fields = upper_text(take_text(alts, sel))
         if (counts == 1).all():
-            allele_alts, owner = fields, np.arange(len(sel))
+            allele_alts, owner, allele_len = fields, np.arange(len(sel)), alt_len[sel]
         else:
             allele_alts = text_column([a for field in fields.tolist() for a in field.split(",")])
             owner = np.repeat(np.arange(len(sel)), counts)
-        alt_len = np.fromiter(map(len, allele_alts), dtype=np.int64, count=len(allele_alts))
+            allele_len = np.fromiter(map(len, allele_alts), dtype=np.int64, count=len(allele_alts))
         found = self._in_segments(segments, np.arange(len(owner)), s[owner], e[owner],
-                                  ref_len[sel][owner] != alt_len, allele_alts, fasta)
+                                  ref_len[sel][owner] != allele_len, allele_alts, fasta)
         if found is None:
             return None
         good_alleles, row_allele, seg, starts, ends, repl = found
