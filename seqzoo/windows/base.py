@@ -78,10 +78,11 @@ def apply_allele(segment: str, segment_start: int, allele: VariantAllele) -> str
 
 @dataclass
 class BlockSegments:
-    """The segments a window rule offers the block path (:class:`seqzoo.windowing.FastIndex`): a clean
-    record (one ALT; REF and ALT A/C/G/T; REF equal to the FASTA) whose REF lies inside every segment
-    it overlaps, each ``usable``, gets one row per such segment, for the segment's ``feature``, and no
-    feature skip; its edits come from the rule's ``block_edits``.
+    """The segments a window rule offers the block path (:class:`seqzoo.windowing.FastIndex`): an
+    allele of a clean record (REF and every ALT A/C/G/T; REF equal to the FASTA) whose REF lies
+    inside every segment it overlaps, each ``usable``, gets one row per such segment, for the
+    segment's ``feature``, and no feature skip (a record with several ALTs: when each ALT does); its
+    edits come from the rule's ``block_edits``.
 
     Arrays of one entry per segment, forward strand, 0-based half-open on FASTA contig ``chrom[i]``:
     ``start``, ``end``, ``feature`` (the rule's feature index; one feature may own several segments,
