@@ -24,7 +24,8 @@ from .textfile import open_text
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
 _GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
 
-#: the attributes the readers here use (with a level's ``<level>_id``)
+#: the attributes the readers here use (``transcript_id`` and ``gene_id`` are also the ids of
+#: :func:`read_spans`' two levels)
 KEYS = ("transcript_id", "gene_id", "gene_name")
 
 #: feature types read as 5'UTR exons directly (Ensembl; UCSC genePredToGtf writes "5UTR")
@@ -314,7 +315,7 @@ def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list
     id_key = f"{level}_id"
     own: dict[str, list] = {}
     from_exons: dict[str, list] = {}
-    for line_no, f, attrs in iter_gtf(path, (level, "exon"), (id_key,) + KEYS):
+    for line_no, f, attrs in iter_gtf(path, (level, "exon"), KEYS):  # (KEYS holds id_key)
         fid = feature_id(path, line_no, f, attrs, id_key)
         start, end = feature_span(path, line_no, f)
         if f[6] not in ("+", "-"):

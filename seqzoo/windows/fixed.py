@@ -49,8 +49,7 @@ class AnchoredWindow:
     anchor: int
 
     def __post_init__(self):
-        if self.end <= self.start or not 0 <= self.anchor <= self.end - self.start or self.strand not in "+-" \
-                or len(self.strand) != 1:
+        if self.end <= self.start or not 0 <= self.anchor <= self.end - self.start or self.strand not in ("+", "-"):
             raise ValueError(f"window of {self.feature_id!r}: [{self.start}, {self.end}) on strand {self.strand!r} "
                              f"with anchor index {self.anchor}; a window needs start < end, an anchor index in "
                              f"0..{max(self.end - self.start, 0)} (model orientation) and strand '+' or '-'")
