@@ -249,7 +249,7 @@ CATALOGUE = [  # (chrom, pos, id, ref, alt, reason, detail)
      "REF spans 2999-3001 (1-based) but chr1 has length 3000"),
     ("chr1", 3500, "beyond_end", "A", "G", "beyond_contig_end", "REF spans 3500-3500 (1-based) but chr1 has length 3000"),
     ("chr1", 0, "pos_zero", "A", "G", "beyond_contig_end",
-     "POS 0: REF starts before the first base of chr1 (POS 0 marks a telomere; nothing to apply)"),
+     "POS 0: REF starts before the first base of chr1; POS 0 marks a telomere, nothing to apply"),
 ]
 
 
@@ -287,6 +287,23 @@ def test_allele_skip_catalogue(genome, tmp_path):
     for i, (_, _, vid, _, _, reason, detail) in enumerate(CATALOGUE, start=1):
         assert got[vid] == (reason, detail, str(i)), vid
     assert summary["unmatched_contigs"] == {"VCF": ["chrUn"]}
+
+
+def test_skip_details_name_the_vcf_contig_and_the_fasta_one_where_they_differ(genome, tmp_path):
+    # the VCF's "1" is the FASTA's chr1: each detail names the contig as the row's chrom column does
+    records = [("1", 1021, "mismatch", other_base(b(1021)), "G"), ("1", 3500, "beyond_end", "A", "G"),
+               ("1", 0, "pos_zero", "A", "G"), ("1", 1058, "crossing", CHR1[1057:1062], b(1058))]
+    rows, skipped, summary = run_windows(genome, records, tmp_path)
+    got = {r.variant_id: (r.chrom, r.reason, r.detail) for r in skipped.itertuples()}
+    assert got == {
+        "mismatch": ("1", "ref_mismatch", f"VCF REF={other_base(b(1021))} FASTA={b(1021)} at 1:1021 (FASTA contig chr1)"),
+        "beyond_end": ("1", "beyond_contig_end", "REF spans 3500-3500 (1-based) but 1 (FASTA contig chr1) has length 3000"),
+        "pos_zero": ("1", "beyond_contig_end",
+                     "POS 0: REF starts before the first base of 1 (FASTA contig chr1); POS 0 marks a telomere, "
+                     "nothing to apply"),
+        "crossing": ("1", "crosses_utr_exon_boundary",
+                     "TP: REF 1:1057-1062 (0-based) is not inside one 5'UTR exon of TP (exon 1:1010-1060)")}
+    assert len(rows) == 0 and summary["skipped_alleles"] == 4
 
 
 def test_contig_names_are_harmonised(genome, tmp_path):

@@ -22,13 +22,16 @@ def check_allele(allele: VariantAllele, genome: Genome, names: ContigNames
         return None, ("contig_not_in_fasta", f"contig {allele.chrom!r} matches no FASTA contig "
                                              f"({names.tried(allele.chrom)})")
     length = genome.lengths[chrom]
+    # the row's chrom column holds the VCF's name: details use it, and name the FASTA's where it differs
+    where = allele.chrom if chrom == allele.chrom else f"{allele.chrom} (FASTA contig {chrom})"
     if allele.start < 0:
-        return None, ("beyond_contig_end", f"POS {allele.pos}: REF starts before the first base of {chrom} "
-                                           f"(POS 0 marks a telomere; nothing to apply)")
+        return None, ("beyond_contig_end", f"POS {allele.pos}: REF starts before the first base of {where}; "
+                                           f"POS 0 marks a telomere, nothing to apply")
     if allele.end > length:
         return None, ("beyond_contig_end", f"REF spans {allele.pos}-{allele.pos + len(allele.ref) - 1} "
-                                           f"(1-based) but {chrom} has length {length}")
+                                           f"(1-based) but {where} has length {length}")
     fasta_ref = genome.fetch(chrom, allele.start, allele.end)
     if fasta_ref != allele.ref:
-        return None, ("ref_mismatch", f"VCF REF={allele.ref} FASTA={fasta_ref} at {chrom}:{allele.pos}")
+        return None, ("ref_mismatch", f"VCF REF={allele.ref} FASTA={fasta_ref} at {allele.chrom}:{allele.pos}"
+                                      + ("" if chrom == allele.chrom else f" (FASTA contig {chrom})"))
     return chrom, None

@@ -68,7 +68,7 @@ class Utr5Windows:
             if len(exon_ids) > 1 or allele.start < s or allele.end > e:
                 skips.append(FeatureSkip(tx.transcript_id, "crosses_utr_exon_boundary",
                                          f"REF {allele.chrom}:{allele.start}-{allele.end} (0-based) is not inside "
-                                         f"one 5'UTR exon of {tx.transcript_id} (exon {chrom}:{s}-{e})"))
+                                         f"one 5'UTR exon of {tx.transcript_id} (exon {allele.chrom}:{s}-{e})"))
                 continue
             try:
                 exon_seqs = self.exon_sequences(ti)
