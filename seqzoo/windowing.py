@@ -17,6 +17,7 @@ import numpy as np
 
 from .accounting import AlleleResult, DuplicateIds, ModelOutcome, RunSummary, Skip, combine_models, combined_failure
 from .errors import UsageError
+from .gc_passes import paused_gc
 from .genome.alleles import check_allele
 from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
 from .genome.fasta import Genome, GenomeError
@@ -422,7 +423,8 @@ class VariantWindows:
         warn_if_other_assembly(vcf_file, self.genome, self.names)
         self._vcf_file, self._refs = vcf_file, RefMismatchMonitor(vcf_file)
         ids = DuplicateIds()
-        fast = FastIndex(self.rules, self.genome, self.names, rows=rows) if runs or rows else None
+        with paused_gc():  # arrays of every window: see seqzoo.gc_passes
+            fast = FastIndex(self.rules, self.genome, self.names, rows=rows) if runs or rows else None
         for block in iter_record_blocks(vcf_file):
             dup, false = ids.flags(block.ids)  # every record, in VCF order (the resumed ones too)
             n = len(block)

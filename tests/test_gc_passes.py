@@ -1,10 +1,11 @@
-"""A run raises the garbage collector's first threshold while it streams and restores the caller's."""
+"""A run raises the garbage collector's first threshold while it streams, turns automatic collection
+off while it builds its windows, and restores the caller's settings."""
 from __future__ import annotations
 
 import gc
 import threading
 
-from seqzoo.gc_passes import RUN_THRESHOLD, fewer_gc_passes
+from seqzoo.gc_passes import RUN_THRESHOLD, fewer_gc_passes, paused_gc
 
 
 def test_threshold_raised_during_a_run_and_restored(monkeypatch):
@@ -57,3 +58,46 @@ def test_score_vcf_restores_the_threshold(tmp_path):
     before = gc.get_threshold()
     result = seqzoo.windows_vcf("HAL", paths["fasta"], paths["vcf"], paths["gtf"])
     assert len(result.rows) > 0 and gc.get_threshold() == before
+
+
+def test_collection_paused_while_windows_are_built_and_restored(monkeypatch):
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with paused_gc():
+            assert not gc.isenabled()
+            with paused_gc():  # nested (or another run's set-up in a thread)
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the outer block still holds it
+        assert gc.isenabled()
+        gc.disable()  # turned off by the caller: left off
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_windows_are_built_with_collection_paused(tmp_path, monkeypatch):
+    import seqzoo
+    import seqzoo.windowing as windowing
+    from seqzoo.synthetic import make_gene_model_dataset
+
+    paths = make_gene_model_dataset(tmp_path, n_genes=2)
+    seen = []
+    build_rules, fast_index = windowing.build_rules, windowing.FastIndex.__init__
+
+    def spy_rules(*a, **k):
+        seen.append(("rules", gc.isenabled()))
+        return build_rules(*a, **k)
+
+    def spy_index(self, *a, **k):
+        seen.append(("index", gc.isenabled()))
+        return fast_index(self, *a, **k)
+
+    monkeypatch.setattr(windowing, "build_rules", spy_rules)
+    monkeypatch.setattr(windowing.FastIndex, "__init__", spy_index)
+    assert gc.isenabled()
+    result = seqzoo.windows_vcf("HAL", paths["fasta"], paths["vcf"], paths["gtf"])
+    assert len(result.rows) > 0 and gc.isenabled()
+    assert seen == [("rules", False), ("index", False)]
