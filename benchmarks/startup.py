@@ -15,7 +15,7 @@ published weights. The VCF is that data's header alone.
 
 Rows, per model, each a fresh process (best of ``--repeats``, in alternating rounds):
 
-* "in-process": ``seqzoo.score_vcf`` in a fresh process (imports before the clock), split into the
+* "in-process": ``seqzoo.score_vcf`` in a fresh process (seqzoo and torch imported before the clock), split into the
   window rule (GTF reading and window building, :func:`seqzoo.windowing.build_rules`), the vectorised
   index and the rest (weights, FASTA index, writing the empty outputs); peak RSS of the process.
 * the same with the cyclic garbage collector left on while the windows are built (the code before
@@ -44,6 +44,8 @@ MODELS = ("HAL", "Framepool", "APARENT2", "Xpresso/human_median")
 
 def _child(model: str, data: dict, gc_paused: bool) -> dict:
     """One in-process start-up (run in a fresh process): seconds by stage, peak RSS."""
+    import torch  # noqa: F401  (before the clock: the command-line row has the imports)
+
     import seqzoo
     import seqzoo.windowing as windowing
 
@@ -137,7 +139,9 @@ def main(argv=None) -> int:
         rows.append([model, "command line (`python -m seqzoo score`, whole process)", f"{min(cli):.1f} s", "", "",
                      "", ""])
     head = ["model", "run", "total", "window rule (GTF + windows)", "vectorised index", "rest", "peak RSS"]
-    how = (f"Command: `python benchmarks/startup.py` ({time.perf_counter() - t_start:.0f} s; best of "
+    how = (f"Command: `python benchmarks/startup.py --repeats {args.repeats}"
+           f"{' --models ' + args.models if args.models != ','.join(MODELS) else ''}` "
+           f"({time.perf_counter() - t_start:.0f} s; best of "
            f"{args.repeats}, alternating rounds, each a fresh process; wall time). Data: {meta['gtf_mb']:,.0f} MB GTF "
            f"of {meta['genes']:,} genes, {meta['transcripts']:,} transcripts, {meta['lines']:,} lines; "
            f"{meta['genome_mb']:.0f} Mb genome; a VCF with no records. HAL: a random stand-in table. Load average "

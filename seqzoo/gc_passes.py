@@ -9,8 +9,8 @@ frees everything at once; cycles are collected, only less often) and restores th
 setting afterwards, also when runs overlap in threads (the last one to finish restores it).
 
 Building the windows of a GENCODE-size annotation keeps ~10^6 objects alive (transcripts, exons,
-windows), and every full collection walks all of them again: with the default thresholds a third
-to a half of HAL's start-up went there. :func:`paused_gc` turns automatic collection off while the
+windows), and every collection walks all of them again: with the default thresholds about a
+quarter of HAL's start-up went there (``benchmarks/startup.py``). :func:`paused_gc` turns automatic collection off while the
 windows are built and back on afterwards, as it was (reference counting still frees what the build
 drops at once; a cycle made meanwhile waits for the next collection after it).
 """

@@ -297,9 +297,9 @@ def test_skip_details_name_the_vcf_contig_and_the_fasta_one_where_they_differ(ge
     got = {r.variant_id: (r.chrom, r.reason, r.detail) for r in skipped.itertuples()}
     assert got == {
         "mismatch": ("1", "ref_mismatch", f"VCF REF={other_base(b(1021))} FASTA={b(1021)} at 1:1021 (FASTA contig chr1)"),
-        "beyond_end": ("1", "beyond_contig_end", "REF spans 3500-3500 (1-based) but 1 (FASTA contig chr1) has length 3000"),
+        "beyond_end": ("1", "beyond_contig_end", "REF spans 3500-3500 (1-based) but FASTA contig chr1 (the VCF's 1) has length 3000"),
         "pos_zero": ("1", "beyond_contig_end",
-                     "POS 0: REF starts before the first base of 1 (FASTA contig chr1); POS 0 marks a telomere, "
+                     "POS 0: REF starts before the first base of FASTA contig chr1 (the VCF's 1); POS 0 marks a telomere, "
                      "nothing to apply"),
         "crossing": ("1", "crosses_utr_exon_boundary",
                      "TP: REF 1:1057-1062 (0-based) is not inside one 5'UTR exon of TP (exon 1:1010-1060)")}
@@ -371,7 +371,7 @@ def test_window_past_a_contig_edge_is_a_skip(genome, tmp_path):
     assert list(rows.variant_id) == ["inside"]
     assert list(skipped.reason) == ["window_past_contig_end"] and skipped.model[0] == "BPNet-OSKN"
     assert skipped.detail[0].endswith("the 1000-nt window centred on the variant needs sequence past a contig end: "
-                                      "chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of contig chr1 "
+                                      "chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of FASTA contig chr1 "
                                       "(length 3000)")
 
 
@@ -484,7 +484,7 @@ def test_a_model_failing_an_allele_another_model_scored_gets_a_skip_row(genome, 
     assert skipped.detail[1] == ("Framepool: not_in_5utr (the variant overlaps no 5'UTR exon in the GTF); "
                                  "BPNet-OSKN: window_past_contig_end (chrM:-201-799: the 1000-nt window centred on the "
                                  "variant needs sequence past a contig end: chrM:[-201, 799) (0-based half-open) reaches "
-                                 "201 nt before the start and 399 nt past the end of contig chrM (length 400))")
+                                 "201 nt before the start and 399 nt past the end of FASTA contig chrM (length 400))")
     assert (summary["alleles"], summary["scored_alleles"], summary["skipped_alleles"]) == (3, 2, 1)
     assert summary["feature_skips_by_reason"] == {"window_past_contig_end": 1}
 
@@ -1021,7 +1021,7 @@ def test_fetch_past_a_contig_end_says_how_far(tmp_path):
     assert genome.fetch("chrT", 96, 100) == "ACGT"
     for (start, end), how in [((90, 110), "10 nt past the end"), ((-3, 5), "3 nt before the start"),
                               ((-1, 101), "1 nt before the start and 1 nt past the end")]:
-        with pytest.raises(GenomeError, match=rf"^chrT:\[{start}, {end}\) \(0-based half-open\) reaches {how} of contig "
+        with pytest.raises(GenomeError, match=rf"^chrT:\[{start}, {end}\) \(0-based half-open\) reaches {how} of FASTA contig "
                                               rf"chrT \(length 100\) of .*g\.fa$"):
             genome.fetch("chrT", start, end)
     with pytest.raises(GenomeError, match=r"^interval chrT:\[10, 5\) \(0-based half-open\) of .*g\.fa ends before it starts$"):

@@ -122,7 +122,7 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
     model = seqzoo.load_model("HAL", weights=hal_table)
     from seqzoo.errors import UsageError
     with pytest.raises(UsageError, match=r"'TQ:donor1': its HAL window chr1:\[-1, 159\) \(0-based half-open\) "
-                                                r"reaches 1 nt before the start of contig chr1 \(length 1000\), so "
+                                                r"reaches 1 nt before the start of FASTA contig chr1 \(length 1000\), so "
                                                 r"there is no window to mutate"):
         seqzoo.ism([("HAL", model)], fasta, gtf, feature="TQ:donor1")  # (a traceback before)
     for incremental in (True, False):
@@ -296,7 +296,7 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
             seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=tmp_path / "absent.h5", region=bad)
     with pytest.raises(seqzoo.errors.UsageError, match=r"--region 'chr1:10-20': the 1000-nt window 1:\[-486, 514\) "
                                                        r"\(0-based half-open\) reaches 486 nt before the start of "
-                                                       r"contig 1 \(length 60000\)$"):
+                                                       r"FASTA contig 1 \(length 60000\)$"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:10-20")
     hal = dict(gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf")
     with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'rs999': no allele of .*variants.vcf has this "

@@ -198,7 +198,7 @@ def test_utr_exon_past_the_contig_end_is_a_skip_not_a_crash(tmp_path):
     skips = [(e.allele.variant_id, e.reason) for e in events if isinstance(e, Skip)]
     assert skips == [("edge", "window_past_contig_end")]
     detail = next(e.detail for e in events if isinstance(e, Skip))
-    assert detail == ("TX_EDGE: 1:[194, 210) (0-based half-open) reaches 10 nt past the end of contig 1 (length 200) "
+    assert detail == ("TX_EDGE: 1:[194, 210) (0-based half-open) reaches 10 nt past the end of FASTA contig 1 (length 200) "
                       f"of {tmp_path / 'g.fa'}")
     assert summary.scored_alleles == 1
 

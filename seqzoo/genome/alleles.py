@@ -22,8 +22,8 @@ def check_allele(allele: VariantAllele, genome: Genome, names: ContigNames
         return None, ("contig_not_in_fasta", f"contig {allele.chrom!r} matches no FASTA contig "
                                              f"({names.tried(allele.chrom)})")
     length = genome.lengths[chrom]
-    # the row's chrom column holds the VCF's name: details use it, and name the FASTA's where it differs
-    where = allele.chrom if chrom == allele.chrom else f"{allele.chrom} (FASTA contig {chrom})"
+    # the row's chrom column holds the VCF's name: where the FASTA's differs, details say which is which
+    where = chrom if chrom == allele.chrom else f"FASTA contig {chrom} (the VCF's {allele.chrom})"
     if allele.start < 0:
         return None, ("beyond_contig_end", f"POS {allele.pos}: REF starts before the first base of {where}; "
                                            f"POS 0 marks a telomere, nothing to apply")

@@ -21,12 +21,12 @@ from .textfile import GZIP_MAGIC
 
 def outside_contig(chrom: str, start: int, end: int, length: int) -> str:
     """Says how far 0-based half-open [start, end) reaches past contig ``chrom`` of ``length`` nt:
-    ``chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of contig chr1 (length
-    3000)`` (a window may reach past both ends)."""
+    ``chr1:[-401, 599) (0-based half-open) reaches 401 nt before the start of FASTA contig chr1 (length
+    3000)`` (a window may reach past both ends; the FASTA's name, which a VCF or GTF may write otherwise)."""
     past = ([f"{-start} nt before the start"] if start < 0 else []) + \
         ([f"{end - length} nt past the end"] if end > length else [])
     return (f"{chrom}:[{start}, {end}) (0-based half-open) reaches {' and '.join(past) or 'no base past the ends'} "
-            f"of contig {chrom} (length {length})")
+            f"of FASTA contig {chrom} (length {length})")
 
 
 class GenomeError(SeqzooError, ValueError):
