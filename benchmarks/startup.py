@@ -15,9 +15,10 @@ published weights. The VCF is that data's header alone.
 
 Rows, per model, each a fresh process (best of ``--repeats``, in alternating rounds):
 
-* "in-process": ``seqzoo.score_vcf`` in a fresh process (seqzoo and torch imported before the clock), split into the
-  window rule (GTF reading and window building, :func:`seqzoo.windowing.build_rules`), the vectorised
-  index and the rest (weights, FASTA index, writing the empty outputs); peak RSS of the process.
+* "in-process": ``seqzoo.score_vcf`` in a fresh process (seqzoo and torch imported before the
+  clock), split into the window rule (GTF reading and window building,
+  :func:`seqzoo.windowing.build_rules`), the vectorised index and the rest (weights, FASTA index,
+  writing the empty outputs); peak RSS of the process.
 * the same with the cyclic garbage collector left on while the windows are built (the code before
   :func:`seqzoo.gc_passes.paused_gc`; ``paused_gc`` replaced by a context that does nothing): the
   path it replaces, measured in the same run.
@@ -52,26 +53,20 @@ def _child(model: str, data: dict, gc_paused: bool) -> dict:
     if not gc_paused:
         import contextlib
 
-        import seqzoo.api
-        seqzoo.api.paused_gc = windowing.paused_gc = contextlib.nullcontext
+        windowing.paused_gc = contextlib.nullcontext  # (the only module that pauses it)
     stages = {"rule": 0.0, "index": 0.0}
-    build_rules, index_init = windowing.build_rules, windowing.FastIndex.__init__
 
-    def timed_rules(*a, **k):
-        t = time.perf_counter()
-        try:
-            return build_rules(*a, **k)
-        finally:
-            stages["rule"] += time.perf_counter() - t
+    def timing(stage, fn):  # fn, its seconds added to stages[stage]
+        def timed(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                stages[stage] += time.perf_counter() - t
+        return timed
 
-    def timed_index(self, *a, **k):
-        t = time.perf_counter()
-        try:
-            return index_init(self, *a, **k)
-        finally:
-            stages["index"] += time.perf_counter() - t
-
-    windowing.build_rules, windowing.FastIndex.__init__ = timed_rules, timed_index
+    windowing.build_rules = timing("rule", windowing.build_rules)
+    windowing.FastIndex.__init__ = timing("index", windowing.FastIndex.__init__)
     kw = {"weights": data["hal_weights"]} if model == "HAL" else {}
     out = Path(data["out"]) / f"startup_{model.replace('/', '_')}.tsv"
     t0 = time.perf_counter()
@@ -104,7 +99,8 @@ def command_line(model: str, data: dict) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--data", default=str(HERE / ".data"), help="folder of memory.py's data (its gencode_like/, generated if missing)")
+    ap.add_argument("--data", default=str(HERE / ".data"),
+                    help="folder of memory.py's data (its gencode_like/, generated if missing)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--write", action="store_true", help="record the table in RESULTS.md")
     args = ap.parse_args(argv)

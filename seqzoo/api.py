@@ -35,7 +35,7 @@ from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
                       default_summary_path, has_vectors, open_table, parts_dir, table_format)
-from .gc_passes import fewer_gc_passes, paused_gc
+from .gc_passes import fewer_gc_passes
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
@@ -270,9 +270,7 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     options = _absolute_options(specs, options)
     if chrom_alias is not None:
         chrom_alias = os.path.abspath(os.fspath(chrom_alias))
-    with paused_gc():  # ~10^6 long-lived objects for a GENCODE-size annotation (see seqzoo.gc_passes)
-        windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias,
-                                 **options)
+    windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias, **options)
     specs = windows.specs
     if vcf is not None and not Path(vcf).is_file():
         raise GenomeError(f"VCF file {vcf} does not exist")

@@ -10,9 +10,10 @@ setting afterwards, also when runs overlap in threads (the last one to finish re
 
 Building the windows of a GENCODE-size annotation keeps ~10^6 objects alive (transcripts, exons,
 windows), and every collection walks all of them again: with the default thresholds about a
-quarter of HAL's start-up went there (``benchmarks/startup.py``). :func:`paused_gc` turns automatic collection off while the
-windows are built and back on afterwards, as it was (reference counting still frees what the build
-drops at once; a cycle made meanwhile waits for the next collection after it).
+quarter of HAL's start-up went there (``benchmarks/startup.py``). :func:`paused_gc` turns automatic
+collection off while the windows are built (:class:`seqzoo.windowing.VariantWindows` and its
+vectorised index) and back on afterwards, as it was (reference counting still frees what the
+build drops at once; a cycle made meanwhile waits for the next collection after it).
 """
 from __future__ import annotations
 

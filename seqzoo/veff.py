@@ -43,7 +43,6 @@ import numpy as np
 
 from . import registry
 from .errors import UsageError
-from .gc_passes import paused_gc
 from .genome.textfile import open_text
 from .kipoi_model import SeqzooKipoiModel
 from .scoring import predict_unique
@@ -369,8 +368,7 @@ def write_regions(model: str, fasta_file, gtf_file, output, vcf_file=None) -> di
     if spec.mode != "regions":
         raise UsageError(f"{model}: kipoi-veff makes its windows itself (one per SNV, through the dataloader's "
                          f"bed_input); there are no regions to write")
-    with paused_gc():  # ~10^6 long-lived objects for a GENCODE-size annotation (see seqzoo.gc_passes)
-        windows = VariantWindows(registry.get(model), fasta_file, gtf_file)
+    windows = VariantWindows(registry.get(model), fasta_file, gtf_file)
     rule = windows.rule
     assert isinstance(rule, AnchoredWindowRule), type(rule)
     keep = None

@@ -384,7 +384,8 @@ class VariantWindows:
         self.genome = Genome(fasta_file)
         self.gtf_file = gtf_file
         self.names = ContigNames(self.genome.lengths, aliases=chrom_alias, fasta=self.genome.path)
-        self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
+        with paused_gc():  # ~10^6 long-lived objects for a GENCODE-size annotation (see seqzoo.gc_passes)
+            self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
         self.specs = [spec for spec in specs if spec.name in self.rules]
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
 
