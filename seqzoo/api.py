@@ -31,6 +31,7 @@ from .accounting import SKIP_COLUMNS, SKIP_SCHEMA, Skip
 from . import checkpoint as progress_notes
 from .checkpoint import Progress, Stopped, file_identity, progress_path, stop_signals
 from .errors import UsageError
+from .genome.assembly import check_vcf_contigs
 from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
@@ -274,6 +275,8 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     specs = windows.specs
     if vcf is not None and not Path(vcf).is_file():
         raise GenomeError(f"VCF file {vcf} does not exist")
+    if vcf is not None:
+        check_vcf_contigs(vcf, windows.names)
     if batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, not {batch_size}")
     scorer = None

@@ -129,7 +129,7 @@ def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: 
         p = folder / spec.filename
         if p.is_file():
             return _verify(p, spec, f"from {how}")
-        looked.append(f"{how}: {p} (not there)")
+        looked.append(f"{how}: {p} (not there{'' if folder.is_dir() else '; that folder does not exist'})")
     if not dirs:
         looked.append(f"${ENV_WEIGHTS_DIR}: not set")
     cached = cache_dir() / spec.filename
@@ -139,8 +139,8 @@ def resolve(spec: WeightsFile, path: str | os.PathLike | None = None, download: 
     if download is None:
         download = os.environ.get(ENV_OFFLINE, "").strip().lower() in ("", "0", "false", "no")
     if dirs:
-        short = (f"{spec.filename} is not in ${ENV_WEIGHTS_DIR} ({', '.join(str(folder) for _, folder in dirs)}) "
-                 f"or the cache; get it from {spec.url}")
+        where = ", ".join(f"{folder}{'' if folder.is_dir() else ', which does not exist'}" for _, folder in dirs)
+        short = f"{spec.filename} is not in ${ENV_WEIGHTS_DIR} ({where}) or the cache; get it from {spec.url}"
     else:
         short = (f"weights file {spec.filename} not in the cache (${ENV_WEIGHTS_DIR} is not set); get it from "
                  f"{spec.url}")

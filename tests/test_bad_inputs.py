@@ -302,7 +302,8 @@ def test_skip_details_name_the_vcf_contig_and_the_fasta_one_where_they_differ(ge
                      "POS 0: REF starts before the first base of FASTA contig chr1 (the VCF's 1); POS 0 marks a telomere, "
                      "nothing to apply"),
         "crossing": ("1", "crosses_utr_exon_boundary",
-                     "TP: REF 1:1057-1062 (0-based) is not inside one 5'UTR exon of TP (exon 1:1010-1060)")}
+                     "TP: REF 1:1057-1062 is not inside one 5'UTR exon of TP (exon 1:1010-1060; both 0-based, "
+                     "half-open)")}
     assert len(rows) == 0 and summary["skipped_alleles"] == 4
 
 
@@ -1026,3 +1027,78 @@ def test_fetch_past_a_contig_end_says_how_far(tmp_path):
             genome.fetch("chrT", start, end)
     with pytest.raises(GenomeError, match=r"^interval chrT:\[10, 5\) \(0-based half-open\) of .*g\.fa ends before it starts$"):
         genome.fetch("chrT", 10, 5)
+
+
+# --- a VCF or GTF of another assembly or naming convention is named as such, not run into zero rows
+def test_vcf_whose_header_contigs_match_no_fasta_contig_stops_before_any_output(genome, tmp_path, capsys):
+    vcf = write_vcf(tmp_path / "refseq.vcf", [("NC_000001.11", 1021, "v1", b(1021), "G")],
+                    {"NC_000001.11": 248956422, "NC_012920.1": 16569})
+    out = tmp_path / "o.tsv"
+    argv = ["windows", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),
+            "--vcf", str(vcf), "-o", str(out), "--quiet"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: VCF file {vcf}: none of the contigs its header declares matches a contig of FASTA file "
+        f"{genome / 'g.fa'} (VCF: NC_000001.11, NC_012920.1; FASTA: chr1, chrM; chr prefix, chrM/MT and case "
+        f"tried), so no variant could be scored. The VCF is for another assembly or names contigs another way: give "
+        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the VCF was "
+        f"called on.")
+    assert not list(tmp_path.glob("o.tsv*"))  # before any output is opened
+
+
+def test_vcf_none_of_whose_alleles_is_on_a_fasta_contig_warns_at_the_end(genome, tmp_path, caplog):
+    # the header declares chr1 (a FASTA contig), the records use other names: known once all are read
+    records = [("NC_000001.11", 1021, "v1", b(1021), "G"), ("NC_000001.11", 1022, "v2", b(1022), "<DEL>"),
+               ("NC_012920.1", 120, "v3", CHRM[119], "A")]
+    rows, skipped, summary = run_windows(genome, records, tmp_path)
+    assert len(rows) == 0 and summary["skipped_by_reason"] == {"contig_not_in_fasta": 2, "symbolic_alt": 1}
+    assert (f"VCF file {tmp_path / 'v.vcf'}: no allele is on a FASTA contig (2 on contigs the FASTA lacks: "
+            f"NC_000001.11, NC_012920.1), so nothing was scored. The VCF is for another assembly or names contigs "
+            f"another way: give --chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the "
+            f"FASTA the VCF was called on.") in caplog.text
+    assert ("VCF contig 'NC_000001.11' matches no FASTA contig (chr prefix, chrM/MT and case tried); its entries are "
+            "not scored (if the FASTA names it another way, give --chrom-alias FILE)") in caplog.text
+    caplog.clear()  # one allele on a FASTA contig: no such warning
+    run_windows(genome, records + [("chr1", 1030, "v4", b(1030), "G")], tmp_path)
+    assert "no allele is on a FASTA contig" not in caplog.text
+
+
+def test_alleles_past_their_contig_end_warn_of_another_assembly(genome, tmp_path, caplog):
+    records = [("chr1", 3500, "v1", "A", "G"), ("chr1", 4000, "v2", "C", "T"), ("chr1", 1030, "v3", b(1030), "G")]
+    rows, skipped, summary = run_windows(genome, records, tmp_path)
+    assert summary["skipped_by_reason"] == {"beyond_contig_end": 2}
+    assert (f"VCF file {tmp_path / 'v.vcf'}: 2 alleles lie past the end of their FASTA contig (skipped as "
+            f"beyond_contig_end). A VCF called on the FASTA's assembly has none: the VCF and the FASTA are probably "
+            f"different assemblies (e.g. GRCh37 vs GRCh38). Use the FASTA the VCF was called on, or lift the VCF "
+            f"over.") in caplog.text
+
+
+@pytest.mark.parametrize("model,what,example", [("Framepool", "5'UTRs", "TP ends at chr1:4,060"),
+                                                ("HAL", "transcripts", "TP ends at chr1:4,300"),
+                                                ("Xpresso/human_median", "genes", "GP ends at chr1:4,300")])
+def test_gtf_features_past_their_contig_end(genome, tmp_path, capsys, caplog, model, what, example):
+    """All of a GTF's features past their contig's end: an error before any output; some: a warning."""
+    def gtf(name, shift_mt):
+        return write_gtf(tmp_path / name, [
+            gtf_line("chr1", "five_prime_utr", 4011, 4060, "+", "TP", "GP"),
+            gtf_line("chr1", "exon", 4011, 4100, "+", "TP", "GP"), gtf_line("chr1", "exon", 4200, 4300, "+", "TP", "GP"),
+            gtf_line("chr1", "CDS", 4061, 4300, "+", "TP", "GP"), gtf_line("chr1", "gene", 4011, 4300, "+", "TP", "GP"),
+            *[gtf_line("chrM", kind, lo + shift_mt, hi + shift_mt, "+", "TMT", "GMT") for kind, lo, hi in (
+                ("five_prime_utr", 101, 150), ("exon", 101, 180), ("exon", 250, 300), ("CDS", 151, 300),
+                ("gene", 101, 300))]])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1030, "v1", b(1030), "G")], {"chr1": 3000, "chrM": len(CHRM)})
+    argv = ["windows", "--model", model, "--fasta", str(genome / "g.fa"), "--vcf", str(vcf), "-o",
+            str(tmp_path / "o.tsv"), "--quiet", "--gtf"]
+    wrong = gtf("wrong.gtf", 100_000)
+    assert main(argv + [str(wrong)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: GTF file {wrong}: 2 of its 2 {what} on FASTA contigs reach past the end of their contig (e.g. "
+        f"{example}, 1-based, but FASTA contig chr1 has 3,000 nt), so none could be scored. The GTF is for another "
+        f"assembly than the FASTA (e.g. GRCh37 vs GRCh38): give the GTF made for the FASTA's assembly, or the FASTA "
+        f"the GTF was made for.")
+    assert not (tmp_path / "o.tsv").exists()
+    partly = gtf("partly.gtf", 0)
+    assert main(argv + [str(partly)]) == 0
+    assert (f"GTF file {partly}: 1 of its 2 {what} on FASTA contigs reach past the end of their contig (e.g. "
+            f"{example}, 1-based, but FASTA contig chr1 has 3,000 nt): the GTF is probably for another assembly than "
+            f"the FASTA (e.g. GRCh37 vs GRCh38); alleles in them are skipped as window_past_contig_end") in caplog.text

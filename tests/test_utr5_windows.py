@@ -113,7 +113,7 @@ def test_skips_with_reasons(tmp_path):
     # an allele that crosses the boundary in two transcripts: one skip line naming both
     assert feature_skips == []
     crossing = next(e for e in events if isinstance(e, Skip) and e.allele.variant_id == "into_cds")
-    assert crossing.detail.startswith("TP: REF chr1:38-42 (0-based) is not inside one 5'UTR exon of TP")
+    assert crossing.detail.startswith("TP: REF chr1:38-42 is not inside one 5'UTR exon of TP")
     assert "; TP2: " in crossing.detail
     assert skips["intergenic"] == ("not_in_5utr", "")
     assert skips["mismatch"] == ("ref_mismatch", "")

@@ -73,6 +73,19 @@ def test_no_network_and_no_local_copy(tmp_path, monkeypatch):
     assert "SEQZOO_WEIGHTS_DIR" in msg and "--weights PATH" in msg
 
 
+def test_weights_dir_that_does_not_exist_is_named_as_such(tmp_path, monkeypatch):
+    spec, _ = make_spec(tmp_path)
+    monkeypatch.setenv("SEQZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQZOO_WEIGHTS_DIR", str(tmp_path / "no_such_folder"))
+    monkeypatch.setenv("SEQZOO_OFFLINE", "1")
+    with pytest.raises(WeightsError) as err:
+        resolve(spec)
+    assert (f"$SEQZOO_WEIGHTS_DIR: {tmp_path / 'no_such_folder' / spec.filename} (not there; that folder does not "
+            f"exist)") in str(err.value)
+    assert err.value.short == (f"{spec.filename} is not in $SEQZOO_WEIGHTS_DIR ({tmp_path / 'no_such_folder'}, which "
+                               f"does not exist) or the cache; get it from {spec.url}")
+
+
 def test_offline_mode_refuses_to_download(tmp_path, monkeypatch):
     spec, _ = make_spec(tmp_path)
     monkeypatch.setenv("SEQZOO_CACHE_DIR", str(tmp_path / "cache"))

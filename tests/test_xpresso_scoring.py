@@ -113,6 +113,22 @@ def test_halflife_file_missing_genes_is_a_warning(genome, tmp_path, caplog):
     assert "half-life file" not in caplog.text
 
 
+def test_no_halflife_file_is_a_warning(genome, tmp_path, caplog):
+    """Without --halflife-file every gene's features are zeros (Kipoi's default): said once, with the fix."""
+    from seqzoo.windows import tss
+    tss._WARNED.clear()
+    argv = ["windows", "--model", "Xpresso/human_median", "--fasta", str(genome / "g.fa"), "--gtf",
+            str(genome / "a.gtf"), "--vcf", str(genome / "v.vcf"), "-o", str(tmp_path / "w.tsv")]
+    assert main(argv) == 0
+    assert ("Xpresso: no half-life file (--halflife-file), so every window's six mRNA half-life features are zeros "
+            "(the Kipoi wrapper's default: average features after the paper's standardisation; rows say "
+            "halflife_source=zeros). Give a TSV of gene_id and the six features for gene-specific inputs.") in caplog.text
+    assert set(pd.read_csv(tmp_path / "w.tsv", sep="\t").halflife_source) == {"zeros"}
+    caplog.clear()
+    assert main(argv) == 0
+    assert "half-life" not in caplog.text  # once per process
+
+
 def test_halflife_option_is_refused_for_other_models(genome, tmp_path, capsys):
     require_weights("Framepool_combined_residual.h5")  # (the weights load before the option check)
     code = main(["score", "--model", "Framepool", "--fasta", str(genome / "g.fa"), "--gtf", str(genome / "a.gtf"),

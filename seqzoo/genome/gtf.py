@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import logging
 import os
 import re
 from collections import defaultdict
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .fasta import GenomeError
-from .names import ContigNames
+from .names import ContigNames, some_names
 from .textfile import open_text
+
+log = logging.getLogger("seqzoo.genome")
 
 _ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
 _GFF3_ATTR = re.compile(r'^\s*[^\s=;"]+=')
@@ -117,13 +120,9 @@ def gtf_attributes(text: str, keys: Sequence[str]) -> dict[str, str]:
 
 
 class ContigMismatchError(GenomeError):
-    """An annotation none of whose contigs is a FASTA contig: another assembly or naming convention
-    (fatal even for ``--model all``, which otherwise leaves out a model the GTF cannot serve)."""
-
-
-def _some(names: list[str], k: int = 3) -> str:
-    shown = ", ".join(names[:k])
-    return f"{shown}, ... ({len(names)} in all)" if len(names) > k else shown
+    """An annotation (or a VCF header) none of whose contigs is a FASTA contig: another assembly or
+    naming convention (fatal even for ``--model all``, which otherwise leaves out a model the GTF
+    cannot serve)."""
 
 
 def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> dict[str, str | None]:
@@ -138,13 +137,34 @@ def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> di
     if chroms and not any(found.values()):
         fasta = f"FASTA file {names.fasta}" if names.fasta else "the FASTA"
         raise ContigMismatchError(
-            f"GTF file {path}: none of its contigs matches a contig of {fasta} (GTF: {_some(chroms)}; FASTA: "
-            f"{_some(names.fasta_order)}; {names.rules_tried()}), so no feature could be scored. The GTF is for "
+            f"GTF file {path}: none of its contigs matches a contig of {fasta} (GTF: {some_names(chroms)}; FASTA: "
+            f"{some_names(names.fasta_order)}; {names.rules_tried()}), so no feature could be scored. The GTF is for "
             f"another assembly or names contigs another way: give --chrom-alias FILE (a UCSC chromAlias file "
             f"mapping its names onto the FASTA's), or the FASTA the GTF was made for.")
     for chrom in chroms:
         names.resolve(chrom, "GTF")  # unmatched ones (and matches by case only) reported once, by name
     return found
+
+
+def check_contig_ends(path: Path, names: ContigNames, extents: Sequence[tuple[str, str, int]], what: str) -> None:
+    """Features that reach past the end of their FASTA contig (``extents``: (id, FASTA contig, end:
+    0-based exclusive = 1-based last base) of each ``what``, e.g. "genes"), which no GTF of the
+    FASTA's assembly has: :class:`ContigMismatchError` when all do (nothing could be scored), else a
+    warning naming how many and the first (alleles in them are skipped as window_past_contig_end)."""
+    lengths = names.lengths
+    past = [(fid, chrom, end) for fid, chrom, end in extents if chrom in lengths and end > lengths[chrom]]
+    if not past:
+        return
+    fid, chrom, end = past[0]
+    text = (f"GTF file {path}: {len(past):,} of its {len(extents):,} {what} on FASTA contigs reach past the end of "
+            f"their contig (e.g. {fid} ends at {chrom}:{end:,}, 1-based, but FASTA contig {chrom} has "
+            f"{lengths[chrom]:,} nt)")
+    if len(past) == len(extents):
+        raise ContigMismatchError(f"{text}, so none could be scored. The GTF is for another assembly than the FASTA "
+                                  f"(e.g. GRCh37 vs GRCh38): give the GTF made for the FASTA's assembly, or the "
+                                  f"FASTA the GTF was made for.")
+    log.warning("%s: the GTF is probably for another assembly than the FASTA (e.g. GRCh37 vs GRCh38); alleles in "
+                "them are skipped as window_past_contig_end", text)
 
 
 def feature_id(path: Path, line_no: int, fields: list[str], attrs: dict, key: str) -> str:
@@ -228,6 +248,7 @@ def read_utr5_transcripts(path: str | os.PathLike, names: ContigNames) -> list[T
         tx.exons = distinct_exons(path, tx, line_of, "5'UTR exons", "its 5'UTR would hold the overlap twice")
         tx.chrom = chrom
         kept.append(tx)
+    check_contig_ends(path, names, [(tx.transcript_id, tx.chrom, tx.exons[-1][1]) for tx in kept], "5'UTRs")
     return kept
 
 
@@ -339,4 +360,5 @@ def _read_spans(path: str | os.PathLike, names: ContigNames, level: str) -> list
         chrom = contigs[gtf_chrom]
         if chrom is not None:
             spans.append(Span(fid, gene_id, gene_name, chrom, strand, start, end))
+    check_contig_ends(path, names, [(s.feature_id, s.chrom, s.end) for s in spans], f"{level}s")
     return spans

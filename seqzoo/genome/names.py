@@ -132,11 +132,17 @@ def read_chrom_alias(path: str | os.PathLike) -> ChromAlias:
 
 
 # -- the map ------------------------------------------------------------------------------------
+def some_names(names: list[str], k: int = 3) -> str:
+    """The first ``k`` of ``names`` for a message, and how many there are in all when more."""
+    shown = ", ".join(names[:k])
+    return f"{shown}, ... ({len(names)} in all)" if len(names) > k else shown
+
+
 class ContigNames:
     """Maps contig names of other files onto the FASTA's names.
 
-    ``aliases``: None, a UCSC chromAlias file path or a :class:`ChromAlias`. ``fasta``: the FASTA's
-    path, for messages. ``resolve(name, source)`` returns the FASTA name or None; each unmatched
+    ``fasta_names``: the FASTA's contig names, or its {name: length}. ``aliases``: None, a UCSC
+    chromAlias file path or a :class:`ChromAlias`. ``fasta``: the FASTA's path, for messages. ``resolve(name, source)`` returns the FASTA name or None; each unmatched
     (source, name) pair is logged once and kept in :attr:`unmatched` for the run summary; a name
     matched only by ignoring case is logged once.
     """
@@ -144,6 +150,8 @@ class ContigNames:
     def __init__(self, fasta_names, aliases=None, fasta=None):
         self.fasta_order = list(fasta_names)
         self.fasta_names = set(self.fasta_order)
+        #: {FASTA contig: length} where ``fasta_names`` is such a mapping (a Genome's ``lengths``), else {}
+        self.lengths: dict[str, int] = dict(fasta_names) if isinstance(fasta_names, dict) else {}
         self.fasta = fasta
         if aliases is not None and not isinstance(aliases, ChromAlias):
             aliases = read_chrom_alias(aliases)
@@ -228,8 +236,9 @@ class ContigNames:
             return hit
         if hit is None and name not in self.unmatched.setdefault(source, set()):
             self.unmatched[source].add(name)
-            log.warning("%s contig '%s' matches no FASTA contig (%s); its entries are not scored", source, name,
-                        self.tried(name))
+            log.warning("%s contig '%s' matches no FASTA contig (%s); its entries are not scored%s", source, name,
+                        self.tried(name), "" if self.aliases is not None else
+                        " (if the FASTA names it another way, give --chrom-alias FILE)")
         elif how == "case" and name not in self._case_warned:
             self._case_warned.add(name)
             log.warning("%s contig '%s' is taken as FASTA contig '%s' (the names differ in case only)", source, name,

@@ -111,9 +111,9 @@ _ID = re.compile(r"(?:^|,)ID=([^,>]+)")
 _LENGTH = re.compile(r"(?:^|,)length=(\d+)")
 
 
-def header_contig_lengths(path: str | os.PathLike) -> dict[str, int]:
-    """{contig: length} from the VCF header's ``##contig=<ID=..,length=..>`` lines (those with a
-    length); {} when the header cannot be read (:func:`iter_alleles` then says why)."""
+def header_contigs(path: str | os.PathLike) -> dict[str, int | None]:
+    """{contig: length, or None where not given} from the VCF header's ``##contig=<ID=..>`` lines, in
+    their order; {} when the header has none or cannot be read (:func:`iter_alleles` then says why)."""
     import zlib
 
     try:
@@ -125,8 +125,8 @@ def header_contig_lengths(path: str | os.PathLike) -> dict[str, int]:
         m = _CONTIG_LINE.match(line)
         if m:
             cid, length = _ID.search(m.group(1)), _LENGTH.search(m.group(1))
-            if cid and length:
-                out[cid.group(1)] = int(length.group(1))
+            if cid:
+                out[cid.group(1)] = int(length.group(1)) if length else None
     return out
 
 

@@ -26,7 +26,8 @@ import os
 from pathlib import Path
 
 from ..genome.fasta import GenomeError
-from ..genome.gtf import KEYS, Transcript, distinct_exons, feature_id, feature_span, iter_gtf, map_contigs
+from ..genome.gtf import (KEYS, Transcript, check_contig_ends, distinct_exons, feature_id, feature_span, iter_gtf,
+                          map_contigs)
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from .fixed import AnchoredWindow, AnchoredWindowRule
@@ -78,6 +79,7 @@ def read_transcript_exons(path: str | os.PathLike, names: ContigNames) -> list[T
         tx.exons = distinct_exons(path, tx, line_of, "exons", "its introns and splice donors would be wrong")
         tx.chrom = chrom
         kept.append(tx)
+    check_contig_ends(path, names, [(tx.transcript_id, tx.chrom, tx.exons[-1][1]) for tx in kept], "transcripts")
     return kept
 
 

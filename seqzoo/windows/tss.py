@@ -98,6 +98,8 @@ class TssWindows(AnchoredWindowRule):
         self.halflife = read_halflife_file(halflife_file) if halflife_file else None
         if self.halflife is not None:
             _warn_missing_genes(halflife_file, self.halflife, sorted({w.gene_id for w in windows}))
+        elif windows:
+            _warn_no_file()
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
         if self.halflife is None:
@@ -111,8 +113,18 @@ class TssWindows(AnchoredWindowRule):
         return {"halflife": hl}, {"halflife_source": source}
 
 
-#: the (file, annotation) pairs :func:`_warn_missing_genes` has warned about in this process
+#: the (file, annotation) pairs :func:`_warn_missing_genes` has warned about in this process (and "no file")
 _WARNED: set = set()
+
+
+def _warn_no_file() -> None:
+    """A warning, once per process, that without a half-life file every gene's features are zeros."""
+    if "no file" in _WARNED:
+        return
+    _WARNED.add("no file")
+    log.warning("Xpresso: no half-life file (--halflife-file), so every window's six mRNA half-life features are "
+                "zeros (the Kipoi wrapper's default: average features after the paper's standardisation; rows say "
+                "halflife_source=zeros). Give a TSV of gene_id and the six features for gene-specific inputs.")
 
 
 def _warn_missing_genes(path, table: dict, genes: list[str]) -> None:

@@ -67,8 +67,9 @@ class Utr5Windows:
             s, e = tx.exons[exon_ids[0]]
             if len(exon_ids) > 1 or allele.start < s or allele.end > e:
                 skips.append(FeatureSkip(tx.transcript_id, "crosses_utr_exon_boundary",
-                                         f"REF {allele.chrom}:{allele.start}-{allele.end} (0-based) is not inside "
-                                         f"one 5'UTR exon of {tx.transcript_id} (exon {allele.chrom}:{s}-{e})"))
+                                         f"REF {allele.chrom}:{allele.start}-{allele.end} is not inside one 5'UTR "
+                                         f"exon of {tx.transcript_id} (exon {allele.chrom}:{s}-{e}; both 0-based, "
+                                         f"half-open)"))
                 continue
             try:
                 exon_seqs = self.exon_sequences(ti)
