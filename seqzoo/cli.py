@@ -318,7 +318,9 @@ def run_ism(args) -> int:
 
     fmt = args.output
     if not str(fmt).endswith((".tsv", ".tsv.gz", ".parquet")):
-        raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet")
+        figure = " (the mutation-map figure is --plot FILE.png)" if str(fmt).lower().endswith(
+            (".png", ".pdf", ".svg")) else ""
+        raise UsageError(f"output {fmt} must end in .tsv, .tsv.gz or .parquet{figure}")
     plot = args.plot or f"{args.output}.png"
     plots.check_figure_path(plot, "--plot")
     specs = api._specs_of(args.model)

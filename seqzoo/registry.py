@@ -83,12 +83,30 @@ def _load_plugins() -> None:
             log.warning("seqzoo plug-in %s (%s) was not loaded: %s: %s", ep.name, ep.value, type(exc).__name__, exc)
 
 
+def _did_you_mean(name: str) -> str:
+    """A hint for a name that is not a model's: the model it equals but for case, the weight sets of
+    a family (``Xpresso`` -> ``Xpresso/human_median``, ...), the one model it begins (``BPNet``), or
+    the closest spelling; else ""."""
+    import difflib
+
+    same = [known for known in MODELS if known.lower() == name.lower()]
+    if same:
+        return f" (did you mean {same[0]!r}? model names are case-sensitive)"
+    family = sorted(known for known in MODELS if known.lower().startswith(name.lower() + "/"))
+    if family:
+        return f" ({name} has several weight sets: {', '.join(family)})"
+    begun = [known for known in MODELS if name and known.lower().startswith(name.lower())]
+    close = difflib.get_close_matches(name.lower(), [known.lower() for known in MODELS], n=1, cutoff=0.75)
+    if len(begun) == 1 or close:
+        return f" (did you mean {begun[0] if len(begun) == 1 else next(k for k in MODELS if k.lower() == close[0])!r}?)"
+    return ""
+
+
 def get(name: str) -> ModelSpec:
     """The spec of model ``name``; :class:`UnknownModelError` (a KeyError) naming the known ones."""
     if name not in MODELS:
-        same = [known for known in MODELS if known.lower() == str(name).lower()]
-        hint = f" (did you mean {same[0]!r}? model names are case-sensitive)" if same else ""
-        raise UnknownModelError(f"unknown model {name!r}{hint}; seqzoo has: {', '.join(sorted(MODELS))}")
+        raise UnknownModelError(f"unknown model {name!r}{_did_you_mean(str(name))}; seqzoo has: "
+                                f"{', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 

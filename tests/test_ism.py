@@ -227,6 +227,10 @@ def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
     assert main(["ism", "--model", "Framepool", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
                  "--feature", "NOPE", "-o", str(tmp_path / "x.tsv")]) == 2
     assert "Framepool has no feature 'NOPE' (e.g. TX0, TX1" in capsys.readouterr().err
+    assert main(["ism", "--model", "Framepool", "--fasta", str(EX / "genome.fa"), "--gtf", str(EX / "annotation.gtf"),
+                 "--feature", "TX1", "-o", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.strip() == (f"seqzoo: error: output {tmp_path / 'x.png'} must end in .tsv, .tsv.gz "
+                                               f"or .parquet (the mutation-map figure is --plot FILE.png)")
 
 
 def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_scale():

@@ -126,3 +126,17 @@ def test_unknown_model_names_the_known_ones_and_a_case_slip():
     with pytest.raises(UnknownModelError) as caught:
         registry.get("Enformer")
     assert str(caught.value).startswith("unknown model 'Enformer'; seqzoo has: APARENT2")
+
+
+@pytest.mark.parametrize("name,hint", [
+    ("Framepol", " (did you mean 'Framepool'?)"), ("BPNet", " (did you mean 'BPNet-OSKN'?)"),
+    ("Xpresso/human_medain", " (did you mean 'Xpresso/human_median'?)"),
+    ("Xpresso", " (Xpresso has several weight sets: Xpresso/human_GM12878, Xpresso/human_K562, Xpresso/human_median, "
+                "Xpresso/mouse_ESCs, Xpresso/mouse_median)")])
+def test_unknown_model_suggests_the_model_meant(name, hint):
+    from seqzoo import registry
+    from seqzoo.registry import UnknownModelError
+
+    with pytest.raises(UnknownModelError) as caught:
+        registry.get(name)
+    assert str(caught.value).startswith(f"unknown model {name!r}{hint}; seqzoo has: APARENT2, BPNet-OSKN")
