@@ -977,6 +977,20 @@ def _ism_colours(values: np.ndarray, centre: float):
     return cmap.with_extremes(bad="#d9d9d9"), norm
 
 
+#: most heat-map columns drawn: a longer span shown (``positions``) gives each column the strongest
+#: effect of several positions (:func:`_strongest_per_column`)
+MAX_ISM_COLUMNS = 1000
+
+
+def _strongest_per_column(grid: np.ndarray, centre: float, pool: int) -> np.ndarray:
+    """(rows, ceil(n / pool)) of a (rows, n) grid: per row and group of ``pool`` columns the value
+    farthest from ``centre`` (the no-effect value), NaN where the group has none."""
+    rows, n = grid.shape
+    groups = np.pad(grid, ((0, 0), (0, -n % pool)), constant_values=np.nan).reshape(rows, -1, pool)
+    distance = np.where(np.isnan(groups), -1.0, np.abs(groups - centre))
+    return np.take_along_axis(groups, distance.argmax(axis=2)[..., None], axis=2)[..., 0]
+
+
 def ism_figure(table, window, score: str | None = None, max_positions: int = 400,
                positions: tuple[int, int] | None = None):
     """The mutation map of :func:`seqzoo.mutagenesis.ism`: window positions x the four bases, each cell the
@@ -1035,16 +1049,24 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
         row = 0 if kind == "deletion" else 1 + rows[alt]
         indel_grid[row, idx - lo], no_value[row, idx - lo] = value, lost
     with_indels = bool(len(indels))
+    centre_value = info.no_effect.get(score, 0.0) or 0.0
+    # more positions than the figure has pixel columns: each column the strongest effect of `pool`
+    # positions (drawn one per column, most would be dropped, strong single effects among them)
+    pool = -(-(hi - lo) // MAX_ISM_COLUMNS)
+    if pool > 1:
+        grid = _strongest_per_column(grid, centre_value, pool)
+        indel_grid = _strongest_per_column(indel_grid, centre_value, pool)
+        no_value = _strongest_per_column(np.where(no_value, 1.0, np.nan), 0.0, pool) == 1.0
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [4, 5] if with_indels else [1]})
     ax = axes[0, 0]
-    centre_value = info.no_effect.get(score, 0.0) or 0.0
     both = np.concatenate([grid.ravel(), indel_grid.ravel()]) if with_indels else grid.ravel()
     cmap, norm = _ism_colours(both, centre_value)  # the reference base of each position: grey
     image = ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
-                      extent=(lo - 0.5, hi - 0.5, 3.5, -0.5))
+                      extent=(lo - 0.5, lo + grid.shape[1] * pool - 0.5, 3.5, -0.5))
     image.set_gid("ism")
+    ax.set_xlim(lo - 0.5, hi + end - 0.5)  # (the pooled grid's last column may reach past hi)
     ax.set_yticks(range(4), list("ACGT"))
     ax.set_ylabel(f"alt base\n({info.orientation})", fontsize=9)
     for lm in info.landmarks:
@@ -1086,6 +1108,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
         where += f", {junctions.size + 1} exons, {length} nt"
     notes = "; ".join(f"{k}={v}" for k, v in (w.notes or {}).items())  # e.g. Xpresso's halflife_source
     shown = "" if (lo, hi) == (0, length) else f"; positions {lo}..{hi - 1} of {length} shown"
+    if pool > 1:
+        shown += f"; each column the strongest effect of {pool} positions"
     what = f"{w.feature_id} ({where})"
     if region_window_span(w) is not None:  # named by its 0-based span: say so
         what = f"the window {where} (ID {w.feature_id}: 0-based half-open)"
@@ -1096,24 +1120,31 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
                  loc="left", pad=3 + 11 * labels)
     last = axes[-1, 0]
     if with_indels:
+        indel_extent = (lo - 0.5, lo + indel_grid.shape[1] * pool - 0.5, 4.5, -0.5)
         indel_image = last.imshow(indel_grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
-                                  extent=(lo - 0.5, hi + end - 0.5, 4.5, -0.5))
+                                  extent=indel_extent)
         indel_image.set_gid("indels")
         if no_value.any():  # told apart from the reference's grey
             last.imshow(np.where(no_value, 1.0, np.nan), aspect="auto", cmap=mcolors.ListedColormap([NO_VALUE]),
-                        interpolation="nearest", extent=(lo - 0.5, hi + end - 0.5, 4.5, -0.5), gid="no_value")
+                        interpolation="nearest", extent=indel_extent, gid="no_value")
         if end:  # no base to delete after the last one: a blank cell, not the reference's grey
             last.add_patch(plt.Rectangle((length - 0.5, -0.5), 1, 1, facecolor="white", edgecolor="none",
                                          gid="end_no_deletion"))
         last.set_yticks(range(5), ["del", "+A", "+C", "+G", "+T"])
         last.set_ylabel("1-nt indel\n(+: inserted\nbefore the base)", fontsize=8)
     after = "; end: inserted after the last base" if end else ""
-    if hi - lo <= 240:  # the reference letters fit (smaller beyond 120)
+    if hi - lo <= 240:  # the reference letters fit (smaller beyond 120), the window index below them
         last.set_xticks(range(lo, hi + end), [seq[i] for i in range(lo, hi)] + ["end"] * end,
                         fontsize=7 if hi - lo <= 120 else 5, family="monospace")
         if end:  # wider than a column: upright
             last.get_xticklabels()[-1].set_rotation(90)
-        last.set_xlabel(f"reference base at each window index {lo}..{hi - 1} ({info.orientation}){after}")
+        step = 10 if hi - lo <= 120 else 20
+        index = last.secondary_xaxis("bottom")
+        index.set_xticks(range(-(-lo // step) * step, hi, step))
+        index.tick_params(axis="x", length=0, pad=14, labelsize=7, colors="#333333")
+        index.set_gid("window_index")
+        index.set_xlabel(f"reference base (above) and window index {lo}..{hi - 1}\n({info.orientation}, "
+                         f"0-based){after}")
     else:
         last.set_xlabel(f"window index ({info.orientation}, 0-based){after}")
     return fig

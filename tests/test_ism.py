@@ -233,6 +233,34 @@ def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
                                                f"or .parquet (the mutation-map figure is --plot FILE.png)")
 
 
+def test_the_mutation_map_keeps_strong_effects_where_columns_are_pooled(monkeypatch):
+    """More positions shown than MAX_ISM_COLUMNS: each column is the effect farthest from no effect
+    among its positions (a single strong one is not dropped), and the title says how many; short
+    windows carry the window index below the reference letters."""
+    require_weights("Framepool_combined_residual.h5")
+    from seqzoo import plots
+    table, win = seqzoo.ism("Framepool", EX / "genome.fa", gtf=EX / "annotation.gtf", feature="TX1")
+    table["mrl_fold_change"] = 0.0
+    spikes = {(13, "A"): 5.0, (14, "C"): -7.0, (41, "G"): 3.0}
+    for (i, alt), value in spikes.items():
+        table.loc[(table.window_index == i) & (table.alt == alt), "mrl_fold_change"] = value
+    monkeypatch.setattr(plots, "MAX_ISM_COLUMNS", 16)  # 60 positions -> 4 a column
+    fig = plots.ism_figure(table, win)
+    grid = np.ma.filled(next(a for a in fig.axes[0].get_images() if a.get_gid() == "ism").get_array(), np.nan)
+    assert grid.shape == (4, 15)
+    assert grid[0, 3] == 5.0 and grid[1, 3] == -7.0 and grid[2, 10] == 3.0  # positions 12..15 and 40..43
+    assert np.nansum(np.abs(grid)) == 15.0
+    assert "each column the strongest effect of 4 positions" in fig.axes[0].get_title(loc="left")
+    assert fig.axes[0].get_xlim() == (-0.5, 59.5)
+    grouped = plots._strongest_per_column(np.array([[1.0, -3.0, np.nan, 2.0, np.nan]]), 1.0, 2)
+    np.testing.assert_array_equal(grouped, [[-3.0, 2.0, np.nan]])
+    monkeypatch.undo()
+    fig = plots.ism_figure(table, win)
+    (index,) = [a for a in fig.axes[0].child_axes if a.get_gid() == "window_index"]
+    assert list(index.get_xticks()) == [0, 10, 20, 30, 40, 50]
+    assert index.get_xlabel().startswith("reference base (above) and window index 0..59")
+
+
 def test_the_mutation_map_shows_deletions_and_insertions_on_the_substitutions_scale():
     """With indels, the second heat map holds per window index the deletion of that base (row 0) and
     the insertion of A, C, G, T before it (rows 1-4), the table's values, on the substitutions'
