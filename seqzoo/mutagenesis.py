@@ -255,6 +255,12 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     if check_window is not None:
         check_window(window)
     seq, strand = window.seq, window.strand
+    other = [i for i, b in enumerate(seq.upper()) if b not in BASES]
+    if other:
+        log.warning("%s: %d of the window's %d positions hold no A/C/G/T base (%s at window index %d%s), which the "
+                    "model reads as unknown; their rows put each of A, C, G and T there (seqzoo score skips a VCF "
+                    "REF that is not A/C/G/T as non_acgt_allele)", window.feature_id, len(other), len(seq),
+                    seq[other[0]], other[0], ", ..." if len(other) > 1 else "")
     index, ref_bases, alt_bases = _snv_edits(seq)
     kinds = ["snv"] * len(index)
     edits = [(int(i), int(i) + 1, a) for i, a in zip(index, alt_bases)]

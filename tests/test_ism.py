@@ -185,6 +185,10 @@ def test_a_deletion_leaving_a_5utr_without_bases_is_nan_not_an_error(tmp_path, c
             assert list(zip(gone.kind, gone.window_index)) == [("deletion", len(utr) - 1)]
             assert gone.mrl_fold_change.isna().all() and "1 of the" in caplog.text and \
                 "leave no A/C/G/T base in the window" in caplog.text
+            n_warning = ("U2: 3 of the window's 4 positions hold no A/C/G/T base (N at window index 0, ...), which the "
+                         "model reads as unknown; their rows put each of A, C, G and T there (seqzoo score skips a "
+                         "VCF REF that is not A/C/G/T as non_acgt_allele)")
+            assert (n_warning in caplog.text) == (feature == "U2")
             rest = table[table.alt_mrl.notna()]
             alt = [utr[:i] + ("" if k == "deletion" else a) + utr[i + (k != "insertion"):]
                    for i, k, a in zip(rest.window_index, rest.kind, rest.alt)]
