@@ -313,9 +313,11 @@ class RunSummary:
 
     def line(self) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.skipped.items())) or "none"
+        outside = (f"; {self.outside_alleles} of them outside every window, listed as runs in the .outside.tsv, "
+                   f"the others in the .skipped.tsv" if self.outside_alleles else "")
         text = (f"records={self.records} alleles={self.alleles} rows={self.rows} "
                 f"scored_alleles={self.scored_alleles} skipped={self.skipped_alleles} "
-                f"(skipped by reason: {reasons})")
+                f"(skipped by reason: {reasons}{outside})")
         if self.duplicate_ids:
             text += (f" duplicate_ids={self.duplicate_ids} (e.g. "
                      f"{', '.join(self.duplicate_id_examples[:3])})")

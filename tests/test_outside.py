@@ -184,3 +184,16 @@ def test_runs_end_at_a_skipped_alt_also_across_chunks_and_resumes(data, tmp_path
         resumed = run(chunk.last_record, OutsideRun.from_row(note) if note else None)
         done = [r for c in whole[:k] for r in c.outside]
         assert spans(done + [r for c in resumed for r in c.outside]) == spans(r for c in whole for r in c.outside), k
+
+
+def test_summary_line_says_where_the_skipped_alleles_are_listed():
+    from collections import Counter
+
+    from seqzoo.accounting import RunSummary
+    s = RunSummary(records=5, alleles=5, rows=2, scored_alleles=2, skipped=Counter(not_in_5utr=2, ref_mismatch=1),
+                   outside_alleles=2)
+    assert s.line() == ("records=5 alleles=5 rows=2 scored_alleles=2 skipped=3 (skipped by reason: not_in_5utr=2, "
+                        "ref_mismatch=1; 2 of them outside every window, listed as runs in the .outside.tsv, the "
+                        "others in the .skipped.tsv)")
+    s.outside_alleles = 0
+    assert s.line().endswith("skipped=3 (skipped by reason: not_in_5utr=2, ref_mismatch=1)")
