@@ -3,7 +3,7 @@ effect scoring from FASTA + GTF + VCF.
 
 >>> import seqzoo
 >>> model = seqzoo.load_model("Framepool")          # weights resolved, converted, eval mode
->>> model.predict_sequences(["ACGTGCATG..."])       # {"mrl": (N,), "mrl_unscaled": (N,), ...}
+>>> model.predict_sequences(["ACGTGCATGC"])         # {"mrl": (N,), "mrl_unscaled": (N,), ...}
 >>> rows, summary, skipped = seqzoo.score_vcf("Framepool", "genome.fa", "variants.vcf", gtf="genes.gtf")
 
 The scoring API is :mod:`seqzoo.api`; models are described by :class:`seqzoo.spec.ModelSpec`

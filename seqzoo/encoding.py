@@ -1,8 +1,9 @@
 """One-hot encoding of DNA/RNA strings, shared by every model.
 
-Channels are A, C, G, T (U is read as T); lower case is read as upper case. ``N`` and any other
-character (IUPAC ambiguity codes, ``X``) become the row ``n_value`` in all four channels (0 for
-Framepool and Xpresso, 0.25 for APARENT2).
+Channels are A, C, G, T (U is read as T); lower case is read as upper case. ``N`` and the other
+letters of a nucleotide sequence (IUPAC ambiguity codes, ``X``) become the row ``n_value`` in all
+four channels (0 for Framepool and Xpresso, 0.25 for APARENT2). Anything else (digits, punctuation,
+spaces, other letters) is not a sequence: :func:`check_letters` refuses it.
 """
 from __future__ import annotations
 
@@ -25,6 +26,26 @@ def _table(n_value: float) -> np.ndarray:
 
 
 _TABLES: dict[float, np.ndarray] = {}
+
+#: the letters a nucleotide sequence may hold, either case: A, C, G, T, U, N, X and the IUPAC codes
+LETTERS = "ACGTUNXRYKMSWBDHV"
+_IS_LETTER = np.zeros(256, dtype=bool)
+_IS_LETTER[[ord(c) for c in LETTERS + LETTERS.lower()]] = True
+
+
+def check_letters(seqs: Sequence[str]) -> None:
+    """ValueError naming the first sequence (its index), position and character that is not a
+    nucleotide letter (:data:`LETTERS`, either case); one pass over all of them."""
+    text = "".join(seqs)
+    data = text.encode("ascii", errors="replace")  # a non-ASCII character becomes '?', refused below
+    bad = np.flatnonzero(~_IS_LETTER[np.frombuffer(data, dtype=np.uint8)])
+    if not bad.size:
+        return
+    ends = np.cumsum([len(s) for s in seqs])
+    i = int(np.searchsorted(ends, bad[0], side="right"))
+    j = int(bad[0] - (ends[i] - len(seqs[i])))
+    raise ValueError(f"sequence {i} holds {seqs[i][j]!r} at index {j} (0-based), which is not a nucleotide letter "
+                     f"(A, C, G, T, U, N, X or an IUPAC ambiguity code, either case)")
 
 
 def lookup_table(n_value: float = 0.0) -> np.ndarray:

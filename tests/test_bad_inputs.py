@@ -1102,3 +1102,23 @@ def test_gtf_features_past_their_contig_end(genome, tmp_path, capsys, caplog, mo
     assert (f"GTF file {partly}: 1 of its 2 {what} on FASTA contigs reach past the end of their contig (e.g. "
             f"{example}, 1-based, but FASTA contig chr1 has 3,000 nt): the GTF is probably for another assembly than "
             f"the FASTA (e.g. GRCh37 vs GRCh38); alleles in them are skipped as window_past_contig_end") in caplog.text
+
+
+def test_predict_sequences_refuses_characters_that_are_not_nucleotide_letters():
+    """Letters of a nucleotide sequence (A/C/G/T/U, N, X, IUPAC codes, either case) are read; anything
+    else is named (the sequence, index, character) instead of being read as N."""
+    import torch
+    from seqzoo.nets.framepool import Framepool
+    from seqzoo.nets.hal import HAL
+
+    torch.manual_seed(0)
+    framepool, hal = Framepool().eval(), HAL(np.random.default_rng(0).normal(size=(4096, 8)))
+    read_as_n = framepool.predict_sequences(["ACGTacguRYKMSWBDHVNXrykmn"])["mrl"]
+    np.testing.assert_allclose(read_as_n, framepool.predict_sequences(["ACGTACGTNNNNNNNNNNNNNNNNN"])["mrl"],
+                               atol=1e-6, rtol=0)
+    for model, seqs, i, j, ch in ((framepool, ["ACGT", "ACGTQQ!"], 1, 4, "Q"), (framepool, ["ACG T"], 0, 3, " "),
+                                  (framepool, ["ACGT", "", "ACé"], 2, 2, "é"), (hal, ["A" * 159 + "1"], 0, 159, "1")):
+        with pytest.raises(ValueError) as err:
+            model.predict_sequences(seqs)
+        assert str(err.value) == (f"sequence {i} holds {ch!r} at index {j} (0-based), which is not a nucleotide "
+                                  f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case)")

@@ -6,6 +6,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..encoding import check_letters
+
 
 class SequenceModel(torch.nn.Module):
     """Base class: subclasses implement ``predict_batch(seqs, **extra) -> dict[str, np.ndarray]``.
@@ -40,6 +42,7 @@ class SequenceModel(torch.nn.Module):
 
     def predict_sequences(self, seqs: Sequence[str], batch_size: int = 64, **extra) -> dict[str, np.ndarray]:
         seqs = [str(s) for s in seqs]
+        check_letters(seqs)
         n = len(seqs)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
