@@ -7,6 +7,7 @@ spaces, other letters) is not a sequence: :func:`check_letters` refuses it.
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
@@ -29,23 +30,31 @@ _TABLES: dict[float, np.ndarray] = {}
 
 #: the letters a nucleotide sequence may hold, either case: A, C, G, T, U, N, X and the IUPAC codes
 LETTERS = "ACGTUNXRYKMSWBDHV"
-_IS_LETTER = np.zeros(256, dtype=bool)
-_IS_LETTER[[ord(c) for c in LETTERS + LETTERS.lower()]] = True
+#: what a message says they are
+LETTERS_TEXT = "A, C, G, T, U, N, X or an IUPAC ambiguity code, either case"
+_NOT_LETTER = re.compile(f"[^{LETTERS}{LETTERS.lower()}]")
+#: byte -> whether it is one of :data:`LETTERS` (either case)
+IS_LETTER_BYTE = np.zeros(256, dtype=bool)
+IS_LETTER_BYTE[[ord(c) for c in LETTERS + LETTERS.lower()]] = True
+
+
+def first_non_letter(text: str) -> int:
+    """Index of the first character of ``text`` that is not one of :data:`LETTERS`, or -1."""
+    m = _NOT_LETTER.search(text)
+    return -1 if m is None else m.start()
 
 
 def check_letters(seqs: Sequence[str]) -> None:
     """ValueError naming the first sequence (its index), position and character that is not a
-    nucleotide letter (:data:`LETTERS`, either case); one pass over all of them."""
-    text = "".join(seqs)
-    data = text.encode("ascii", errors="replace")  # a non-ASCII character becomes '?', refused below
-    bad = np.flatnonzero(~_IS_LETTER[np.frombuffer(data, dtype=np.uint8)])
-    if not bad.size:
+    nucleotide letter (:data:`LETTERS`, either case); one scan over all of them."""
+    at = first_non_letter("".join(seqs))
+    if at < 0:
         return
     ends = np.cumsum([len(s) for s in seqs])
-    i = int(np.searchsorted(ends, bad[0], side="right"))
-    j = int(bad[0] - (ends[i] - len(seqs[i])))
+    i = int(np.searchsorted(ends, at, side="right"))
+    j = at - int(ends[i] - len(seqs[i]))
     raise ValueError(f"sequence {i} holds {seqs[i][j]!r} at index {j} (0-based), which is not a nucleotide letter "
-                     f"(A, C, G, T, U, N, X or an IUPAC ambiguity code, either case)")
+                     f"({LETTERS_TEXT})")
 
 
 def lookup_table(n_value: float = 0.0) -> np.ndarray:

@@ -1122,3 +1122,21 @@ def test_predict_sequences_refuses_characters_that_are_not_nucleotide_letters():
             model.predict_sequences(seqs)
         assert str(err.value) == (f"sequence {i} holds {ch!r} at index {j} (0-based), which is not a nucleotide "
                                   f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case)")
+
+
+@pytest.mark.parametrize("model", ["Framepool", "HAL"])
+def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_path, capsys, model):
+    """A window holding e.g. '*' is an error naming the FASTA, contig and 1-based position (it was
+    read as N before), on the per-allele path (Framepool's 5'UTR) and the block path (HAL's windows)."""
+    damaged = CHR1[:1050] + "*" + CHR1[1051:]
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": damaged})
+    gtf = write_gtf(tmp_path / "a.gtf", [
+        gtf_line("chr1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"), gtf_line("chr1", "CDS", 1061, 1300, "+", "TP", "GP"),
+        gtf_line("chr1", "exon", 1011, 1100, "+", "TP", "GP"), gtf_line("chr1", "exon", 1200, 1300, "+", "TP", "GP")])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1030, "v1", b(1030), "G")], {"chr1": 3000})
+    assert main(["windows", "--model", model, "--fasta", str(fasta), "--gtf", str(gtf), "--vcf", str(vcf), "-o",
+                 str(tmp_path / "o.tsv"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,051 (1-based) is not a nucleotide letter (A, "
+        f"C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome sequence; "
+        f"fix or replace it")

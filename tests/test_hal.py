@@ -118,16 +118,18 @@ def test_random_windows_match_the_reference_loop(table):
     path, w = table
     rng = np.random.default_rng(5)
     seqs = random_windows(rng, 60)
-    # N, IUPAC and other characters, lower case, U, a window without any full hexamer
+    # N, IUPAC codes, lower case, U, a window without any full hexamer
     seqs += random_windows(rng, 30, "ACGTACGTACGTNacgtRY")
     seqs += [s.lower() for s in random_windows(rng, 5)]
-    seqs += ["N" * 160, "ACGTN" * 32, "acgu" * 40, "ACG*T-" * 26 + "ACGT", "é" + "ACGT" * 39 + "ACG"]
+    seqs += ["N" * 160, "ACGTN" * 32, "acgu" * 40, "ACGXTN" * 26 + "ACGT", "Y" + "ACGT" * 39 + "ACG"]
     model = hal.from_npz(path)
     got = model.predict_sequences(seqs, batch_size=16)["score"]
     assert got.dtype == np.float64 and got.shape == (len(seqs),)
     want = np.array([reference_score(s, w) for s in seqs])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
     assert got[len(seqs) - 5] == 0.0  # all N
+    with pytest.raises(ValueError, match=r"^sequence 1 holds '\*' at index 3 \(0-based\), which is not a nucleotide"):
+        model.predict_sequences([seqs[0], "ACG*T-" * 26 + "ACGT"])  # (not a sequence: refused, not read as N)
     np.testing.assert_allclose(hal.from_npz(path, mode="averaged").predict_sequences(seqs)["score"],
                                [reference_averaged(s, w) for s in seqs], rtol=0, atol=1e-12)
     # the mode per call; batch size and order do not matter

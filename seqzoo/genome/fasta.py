@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from ..encoding import LETTERS_TEXT, first_non_letter
 from ..errors import SeqzooError
 from .textfile import GZIP_MAGIC
 
@@ -277,7 +278,8 @@ class Genome:
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Sequence of ``chrom`` over 0-based half-open [start, end), upper case, forward strand.
 
-        Raises GenomeError if the interval is outside the contig.
+        Raises GenomeError if the interval is outside the contig or holds a character that is not
+        a nucleotide letter (:data:`seqzoo.encoding.LETTERS`).
         """
         length = self.lengths.get(chrom)
         if length is None:
@@ -289,7 +291,13 @@ class Genome:
             raise GenomeError(f"{outside_contig(chrom, start, end, length)} of {self.path}")
         if start == end:
             return ""
-        return self._fetch(chrom, start, end)
+        seq = self._fetch(chrom, start, end)
+        at = first_non_letter(seq)
+        if at >= 0:
+            raise GenomeError(f"FASTA file {self.path}, contig {chrom}: {seq[at]!r} at position {start + at + 1:,} "
+                              f"(1-based) is not a nucleotide letter ({LETTERS_TEXT}): the file is damaged or not a "
+                              f"genome sequence; fix or replace it")
+        return seq
 
     @functools.cached_property
     def bases(self):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..encoding import COMPLEMENT_BYTE, reverse_complement, reverse_complements
+from ..encoding import COMPLEMENT_BYTE, IS_LETTER_BYTE, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
@@ -368,7 +368,8 @@ class AnchoredWindowRule:
 
     def _read_forward(self, ks: list[int]) -> None:
         """Put the forward windows of features ``ks`` into the reference cache, read per contig in one
-        gather (windows past a contig end and text that is not ASCII are left to :meth:`ref_forward`)."""
+        gather (windows past a contig end and text that is not nucleotide letters are left to
+        :meth:`ref_forward`)."""
         start, end, _, _ = self._window_arrays
         by_chrom: dict[str, list[int]] = {}
         for k in ks:
@@ -381,7 +382,7 @@ class AnchoredWindowRule:
                 continue
             lengths = end[idx] - start[idx]
             codes = self.genome.bases.codes(chrom, run_positions(start[idx], lengths))
-            if codes.size and int(codes.max()) >= 128:
+            if not IS_LETTER_BYTE[codes].all():  # (non-ASCII too) ref_forward's fetch names the position
                 continue
             text = codes.tobytes().decode("ascii")
             bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
