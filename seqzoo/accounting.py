@@ -311,10 +311,12 @@ class RunSummary:
             raise AssertionError(f"accounting broken: alleles={self.alleles} != scored {self.scored_alleles} "
                                  f"+ skipped {self.skipped_alleles}")
 
-    def line(self) -> str:
+    def line(self, outside_runs: bool = True) -> str:
+        """The run's counts in one line; ``outside_runs``: the alleles outside every window were
+        written as runs to the ``.outside.tsv`` (else as rows of the skip report), which it says."""
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.skipped.items())) or "none"
         outside = (f"; {self.outside_alleles} of them outside every window, listed as runs in the .outside.tsv, "
-                   f"the others in the .skipped.tsv" if self.outside_alleles else "")
+                   f"the others in the .skipped.tsv" if self.outside_alleles and outside_runs else "")
         text = (f"records={self.records} alleles={self.alleles} rows={self.rows} "
                 f"scored_alleles={self.scored_alleles} skipped={self.skipped_alleles} "
                 f"(skipped by reason: {reasons}{outside})")

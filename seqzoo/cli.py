@@ -284,7 +284,8 @@ def run(args) -> int:
             bar.close()
     if not args.quiet:
         summary = RunSummary.from_dict(result.summary)
-        print(f"seqzoo {args.command} {','.join(result.models)}: {summary.line()}", file=sys.stderr)
+        print(f"seqzoo {args.command} {','.join(result.models)}: "
+              f"{summary.line(outside_runs=args.report_outside == 'runs')}", file=sys.stderr)
         print(f"seqzoo: wrote {args.output}, {args.skipped or default_skip_path(args.output)}, "
               f"{default_outside_path(args.output)}, {default_summary_path(args.output)}", file=sys.stderr)
     return 0

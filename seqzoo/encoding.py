@@ -33,15 +33,16 @@ LETTERS = "ACGTUNXRYKMSWBDHV"
 #: what a message says they are
 LETTERS_TEXT = "A, C, G, T, U, N, X or an IUPAC ambiguity code, either case"
 _NOT_LETTER = re.compile(f"[^{LETTERS}{LETTERS.lower()}]")
-#: byte -> whether it is one of :data:`LETTERS` (either case)
-IS_LETTER_BYTE = np.zeros(256, dtype=bool)
-IS_LETTER_BYTE[[ord(c) for c in LETTERS + LETTERS.lower()]] = True
+#: the ASCII bytes of :data:`LETTERS`, either case (``bytes.translate(None, LETTER_BYTES)`` deletes them)
+LETTER_BYTES = (LETTERS + LETTERS.lower()).encode("ascii")
 
 
 def first_non_letter(text: str) -> int:
-    """Index of the first character of ``text`` that is not one of :data:`LETTERS`, or -1."""
-    m = _NOT_LETTER.search(text)
-    return -1 if m is None else m.start()
+    """Index of the first character of ``text`` that is not one of :data:`LETTERS`, or -1 (the letters
+    deleted from its bytes in one C pass, searched for only where something is left)."""
+    if not text.encode("ascii", errors="replace").translate(None, LETTER_BYTES):  # (non-ASCII: '?', kept)
+        return -1
+    return _NOT_LETTER.search(text).start()
 
 
 def check_letters(seqs: Sequence[str]) -> None:

@@ -1056,7 +1056,8 @@ def ism_figure(table, window, score: str | None = None, max_positions: int = 400
     if pool > 1:
         grid = _strongest_per_column(grid, centre_value, pool)
         indel_grid = _strongest_per_column(indel_grid, centre_value, pool)
-        no_value = _strongest_per_column(np.where(no_value, 1.0, np.nan), 0.0, pool) == 1.0
+        # "not scored" only where no position of the column has a value (else its strongest shows)
+        no_value = (_strongest_per_column(np.where(no_value, 1.0, np.nan), 0.0, pool) == 1.0) & np.isnan(indel_grid)
     fig, axes = plt.subplots(2 if with_indels else 1, 1, figsize=(min(18, 5 + (hi - lo) * 0.06), 4.2
                              + (2.0 if with_indels else 0)), squeeze=False, sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [4, 5] if with_indels else [1]})

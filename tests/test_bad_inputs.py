@@ -839,8 +839,8 @@ def test_gtf_whose_contigs_match_no_fasta_contig_is_an_error(genes, tmp_path, ca
         f"seqzoo: error: GTF file {refseq}: none of its contigs matches a contig of FASTA file {genes['fasta']} (GTF: "
         f"NC_000001.11, NC_000002.12, NC_000003.12, ... (4 in all); FASTA: 1; chr prefix, chrM/MT and case tried), so "
         f"no feature could be scored. The GTF is for another assembly or names contigs another way: give "
-        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the GTF was "
-        f"made for.")
+        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's; chrom_alias= in Python), or "
+        f"the FASTA the GTF was made for.")
     assert not (tmp_path / "o.tsv").exists()
     # the fix: an alias file; contigs it does not map stay a warning each, and the run goes on
     alias = tmp_path / "alias.txt"
@@ -1039,38 +1039,35 @@ def test_vcf_whose_header_contigs_match_no_fasta_contig_stops_before_any_output(
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == (
         f"seqzoo: error: VCF file {vcf}: none of the contigs its header declares matches a contig of FASTA file "
-        f"{genome / 'g.fa'} (VCF: NC_000001.11, NC_012920.1; FASTA: chr1, chrM; chr prefix, chrM/MT and case "
-        f"tried), so no variant could be scored. The VCF is for another assembly or names contigs another way: give "
-        f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the VCF was "
-        f"called on.")
+        f"{genome / 'g.fa'} (VCF header: NC_000001.11, NC_012920.1; its first record: NC_000001.11; FASTA: chr1, "
+        f"chrM; chr prefix, chrM/MT and case tried), so no variant could be scored. The VCF is for another assembly "
+        f"or names contigs another way: give --chrom-alias FILE (a UCSC chromAlias file mapping its names onto the "
+        f"FASTA's; chrom_alias= in Python), or the FASTA the VCF was called on.")
     assert not list(tmp_path.glob("o.tsv*"))  # before any output is opened
+    # a header written another way than the records (here: the first record's contig is the FASTA's) is let through
+    renamed = write_vcf(tmp_path / "renamed.vcf", [("chr1", 1030, "v1", b(1030), "G")], {"NC_000001.11": 248956422})
+    assert main(argv[:-5] + ["--vcf", str(renamed), "-o", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out, sep="\t")) == 1
 
 
-def test_vcf_none_of_whose_alleles_is_on_a_fasta_contig_warns_at_the_end(genome, tmp_path, caplog):
-    # the header declares chr1 (a FASTA contig), the records use other names: known once all are read
-    records = [("NC_000001.11", 1021, "v1", b(1021), "G"), ("NC_000001.11", 1022, "v2", b(1022), "<DEL>"),
-               ("NC_012920.1", 120, "v3", CHRM[119], "A")]
+def test_unmatched_vcf_contig_warning_names_the_alias_fix(genome, tmp_path, caplog):
+    records = [("NC_000001.11", 1021, "v1", b(1021), "G"), ("chr1", 1030, "v2", b(1030), "G")]
     rows, skipped, summary = run_windows(genome, records, tmp_path)
-    assert len(rows) == 0 and summary["skipped_by_reason"] == {"contig_not_in_fasta": 2, "symbolic_alt": 1}
-    assert (f"VCF file {tmp_path / 'v.vcf'}: no allele is on a FASTA contig (2 on contigs the FASTA lacks: "
-            f"NC_000001.11, NC_012920.1), so nothing was scored. The VCF is for another assembly or names contigs "
-            f"another way: give --chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the "
-            f"FASTA the VCF was called on.") in caplog.text
+    assert summary["skipped_by_reason"] == {"contig_not_in_fasta": 1} and len(rows) == 1
     assert ("VCF contig 'NC_000001.11' matches no FASTA contig (chr prefix, chrM/MT and case tried); its entries are "
-            "not scored (if the FASTA names it another way, give --chrom-alias FILE)") in caplog.text
-    caplog.clear()  # one allele on a FASTA contig: no such warning
-    run_windows(genome, records + [("chr1", 1030, "v4", b(1030), "G")], tmp_path)
-    assert "no allele is on a FASTA contig" not in caplog.text
+            "not scored (if the FASTA names it another way, give --chrom-alias FILE (a UCSC chromAlias file mapping "
+            "its names onto the FASTA's; chrom_alias= in Python))") in caplog.text
 
 
 def test_alleles_past_their_contig_end_warn_of_another_assembly(genome, tmp_path, caplog):
     records = [("chr1", 3500, "v1", "A", "G"), ("chr1", 4000, "v2", "C", "T"), ("chr1", 1030, "v3", b(1030), "G")]
     rows, skipped, summary = run_windows(genome, records, tmp_path)
     assert summary["skipped_by_reason"] == {"beyond_contig_end": 2}
-    assert (f"VCF file {tmp_path / 'v.vcf'}: 2 alleles lie past the end of their FASTA contig (skipped as "
-            f"beyond_contig_end). A VCF called on the FASTA's assembly has none: the VCF and the FASTA are probably "
-            f"different assemblies (e.g. GRCh37 vs GRCh38). Use the FASTA the VCF was called on, or lift the VCF "
-            f"over.") in caplog.text
+    assert (f"VCF file {tmp_path / 'v.vcf'}: 2 alleles are outside their FASTA contig, skipped as beyond_contig_end "
+            f"(the skip report gives each position). A VCF called on the FASTA's assembly has none past a contig's end "
+            f"(POS 0, a telomere, is another matter): if the skip report shows such positions, the VCF and the FASTA "
+            f"are probably different assemblies (e.g. GRCh37 vs GRCh38); use the FASTA the VCF was called on, or lift "
+            f"the VCF over.") in caplog.text
 
 
 @pytest.mark.parametrize("model,what,example", [("Framepool", "5'UTRs", "TP ends at chr1:4,060"),
@@ -1081,7 +1078,8 @@ def test_gtf_features_past_their_contig_end(genome, tmp_path, capsys, caplog, mo
     def gtf(name, shift_mt):
         return write_gtf(tmp_path / name, [
             gtf_line("chr1", "five_prime_utr", 4011, 4060, "+", "TP", "GP"),
-            gtf_line("chr1", "exon", 4011, 4100, "+", "TP", "GP"), gtf_line("chr1", "exon", 4200, 4300, "+", "TP", "GP"),
+            gtf_line("chr1", "exon", 4011, 4100, "+", "TP", "GP"),
+            gtf_line("chr1", "exon", 4200, 4300, "+", "TP", "GP"),
             gtf_line("chr1", "CDS", 4061, 4300, "+", "TP", "GP"), gtf_line("chr1", "gene", 4011, 4300, "+", "TP", "GP"),
             *[gtf_line("chrM", kind, lo + shift_mt, hi + shift_mt, "+", "TMT", "GMT") for kind, lo, hi in (
                 ("five_prime_utr", 101, 150), ("exon", 101, 180), ("exon", 250, 300), ("CDS", 151, 300),
@@ -1094,14 +1092,15 @@ def test_gtf_features_past_their_contig_end(genome, tmp_path, capsys, caplog, mo
     assert capsys.readouterr().err.strip() == (
         f"seqzoo: error: GTF file {wrong}: 2 of its 2 {what} on FASTA contigs reach past the end of their contig (e.g. "
         f"{example}, 1-based, but FASTA contig chr1 has 3,000 nt), so none could be scored. The GTF is for another "
-        f"assembly than the FASTA (e.g. GRCh37 vs GRCh38): give the GTF made for the FASTA's assembly, or the FASTA "
-        f"the GTF was made for.")
+        f"assembly than the FASTA (e.g. GRCh37 vs GRCh38), or the FASTA is truncated: give the GTF made for the "
+        f"FASTA's assembly, or the FASTA the GTF was made for.")
     assert not (tmp_path / "o.tsv").exists()
     partly = gtf("partly.gtf", 0)
     assert main(argv + [str(partly)]) == 0
     assert (f"GTF file {partly}: 1 of its 2 {what} on FASTA contigs reach past the end of their contig (e.g. "
             f"{example}, 1-based, but FASTA contig chr1 has 3,000 nt): the GTF is probably for another assembly than "
-            f"the FASTA (e.g. GRCh37 vs GRCh38); alleles in them are skipped as window_past_contig_end") in caplog.text
+            f"the FASTA (e.g. GRCh37 vs GRCh38), or the FASTA is truncated; alleles whose windows reach past a "
+            f"contig's end are skipped as window_past_contig_end") in caplog.text
 
 
 def test_predict_sequences_refuses_characters_that_are_not_nucleotide_letters():
@@ -1125,18 +1124,34 @@ def test_predict_sequences_refuses_characters_that_are_not_nucleotide_letters():
 
 
 @pytest.mark.parametrize("model", ["Framepool", "HAL"])
-def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_path, capsys, model):
+def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_path, capsys, monkeypatch, model):
     """A window holding e.g. '*' is an error naming the FASTA, contig and 1-based position (it was
-    read as N before), on the per-allele path (Framepool's 5'UTR) and the block path (HAL's windows)."""
+    read as N before), on the per-allele path (Framepool's 5'UTR, ``windows``) and the block path
+    (HAL's windows read in one gather by ``score``, which leaves such text to the per-window read)."""
+    from seqzoo.windows.fixed import AnchoredWindowRule
+    gathers = []
+    real = AnchoredWindowRule._read_forward
+    monkeypatch.setattr(AnchoredWindowRule, "_read_forward",
+                        lambda self, ks: gathers.append(list(ks)) or real(self, ks))
     damaged = CHR1[:1050] + "*" + CHR1[1051:]
     fasta = write_fasta(tmp_path / "g.fa", {"chr1": damaged})
     gtf = write_gtf(tmp_path / "a.gtf", [
-        gtf_line("chr1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"), gtf_line("chr1", "CDS", 1061, 1300, "+", "TP", "GP"),
-        gtf_line("chr1", "exon", 1011, 1100, "+", "TP", "GP"), gtf_line("chr1", "exon", 1200, 1300, "+", "TP", "GP")])
-    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1030, "v1", b(1030), "G")], {"chr1": 3000})
-    assert main(["windows", "--model", model, "--fasta", str(fasta), "--gtf", str(gtf), "--vcf", str(vcf), "-o",
-                 str(tmp_path / "o.tsv"), "--quiet"]) == 2
+        gtf_line("chr1", "five_prime_utr", 1011, 1060, "+", "TP", "GP"),
+        gtf_line("chr1", "CDS", 1061, 1300, "+", "TP", "GP"),
+        gtf_line("chr1", "exon", 1011, 1100, "+", "TP", "GP"), gtf_line("chr1", "exon", 1200, 1300, "+", "TP", "GP"),
+        gtf_line("chr1", "exon", 1311, 1400, "+", "TQ", "GQ"), gtf_line("chr1", "exon", 1500, 1600, "+", "TQ", "GQ")])
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1030, "v1", b(1030), "G"), ("chr1", 1350, "v2", b(1350), "G")],
+                    {"chr1": 3000})
+    argv = ["--fasta", str(fasta), "--gtf", str(gtf), "--vcf", str(vcf), "-o", str(tmp_path / "o.tsv"), "--quiet"]
+    if model == "HAL":
+        table = tmp_path / "hal.npz"
+        np.savez(table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
+        argv = ["score", "--model", "HAL", "--weights", str(table)] + argv
+    else:
+        argv = ["windows", "--model", "Framepool"] + argv
+    assert main(argv) == 2
+    assert bool(gathers) == (model == "HAL")
     assert capsys.readouterr().err.strip() == (
-        f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,051 (1-based) is not a nucleotide letter (A, "
-        f"C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome sequence; "
-        f"fix or replace it")
+        f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,051 (1-based) is not a nucleotide "
+        f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome "
+        f"sequence; fix or replace it")

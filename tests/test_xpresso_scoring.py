@@ -120,9 +120,10 @@ def test_no_halflife_file_is_a_warning(genome, tmp_path, caplog):
     argv = ["windows", "--model", "Xpresso/human_median", "--fasta", str(genome / "g.fa"), "--gtf",
             str(genome / "a.gtf"), "--vcf", str(genome / "v.vcf"), "-o", str(tmp_path / "w.tsv")]
     assert main(argv) == 0
-    assert ("Xpresso: no half-life file (--halflife-file), so every window's six mRNA half-life features are zeros "
-            "(the Kipoi wrapper's default: average features after the paper's standardisation; rows say "
-            "halflife_source=zeros). Give a TSV of gene_id and the six features for gene-specific inputs.") in caplog.text
+    assert ("Xpresso: no half-life file (--halflife-file; halflife_file= in Python), so every window's six mRNA "
+            "half-life features are zeros (the Kipoi wrapper's default: average features after the paper's "
+            "standardisation; rows say halflife_source=zeros). Give a TSV of gene_id and the six features for "
+            "gene-specific inputs.") in caplog.text
     assert set(pd.read_csv(tmp_path / "w.tsv", sep="\t").halflife_source) == {"zeros"}
     caplog.clear()
     assert main(argv) == 0

@@ -1,16 +1,15 @@
 """Noticing a VCF of another assembly or naming convention than the FASTA, which would otherwise look
-like a run that "works": from the VCF header's contigs (none a FASTA contig: an error before any
-record is read; other lengths: a warning), and at the end of a run from its skips (REF mismatches
-above a plausible rate, alleles past a contig's end, no allele on a FASTA contig: warnings)."""
+like a run that "works": from the VCF header's contigs (none a FASTA contig, nor the first record's:
+an error before any output is opened; other lengths: a warning), and from the run's skips (REF
+mismatches above a plausible rate, alleles outside their contig: warnings)."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
 from .fasta import Genome
-from .gtf import ContigMismatchError
-from .names import ContigNames, some_names
-from .vcf import header_contigs
+from .names import ALIAS_FIX, ContigMismatchError, ContigNames, some_names
+from .vcf import first_record_contig, header_contigs
 
 log = logging.getLogger("seqzoo.scoring")
 
@@ -23,20 +22,22 @@ IMPLAUSIBLE_RATE = 0.10
 
 
 def check_vcf_contigs(vcf_file, names: ContigNames) -> None:
-    """:class:`~seqzoo.genome.gtf.ContigMismatchError` when the VCF header declares contigs
-    (``##contig`` lines) and none is a FASTA contig: its records could only be skipped as
-    contig_not_in_fasta (called before any output is opened)."""
+    """:class:`~seqzoo.genome.names.ContigMismatchError` when the VCF header declares contigs
+    (``##contig`` lines), none is a FASTA contig and neither is the first record's (a header written
+    another way than the records is let through): its records could only be skipped as
+    contig_not_in_fasta. Called before any output is opened."""
     if not Path(vcf_file).is_file():
         return  # reading the VCF says so
     declared = list(header_contigs(vcf_file))
-    if declared and not any(names.resolve(name, "VCF header", report=False) for name in declared):
-        fasta = f"FASTA file {names.fasta}" if names.fasta else "the FASTA"
+    if not declared or any(names.resolve(name, "VCF header", report=False) for name in declared):
+        return
+    first = first_record_contig(vcf_file)
+    if first is None or names.resolve(first, "VCF", report=False) is None:
         raise ContigMismatchError(
-            f"VCF file {vcf_file}: none of the contigs its header declares matches a contig of {fasta} (VCF: "
-            f"{some_names(declared)}; FASTA: {some_names(names.fasta_order)}; {names.rules_tried()}), so no "
-            f"variant could be scored. The VCF is for another assembly or names contigs another way: give "
-            f"--chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the VCF "
-            f"was called on.")
+            f"VCF file {vcf_file}: none of the contigs its header declares matches a contig of {names.fasta_label()}"
+            f" (VCF header: {some_names(declared)}; its first record: {first or 'none'}; FASTA: "
+            f"{some_names(names.fasta_order)}; {names.rules_tried()}), so no variant could be scored. The VCF is for "
+            f"another assembly or names contigs another way: {ALIAS_FIX}, or the FASTA the VCF was called on.")
 
 
 def warn_if_other_assembly(vcf_file, genome: Genome, names: ContigNames) -> None:
@@ -59,9 +60,7 @@ class RefMismatchMonitor:
     """Counts REF checks and mismatches into the run summary and warns, once, when the mismatch rate
     is implausible for a VCF on the FASTA's assembly (> 10% of at least 20 checked alleles): a
     matching VCF has (almost) none, a VCF of another assembly with the same contig names mostly.
-    At the end (:meth:`finish`) it also warns about alleles past a contig's end and about a VCF none
-    of whose alleles is on a FASTA contig (one without ``##contig`` lines: see
-    :func:`check_vcf_contigs`)."""
+    At the end (:meth:`finish`) it also warns about alleles outside their contig."""
 
     def __init__(self, vcf_file):
         self.vcf_file = vcf_file
@@ -79,22 +78,16 @@ class RefMismatchMonitor:
 
     def finish(self, summary) -> None:
         """The end of a run (or of a shard): the mismatch rate judged on every check, and a warning
-        where alleles lie past the end of their contig or none is on a FASTA contig."""
+        where alleles lie outside their contig."""
         self.judge(summary)
-        past = summary.skipped.get("beyond_contig_end", 0)
-        if past:
-            log.warning("VCF file %s: %d allele%s lie%s past the end of %s FASTA contig (skipped as "
-                        "beyond_contig_end). A VCF called on the FASTA's assembly has none: the VCF and the FASTA "
-                        "are probably different assemblies (e.g. GRCh37 vs GRCh38). Use the FASTA the VCF was "
-                        "called on, or lift the VCF over.", self.vcf_file, past, "" if past == 1 else "s",
-                        "s" if past == 1 else "", "its" if past == 1 else "their")
-        unmatched = summary.skipped.get("contig_not_in_fasta", 0)
-        if unmatched and not summary.ref_checked and not past:  # no allele was placed on the FASTA
-            contigs = sorted(summary.unmatched_contigs.get("VCF", ()))
-            log.warning("VCF file %s: no allele is on a FASTA contig (%d on contigs the FASTA lacks: %s), so nothing "
-                        "was scored. The VCF is for another assembly or names contigs another way: give --chrom-alias "
-                        "FILE (a UCSC chromAlias file mapping its names onto the FASTA's), or the FASTA the VCF was "
-                        "called on.", self.vcf_file, unmatched, some_names(contigs) or "see the skip report")
+        outside = summary.skipped.get("beyond_contig_end", 0)
+        if outside:
+            log.warning("VCF file %s: %d allele%s outside %s FASTA contig, skipped as beyond_contig_end (the skip "
+                        "report gives each position). A VCF called on the FASTA's assembly has none past a contig's "
+                        "end (POS 0, a telomere, is another matter): if the skip report shows such positions, the "
+                        "VCF and the FASTA are probably different assemblies (e.g. GRCh37 vs GRCh38); use the FASTA "
+                        "the VCF was called on, or lift the VCF over.", self.vcf_file, outside,
+                        " is" if outside == 1 else "s are", "its" if outside == 1 else "their")
 
     def judge(self, summary) -> None:
         checked, bad = summary.ref_checked, summary.ref_mismatches

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .fasta import GenomeError
-from .names import ContigNames, some_names
+from .names import ALIAS_FIX, ContigMismatchError, ContigNames, some_names
 from .textfile import open_text
 
 log = logging.getLogger("seqzoo.genome")
@@ -119,12 +119,6 @@ def gtf_attributes(text: str, keys: Sequence[str]) -> dict[str, str]:
     return dict(_ATTR.findall(text, 0, closing + 1 if closing >= 0 else len(text)))
 
 
-class ContigMismatchError(GenomeError):
-    """An annotation (or a VCF header) none of whose contigs is a FASTA contig: another assembly or
-    naming convention (fatal even for ``--model all``, which otherwise leaves out a model the GTF
-    cannot serve)."""
-
-
 def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> dict[str, str | None]:
     """{GTF contig: FASTA contig, or None} for the contigs of the features read.
 
@@ -135,12 +129,11 @@ def map_contigs(path: Path, names: ContigNames, gtf_chroms: Iterable[str]) -> di
     chroms = list(dict.fromkeys(gtf_chroms))
     found = {c: names.resolve(c, "GTF", report=False) for c in chroms}
     if chroms and not any(found.values()):
-        fasta = f"FASTA file {names.fasta}" if names.fasta else "the FASTA"
         raise ContigMismatchError(
-            f"GTF file {path}: none of its contigs matches a contig of {fasta} (GTF: {some_names(chroms)}; FASTA: "
-            f"{some_names(names.fasta_order)}; {names.rules_tried()}), so no feature could be scored. The GTF is for "
-            f"another assembly or names contigs another way: give --chrom-alias FILE (a UCSC chromAlias file "
-            f"mapping its names onto the FASTA's), or the FASTA the GTF was made for.")
+            f"GTF file {path}: none of its contigs matches a contig of {names.fasta_label()} (GTF: "
+            f"{some_names(chroms)}; FASTA: {some_names(names.fasta_order)}; {names.rules_tried()}), so no feature "
+            f"could be scored. The GTF is for another assembly or names contigs another way: {ALIAS_FIX}, or the FASTA "
+            f"the GTF was made for.")
     for chrom in chroms:
         names.resolve(chrom, "GTF")  # unmatched ones (and matches by case only) reported once, by name
     return found
@@ -150,7 +143,8 @@ def check_contig_ends(path: Path, names: ContigNames, extents: Sequence[tuple[st
     """Features that reach past the end of their FASTA contig (``extents``: (id, FASTA contig, end:
     0-based exclusive = 1-based last base) of each ``what``, e.g. "genes"), which no GTF of the
     FASTA's assembly has: :class:`ContigMismatchError` when all do (nothing could be scored), else a
-    warning naming how many and the first (alleles in them are skipped as window_past_contig_end)."""
+    warning naming how many and the first (alleles whose windows reach past the end are skipped as
+    window_past_contig_end)."""
     lengths = names.lengths
     past = [(fid, chrom, end) for fid, chrom, end in extents if chrom in lengths and end > lengths[chrom]]
     if not past:
@@ -161,10 +155,11 @@ def check_contig_ends(path: Path, names: ContigNames, extents: Sequence[tuple[st
             f"{lengths[chrom]:,} nt)")
     if len(past) == len(extents):
         raise ContigMismatchError(f"{text}, so none could be scored. The GTF is for another assembly than the FASTA "
-                                  f"(e.g. GRCh37 vs GRCh38): give the GTF made for the FASTA's assembly, or the "
-                                  f"FASTA the GTF was made for.")
-    log.warning("%s: the GTF is probably for another assembly than the FASTA (e.g. GRCh37 vs GRCh38); alleles in "
-                "them are skipped as window_past_contig_end", text)
+                                  f"(e.g. GRCh37 vs GRCh38), or the FASTA is truncated: give the GTF made for the "
+                                  f"FASTA's assembly, or the FASTA the GTF was made for.")
+    log.warning("%s: the GTF is probably for another assembly than the FASTA (e.g. GRCh37 vs GRCh38), or the FASTA is "
+                "truncated; alleles whose windows reach past a contig's end are skipped as window_past_contig_end",
+                text)
 
 
 def feature_id(path: Path, line_no: int, fields: list[str], attrs: dict, key: str) -> str:

@@ -132,6 +132,17 @@ def read_chrom_alias(path: str | os.PathLike) -> ChromAlias:
 
 
 # -- the map ------------------------------------------------------------------------------------
+#: what to do about another file's contig names that are not the FASTA's (messages end with it)
+ALIAS_FIX = ("give --chrom-alias FILE (a UCSC chromAlias file mapping its names onto the FASTA's; chrom_alias= in "
+             "Python)")
+
+
+class ContigMismatchError(GenomeError):
+    """A GTF (or a VCF header) none of whose contigs is a FASTA contig: another assembly or naming
+    convention (fatal even for ``--model all``, which otherwise leaves out a model the GTF cannot
+    serve); also a GTF all of whose features lie past their contig's end."""
+
+
 def some_names(names: list[str], k: int = 3) -> str:
     """The first ``k`` of ``names`` for a message, and how many there are in all when more."""
     shown = ", ".join(names[:k])
@@ -142,9 +153,10 @@ class ContigNames:
     """Maps contig names of other files onto the FASTA's names.
 
     ``fasta_names``: the FASTA's contig names, or its {name: length}. ``aliases``: None, a UCSC
-    chromAlias file path or a :class:`ChromAlias`. ``fasta``: the FASTA's path, for messages. ``resolve(name, source)`` returns the FASTA name or None; each unmatched
-    (source, name) pair is logged once and kept in :attr:`unmatched` for the run summary; a name
-    matched only by ignoring case is logged once.
+    chromAlias file path or a :class:`ChromAlias`. ``fasta``: the FASTA's path, for messages.
+    ``resolve(name, source)`` returns the FASTA name or None; each unmatched (source, name) pair is
+    logged once and kept in :attr:`unmatched` for the run summary; a name matched only by ignoring
+    case is logged once.
     """
 
     def __init__(self, fasta_names, aliases=None, fasta=None):
@@ -166,6 +178,10 @@ class ContigNames:
     @property
     def alias_file(self) -> Path | None:
         return self.aliases.path if self.aliases is not None else None
+
+    def fasta_label(self) -> str:
+        """The FASTA as messages name it: ``FASTA file <path>``, or ``the FASTA``."""
+        return f"FASTA file {self.fasta}" if self.fasta else "the FASTA"
 
     def rules_tried(self) -> str:
         """What is tried for every name, for messages."""
@@ -238,7 +254,7 @@ class ContigNames:
             self.unmatched[source].add(name)
             log.warning("%s contig '%s' matches no FASTA contig (%s); its entries are not scored%s", source, name,
                         self.tried(name), "" if self.aliases is not None else
-                        " (if the FASTA names it another way, give --chrom-alias FILE)")
+                        f" (if the FASTA names it another way, {ALIAS_FIX})")
         elif how == "case" and name not in self._case_warned:
             self._case_warned.add(name)
             log.warning("%s contig '%s' is taken as FASTA contig '%s' (the names differ in case only)", source, name,

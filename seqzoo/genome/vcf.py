@@ -106,6 +106,21 @@ def header_lines(path: str | os.PathLike) -> list[str]:
     return lines
 
 
+def first_record_contig(path: str | os.PathLike) -> str | None:
+    """CHROM of the first record of a (plain or gzipped) VCF, or None (no record, or unreadable:
+    reading the VCF says why)."""
+    import zlib
+
+    try:
+        with open_text(path, "rb") as fh:
+            for line in fh:
+                if not line.startswith(b"#") and line.strip():
+                    return line.split(b"\t", 1)[0].decode(errors="replace").strip()
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
 _CONTIG_LINE = re.compile(r"^##contig=<(.*)>$")
 _ID = re.compile(r"(?:^|,)ID=([^,>]+)")
 _LENGTH = re.compile(r"(?:^|,)length=(\d+)")

@@ -122,9 +122,10 @@ def _warn_no_file() -> None:
     if "no file" in _WARNED:
         return
     _WARNED.add("no file")
-    log.warning("Xpresso: no half-life file (--halflife-file), so every window's six mRNA half-life features are "
-                "zeros (the Kipoi wrapper's default: average features after the paper's standardisation; rows say "
-                "halflife_source=zeros). Give a TSV of gene_id and the six features for gene-specific inputs.")
+    log.warning("Xpresso: no half-life file (--halflife-file; halflife_file= in Python), so every window's six mRNA "
+                "half-life features are zeros (the Kipoi wrapper's default: average features after the paper's "
+                "standardisation; rows say halflife_source=zeros). Give a TSV of gene_id and the six features for "
+                "gene-specific inputs.")
 
 
 def _warn_missing_genes(path, table: dict, genes: list[str]) -> None:
