@@ -1055,8 +1055,8 @@ def test_unmatched_vcf_contig_warning_names_the_alias_fix(genome, tmp_path, capl
     rows, skipped, summary = run_windows(genome, records, tmp_path)
     assert summary["skipped_by_reason"] == {"contig_not_in_fasta": 1} and len(rows) == 1
     assert ("VCF contig 'NC_000001.11' matches no FASTA contig (chr prefix, chrM/MT and case tried); its entries are "
-            "not scored (if the FASTA names it another way, give --chrom-alias FILE (a UCSC chromAlias file mapping "
-            "its names onto the FASTA's; chrom_alias= in Python))") in caplog.text
+            "not scored; if the FASTA names it another way, give --chrom-alias FILE (a UCSC chromAlias file mapping "
+            "its names onto the FASTA's; chrom_alias= in Python)") in caplog.text
 
 
 def test_alleles_past_their_contig_end_warn_of_another_assembly(genome, tmp_path, caplog):

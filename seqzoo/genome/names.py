@@ -254,7 +254,7 @@ class ContigNames:
             self.unmatched[source].add(name)
             log.warning("%s contig '%s' matches no FASTA contig (%s); its entries are not scored%s", source, name,
                         self.tried(name), "" if self.aliases is not None else
-                        f" (if the FASTA names it another way, {ALIAS_FIX})")
+                        f"; if the FASTA names it another way, {ALIAS_FIX}")
         elif how == "case" and name not in self._case_warned:
             self._case_warned.add(name)
             log.warning("%s contig '%s' is taken as FASTA contig '%s' (the names differ in case only)", source, name,
