@@ -311,9 +311,10 @@ class RunSummary:
             raise AssertionError(f"accounting broken: alleles={self.alleles} != scored {self.scored_alleles} "
                                  f"+ skipped {self.skipped_alleles}")
 
-    def line(self, outside_runs: bool = True) -> str:
+    def line(self, outside_runs: bool = False) -> str:
         """The run's counts in one line; ``outside_runs``: the alleles outside every window were
-        written as runs to the ``.outside.tsv`` (else as rows of the skip report), which it says."""
+        written as runs to an ``.outside.tsv`` (``seqzoo score``'s default, ``seqzoo merge``), which it
+        then says."""
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.skipped.items())) or "none"
         outside = (f"; {self.outside_alleles} of them outside every window, listed as runs in the .outside.tsv, "
                    f"the others in the .skipped.tsv" if self.outside_alleles and outside_runs else "")

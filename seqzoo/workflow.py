@@ -441,7 +441,7 @@ def run(args) -> int:
         summary = merge(args.manifest, args.parts, models, args.vcf, args.output, args.vcf_output, args.skipped,
                         args.summary, command_line=getattr(args, "command_line", None), out_outside=args.outside)
     if not args.quiet:
-        print(f"seqzoo merge {','.join(models)}: {summary.line()}", file=sys.stderr)
+        print(f"seqzoo merge {','.join(models)}: {summary.line(outside_runs=True)}", file=sys.stderr)
     return 0
 
 

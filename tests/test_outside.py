@@ -192,10 +192,10 @@ def test_summary_line_says_where_the_skipped_alleles_are_listed():
     from seqzoo.accounting import RunSummary
     s = RunSummary(records=5, alleles=5, rows=2, scored_alleles=2, skipped=Counter(not_in_5utr=2, ref_mismatch=1),
                    outside_alleles=2)
-    assert s.line() == ("records=5 alleles=5 rows=2 scored_alleles=2 skipped=3 (skipped by reason: not_in_5utr=2, "
-                        "ref_mismatch=1; 2 of them outside every window, listed as runs in the .outside.tsv, the "
-                        "others in the .skipped.tsv)")
-    # --report-outside rows: they are rows of the skip report, not runs
-    assert s.line(outside_runs=False).endswith("skipped=3 (skipped by reason: not_in_5utr=2, ref_mismatch=1)")
-    s.outside_alleles = 0
+    assert s.line(outside_runs=True) == (
+        "records=5 alleles=5 rows=2 scored_alleles=2 skipped=3 (skipped by reason: not_in_5utr=2, ref_mismatch=1; 2 of "
+        "them outside every window, listed as runs in the .outside.tsv, the others in the .skipped.tsv)")
+    # --report-outside rows, the Kipoi dataloader: they are rows of the skip report, not runs
     assert s.line().endswith("skipped=3 (skipped by reason: not_in_5utr=2, ref_mismatch=1)")
+    s.outside_alleles = 0
+    assert s.line(outside_runs=True).endswith("skipped=3 (skipped by reason: not_in_5utr=2, ref_mismatch=1)")

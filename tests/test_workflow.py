@@ -234,6 +234,35 @@ def test_snakemake_workflow_equals_single_run(data, tmp_path):
     merged = {"parquet": out / "merged.parquet", "vcf": out / "merged.vcf.gz", "skipped": out / "merged.skipped.tsv",
               "summary": out / "merged.summary.json", "outside": out / "merged.outside.tsv"}
     assert_same_outputs(merged, single)
+    # the console shows what a single run prints: each distinct warning of the jobs once, the summary line
+    console = proc.stdout + proc.stderr
+    summary = json.loads(merged["summary"].read_text())
+    assert f"seqzoo merge {','.join(MODELS)}: records={summary['records']} alleles={summary['alleles']} " in console
+    assert console.count("seqzoo: WARNING: VCF contig 'chrUn' matches no FASTA contig") == 1
+    assert f"seqzoo workflow: wrote {out}/merged.parquet, merged.vcf.gz, merged.skipped.tsv" in console
+
+
+def test_snakemake_config_mistakes_are_named_before_any_job(data, tmp_path):
+    """A misspelled config key gets the key meant; a missing input file is named with its key before
+    the VCF is sharded (else every score job fails on it)."""
+    if not SNAKEMAKE.is_file():
+        pytest.skip(f"SKIPPED LOUDLY: {SNAKEMAKE} not found, the Snakemake workflow is NOT tested (see "
+                    f"test_snakemake_workflow_equals_single_run)")
+    base = {"vcf": str(data["vcf"]), "fasta": str(data["fasta"]), "gtf": str(data["gtf"]),
+            "outdir": str(tmp_path / "wf"), "models": ["Framepool"], "seqzoo": _seqzoo_executable()}
+    for change, message in (
+            ({"records_per_shards": 10}, "config key `records_per_shards` is not a seqzoo workflow key (did you mean "
+                                         "`records_per_shard`?); the keys are vcf, fasta, gtf, chrom_alias, outdir"),
+            ({"fasta": str(tmp_path / "typo.fa")}, f"config key `fasta`: {tmp_path / 'typo.fa'} does not exist (a "
+                                                   f"relative path is read from the folder snakemake runs in, "
+                                                   f"{tmp_path})")):
+        config = tmp_path / "config.yaml"
+        config.write_text(json.dumps(dict(base, **change)))
+        proc = subprocess.run([str(SNAKEMAKE), "-s", str(ROOT / "workflow" / "Snakefile"), "-j1", "--configfile",
+                               str(config), "--directory", str(tmp_path)],
+                              capture_output=True, text=True, env=dict(os.environ), timeout=300)
+        assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+        assert not (tmp_path / "wf").exists()
 
 
 SCORE = {"Framepool": "mrl_fold_change", "APARENT2": "delta_logodds_narrow"}  # each model's first effect
