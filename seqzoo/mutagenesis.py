@@ -30,6 +30,7 @@ import numpy as np
 
 from .encoding import reverse_complement
 from .errors import UsageError
+from .genome.names import some_names
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,10 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
         from .genome.fasta import outside_contig
         from .windows.centered import WINDOW, bed_window_span
         name, first, last = parse_region(region)
-        chrom = names.resolve(name, "region")
+        chrom = names.resolve(name, "region", report=False)  # (the error says it; no warning first)
         if chrom is None:
-            raise UsageError(f"--region {region!r}: contig {name!r} matches no FASTA contig ({names.tried(name)})")
+            raise UsageError(f"--region {region!r}: contig {name!r} matches no FASTA contig ({names.tried(name)}; "
+                             f"FASTA: {some_names(names.fasta_order)})")
         start, end = bed_window_span(first - 1, last, WINDOW)
         if start < 0 or end > genome.lengths[chrom]:
             raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "

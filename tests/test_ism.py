@@ -317,7 +317,7 @@ def test_ism_of_a_variants_window_and_of_a_region(hal_table, tmp_path):
     assert reverse_complement("AC") == "GT"
 
 
-def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_table, tmp_path, capsys):
+def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_table, tmp_path, capsys, caplog):
     """A reversed region, an ID absent from the VCF, a variant outside every window (with the
     reason), a figure path without a figure suffix: one-line errors; an output folder that does not
     exist yet is made; a variant's mutation map marks the variant at its window index."""
@@ -326,6 +326,12 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     bpnet = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
     with pytest.raises(seqzoo.errors.UsageError, match="the start must be at least 1 and at most the end"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:1200-1000")
+    caplog.clear()
+    with pytest.raises(seqzoo.errors.UsageError) as err:  # the error alone, no warning saying it first
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr9:100-300")
+    assert str(err.value) == ("--region 'chr9:100-300': contig 'chr9' matches no FASTA contig (chr prefix, chrM/MT and "
+                              "case tried; FASTA: 1)")
+    assert "matches no FASTA contig" not in caplog.text
     # a malformed region is named before the set-up: with weights that do not exist, still the region
     for bad, why in (("chr1:20000", "expected chrom:start-end"), ("chr1:0-5", "the start must be at least 1")):
         with pytest.raises(seqzoo.errors.UsageError, match=f"^--region '{bad}': {why}"):
