@@ -245,16 +245,25 @@ def test_without_accounting_sacct_fails_fast_and_squeue_works(cluster, deadline,
 
 
 def test_failed_job_names_its_log(cluster, deadline, data, tmp_path):
-    """A score job fails (missing weights file): the run ends with the job's log path and its last lines."""
+    """A score job fails (a weights file that is not HDF5; a missing one stops the run before any job):
+    the run ends with the job's log path and its last lines."""
     out = tmp_path / "out"
     config = _config(tmp_path, data, out, models=["Framepool"], vcf=str(data["small_vcf"]),
-                     weights={"Framepool": str(tmp_path / "missing.h5")})
+                     weights={"Framepool": str(_damaged_weights(tmp_path))})
     proc = deadline.run(_slurm(config, tmp_path, "--retries", "0"), env=_env(cluster), limit=240)
     assert proc.returncode != 0
     log = out / "logs" / "score" / "Framepool" / "shard_00000.log"
     assert f"seqzoo workflow: a job failed, see its log {log}; last lines:" in proc.stdout, proc.stdout[-4000:]
-    assert "seqzoo: error:" in proc.stdout and str(tmp_path / "missing.h5") in proc.stdout
+    assert "seqzoo: error:" in proc.stdout and f"{tmp_path / 'damaged.h5'} cannot be loaded as Framepool" in proc.stdout
     assert "the command failed with exit status 2" in log.read_text()
+
+
+def _damaged_weights(folder: Path) -> Path:
+    """A weights file that exists (the workflow checks that before any job) but is not HDF5: the score
+    job fails on it."""
+    path = folder / "damaged.h5"
+    path.write_text("not an HDF5 file\n")
+    return path
 
 
 # --- workflow/slurm_preflight.py without a cluster ----------------------------------------------
@@ -304,11 +313,11 @@ def test_failed_job_names_its_log_with_the_local_executor(data, tmp_path):
         pytest.skip(f"SKIPPED LOUDLY: {SNAKEMAKE} not found, the Snakemake workflow is NOT tested")
     out = tmp_path / "out"
     config = _config(tmp_path, data, out, models=["Framepool"], vcf=str(data["small_vcf"]),
-                     weights={"Framepool": str(tmp_path / "missing.h5")})
+                     weights={"Framepool": str(_damaged_weights(tmp_path))})
     proc = subprocess.run([str(c) for c in _snakemake(config, tmp_path, "-j1")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode != 0
     log = out / "logs" / "score" / "Framepool" / "shard_00000.log"
     output = proc.stdout + proc.stderr
     assert f"seqzoo workflow: a job failed, see its log {log}; last lines:" in output, output[-4000:]
-    assert "seqzoo: error:" in output and str(tmp_path / "missing.h5") in output
+    assert "seqzoo: error:" in output and f"{tmp_path / 'damaged.h5'} cannot be loaded as Framepool" in output
