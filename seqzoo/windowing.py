@@ -9,6 +9,7 @@ stream into :class:`Chunk` objects of whole records.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -16,11 +17,12 @@ from typing import Iterator
 import numpy as np
 
 from .accounting import AlleleResult, DuplicateIds, ModelOutcome, RunSummary, Skip, combine_models, combined_failure
+from .encoding import LETTER_BYTES
 from .errors import UsageError
 from .gc_passes import paused_gc
 from .genome.alleles import check_allele
 from .genome.assembly import RefMismatchMonitor, warn_if_other_assembly
-from .genome.fasta import Genome, GenomeError
+from .genome.fasta import Genome, GenomeError, not_a_letter
 from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
@@ -264,6 +266,15 @@ class FastIndex:
         return outside, inside, FastRowsOf(records[order], alt_index[order], self._feature[segments[order]],
                                            starts[order], ends[order], alleles[order]), n_alts
 
+    def _letters(self, fasta: str, positions: np.ndarray) -> np.ndarray:
+        """The FASTA's bases at ``positions`` of contig ``fasta`` (upper-case ASCII codes), each a
+        nucleotide letter (else the GenomeError that names the FASTA, contig and position)."""
+        codes = self._reader.codes(fasta, positions)
+        if codes.tobytes().translate(None, LETTER_BYTES):
+            at = int(np.flatnonzero(~np.isin(codes, np.frombuffer(LETTER_BYTES, dtype=np.uint8)))[0])
+            raise not_a_letter(self.genome.path, fasta, chr(codes[at]), int(positions[at]))
+        return codes
+
     def _alleles_in_segments(self, segments, sel, s, e, ref_len, alt_len, n_alts, alts, fasta):
         """:meth:`_in_segments` for the alleles of clean records ``sel`` (REF at forward [s, e)) that
         overlap a segment, each ALT of a multi-ALT record on its own (``alt_len``: the lengths of
@@ -323,8 +334,8 @@ class FastIndex:
         if not len(cand):
             return None
         starts, ends, repl, ok = self.rule.block_edits(
-            seg_index[cand], s[owner], e[owner], alts[owner],
-            lambda positions: self._reader.codes(fasta, positions), self.genome.lengths[fasta])
+            seg_index[cand], s[owner], e[owner], alts[owner], functools.partial(self._letters, fasta),
+            self.genome.lengths[fasta])
         good[owner[~ok]] = False  # e.g. an indel pulling in sequence past the contig end
         keep = good[owner]
         if not keep.any():

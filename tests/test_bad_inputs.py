@@ -1155,3 +1155,25 @@ def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_pat
         f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,051 (1-based) is not a nucleotide "
         f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome "
         f"sequence; fix or replace it")
+
+
+@pytest.mark.parametrize("command", ["score", "windows"])
+def test_fasta_bases_an_indels_alt_window_pulls_in_are_checked_too(tmp_path, capsys, command):
+    """A 3-nt deletion in HAL's donor window [1020, 1180) (0-based) shifts bases 1017-1019 into the
+    alt window: a '*' among them (outside the reference window, which holds only letters) is named,
+    by the block path (score) and the per-allele path (windows) alike."""
+    damaged = CHR1[:1018] + "*" + CHR1[1019:]
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": damaged})
+    gtf = write_gtf(tmp_path / "a.gtf", [gtf_line("chr1", "exon", 1011, 1100, "+", "TP", "GP"),
+                                         gtf_line("chr1", "exon", 1200, 1300, "+", "TP", "GP")])
+    ref = CHR1[1049:1053]
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 1050, "del3", ref, ref[0])], {"chr1": 3000})
+    table = tmp_path / "hal.npz"
+    np.savez(table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
+    argv = [command, "--model", "HAL", "--fasta", str(fasta), "--gtf", str(gtf), "--vcf", str(vcf), "-o",
+            str(tmp_path / "o.tsv"), "--quiet"] + (["--weights", str(table)] if command == "score" else [])
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,019 (1-based) is not a nucleotide "
+        f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome "
+        f"sequence; fix or replace it")

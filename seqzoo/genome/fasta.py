@@ -38,6 +38,13 @@ class GenomeError(SeqzooError, ValueError):
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 
+def not_a_letter(path, chrom: str, char: str, position: int) -> "GenomeError":
+    """The error for a FASTA character that is not a nucleotide letter at 0-based ``position``."""
+    return GenomeError(f"FASTA file {path}, contig {chrom}: {char!r} at position {position + 1:,} (1-based) is not a "
+                       f"nucleotide letter ({LETTERS_TEXT}): the file is damaged or not a genome sequence; fix or "
+                       f"replace it")
+
+
 def compression(path: str | os.PathLike) -> str | None:
     """``"bgzf"`` (bgzip), ``"gzip"`` (plain gzip) or None (not compressed), from the first bytes.
 
@@ -294,9 +301,7 @@ class Genome:
         seq = self._fetch(chrom, start, end)
         at = first_non_letter(seq)
         if at >= 0:
-            raise GenomeError(f"FASTA file {self.path}, contig {chrom}: {seq[at]!r} at position {start + at + 1:,} "
-                              f"(1-based) is not a nucleotide letter ({LETTERS_TEXT}): the file is damaged or not a "
-                              f"genome sequence; fix or replace it")
+            raise not_a_letter(self.path, chrom, seq[at], start + at)
         return seq
 
     @functools.cached_property
