@@ -273,9 +273,9 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
         chrom_alias = os.path.abspath(os.fspath(chrom_alias))
     windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias, **options)
     specs = windows.specs
-    if vcf is not None and not Path(vcf).is_file():
-        raise GenomeError(f"VCF file {vcf} does not exist")
     if vcf is not None:
+        if not Path(vcf).is_file():
+            raise GenomeError(f"VCF file {vcf} does not exist")
         check_vcf_contigs(vcf, windows.names)
     if batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, not {batch_size}")

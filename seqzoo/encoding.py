@@ -32,17 +32,22 @@ _TABLES: dict[float, np.ndarray] = {}
 LETTERS = "ACGTUNXRYKMSWBDHV"
 #: what a message says they are
 LETTERS_TEXT = "A, C, G, T, U, N, X or an IUPAC ambiguity code, either case"
-_NOT_LETTER = re.compile(f"[^{LETTERS}{LETTERS.lower()}]")
-#: the ASCII bytes of :data:`LETTERS`, either case (``bytes.translate(None, LETTER_BYTES)`` deletes them)
-LETTER_BYTES = (LETTERS + LETTERS.lower()).encode("ascii")
+_LETTER_BYTES = (LETTERS + LETTERS.lower()).encode("ascii")
+_NOT_LETTER_BYTE = re.compile(b"[^" + _LETTER_BYTES + b"]")
+
+
+def first_non_letter_byte(data: bytes) -> int:
+    """Index of the first byte of ``data`` (ASCII codes) that is not one of :data:`LETTERS`, or -1
+    (the letters deleted in one C pass, searched for only where something is left)."""
+    if not data.translate(None, _LETTER_BYTES):
+        return -1
+    return _NOT_LETTER_BYTE.search(data).start()
 
 
 def first_non_letter(text: str) -> int:
-    """Index of the first character of ``text`` that is not one of :data:`LETTERS`, or -1 (the letters
-    deleted from its bytes in one C pass, searched for only where something is left)."""
-    if not text.encode("ascii", errors="replace").translate(None, LETTER_BYTES):  # (non-ASCII: '?', kept)
-        return -1
-    return _NOT_LETTER.search(text).start()
+    """Index of the first character of ``text`` that is not one of :data:`LETTERS`, or -1 (a
+    non-ASCII character becomes one '?' byte, so byte and character indices agree)."""
+    return first_non_letter_byte(text.encode("ascii", errors="replace"))
 
 
 def check_letters(seqs: Sequence[str]) -> None:

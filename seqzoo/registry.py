@@ -89,17 +89,17 @@ def _did_you_mean(name: str) -> str:
     the closest spelling; else ""."""
     import difflib
 
-    same = [known for known in MODELS if known.lower() == name.lower()]
-    if same:
-        return f" (did you mean {same[0]!r}? model names are case-sensitive)"
-    family = sorted(known for known in MODELS if known.lower().startswith(name.lower() + "/"))
+    by_lower = {known.lower(): known for known in MODELS}
+    key = name.lower()
+    if key in by_lower:
+        return f" (did you mean {by_lower[key]!r}? model names are case-sensitive)"
+    family = sorted(known for lower, known in by_lower.items() if lower.startswith(key + "/"))
     if family:
         return f" ({name} has several weight sets: {', '.join(family)})"
-    begun = [known for known in MODELS if name and known.lower().startswith(name.lower())]
-    close = difflib.get_close_matches(name.lower(), [known.lower() for known in MODELS], n=1, cutoff=0.75)
-    if len(begun) == 1 or close:
-        return f" (did you mean {begun[0] if len(begun) == 1 else next(k for k in MODELS if k.lower() == close[0])!r}?)"
-    return ""
+    begun = [known for lower, known in by_lower.items() if key and lower.startswith(key)]
+    close = difflib.get_close_matches(key, by_lower, n=1, cutoff=0.75)
+    meant = begun[0] if len(begun) == 1 else by_lower[close[0]] if close else None
+    return f" (did you mean {meant!r}?)" if meant else ""
 
 
 def get(name: str) -> ModelSpec:

@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from .accounting import AlleleResult, DuplicateIds, ModelOutcome, RunSummary, Skip, combine_models, combined_failure
-from .encoding import LETTER_BYTES
+from .encoding import first_non_letter_byte
 from .errors import UsageError
 from .gc_passes import paused_gc
 from .genome.alleles import check_allele
@@ -270,8 +270,8 @@ class FastIndex:
         """The FASTA's bases at ``positions`` of contig ``fasta`` (upper-case ASCII codes), each a
         nucleotide letter (else the GenomeError that names the FASTA, contig and position)."""
         codes = self._reader.codes(fasta, positions)
-        if codes.tobytes().translate(None, LETTER_BYTES):
-            at = int(np.flatnonzero(~np.isin(codes, np.frombuffer(LETTER_BYTES, dtype=np.uint8)))[0])
+        at = first_non_letter_byte(codes.tobytes())
+        if at >= 0:
             raise not_a_letter(self.genome.path, fasta, chr(codes[at]), int(positions[at]))
         return codes
 

@@ -25,9 +25,8 @@ def check_vcf_contigs(vcf_file, names: ContigNames) -> None:
     """:class:`~seqzoo.genome.names.ContigMismatchError` when the VCF header declares contigs
     (``##contig`` lines), none is a FASTA contig and neither is the first record's (a header written
     another way than the records is let through): its records could only be skipped as
-    contig_not_in_fasta. Called before any output is opened."""
-    if not Path(vcf_file).is_file():
-        return  # reading the VCF says so
+    contig_not_in_fasta. Called before any output is opened (an unreadable VCF declares nothing:
+    reading it says why)."""
     declared = list(header_contigs(vcf_file))
     if not declared or any(names.resolve(name, "VCF header", report=False) for name in declared):
         return

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..encoding import COMPLEMENT_BYTE, LETTER_BYTES, reverse_complement, reverse_complements
+from ..encoding import COMPLEMENT_BYTE, first_non_letter_byte, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
@@ -382,7 +382,7 @@ class AnchoredWindowRule:
                 continue
             lengths = end[idx] - start[idx]
             codes = self.genome.bases.codes(chrom, run_positions(start[idx], lengths))
-            if codes.tobytes().translate(None, LETTER_BYTES):  # (non-ASCII too) ref_forward's fetch names it
+            if first_non_letter_byte(codes.tobytes()) >= 0:  # (non-ASCII too) ref_forward's fetch names it
                 continue
             text = codes.tobytes().decode("ascii")
             bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
