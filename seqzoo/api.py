@@ -250,7 +250,8 @@ def set_threads(threads: int | None) -> int:
 
 def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool = True, batch_size: int = 64,
               device: str = "cpu", weights=None, reuse_reference: bool = True, threads: int | None = None,
-              chrom_alias=None, incremental: bool = True, vectorized: bool = True, **options) -> RunSetup:
+              chrom_alias=None, incremental: bool = True, vectorized: bool = True, warn_inputs: bool = True,
+              **options) -> RunSetup:
     """Load the models (``score``), open the FASTA and GTF once, build every window rule.
 
     ``chrom_alias``: a UCSC chromAlias file (either layout) through which the VCF's and GTF's
@@ -258,7 +259,8 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     ``incremental=False``: a full forward pass of every alt window, also for models with an
     incremental path (``predict_edits``: Framepool, Xpresso, HAL), whose results it equals;
     ``reuse_reference=False``: the reference window of every row predicted anew too (both are the
-    paths the benchmarks compare against).
+    paths the benchmarks compare against). ``warn_inputs=False``: the window rules' warnings about
+    their inputs as a whole are left to the caller (``seqzoo ism`` warns about its one window).
     """
     everything = isinstance(models, str) and models == "all"
     if score:
@@ -271,7 +273,8 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     options = _absolute_options(specs, options)
     if chrom_alias is not None:
         chrom_alias = os.path.abspath(os.fspath(chrom_alias))
-    windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias, **options)
+    windows = VariantWindows(specs, fasta, gtf, leave_out_unusable=everything, chrom_alias=chrom_alias,
+                             warn_inputs=warn_inputs, **options)
     specs = windows.specs
     if vcf is not None:
         if not Path(vcf).is_file():

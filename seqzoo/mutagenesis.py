@@ -246,13 +246,16 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
         _no_region_mode(_specs_of(model))
         parse_region(region)
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
-                      device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, **options)
+                      device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, warn_inputs=False,
+                      **options)
     if len(setup.specs) != 1:
         raise UsageError("seqzoo ism takes one model")
     spec = setup.specs[0]
     torch_model = setup.models[spec.name][1]
     rule = setup.windows.rules[spec.name]
     window, allele = _window(setup, spec, rule, feature, region, vcf, variant)
+    if hasattr(rule, "warn_inputs"):  # about this window's inputs only (not every gene of the annotation)
+        rule.warn_inputs([window.feature_id])
     if check_window is not None:
         check_window(window)
     seq, strand = window.seq, window.strand

@@ -384,13 +384,14 @@ class VariantWindows:
     Opens the FASTA (contig names harmonised, through the UCSC chromAlias file ``chrom_alias`` when
     given: :class:`seqzoo.genome.names.ContigNames`) and builds each model's window rule once
     (:func:`build_rules`; ``rule_options`` such as Xpresso's ``halflife_file``, and
-    ``leave_out_unusable`` for ``--model all``: :attr:`specs` are the models kept). Iterating
+    ``leave_out_unusable`` for ``--model all``: :attr:`specs` are the models kept), then gives each
+    rule's warnings about its inputs (``warn_inputs``, e.g. genes a half-life file lacks). Iterating
     :meth:`results` (or :meth:`events`, :meth:`chunks`) over a VCF counts every allele into
     :attr:`summary`; a new pass starts a fresh summary.
     """
 
     def __init__(self, specs, fasta_file, gtf_file, leave_out_unusable: bool = False, chrom_alias=None,
-                 **rule_options):
+                 warn_inputs: bool = True, **rule_options):
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
         self.genome = Genome(fasta_file)
         self.gtf_file = gtf_file
@@ -398,6 +399,10 @@ class VariantWindows:
         with paused_gc():  # ~10^6 long-lived objects for a GENCODE-size annotation (see seqzoo.gc_passes)
             self.rules = build_rules(specs, self.genome, gtf_file, self.names, rule_options, leave_out_unusable)
         self.specs = [spec for spec in specs if spec.name in self.rules]
+        if warn_inputs:  # e.g. Xpresso: genes the half-life file lacks (seqzoo ism: of its one window only)
+            for rule in self.rules.values():
+                if hasattr(rule, "warn_inputs"):
+                    rule.warn_inputs()
         self.summary = RunSummary(unmatched_contigs=self.names.unmatched)
 
     @property

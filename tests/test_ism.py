@@ -207,6 +207,42 @@ def test_xpresso_ism_uses_the_genes_half_life_features():
     np.testing.assert_allclose(rows.alt_expression, direct["expression"], atol=1e-5, rtol=0)
 
 
+def test_ism_warns_about_the_half_life_features_of_its_own_window_only(tmp_path, caplog):
+    """seqzoo ism of one gene warns where that gene lacks half-life features, not about the other
+    genes of the annotation the file lacks (a scoring run does: tests/test_xpresso_scoring.py)."""
+    import logging
+
+    from seqzoo.windows import tss
+
+    class Stop(Exception):
+        pass
+
+    def stop(window):  # after the warnings, before the work
+        raise Stop
+
+    def warnings(feature, halflife):
+        tss._WARNED.clear()
+        caplog.clear()
+        with pytest.raises(Stop):
+            seqzoo.ism(("Xpresso/human_median", _random_xpresso()), EX / "genome.fa", gtf=EX / "annotation.gtf",
+                       feature=feature, halflife_file=halflife, check_window=stop)
+        return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+    hl = tmp_path / "hl.tsv"  # GENE0 only, of the example annotation's GENE0..GENE3
+    hl.write_text("gene_id\tf1\tf2\tf3\tf4\tf5\tf6\nGENE0\t0.5\t-1\t0.25\t2\t0.1\t-0.3\n")
+    assert warnings("GENE0", hl) == []
+    assert warnings("GENE1", hl) == [
+        f"half-life file {hl} has no row for gene GENE1: its Xpresso window gets zeros for the six half-life "
+        f"features (halflife_source=zeros_gene_not_in_file)"]
+    versioned = tmp_path / "versioned.tsv"
+    versioned.write_text("gene_id\tf1\tf2\tf3\tf4\tf5\tf6\nGENE0.3\t0.5\t-1\t0.25\t2\t0.1\t-0.3\n")
+    assert warnings("GENE0", versioned) == [
+        f"half-life file {versioned} has no row for gene GENE0: its Xpresso window gets zeros for the six half-life "
+        f"features (halflife_source=zeros_gene_not_in_file). The file holds none of the annotation's genes (file: "
+        f"GENE0.3): are the gene IDs written the same way (e.g. Ensembl version suffixes such as '.5')?"]
+    assert [w[:40] for w in warnings("GENE1", None)] == ["Xpresso: no half-life file (--halflife-f"]
+
+
 def test_ism_command_line_table_and_mutation_map(tmp_path, capsys):
     require_weights("Framepool_combined_residual.h5")
     out = tmp_path / "ism.tsv"

@@ -95,11 +95,32 @@ class TssWindows(AnchoredWindowRule):
         windows = [tss_window(g.feature_id, g.gene_id, g.chrom, g.strand, g.start, g.end)
                    for g in read_spans(gtf_path, names, "gene")]
         super().__init__(genome, windows, NO_FEATURE)
+        self.halflife_file = halflife_file
         self.halflife = read_halflife_file(halflife_file) if halflife_file else None
-        if self.halflife is not None:
-            _warn_missing_genes(halflife_file, self.halflife, sorted({w.gene_id for w in windows}))
-        elif windows:
+
+    def warn_inputs(self, feature_ids: list[str] | None = None) -> None:
+        """Warn where windows get zeros for their half-life features, each warning once per process:
+        without a half-life file, that every window does; with one, how many of the annotation's
+        genes it lacks, or with ``feature_ids`` (e.g. the one window ``seqzoo ism`` mutates) which
+        of these features' genes it lacks. Called when a run starts
+        (:class:`seqzoo.windowing.VariantWindows`)."""
+        if not self.features:
+            return
+        if self.halflife is None:
             _warn_no_file()
+        elif feature_ids is None:
+            _warn_missing_genes(self.halflife_file, self.halflife, sorted({w.gene_id for w in self.features}))
+        else:
+            index = self._feature_index()
+            genes = sorted({self.features[index[f]].gene_id for f in feature_ids if f in index})
+            for gene in genes:
+                if gene not in self.halflife:
+                    none = not any(w.gene_id in self.halflife for w in self.features)
+                    log.warning("half-life file %s has no row for gene %s: its Xpresso window gets zeros for the six "
+                                "half-life features (halflife_source=zeros_gene_not_in_file)%s", self.halflife_file,
+                                gene, f". The file holds none of the annotation's genes (file: "
+                                f"{', '.join(list(self.halflife)[:3])}): are the gene IDs written the same way (e.g. "
+                                f"Ensembl version suffixes such as '.5')?" if none else "")
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
         if self.halflife is None:
