@@ -142,7 +142,8 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     try:
         window = rule.reference_window(feature)
     except WindowPastContigEnd as exc:  # (score_vcf skips its variants as window_past_contig_end)
-        raise UsageError(f"{feature!r}: its {spec.name} window {exc}, so there is no window to mutate") from exc
+        raise UsageError(f"{feature!r}: the {spec.name} window leaves its contig: {exc}; there is no window to "
+                         f"mutate") from exc
     if window is None:
         known = rule.feature_ids()
         gtf = setup.windows.gtf_file

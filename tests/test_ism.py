@@ -466,6 +466,33 @@ def test_a_feature_in_the_gtf_without_a_window_is_told_apart_from_a_typo(tmp_pat
         seqzoo.ism("Framepool", EX / "genome.fa", gtf=gtf, feature="TX")  # a prefix of real IDs is not a mention
 
 
+def test_a_window_leaving_its_contig_is_named_as_such(tmp_path, hal_table):
+    """A 5'UTR exon past its contig's end (a GTF of another assembly) and a donor window reaching
+    before a contig's start: both say which window leaves the contig and by how much (seqzoo score
+    skips their variants as window_past_contig_end)."""
+    require_weights("Framepool_combined_residual.h5")
+    from seqzoo.synthetic import gtf_line, write_fasta, write_gtf
+
+    fasta = write_fasta(tmp_path / "g.fa", {"chrT": "ACGT" * 75})  # 300 nt
+    lines = [gtf_line("chrT", kind, s, e, "+", "TXE", "GE") for kind, s, e in (
+        ("transcript", 101, 330), ("exon", 101, 150), ("exon", 281, 330), ("five_prime_utr", 101, 150),
+        ("five_prime_utr", 281, 310), ("CDS", 311, 330))]
+    lines += [gtf_line("chrT", kind, s, e, "+", "TXN", "GN") for kind, s, e in (  # (so not every 5'UTR is past)
+        ("transcript", 30, 60), ("exon", 30, 60), ("five_prime_utr", 30, 50), ("CDS", 51, 60))]
+    lines += [gtf_line("chrT", kind, s, e, "+", "TXD", "GD") for kind, s, e in (
+        ("transcript", 5, 200), ("exon", 5, 20), ("exon", 120, 200))]
+    gtf = write_gtf(tmp_path / "a.gtf", lines)
+    with pytest.raises(seqzoo.errors.UsageError) as caught:
+        seqzoo.ism("Framepool", fasta, gtf=gtf, feature="TXE")
+    assert str(caught.value) == ("'TXE': the Framepool window leaves its contig: 5'UTR exon 2 of 2 chrT:[280, 310) "
+                                 "(0-based half-open) reaches 10 nt past the end of FASTA contig chrT (length 300); "
+                                 "there is no window to mutate")
+    with pytest.raises(seqzoo.errors.UsageError) as caught:
+        seqzoo.ism("HAL", fasta, gtf=gtf, feature="TXD:donor1", weights=hal_table)
+    assert str(caught.value).startswith("'TXD:donor1': the HAL window leaves its contig: chrT:[-60, 100) (0-based "
+                                        "half-open) reaches 60 nt before the start of FASTA contig chrT")
+
+
 def test_the_mutation_map_of_a_spliced_5utr_marks_its_exon_junction_and_the_notes(tmp_path):
     """A two-exon 5'UTR's map has a dotted line between the last index of exon 1 and the first of
     exon 2 (transcript orientation, '-' strand here) and says '2 exons, 80 nt' in its title (its

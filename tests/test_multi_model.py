@@ -81,3 +81,23 @@ def test_all_leaves_out_models_without_weights(data, tmp_path, caplog):
     t = pd.read_csv(tmp_path / "a.tsv", sep="\t", keep_default_na=False)
     assert "HAL" not in set(t.model) and "Framepool" in set(t.model)
     assert "leaving out HAL" in caplog.text
+
+
+def test_in_memory_rows_of_chunks_with_one_model_each_keep_the_runs_dtypes(data):
+    """score_vcf's DataFrame of a several-model run is one table, whatever the chunks: a chunk where
+    another model has no row (its columns all absent) used to make pandas warn (a FutureWarning
+    about all-NA entries in concat) and could leave a column's dtype to one chunk."""
+    import warnings
+
+    import seqzoo
+
+    require_weights(MODELS["Framepool"])
+    paths, hal = data
+    models = [("Framepool", seqzoo.load_model("Framepool")), ("HAL", seqzoo.load_model("HAL", weights=hal))]
+    whole = seqzoo.score_vcf(models, paths["fasta"], paths["vcf"], paths["gtf"]).rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chunked = seqzoo.score_vcf(models, paths["fasta"], paths["vcf"], paths["gtf"], chunk_rows=1).rows
+    assert set(whole.model) == {"Framepool", "HAL"} and len(whole) > 10
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, atol=1e-5, rtol=0)  # (batches differ)
+    assert whole.alt_mrl.isna().sum() == (whole.model == "HAL").sum()

@@ -15,13 +15,14 @@ import functools
 import numpy as np
 
 from ..encoding import reverse_complement, reverse_complements
-from ..genome.fasta import Genome, GenomeError
+from ..genome.fasta import Genome, GenomeError, outside_contig
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
 from ..table import as_text_column, text_column
 from .base import BlockSegments, FeatureSkip, WindowPair, apply_allele
 from .cache import SequenceCache
+from .fixed import WindowPastContigEnd
 
 #: (reason, detail) of an allele outside every 5'UTR exon
 NO_FEATURE = ("not_in_5utr", "the variant overlaps no 5'UTR exon in the GTF")
@@ -147,13 +148,20 @@ class Utr5Windows:
 
     def reference_window(self, feature_id: str):
         """The :class:`~seqzoo.windows.base.ReferenceWindow` of transcript ``feature_id``'s 5'UTR (None
-        if unknown): its exons joined, 5'->3' in transcript orientation, each base's genome position."""
+        if unknown): its exons joined, 5'->3' in transcript orientation, each base's genome position.
+
+        Raises :class:`~seqzoo.windows.fixed.WindowPastContigEnd` when an exon leaves its contig."""
         from .base import ReferenceWindow
 
         ti = next((i for i, tx in enumerate(self.transcripts) if tx.transcript_id == feature_id), None)
         if ti is None:
             return None
         tx = self.transcripts[ti]
+        length = self.genome.lengths[tx.chrom]
+        for k, (s, e) in enumerate(tx.exons):  # (score_vcf skips its variants as window_past_contig_end)
+            if s < 0 or e > length:
+                raise WindowPastContigEnd(f"5'UTR exon {k + 1} of {len(tx.exons)} "
+                                          f"{outside_contig(tx.chrom, s, e, length)}")
         positions = np.concatenate([np.arange(s, e, dtype=np.int64) for s, e in tx.exons])
         return ReferenceWindow(tx.transcript_id, tx.gene_id, tx.chrom, tx.strand, self.utr_sequence(ti),
                                positions if tx.strand == "+" else positions[::-1].copy())
