@@ -26,8 +26,9 @@ and ratios that hold when other processes keep the machine busy).
   path instead (:class:`LookupFullPass`: convolution 1 by 7-mer lookup, convolution 2 split).
 * Xpresso: 40 genes, 250 SNVs in each 10.5-kb TSS window (benchmarks/xpresso.py's dataset, SNVs
   kept), half-life features from a file.
-* HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, and
-  SNVs only); a random stand-in table of the published layout (the real file is not reachable here).
+* HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, half
+  of them indels; its SNVs with a draw of its indels as 15% of the records, the Framepool rows' mix;
+  and SNVs only); a random stand-in table of the published layout (the real file is not reachable here).
 * Whole-genome density: a 60 Mb genome with 6,000 genes and one SNV per 120 bp (500,000 records,
   ~1% of them in a 5'UTR), Framepool: records/s over the whole run, alleles outside every window
   reported as runs (the default); windows only, also with a tenth of the records given a second ALT.
@@ -134,6 +135,21 @@ def snvs_only(vcf: Path, out: Path) -> Path:
             f = line.split("\t")
             if line.startswith("#") or (len(f) > 4 and len(f[3]) == 1 and len(f[4]) == 1):
                 dst.write(line)
+    return out
+
+
+def with_indel_share(vcf: Path, out: Path, share: float, seed: int = 3) -> Path:
+    """The single-base records of ``vcf`` and as many of its other records (indels, MNVs), drawn
+    from a generator of their own and kept in file order, as make them ``share`` of the records."""
+    with open(vcf) as src:
+        lines = src.readlines()
+    records = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    snv = {i for i in records if (lambda f: len(f[3]) == 1 and len(f[4]) == 1)(lines[i].split("\t"))}
+    other = [i for i in records if i not in snv]
+    n = min(len(other), round(len(snv) * share / (1 - share)))
+    keep = snv | set(np.random.default_rng(seed).choice(other, size=n, replace=False).tolist())
+    with open(out, "w") as dst:
+        dst.writelines(line for i, line in enumerate(lines) if line.startswith("#") or i in keep)
     return out
 
 
@@ -329,7 +345,9 @@ def main(argv=None) -> int:
         table = work / "hal.npz"
         np.savez(table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
         hal = seqzoo.load_model("HAL", weights=table)
+        mixed = with_indel_share(Path(paths["vcf"]), work / "donor" / "mix15.vcf", share=0.15)
         for label, p in (("all records (1/2 SNVs, 1/2 indels)", paths),
+                         ("85% SNVs, 15% indels (the Framepool rows' mix)", dict(paths, vcf=mixed)),
                          ("SNVs", dict(paths, vcf=snvs_only(Path(paths["vcf"]), work / "donor" / "snvs.vcf")))):
             t_inc, t_full, n, _, diff, mon = score_pair("HAL", hal, p, work, repeats)
             add(f"HAL (stand-in table), donor windows, {label}", n, t_inc, t_full, diff, mon)
