@@ -121,9 +121,9 @@ def test_indels_of_a_window_at_the_contigs_first_base_that_leave_the_contig_are_
                                          gtf_line("chr1", "exon", 301, 400, "+", "TQ", "GQ")])
     model = seqzoo.load_model("HAL", weights=hal_table)
     from seqzoo.errors import UsageError
-    with pytest.raises(UsageError, match=r"'TQ:donor1': its HAL window chr1:\[-1, 159\) \(0-based half-open\) "
-                                                r"reaches 1 nt before the start of FASTA contig chr1 \(length 1000\), so "
-                                                r"there is no window to mutate"):
+    with pytest.raises(UsageError, match=r"'TQ:donor1': the HAL window leaves its contig: chr1:\[-1, 159\) \(0-based "
+                                                r"half-open\) reaches 1 nt before the start of FASTA contig chr1 "
+                                                r"\(length 1000\); there is no window to mutate"):
         seqzoo.ism([("HAL", model)], fasta, gtf, feature="TQ:donor1")  # (a traceback before)
     for incremental in (True, False):
         caplog.clear()
