@@ -114,13 +114,18 @@ class TssWindows(AnchoredWindowRule):
             index = self._feature_index()
             genes = sorted({self.features[index[f]].gene_id for f in feature_ids if f in index})
             for gene in genes:
-                if gene not in self.halflife:
-                    none = not any(w.gene_id in self.halflife for w in self.features)
-                    log.warning("half-life file %s has no row for gene %s: its Xpresso window gets zeros for the six "
-                                "half-life features (halflife_source=zeros_gene_not_in_file)%s", self.halflife_file,
-                                gene, f". The file holds none of the annotation's genes (file: "
-                                f"{', '.join(list(self.halflife)[:3])}): are the gene IDs written the same way (e.g. "
-                                f"Ensembl version suffixes such as '.5')?" if none else "")
+                key = (str(self.halflife_file), gene)
+                if gene in self.halflife or key in _WARNED:
+                    continue
+                _WARNED.add(key)
+                hint = ""
+                if not any(w.gene_id in self.halflife for w in self.features):
+                    some = ", ".join(list(self.halflife)[:3])
+                    hint = (f". The file holds none of the annotation's genes (file: {some}): are the gene IDs written "
+                            f"the same way (e.g. Ensembl version suffixes such as '.5')?")
+                log.warning("half-life file %s has no row for gene %s: its Xpresso window gets zeros for the six "
+                            "half-life features (halflife_source=zeros_gene_not_in_file)%s", self.halflife_file, gene,
+                            hint)
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
         if self.halflife is None:
