@@ -1123,11 +1123,13 @@ def test_predict_sequences_refuses_characters_that_are_not_nucleotide_letters():
                                   f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case)")
 
 
-@pytest.mark.parametrize("model", ["Framepool", "HAL"])
+@pytest.mark.parametrize("model", ["Framepool", "HAL", "Framepool scored per allele"])
 def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_path, capsys, monkeypatch, model):
     """A window holding e.g. '*' is an error naming the FASTA, contig and 1-based position (it was
     read as N before), on the per-allele path (Framepool's 5'UTR, ``windows``) and the block path
-    (HAL's windows read in one gather by ``score``, which leaves such text to the per-window read)."""
+    (HAL's windows read in one gather by ``score``, which leaves such text to the per-window read).
+    Scoring a 5'UTR on the per-allele path (as with several models) it is an error too, not a
+    window_past_contig_end skip (the 5'UTR rule took every FASTA error for one)."""
     from seqzoo.windows.fixed import AnchoredWindowRule
     gathers = []
     real = AnchoredWindowRule._read_forward
@@ -1149,9 +1151,17 @@ def test_fasta_with_a_character_that_is_not_a_nucleotide_letter_is_named(tmp_pat
         argv = ["score", "--model", "HAL", "--weights", str(table)] + argv
     else:
         argv = ["windows", "--model", "Framepool"] + argv
-    assert main(argv) == 2
-    assert bool(gathers) == (model == "HAL")
-    assert capsys.readouterr().err.strip() == (
+    if model == "Framepool scored per allele":
+        require_weights("Framepool_combined_residual.h5")
+        import seqzoo
+        with pytest.raises(seqzoo.errors.SeqzooError) as caught:
+            seqzoo.score_vcf("Framepool", fasta, vcf, gtf, vectorized=False)
+        error = f"seqzoo: error: {caught.value}"
+    else:
+        assert main(argv) == 2
+        assert bool(gathers) == (model == "HAL")
+        error = capsys.readouterr().err.strip()
+    assert error == (
         f"seqzoo: error: FASTA file {fasta}, contig chr1: '*' at position 1,051 (1-based) is not a nucleotide "
         f"letter (A, C, G, T, U, N, X or an IUPAC ambiguity code, either case): the file is damaged or not a genome "
         f"sequence; fix or replace it")

@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from ..encoding import reverse_complement, reverse_complements
-from ..genome.fasta import Genome, GenomeError, outside_contig
+from ..genome.fasta import Genome, outside_contig
 from ..genome.gtf import SegmentIndex, Transcript, read_utr5_transcripts
 from ..genome.names import ContigNames
 from ..genome.vcf import VariantAllele
@@ -42,9 +42,26 @@ class Utr5Windows:
         self._ref_utrs: SequenceCache[str] = SequenceCache()
 
     def exon_sequences(self, ti: int) -> list[str]:
-        """Forward-strand sequences of transcript ``ti``'s 5'UTR exons (cached)."""
+        """Forward-strand sequences of transcript ``ti``'s 5'UTR exons (cached).
+
+        Raises :class:`~seqzoo.windows.fixed.WindowPastContigEnd` when an exon leaves its contig (a
+        GTF of another assembly); a FASTA error (e.g. a character that is not a nucleotide letter)
+        stays a GenomeError."""
         tx = self.transcripts[ti]
-        return self._exon_seqs.get(ti, lambda: [self.genome.fetch(tx.chrom, s, e) for s, e in tx.exons])
+
+        def read() -> list[str]:
+            past = self._exon_past_contig_end(tx)
+            if past is not None:
+                _, s, e, length = past
+                raise WindowPastContigEnd(f"{outside_contig(tx.chrom, s, e, length)} of {self.genome.path}")
+            return [self.genome.fetch(tx.chrom, s, e) for s, e in tx.exons]
+        return self._exon_seqs.get(ti, read)
+
+    def _exon_past_contig_end(self, tx: Transcript) -> tuple[int, int, int, int] | None:
+        """(index, start, end, contig length) of the first of ``tx``'s 5'UTR exons that leaves its
+        contig, or None."""
+        length = self.genome.lengths[tx.chrom]
+        return next(((k, s, e, length) for k, (s, e) in enumerate(tx.exons) if s < 0 or e > length), None)
 
     def utr_sequence(self, ti: int, exon_seqs: list[str] | None = None) -> str:
         """Transcript ``ti``'s 5'UTR in transcript orientation, from ``exon_seqs`` (forward strand,
@@ -74,7 +91,7 @@ class Utr5Windows:
                 continue
             try:
                 exon_seqs = self.exon_sequences(ti)
-            except GenomeError as exc:  # an annotated exon past the contig end (GTF of another assembly)
+            except WindowPastContigEnd as exc:  # an annotated exon past the contig end (GTF of another assembly)
                 skips.append(FeatureSkip(tx.transcript_id, "window_past_contig_end", str(exc)))
                 continue
             alt_exons = list(exon_seqs)
@@ -157,11 +174,10 @@ class Utr5Windows:
         if ti is None:
             return None
         tx = self.transcripts[ti]
-        length = self.genome.lengths[tx.chrom]
-        for k, (s, e) in enumerate(tx.exons):  # (score_vcf skips its variants as window_past_contig_end)
-            if s < 0 or e > length:
-                raise WindowPastContigEnd(f"5'UTR exon {k + 1} of {len(tx.exons)} "
-                                          f"{outside_contig(tx.chrom, s, e, length)}")
+        past = self._exon_past_contig_end(tx)
+        if past is not None:  # (score_vcf skips its variants as window_past_contig_end)
+            k, s, e, length = past
+            raise WindowPastContigEnd(f"5'UTR exon {k + 1} of {len(tx.exons)} {outside_contig(tx.chrom, s, e, length)}")
         positions = np.concatenate([np.arange(s, e, dtype=np.int64) for s, e in tx.exons])
         return ReferenceWindow(tx.transcript_id, tx.gene_id, tx.chrom, tx.strand, self.utr_sequence(ti),
                                positions if tx.strand == "+" else positions[::-1].copy())
