@@ -451,21 +451,10 @@ def _frame(tables: Sequence[Table], schema: Sequence[Column]):
 
     if not tables:
         return pd.DataFrame({c.name: pd.Series([], dtype=_pandas_dtype(c)) for c in schema})
-    table = tables[0] if len(tables) == 1 else _concat(tables, schema)
+    # one table, converted once: a column's dtype is the run's, not one chunk's (e.g. where only some
+    # chunks have absent cells; pandas warns on concatenating all-NA columns)
+    table = tables[0] if len(tables) == 1 else Table.concat(tables, schema)
     return table.to_pandas()[[c.name for c in schema]]
-
-
-def _concat(tables: Sequence[Table], schema: Sequence[Column]) -> Table:
-    """The rows of ``tables`` one after the other, as one table (one DataFrame conversion for all:
-    a column's dtype is the run's, not one chunk's, e.g. where only some chunks have absent cells)."""
-    import numpy as np
-
-    columns, present = {}, {}
-    for c in schema:
-        columns[c.name] = np.concatenate([t.columns[c.name] for t in tables])
-        if any(c.name in t.present for t in tables):
-            present[c.name] = np.concatenate([t.present.get(c.name, np.ones(t.n, dtype=bool)) for t in tables])
-    return Table(sum(t.n for t in tables), columns, present)
 
 
 def _pandas_dtype(col: Column) -> str:

@@ -197,6 +197,16 @@ class Table:
                 present[col.name] = mask
         return cls(n, data, present)
 
+    @classmethod
+    def concat(cls, tables: Sequence["Table"], columns: Sequence[Column]) -> "Table":
+        """The rows of ``tables`` one after the other (each holding ``columns``), their dtypes kept."""
+        data, present = {}, {}
+        for col in columns:
+            data[col.name] = np.concatenate([t.columns[col.name] for t in tables])
+            if any(col.name in t.present for t in tables):
+                present[col.name] = np.concatenate([t.present.get(col.name, np.ones(t.n, dtype=bool)) for t in tables])
+        return cls(sum(t.n for t in tables), data, present)
+
     def cell(self, name: str, i: int):
         """Row ``i``'s value in column ``name`` (None when absent)."""
         mask = self.present.get(name)

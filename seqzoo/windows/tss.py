@@ -112,20 +112,9 @@ class TssWindows(AnchoredWindowRule):
             _warn_missing_genes(self.halflife_file, self.halflife, sorted({w.gene_id for w in self.features}))
         else:
             index = self._feature_index()
-            genes = sorted({self.features[index[f]].gene_id for f in feature_ids if f in index})
-            for gene in genes:
-                key = (str(self.halflife_file), gene)
-                if gene in self.halflife or key in _WARNED:
-                    continue
-                _WARNED.add(key)
-                hint = ""
-                if not any(w.gene_id in self.halflife for w in self.features):
-                    some = ", ".join(list(self.halflife)[:3])
-                    hint = (f". The file holds none of the annotation's genes (file: {some}): are the gene IDs written "
-                            f"the same way (e.g. Ensembl version suffixes such as '.5')?")
-                log.warning("half-life file %s has no row for gene %s: its Xpresso window gets zeros for the six "
-                            "half-life features (halflife_source=zeros_gene_not_in_file)%s", self.halflife_file, gene,
-                            hint)
+            holds_some = any(w.gene_id in self.halflife for w in self.features)
+            for gene in sorted({self.features[index[f]].gene_id for f in feature_ids if f in index}):
+                _warn_gene_missing(self.halflife_file, self.halflife, gene, holds_some)
 
     def gene_inputs(self, gene_id: str) -> tuple[np.ndarray, str]:
         if self.halflife is None:
@@ -139,8 +128,11 @@ class TssWindows(AnchoredWindowRule):
         return {"halflife": hl}, {"halflife_source": source}
 
 
-#: the (file, annotation) pairs :func:`_warn_missing_genes` has warned about in this process (and "no file")
+#: the warnings given in this process: "no file", a (file, annotation) of :func:`_warn_missing_genes`,
+#: a (file, gene) of :func:`_warn_gene_missing`
 _WARNED: set = set()
+#: the likely cause where a half-life file holds none of the annotation's genes
+_ID_FORMAT = "the gene IDs written the same way (e.g. Ensembl version suffixes such as '.5')?"
 
 
 def _warn_no_file() -> None:
@@ -168,11 +160,25 @@ def _warn_missing_genes(path, table: dict, genes: list[str]) -> None:
     if len(missing) == len(genes):
         some = ", ".join(list(table)[:3])
         log.warning("half-life file %s holds none of the annotation's %d genes (file: %s; annotation: %s): every "
-                    "Xpresso window gets zeros (halflife_source=zeros_gene_not_in_file). Are the gene IDs written "
-                    "the same way (e.g. Ensembl version suffixes such as '.5')?", path, len(genes), some, examples)
+                    "Xpresso window gets zeros (halflife_source=zeros_gene_not_in_file). Are %s", path, len(genes),
+                    some, examples, _ID_FORMAT)
     else:
         log.warning("half-life file %s lacks %d of the annotation's %d genes (%s): their Xpresso windows get "
                     "zeros (halflife_source=zeros_gene_not_in_file)", path, len(missing), len(genes), examples)
+
+
+def _warn_gene_missing(path, table: dict, gene: str, holds_some: bool) -> None:
+    """A warning, once per process for a file and gene, that ``gene`` has no row in the half-life
+    file (its window gets zeros); where the file holds none of the annotation's genes
+    (``holds_some`` False), the likely cause. For one window (``seqzoo ism``)."""
+    key = (str(path), gene)
+    if gene in table or key in _WARNED:
+        return
+    _WARNED.add(key)
+    hint = "" if holds_some else (f". The file holds none of the annotation's genes (file: "
+                                  f"{', '.join(list(table)[:3])}): are {_ID_FORMAT}")
+    log.warning("half-life file %s has no row for gene %s: its Xpresso window gets zeros for the six half-life "
+                "features (halflife_source=zeros_gene_not_in_file)%s", path, gene, hint)
 
 
 def tss_rule(genome, gtf_path, names, halflife_file=None) -> TssWindows:
