@@ -128,12 +128,17 @@ def utr_dataset(out: Path, utr_length: int, n_tx: int, per_utr: int = 20, seed: 
             "vcf": write_vcf(out / "variants.vcf", records, {"1": length})}
 
 
+def single_base(record: str) -> bool:
+    """Whether a VCF record line has a one-base REF and ALT (an SNV)."""
+    f = record.split("\t")
+    return len(f) > 4 and len(f[3]) == 1 and len(f[4]) == 1
+
+
 def snvs_only(vcf: Path, out: Path) -> Path:
     """The records of ``vcf`` with one-base REF and ALT."""
     with open(vcf) as src, open(out, "w") as dst:
         for line in src:
-            f = line.split("\t")
-            if line.startswith("#") or (len(f) > 4 and len(f[3]) == 1 and len(f[4]) == 1):
+            if line.startswith("#") or single_base(line):
                 dst.write(line)
     return out
 
@@ -144,7 +149,7 @@ def with_indel_share(vcf: Path, out: Path, share: float, seed: int = 3) -> Path:
     with open(vcf) as src:
         lines = src.readlines()
     records = [i for i, line in enumerate(lines) if not line.startswith("#")]
-    snv = {i for i in records if (lambda f: len(f[3]) == 1 and len(f[4]) == 1)(lines[i].split("\t"))}
+    snv = {i for i in records if single_base(lines[i])}
     other = [i for i in records if i not in snv]
     n = min(len(other), round(len(snv) * share / (1 - share)))
     keep = snv | set(np.random.default_rng(seed).choice(other, size=n, replace=False).tolist())
