@@ -1,5 +1,6 @@
-"""Freed memory kept for reuse (seqzoo.heap_reuse): glibc's M_TOP_PAD set once when a run starts,
-left alone where the environment tunes malloc itself or opts out, a clear error for a bad value.
+"""Freed memory kept for reuse (seqzoo.heap_reuse): glibc's mmap and trim thresholds set once when
+a run starts, left alone where the environment tunes malloc itself or opts out, a clear error for a
+bad value.
 
 Each case runs in a fresh interpreter (the setting is per process). The effect is checked by its
 cause, not by a timing: page faults while numpy arrays of 1 MiB are made and freed again and again
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from seqzoo.errors import UsageError
-from seqzoo.heap_reuse import ENV, pad_from_environment
+from seqzoo.heap_reuse import ENV, wanted
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 GLIBC = sys.platform.startswith("linux") and (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
@@ -37,10 +38,10 @@ before = faults()
 if sys.argv[1] == "run":  # a run of the API sets it (setup_run), here a windows-only run of the examples
     ex = sys.argv[2]
     seqzoo.windows_vcf("HAL", ex + "/genome.fa", ex + "/variants.vcf", ex + "/annotation.gtf")
-    pad = heap_reuse.reuse_freed_memory()  # the value the run set
+    tuned = heap_reuse.reuse_freed_memory()  # what the run did
 else:
-    pad = heap_reuse.reuse_freed_memory()
-print(json.dumps({"before": before, "after": faults(), "pad": pad}))
+    tuned = heap_reuse.reuse_freed_memory()
+print(json.dumps({"before": before, "after": faults(), "tuned": tuned}))
 """
 
 
@@ -51,39 +52,40 @@ def probe(env: dict, how: str = "call") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not GLIBC, reason="M_TOP_PAD is a glibc setting (elsewhere nothing is set)")
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings (elsewhere nothing is set)")
 def test_a_run_keeps_freed_memory_and_the_page_faults_stop():
     r = probe({}, "run")
-    assert r["pad"] == 64 << 20
+    assert r["tuned"] is True
     assert r["before"] > 40 * 200  # glibc's defaults: ~2 x 256 fresh pages per round
     assert r["after"] < 1000  # the first round's pages only (2 x 256)
 
 
-@pytest.mark.skipif(not GLIBC, reason="M_TOP_PAD is a glibc setting (elsewhere nothing is set)")
-def test_the_size_comes_from_the_environment_and_0_leaves_malloc_alone():
-    small = probe({ENV: "16"})
-    assert small["pad"] == 16 << 20 and small["after"] < 1000
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings (elsewhere nothing is set)")
+def test_0_leaves_malloc_alone():
+    assert probe({ENV: "1"})["tuned"] is True
     off = probe({ENV: "0"})
-    assert off["pad"] == 0
-    assert off["after"] > 40 * 200  # still a fresh page at every turn
+    assert off["tuned"] is False
+    assert off["after"] > 40 * 200  # still fresh pages at every turn
 
 
-@pytest.mark.skipif(not GLIBC, reason="M_TOP_PAD is a glibc setting (elsewhere nothing is set)")
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings (elsewhere nothing is set)")
 @pytest.mark.parametrize("env", [{"MALLOC_TRIM_THRESHOLD_": "131072"}, {"MALLOC_TOP_PAD_": "0"},
                                  {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
 def test_the_environments_own_malloc_settings_win(env):
     r = probe(env)
-    assert r["pad"] == 0
+    assert r["tuned"] is False
     assert r["after"] > 40 * 200
 
 
-def test_a_bad_size_is_an_error_naming_the_variable(monkeypatch):
-    monkeypatch.setenv(ENV, "64MB")
+def test_a_bad_value_is_an_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(ENV, "yes")
     with pytest.raises(UsageError) as err:
-        pad_from_environment()
-    assert str(err.value) == ("SEQZOO_MALLOC_TOP_PAD_MB must be a whole number of MiB of freed memory to keep for "
-                              "reuse (0: leave the C allocator's settings alone), not '64MB'")
-    monkeypatch.setenv(ENV, " 8 ")
-    assert pad_from_environment() == 8 << 20
+        wanted()
+    assert str(err.value) == ("SEQZOO_TUNE_MALLOC must be 1 (keep freed memory for reuse, the default) or 0 (leave "
+                              "the C allocator's settings alone), not 'yes'")
+    monkeypatch.setenv(ENV, " 0 ")
+    assert wanted() is False
     monkeypatch.delenv(ENV)
-    assert pad_from_environment() == 64 << 20
+    assert wanted() is True
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert wanted() is False
