@@ -14,7 +14,7 @@ from __future__ import annotations
 __version__ = "0.2.0"
 
 __all__ = ["ModelSpec", "Option", "check_device", "ism", "iter_scores", "list_models", "load_model",
-           "predict_regions", "register_model", "score_vcf", "windows_vcf", "__version__"]
+           "predict_regions", "register_model", "reuse_freed_memory", "score_vcf", "windows_vcf", "__version__"]
 
 
 def __getattr__(name):  # the API is imported on first use: `import seqzoo` stays light
@@ -24,6 +24,9 @@ def __getattr__(name):  # the API is imported on first use: `import seqzoo` stay
     if name == "ism":
         from .mutagenesis import ism
         return ism
+    if name == "reuse_freed_memory":  # glibc's malloc, process-wide (the command line does it)
+        from .heap_reuse import reuse_freed_memory
+        return reuse_freed_memory
     if name in ("ModelSpec", "Option"):
         from . import spec
         return getattr(spec, name)

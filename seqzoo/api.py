@@ -37,7 +37,6 @@ from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
                       default_summary_path, has_vectors, open_table, parts_dir, table_format)
 from .gc_passes import fewer_gc_passes
-from .heap_reuse import reuse_freed_memory
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
@@ -262,10 +261,8 @@ def setup_run(models, fasta, vcf, gtf=None, *, score: bool = True, vectors: bool
     ``reuse_reference=False``: the reference window of every row predicted anew too (both are the
     paths the benchmarks compare against). ``warn_inputs=False``: the window rules' warnings about
     their inputs as a whole are left to the caller (``seqzoo ism`` warns about its one window).
-    The first run of a process keeps freed memory for reuse (:mod:`seqzoo.heap_reuse`).
     """
     everything = isinstance(models, str) and models == "all"
-    reuse_freed_memory()  # (once per process: see seqzoo.heap_reuse)
     if score:
         set_threads(threads)
     loaded = load_models(models, weights, device) if score else None
@@ -638,7 +635,6 @@ def predict_regions(model, fasta, bed, out=None, *, skipped=None, batch_size: in
     from .genome.fasta import Genome
     from .genome.names import ContigNames
 
-    reuse_freed_memory()
     set_threads(threads)
     (name, (spec, torch_model)), = load_models(model, weights, device).items()
     if spec.region_windows is None:

@@ -18,6 +18,7 @@ from . import __version__, api, registry, workflow
 from .accounting import RunSummary
 from .checkpoint import Stopped
 from .errors import SeqzooError, UsageError
+from .heap_reuse import reuse_freed_memory
 from .output_paths import check_outputs
 from .outputs import default_outside_path, default_skip_path, default_summary_path
 
@@ -387,6 +388,7 @@ def main(argv=None) -> int:
     args.command_line = "seqzoo " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     _configure_logging()
     try:
+        reuse_freed_memory()  # the process is seqzoo's own (see seqzoo.heap_reuse)
         if args.command == "models":
             return list_models(args)
         if args.command == "plot":

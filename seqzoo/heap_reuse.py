@@ -1,29 +1,33 @@
-"""Freed memory kept for reuse by the C allocator, not handed back to the kernel after every chunk.
+"""Freed memory kept for reuse by glibc's malloc, not handed back to the kernel after every chunk.
 
-The vectorised paths build numpy temporaries of 0.1-10 MB per chunk (characters of REF/ALT, hexamer
-segments of indels, window codes). glibc's malloc maps each allocation of 128 kB or more afresh and
-returns the heap's free top to the kernel once it exceeds 128 kB, until a large block is freed:
-then it raises both limits, at most to 32 MiB and 64 MiB. A process whose history never raised them
-(``seqzoo score --model HAL``: a small weights table, no large block freed) gets fresh pages for
-every chunk's arrays, each page a fault (~2.5 us per 4 kB page here): a tenth of HAL's time on a
-VCF that is half indels (``benchmarks/throughput.py`` and ``tests/test_heap_reuse.py``).
+The vectorised paths build and free numpy temporaries of 0.1-10 MB per chunk (characters of REF/ALT,
+hexamer segments of indels, window codes). glibc's malloc adapts its thresholds to the largest block
+freed so far: after freeing a mapped block of size S it maps only blocks above S and returns the
+heap's free top to the kernel once that exceeds 2 S (at most 32 MiB and 64 MiB on 64-bit). A chunk
+frees many such arrays at once, more than 2 S together, so the heap shrinks after every chunk and
+the next chunk's arrays are fresh pages again, each page a fault (~2.5 us per 4 kB page here). In
+``seqzoo score --model HAL`` on a VCF that is half indels that was 40,000 faults per 97,500 alleles,
+a tenth of the run (a process whose history had freed a block of 32 MiB, e.g. one that loaded
+Framepool first, did not pay it).
 
-:func:`reuse_freed_memory` sets the limits glibc's own adjustment ends at from the start
-(``mallopt``: ``M_MMAP_THRESHOLD`` 32 MiB, ``M_TRIM_THRESHOLD`` 64 MiB): arrays below 32 MiB come
-from the heap, and up to 64 MiB of freed memory stay there for the next chunk. Peak memory is
-unchanged (measured on HAL, Framepool, Xpresso and windows-only runs); a process may hold up to
-64 MiB more after a peak.
+:func:`reuse_freed_memory` sets the thresholds that adaptation ends at from the start (``mallopt``:
+``M_MMAP_THRESHOLD`` 32 MiB on 64-bit, ``M_TRIM_THRESHOLD`` twice that; setting either turns the
+adaptation off, hence both): blocks below 32 MiB come from the heap, and up to 64 MiB of freed
+memory stay at the top of each malloc arena (one per allocating thread, up to 8 per core) for
+the next chunk. A process may therefore hold more memory after a peak than before (64 MiB per arena
+at most, plus heap fragmentation around long-lived blocks); peak RSS of seqzoo runs is unchanged
+(HAL, Framepool, Xpresso ISM, windows only; ``tests/test_heap_reuse.py`` checks the faults).
 
-A process-wide setting, made once when the first run starts (:func:`seqzoo.api.setup_run`, like
-torch's thread count) and kept for the process's life (glibc has no call that reads the previous
-values back). Left alone: on a C library other than glibc; where the environment already tunes
-glibc's malloc (``MALLOC_TOP_PAD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``,
-``MALLOC_MMAP_MAX_`` or ``glibc.malloc`` tunables in ``GLIBC_TUNABLES``); and with
-``SEQZOO_TUNE_MALLOC=0``.
+A process-wide setting that cannot be undone (glibc has no call that reads the old values back):
+``seqzoo``'s command line makes it (the process is its own); the Python API never does unless
+called (``seqzoo.reuse_freed_memory()``, once, e.g. at the top of a script). Left alone: on a C
+library other than glibc; where the environment sets glibc's thresholds itself
+(``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TOP_PAD_``, ``MALLOC_MMAP_MAX_``,
+or ``glibc.malloc.trim_threshold``, ``.mmap_threshold``, ``.top_pad``, ``.mmap_max`` in
+``GLIBC_TUNABLES``); and with the environment variable ``SEQZOO_TUNE_MALLOC=0``.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import threading
@@ -32,12 +36,12 @@ from .errors import UsageError
 
 #: the environment variable: 0 leaves malloc's settings alone, 1 (the default) sets them
 ENV = "SEQZOO_TUNE_MALLOC"
-#: glibc's mallopt parameter numbers (malloc.h) and the values set: glibc's own maximum of its
-#: dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit) and twice that, as it sets them
+#: glibc's mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-SETTINGS = ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 64 << 20))
-#: the environment's own malloc settings, which win over ours
-USER_SETTINGS = ("MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_")
+#: the environment's own settings of the same thresholds, which win over ours
+USER_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+USER_TUNABLES = ("glibc.malloc.trim_threshold", "glibc.malloc.mmap_threshold", "glibc.malloc.top_pad",
+                 "glibc.malloc.mmap_max")
 
 _lock = threading.Lock()
 _done = False
@@ -45,39 +49,45 @@ _set = False
 
 
 def wanted() -> bool:
-    """Whether to set the allocator's limits: not where the environment tunes glibc's malloc itself
-    or ``SEQZOO_TUNE_MALLOC=0``. UsageError for a value other than 0 or 1."""
+    """Whether to set the thresholds: not where the environment sets them itself or says
+    ``SEQZOO_TUNE_MALLOC=0``. UsageError for a value other than 0 or 1."""
     text = os.environ.get(ENV, "").strip()
     if text not in ("", "0", "1"):
-        raise UsageError(f"{ENV} must be 1 (keep freed memory for reuse, the default) or 0 (leave the C "
-                         f"allocator's settings alone), not {text!r}")
+        raise UsageError(f"environment variable {ENV} must be 1 (keep freed memory for reuse, the default) or 0 "
+                         f"(leave the C allocator's settings alone), not {text!r}")
     if text == "0":
         return False
-    return not (any(name in os.environ for name in USER_SETTINGS)
-                or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""))
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return not (any(name in os.environ for name in USER_VARIABLES) or any(t in tunables for t in USER_TUNABLES))
 
 
-def _libc() -> str:
-    """'glibc 2.36' for glibc, else '' (musl, other systems)."""
+def _glibc() -> bool:
     try:
-        return os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (ValueError, OSError, AttributeError):
-        return ""
+        return sys.platform.startswith("linux") and (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError, AttributeError):  # musl and others: no such name
+        return False
 
 
 def reuse_freed_memory() -> bool:
-    """Once per process: glibc's mmap and trim thresholds set to 32 and 64 MiB (see the module
-    docstring). Returns whether they are set (by this call or an earlier one)."""
+    """Once per process: glibc's mmap threshold set to its adaptive maximum (32 MiB on 64-bit) and
+    its trim threshold to twice that (see the module docstring). Returns whether they are set (by
+    this call or an earlier one); UsageError for a bad ``SEQZOO_TUNE_MALLOC``."""
     global _done, _set
     with _lock:
         if _done:
             return _set
         want = wanted()
         _done = True
-        if want and sys.platform.startswith("linux") and _libc().startswith("glibc"):
+        if want and _glibc():
+            import ctypes
+
+            mmap_max = (4 << 20) * ctypes.sizeof(ctypes.c_long)  # glibc's DEFAULT_MMAP_THRESHOLD_MAX
             try:
                 mallopt = ctypes.CDLL(None).mallopt
-                _set = all([mallopt(param, ctypes.c_int(value)) == 1 for param, value in SETTINGS])
-            except (OSError, AttributeError):  # no mallopt in this process's symbols
-                _set = False
+            except (OSError, AttributeError):  # no mallopt among this process's symbols
+                return _set
+            # the mmap threshold first: where glibc refuses it, the trim threshold is left alone too
+            # (setting it alone would freeze the mmap threshold at its default, 128 kB)
+            _set = mallopt(M_MMAP_THRESHOLD, ctypes.c_int(mmap_max)) == 1 and \
+                mallopt(M_TRIM_THRESHOLD, ctypes.c_int(2 * mmap_max)) == 1
         return _set
