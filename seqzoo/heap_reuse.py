@@ -6,9 +6,9 @@ freed so far: after freeing a mapped block of size S it maps only blocks above S
 heap's free top to the kernel once that exceeds 2 S (at most 32 MiB and 64 MiB on 64-bit). A chunk
 frees many such arrays at once, more than 2 S together, so the heap shrinks after every chunk and
 the next chunk's arrays are fresh pages again, each page a fault (~2.5 us per 4 kB page here). In
-``seqzoo score --model HAL`` on a VCF that is half indels that was 40,000 faults per 97,500 alleles,
-a tenth of the run (a process whose history had freed a block of 32 MiB, e.g. one that loaded
-Framepool first, did not pay it).
+``seqzoo score --model HAL`` on a VCF that is half indels that was 35,000-40,000 faults per 97,500
+alleles, 5-15% of the run, and APARENT2's batches paid the same (``benchmarks/malloc.py``; a
+process whose history had freed a block of 32 MiB, e.g. one that loaded Framepool first, did not).
 
 :func:`reuse_freed_memory` sets the thresholds that adaptation ends at from the start (``mallopt``:
 ``M_MMAP_THRESHOLD`` 32 MiB on 64-bit, ``M_TRIM_THRESHOLD`` twice that; setting either turns the
