@@ -281,11 +281,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--only", default="framepool,xpresso,hal,genome,ism")
     ap.add_argument("--write", action="store_true", help="record the tables in RESULTS.md (section throughput)")
+    ap.add_argument("--tune-malloc", action="store_true",
+                    help="seqzoo.reuse_freed_memory() first, as the command line does (see benchmarks/malloc.py)")
     args = ap.parse_args(argv)
     global CLOCK
     if args.cpu_time:
         CLOCK, args.threads = time.process_time, 1
     torch.set_num_threads(args.threads)
+    if args.tune_malloc:
+        seqzoo.reuse_freed_memory()
     repeats = args.repeats or (1 if args.quick else 3)
     only = set(args.only.split(","))
     uptime0 = os.popen("uptime").read().strip()
@@ -421,7 +425,8 @@ def main(argv=None) -> int:
     clock = "CPU time of this process, 1 torch thread" if args.cpu_time else f"wall time, {args.threads} torch threads"
     body = common.table_section(
         "End-to-end throughput, incremental vs full pass",
-        f"Command: `python benchmarks/throughput.py{' --cpu-time' if args.cpu_time else ''}` "
+        f"Command: `python benchmarks/throughput.py{' --cpu-time' if args.cpu_time else ''}"
+        f"{' --tune-malloc' if args.tune_malloc else ''}` "
         f"({time.perf_counter() - t_start:.0f} s; times: {clock}; best of {repeats}). "
         f"Load before: `{uptime0}`; after: `{uptime1}`.", head, rows, machine)
     print("\n" + body)
