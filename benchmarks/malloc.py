@@ -42,15 +42,12 @@ LABELS = {
 
 
 def make_data(work: Path) -> dict:
-    import numpy as np
-
     import aparent2 as ap_bench
     import hal as hal_bench
     import throughput as tp
 
     hal = hal_bench.make_donor_dataset(work / "donor", n_genes=400)["paths"]
-    table = work / "hal.npz"
-    np.savez(table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
+    table = hal_bench.write_stand_in_table(work / "hal.npz")
     mix = tp.with_indel_share(Path(hal["vcf"]), work / "donor" / "mix15.vcf", share=0.15)
     ap = ap_bench.make_pas_dataset(work / "pas", n_genes=12, variants_per_window=40)["paths"]
     utr = tp.utr_dataset(work / "utr170", 170, 200, per_utr=20, seed=170)
