@@ -18,8 +18,8 @@ the next chunk. A process may therefore hold more memory after a peak than befor
 at most, plus heap fragmentation around long-lived blocks), and its peak can be that much higher:
 ``seqzoo score --model Framepool`` on 1,000,000 rsID records with a GENCODE-size GTF peaked at
 862-877 MiB against 801 (and ran in 52 s against 61-65); HAL's peaks there and the peaks of
-``benchmarks/malloc.py``'s workloads moved by less than 2% (``tests/test_heap_reuse.py`` checks the
-faults).
+``benchmarks/malloc.py``'s workloads moved by less than 2%, Xpresso ISM's aside (595-671 MiB either
+way) (``tests/test_heap_reuse.py`` checks the faults).
 
 A process-wide setting that cannot be undone (glibc has no call that reads the old values back):
 ``seqzoo``'s command line makes it (the process is its own); the Python API never does unless
