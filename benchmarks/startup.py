@@ -19,9 +19,11 @@ Rows, per model, each a fresh process (best of ``--repeats``, in alternating rou
   clock), split into the window rule (GTF reading and window building,
   :func:`seqzoo.windowing.build_rules`), the vectorised index and the rest (weights, FASTA index,
   writing the empty outputs); peak RSS of the process.
-* the same with the cyclic garbage collector left on while the windows are built (the code before
-  :func:`seqzoo.gc_passes.paused_gc`; ``paused_gc`` replaced by a context that does nothing): the
-  path it replaces, measured in the same run.
+* the same with the built objects not frozen (the code before :func:`seqzoo.gc_passes.run_scope`
+  froze them: the first collection after the pause walks them all, and every full collection
+  again), and with the cyclic garbage collector left on while the windows are built (the code
+  before :func:`seqzoo.gc_passes.paused_gc`; ``paused_gc`` replaced by a context that does
+  nothing, hence nothing frozen either): the paths they replace, measured in the same run.
 * "command line": ``python -m seqzoo score ... --quiet``, the whole process (wall time).
 """
 from __future__ import annotations
@@ -43,14 +45,22 @@ ROOT = HERE.parent
 MODELS = ("HAL", "Framepool", "APARENT2", "Xpresso/human_median")
 
 
-def _child(model: str, data: dict, gc_paused: bool) -> dict:
-    """One in-process start-up (run in a fresh process): seconds by stage, peak RSS."""
+#: in-process variants: as shipped; the built objects not frozen; collection on during the build
+VARIANTS = ("shipped", "unfrozen", "gc_on")
+
+
+def _child(model: str, data: dict, variant: str) -> dict:
+    """One in-process start-up (run in a fresh process) of ``variant`` (:data:`VARIANTS`): seconds
+    by stage, peak RSS."""
     import torch  # noqa: F401  (before the clock: the command-line row has the imports)
 
     import seqzoo
+    import seqzoo.gc_passes as gc_passes
     import seqzoo.windowing as windowing
 
-    if not gc_paused:
+    if variant == "unfrozen":
+        gc_passes._freeze_for_run = lambda: None
+    elif variant == "gc_on":
         import contextlib
 
         windowing.paused_gc = contextlib.nullcontext  # (the only module that pauses it)
@@ -76,9 +86,9 @@ def _child(model: str, data: dict, gc_paused: bool) -> dict:
     return {"total": total, **stages, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def in_process(model: str, data: dict, gc_paused: bool) -> dict:
+def in_process(model: str, data: dict, variant: str) -> dict:
     code = (f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import startup; "
-            f"print(json.dumps(startup._child({model!r}, json.loads(sys.argv[1]), {gc_paused!r})))")
+            f"print(json.dumps(startup._child({model!r}, json.loads(sys.argv[1]), {variant!r})))")
     done = subprocess.run([sys.executable, "-c", code, json.dumps(data)], capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         raise RuntimeError(f"{model}: {done.stderr[-2000:]}")
@@ -119,19 +129,24 @@ def main(argv=None) -> int:
             "out": str(folder)}
     t_start = time.perf_counter()
     rows = []
+    labels = {"shipped": "in-process", "unfrozen": "in-process, built objects not frozen (before run_scope)",
+              "gc_on": "in-process, GC on while windows are built (before paused_gc)"}
     for model in args.models.split(","):
-        paused, on, cli = [], [], []
+        runs, cli = {v: [] for v in VARIANTS}, []
         for _ in range(args.repeats):  # alternating rounds
-            paused.append(in_process(model, data, True))
-            on.append(in_process(model, data, False))
+            for variant in VARIANTS:
+                runs[variant].append(in_process(model, data, variant))
             cli.append(command_line(model, data))
-        best = min(paused, key=lambda r: r["total"])
-        before = min(on, key=lambda r: r["total"])
-        for label, r in (("in-process", best), ("in-process, GC on while windows are built (before)", before)):
-            rows.append([model, label, f"{r['total']:.1f} s", f"{r['rule']:.1f} s", f"{r['index']:.1f} s",
+        best = {v: min(runs[v], key=lambda r: r["total"]) for v in VARIANTS}
+        for variant in VARIANTS:
+            r = best[variant]
+            rows.append([model, labels[variant], f"{r['total']:.1f} s", f"{r['rule']:.1f} s", f"{r['index']:.1f} s",
                          f"{r['total'] - r['rule'] - r['index']:.1f} s", f"{r['rss_mib']:,.0f} MiB"])
-        rows.append([model, "speed-up (before / in-process)", f"{before['total'] / best['total']:.2f}x",
-                     f"{before['rule'] / best['rule']:.2f}x", f"{before['index'] / best['index']:.2f}x", "", ""])
+        for variant in VARIANTS[1:]:
+            before, now = best[variant], best["shipped"]
+            rows.append([model, f"speed-up ({variant.replace('_', ' ')} / in-process)",
+                         f"{before['total'] / now['total']:.2f}x", f"{before['rule'] / now['rule']:.2f}x",
+                         f"{before['index'] / now['index']:.2f}x", "", ""])
         rows.append([model, "command line (`python -m seqzoo score`, whole process)", f"{min(cli):.1f} s", "", "",
                      "", ""])
     head = ["model", "run", "total", "window rule (GTF + windows)", "vectorised index", "rest", "peak RSS"]

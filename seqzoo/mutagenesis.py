@@ -30,6 +30,7 @@ import numpy as np
 
 from .encoding import reverse_complement
 from .errors import UsageError
+from .gc_passes import in_run_scope
 from .genome.names import some_names
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ def _snv_edits(seq: str) -> tuple[np.ndarray, list[str], list[str]]:
     return np.asarray(index, dtype=np.int64), refs, alts
 
 
+@in_run_scope
 def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | None = None, vcf=None,
         variant: str | None = None, indels: bool = False, batch_size: int = 64, device: str = "cpu",
         weights=None, threads: int | None = None, chrom_alias=None, incremental: bool = True,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 import threading
 
+import numpy as np
+import pytest
+
 from seqzoo.gc_passes import RUN_THRESHOLD, fewer_gc_passes, paused_gc
 
 
@@ -101,3 +104,87 @@ def test_windows_are_built_with_collection_paused(tmp_path, monkeypatch):
     result = seqzoo.windows_vcf("HAL", paths["fasta"], paths["vcf"], paths["gtf"])
     assert len(result.rows) > 0 and gc.isenabled()
     assert seen == [("rules", False), ("index", False)]
+
+
+def test_run_scope_freezes_what_the_builds_left_and_unfreezes_at_its_end():
+    from seqzoo.gc_passes import run_scope
+
+    assert gc.get_freeze_count() == 0
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with paused_gc():  # outside a run scope: nobody would unfreeze, so nothing is frozen
+            built = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() == 0
+        with run_scope():
+            with paused_gc():
+                built = [[i] for i in range(1000)]  # long-lived objects of a window build
+            frozen = gc.get_freeze_count()
+            assert frozen >= len(built) and gc.isenabled()
+            with run_scope():  # a second run (another thread) freezes its builds too
+                with paused_gc():
+                    more = [[i] for i in range(1000)]
+                assert gc.get_freeze_count() >= frozen + len(more)
+            assert gc.get_freeze_count() >= frozen + len(more)  # the first run still holds them
+        assert gc.get_freeze_count() == 0  # the last run scope ended: unfrozen
+        gc.disable()  # collection turned off by the caller: nothing frozen, collection left off
+        with run_scope():
+            with paused_gc():
+                built = [[i] for i in range(1000)]
+            assert gc.get_freeze_count() == 0 and not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
+def test_objects_the_caller_froze_stay_frozen():
+    from seqzoo.gc_passes import run_scope
+
+    assert gc.get_freeze_count() == 0
+    try:
+        gc.freeze()  # e.g. a server that freezes its state before forking workers
+        theirs = gc.get_freeze_count()
+        assert theirs > 0
+        with run_scope():
+            with paused_gc():
+                built = [[i] for i in range(1000)]
+            assert gc.get_freeze_count() == theirs  # not frozen by seqzoo (it would unfreeze theirs)
+        assert gc.get_freeze_count() == theirs and len(built) == 1000
+    finally:
+        gc.unfreeze()
+
+
+def test_score_vcf_and_ism_freeze_their_windows_while_they_run(tmp_path, monkeypatch):
+    import seqzoo
+    import seqzoo.windowing as windowing
+    from seqzoo.synthetic import make_gene_model_dataset
+
+    paths = make_gene_model_dataset(tmp_path, n_genes=2)
+    seen = []
+    fast_index = windowing.FastIndex.__init__
+
+    def spy_index(self, *a, **k):  # built when the first records stream, after the rules' pause
+        seen.append(gc.get_freeze_count())
+        return fast_index(self, *a, **k)
+
+    monkeypatch.setattr(windowing.FastIndex, "__init__", spy_index)
+    assert gc.get_freeze_count() == 0
+    seqzoo.windows_vcf("HAL", paths["fasta"], paths["vcf"], paths["gtf"], out=tmp_path / "w.tsv")
+    assert len(seen) == 1 and seen[0] > 0 and gc.get_freeze_count() == 0
+    chunks = seqzoo.iter_scores("HAL", paths["fasta"], paths["vcf"], paths["gtf"], score=False)
+    next(chunks)
+    assert gc.get_freeze_count() > 0  # the run is still going
+    chunks.close()
+    assert gc.get_freeze_count() == 0
+    frozen_at_ism = []
+
+    def stop_at_the_window(*a, **k):  # seqzoo.ism has built its windows by then
+        frozen_at_ism.append(gc.get_freeze_count())
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(seqzoo.mutagenesis, "_window", stop_at_the_window)
+    table = tmp_path / "hal.npz"
+    np.savez(table, weights=np.zeros((4096, 8)))
+    with pytest.raises(RuntimeError, match="stop here"):
+        seqzoo.ism("HAL", paths["fasta"], paths["gtf"], feature="x", weights=table)
+    assert frozen_at_ism and frozen_at_ism[0] > 0 and gc.get_freeze_count() == 0
