@@ -171,12 +171,16 @@ class FastIndex:
 
     def __init__(self, rules: dict, genome: Genome, names: ContigNames, rows: bool = False):
         self.names, self.genome = names, genome
-        spans = [rule.spans() if hasattr(rule, "spans") else None for rule in rules.values()]
+        spans = [_rule_spans(rule) for rule in rules.values()]
         self.usable = all(s is not None for s in spans)
         self._reader = genome.bases if self.usable else None
         self.usable = self.usable and self._reader.usable
-        self._merged = {chrom: _merge(items) for chrom, items in _by_chrom(
-            (c, a, b) for rule_spans in (spans if self.usable else []) for c, a, b in rule_spans).items()}
+        by_chrom: dict[str, list] = {}
+        for rule_spans in (spans if self.usable else []):
+            for chrom, pair in rule_spans.items():
+                by_chrom.setdefault(chrom, []).append(pair)
+        self._merged = {chrom: _merge(np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]))
+                        for chrom, pairs in by_chrom.items()}
         rule = next(iter(rules.values()))
         self.rule = rule if rows and self.usable and len(rules) == 1 and hasattr(rule, "block_segments") else None
         self._segments = {}
@@ -358,24 +362,33 @@ class FastRowsOf:
     alts: np.ndarray  # str column
 
 
-def _by_chrom(spans) -> dict:
-    out: dict[str, list] = {}
+def _rule_spans(rule) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """A window rule's spans (``spans()``: forward [start, end) on FASTA contigs that no allele
+    outside them can affect) as {contig: (starts, ends)} int64 arrays (``span_arrays()`` where the
+    rule has it); None where the rule has none (every position has a window)."""
+    if hasattr(rule, "span_arrays"):
+        return rule.span_arrays()
+    spans = rule.spans() if hasattr(rule, "spans") else None
+    if spans is None:
+        return None
+    out: dict[str, tuple[list, list]] = {}
     for chrom, start, end in spans:
-        out.setdefault(chrom, []).append((start, end))
-    return out
+        starts, ends = out.setdefault(chrom, ([], []))
+        starts.append(start)
+        ends.append(end)
+    return {chrom: (np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for chrom, (a, b) in out.items()}
 
 
-def _merge(items: list) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted, disjoint [start, end) covering ``items``."""
-    items.sort()
-    starts, ends = [], []
-    for a, b in items:
-        if starts and a <= ends[-1]:
-            ends[-1] = max(ends[-1], b)
-        else:
-            starts.append(a)
-            ends.append(b)
-    return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint [start, end) covering the intervals [starts[i], ends[i]) (intervals that
+    touch are merged): sorted by (start, end), a new interval begins where a start lies past every
+    end before it."""
+    order = np.lexsort((ends, starts))
+    starts, ends = starts[order], ends[order]
+    if not starts.size:
+        return starts, ends
+    first = np.flatnonzero(np.r_[True, starts[1:] > np.maximum.accumulate(ends)[:-1]])
+    return starts[first], np.maximum.reduceat(ends, first)
 
 
 class VariantWindows:

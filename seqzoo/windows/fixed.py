@@ -15,13 +15,14 @@ split, which becomes the first base right of the anchor after reverse complement
 """
 from __future__ import annotations
 
-import functools
+import operator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..encoding import COMPLEMENT_BYTE, first_non_letter_byte, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
+from ..genome.gtf import SegmentIndex, rows_by_value
 from ..genome.vcf import VariantAllele
 from ..ragged import run_offsets, run_positions
 from ..table import as_text_column, text_column
@@ -222,11 +223,17 @@ class AnchoredWindowRule:
     """
 
     def __init__(self, genome: Genome, features: list[AnchoredWindow], no_feature: tuple[str, str]):
-        from ..genome.gtf import SegmentIndex
-
         self.genome = genome
         self.features = features
-        self.index = SegmentIndex((w.chrom, w.start, w.end, i) for i, w in enumerate(features))
+        # every window's columns, read from the objects once (numpy from here on)
+        n = len(features)
+        self._chroms, starts, ends = (list(map(operator.attrgetter(name), features)) for name in ("chrom", "start", "end"))
+        start, end = np.fromiter(starts, np.int64, n), np.fromiter(ends, np.int64, n)
+        anchor = np.fromiter(map(operator.attrgetter("anchor"), features), np.int64, n)
+        minus = np.fromiter(map("-".__eq__, map(operator.attrgetter("strand"), features)), bool, n)
+        #: every window's (start, end, split, on '-'?) as arrays, by feature index (AnchoredWindow.split)
+        self._window_arrays = (start, end, np.where(minus, end - anchor, start + anchor), minus)
+        self.index = SegmentIndex.from_columns(self._chroms, starts, ends)  # (the windows' own int objects)
         self._no_feature = no_feature
         self._ref_forward: SequenceCache[str] = SequenceCache()  # bounded: 60,000 genes x 10.5 kb would be 630 MB
         self._ref_model: SequenceCache[str] = SequenceCache()  # the '-' windows reverse-complemented
@@ -264,7 +271,13 @@ class AnchoredWindowRule:
     def spans(self) -> list[tuple[str, int, int]]:
         """Every feature's window, (FASTA contig, start, end) forward strand, 0-based half-open: an
         allele whose REF overlaps none of them gets no window and no feature skip."""
-        return [(w.chrom, w.start, w.end) for w in self.features]
+        start, end, _, _ = self._window_arrays
+        return list(zip(self._chroms, start.tolist(), end.tolist()))
+
+    def span_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`spans` by FASTA contig as (starts, ends) int64 arrays, in feature order."""
+        start, end, _, _ = self._window_arrays
+        return {chrom: (start[rows], end[rows]) for chrom, rows in rows_by_value(self._chroms).items()}
 
     def ref_forward(self, i: int) -> str:
         """Feature ``i``'s reference window, forward strand (cached, least recently used dropped)."""
@@ -297,10 +310,12 @@ class AnchoredWindowRule:
         path's row order); a window past its contig end is not usable."""
         n = len(self.features)
         start, end, _, _ = self._window_arrays
-        contig = np.fromiter((self.genome.lengths.get(w.chrom, -1) for w in self.features), np.int64, n)
+        contig = np.full(n, -1, dtype=np.int64)
+        for chrom, rows in rows_by_value(self._chroms).items():
+            contig[rows] = self.genome.lengths.get(chrom, -1)
         rank = np.empty(n, dtype=np.int64)
         rank[np.lexsort((end, start))] = np.arange(n)
-        return BlockSegments([w.chrom for w in self.features], start, end, np.arange(n, dtype=np.int64),
+        return BlockSegments(list(self._chroms), start, end, np.arange(n, dtype=np.int64),
                              (start >= 0) & (end <= contig), rank, indels_overhang=True)
 
     def block_edits(self, seg: np.ndarray, vs: np.ndarray, ve: np.ndarray, alts, codes, contig_length: int
@@ -341,15 +356,6 @@ class AnchoredWindowRule:
             bounds = offsets.tolist()
             out[indel] = text_column([text[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
         return starts, ends, out, usable
-
-    @functools.cached_property
-    def _window_arrays(self) -> tuple[np.ndarray, ...]:
-        """Every window's (start, end, split, on '-'?) as arrays, by feature index."""
-        n = len(self.features)
-        return (np.fromiter((w.start for w in self.features), np.int64, n),
-                np.fromiter((w.end for w in self.features), np.int64, n),
-                np.fromiter((w.split for w in self.features), np.int64, n),
-                np.fromiter((w.strand == "-" for w in self.features), bool, n))
 
     def block_reference(self, k: int) -> str:
         """Feature ``k``'s reference window in model orientation."""
