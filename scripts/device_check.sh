@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of `--device cuda`: the CUDA tests, then benchmarks/cuda.py (GPU against CPU in the
+# The GPU check of `--device cuda`: the CUDA tests, then benchmarks/gpu.py (GPU against CPU in the
 # same run), on a machine with an NVIDIA GPU whose python3 has a CUDA build of torch.
 #
 #   scripts/device_check.sh --prepare   here, with network: fill .gpu/ (ignored by git) with the
@@ -65,6 +65,6 @@ if grep -q "^SKIPPED" "$OUT_DIR/tests.log"; then
     echo "device_check: tests skipped (see SKIPPED above): the check is incomplete" >&2
     status=1
 fi
-$PY benchmarks/cuda.py --device "$DEVICE" "${QUICK[@]}" 2>&1 | tee "$OUT_DIR/benchmark.log" || status=1
+$PY benchmarks/gpu.py --device "$DEVICE" "${QUICK[@]}" 2>&1 | tee "$OUT_DIR/benchmark.log" || status=1
 echo "device_check: tests and benchmark logs in $OUT_DIR (exit $status)"
 exit $status

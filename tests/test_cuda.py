@@ -4,7 +4,7 @@ the CPU's to 1e-5 (absolute, and relative for values above 1).
 On a GPU every alt window is a full forward pass (the incremental engines are CPU code), so these
 tests also check the GPU's full passes against the CPU's incremental path. CI has no GPU: every
 test here skips there, saying so. On a GPU machine, ``scripts/device_check.sh`` runs them with
-``benchmarks/cuda.py``. ``SEQZOO_TEST_GPU=cpu`` runs them with the CPU in the GPU's place: a check
+``benchmarks/gpu.py``. ``SEQZOO_TEST_GPU=cpu`` runs them with the CPU in the GPU's place: a check
 of their plumbing only (both runs take the same CPU path; no CUDA code runs).
 
 HAL's and BPNet-OSKN's published weights are not reachable here: HAL uses a random table of the
@@ -31,7 +31,7 @@ BPNET = ROOT / "tests" / "fixtures" / "bpnet" / "bpnet.fixture.h5"
 pytestmark = pytest.mark.skipif(
     GPU == "cuda" and not torch.cuda.is_available(),
     reason="SKIPPED LOUDLY: no CUDA device here; --device cuda is checked only on a GPU machine "
-           "(scripts/device_check.sh runs these tests and benchmarks/cuda.py there)")
+           "(scripts/device_check.sh runs these tests and benchmarks/gpu.py there)")
 
 #: the published weights files the tests need (the other two models use stand-ins, see above)
 PUBLISHED = {"Framepool": "Framepool_combined_residual.h5",

@@ -1,8 +1,10 @@
 """GPU against CPU in the same run: forward passes, in-silico mutagenesis and end-to-end scoring.
 
-    SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/cuda.py [--device cuda] [--quick] [--write]
+    SEQZOO_WEIGHTS_DIR=/path/to/weights python benchmarks/gpu.py [--device cuda] [--quick] [--write]
 
 Needs a CUDA device (``scripts/device_check.sh`` runs it with the CUDA tests on a GPU machine).
+(Named gpu.py, not cuda.py: a script's folder comes first on ``sys.path``, and torch's import
+tries ``import cuda`` (NVIDIA's cuda-python), which a ``benchmarks/cuda.py`` shadowed.)
 Every row times the same work on the CPU (torch's threads: the machine's cores) and on the GPU,
 best of ``--repeats``, and compares the outputs (max |delta| over the score columns); GPU times
 include moving the inputs in and the outputs out (``torch.cuda.synchronize`` before the clock
@@ -29,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (benchmarks/common.py)
+import hal as hal_bench  # noqa: E402  (benchmarks/hal.py)
 
 import seqzoo  # noqa: E402
 
@@ -64,8 +67,7 @@ def main(argv=None) -> int:
     gpu, repeats = args.device, args.repeats
     machine = common.machine_info()  # (its load average is the one at the start)
     n = 512 if args.quick else 4096
-    hal_table = Path(tempfile.mkdtemp(prefix="seqzoo-cuda-")) / "hal.npz"
-    np.savez(hal_table, weights=np.random.default_rng(0).normal(size=(4096, 8)))
+    hal_table = hal_bench.write_stand_in_table(Path(tempfile.mkdtemp(prefix="seqzoo-gpu-")) / "hal.npz")
     weights = {"Framepool": None, "APARENT2": None, "Xpresso/human_median": None, "HAL": hal_table,
                "BPNet-OSKN": BPNET}
     models = {d: {m: seqzoo.load_model(m, weights=w, device=d) for m, w in weights.items()} for d in ("cpu", gpu)}
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name(torch.device(gpu)) if gpu.startswith("cuda") else gpu
     body = common.table_section(
         "GPU against CPU",
-        f"Command: `python benchmarks/cuda.py --device {gpu}`{' --quick' if args.quick else ''} "
+        f"Command: `python benchmarks/gpu.py --device {gpu}`{' --quick' if args.quick else ''} "
         f"(best of {repeats} after a warm-up; torch {torch.__version__}, GPU: {name}, CPU threads: "
         f"{torch.get_num_threads()}).", head, rows, machine)
     print("\n" + body)
