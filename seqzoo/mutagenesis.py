@@ -79,6 +79,25 @@ def parse_region(region: str) -> tuple[str, int, int]:
     return m.group(1), start, end
 
 
+def region_window(region: str, genome, names) -> tuple[str, int, int]:
+    """(FASTA contig, start, end) of the region mode's window of ``region`` (forward strand, 0-based
+    half-open; BPNet-OSKN's 1,000 nt centred on it), or the UsageError naming the region when its
+    contig matches no FASTA contig or the window leaves the contig."""
+    from .genome.fasta import outside_contig
+    from .windows.centered import WINDOW, bed_window_span
+
+    name, first, last = parse_region(region)
+    chrom = names.resolve(name, "region", report=False)  # (the error says it; no warning first)
+    if chrom is None:
+        raise UsageError(f"--region {region!r}: contig {name!r} matches no FASTA contig ({names.tried(name)}; "
+                         f"FASTA: {some_names(names.fasta_order)})")
+    start, end = bed_window_span(first - 1, last, WINDOW)
+    if start < 0 or end > genome.lengths[chrom]:
+        raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "
+                         f"{outside_contig(chrom, start, end, genome.lengths[chrom])}")
+    return chrom, start, end
+
+
 def _window(setup, spec, rule, feature, region, vcf, variant):
     """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
     is or None)."""
@@ -89,17 +108,9 @@ def _window(setup, spec, rule, feature, region, vcf, variant):
     if sum(given) != 1 or (vcf is None) != (variant is None):
         raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
     if region is not None:  # (a model without a region mode was refused by ism before the set-up)
-        from .genome.fasta import outside_contig
-        from .windows.centered import WINDOW, bed_window_span
-        name, first, last = parse_region(region)
-        chrom = names.resolve(name, "region", report=False)  # (the error says it; no warning first)
-        if chrom is None:
-            raise UsageError(f"--region {region!r}: contig {name!r} matches no FASTA contig ({names.tried(name)}; "
-                             f"FASTA: {some_names(names.fasta_order)})")
-        start, end = bed_window_span(first - 1, last, WINDOW)
-        if start < 0 or end > genome.lengths[chrom]:
-            raise UsageError(f"--region {region!r}: the {WINDOW}-nt window "
-                             f"{outside_contig(chrom, start, end, genome.lengths[chrom])}")
+        from .windows.centered import WINDOW
+        chrom, start, end = region_window(region, genome, names)
+        _, first, last = parse_region(region)
         asked = last - first + 1
         if asked > WINDOW:
             log.warning("--region %s: %s nt, longer than the %s-nt window of %s; mutating the %s nt centred on "
@@ -246,8 +257,13 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     from .scoring import literal_model, predict_unique
 
     if region is not None:  # before the set-up (a missing --gtf, the weights), which would complain first
+        from .genome.fasta import Genome
+        from .genome.names import ContigNames
+
         _no_region_mode(_specs_of(model))
         parse_region(region)
+        genome = Genome(fasta)  # a region off the FASTA's contigs is refused before the weights load
+        region_window(region, genome, ContigNames(genome.lengths, aliases=chrom_alias, fasta=genome.path))
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, warn_inputs=False,
                       **options)

@@ -363,8 +363,9 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     with pytest.raises(seqzoo.errors.UsageError, match="the start must be at least 1 and at most the end"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:1200-1000")
     caplog.clear()
+    absent = tmp_path / "absent.h5"  # the region's contig and bounds are checked before the weights load
     with pytest.raises(seqzoo.errors.UsageError) as err:  # the error alone, no warning saying it first
-        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr9:100-300")
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=absent, region="chr9:100-300")
     assert str(err.value) == ("--region 'chr9:100-300': contig 'chr9' matches no FASTA contig (chr prefix, chrM/MT and "
                               "case tried; FASTA: 1)")
     assert "matches no FASTA contig" not in caplog.text
@@ -375,7 +376,7 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
     with pytest.raises(seqzoo.errors.UsageError, match=r"--region 'chr1:10-20': the 1000-nt window 1:\[-486, 514\) "
                                                        r"\(0-based half-open\) reaches 486 nt before the start of "
                                                        r"FASTA contig 1 \(length 60000\)$"):
-        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr1:10-20")
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=absent, region="chr1:10-20")
     hal = dict(gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf")
     with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'rs999': no allele of .*variants.vcf has this "
                                                        r"variant_id \(its ID column, or chrom:pos:REF>ALT"):
