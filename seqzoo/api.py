@@ -36,7 +36,7 @@ from .genome.fasta import GenomeError
 from .output_paths import claim_outputs
 from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_outside_path, default_skip_path,
                       default_summary_path, has_vectors, open_table, parts_dir, table_format)
-from .gc_passes import fewer_gc_passes, in_run_scope, run_scope
+from .gc_passes import fewer_gc_passes, in_run_scope
 from .prefetch import prefetch
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
@@ -330,10 +330,9 @@ def iter_scores(models, fasta, vcf, gtf=None, *, chunk_rows: int = 4096, io_work
     """The run as :class:`ScoredChunk` objects (chunks of whole VCF records, in VCF order), nothing
     written; the last chunk's ``summary`` is the run's (``identity_holds`` checked at the end).
     ``score=False`` gives the windows (``ref_seq``, ``alt_seq``) instead of scores."""
-    with run_scope():  # (ends when the generator finishes or is closed)
-        setup = setup_run(models, fasta, vcf, gtf, score=score, **options)
-        yield from _chunks(setup, vcf, chunk_rows, io_workers=io_workers, report_outside=report_outside)
-        setup.windows.summary.check()
+    setup = setup_run(models, fasta, vcf, gtf, score=score, **options)  # (no run_scope: see seqzoo.gc_passes)
+    yield from _chunks(setup, vcf, chunk_rows, io_workers=io_workers, report_outside=report_outside)
+    setup.windows.summary.check()
 
 
 @dataclass

@@ -16,16 +16,24 @@ vectorised index) and back on afterwards, as it was (reference counting still fr
 build drops at once; a cycle made meanwhile waits for the next collection after it).
 
 Turned back on, the collector would still walk those objects: once right away (the first collection
-after the pause takes every object made during it: ~2 s of HAL's ~17-s start-up on a GENCODE-size
-annotation) and again in every full collection while the run streams. Inside :func:`run_scope`
-(a whole run: ``seqzoo.score_vcf``, ``windows_vcf``, ``iter_scores``, ``ism``), the end of a pause
-therefore also freezes every object tracked so far (``gc.freeze()``: moved to the permanent
-generation, which collections skip; reference counting still frees them), and the end of the last
-overlapping run unfreezes them (``gc.unfreeze()``: back in the oldest generation), so a cycle
-among them is collected after the run as before. Nothing is frozen where the caller froze objects
-itself (``gc.get_freeze_count()`` not 0 before the run's first freeze: its ``gc.unfreeze`` is left
-to it) or turned automatic collection off, or outside a run scope (e.g. a Kipoi dataloader that
-keeps its windows): there nobody would unfreeze them.
+after the pause takes every object made during it: ~2 s of HAL's start-up on a GENCODE-size
+annotation) and again in every full collection while the run streams. So a run that is the only
+one going on (:func:`run_scope`, around ``seqzoo.score_vcf``, ``windows_vcf`` and ``ism``: calls
+that always return) freezes every object tracked when one of its pauses ends (``gc.freeze()``:
+moved to the permanent generation, which collections skip; reference counting still frees them),
+and unfreezes them when it ends (``gc.unfreeze()``: back in the oldest generation, so a cycle among
+them is collected after the run as before). The freeze lasts exactly as long as the run that made
+it. Nothing is frozen:
+
+* while another run scope is open (overlapping runs in threads: the one that froze unfreezes at its
+  own end, the others leave the collector as it is);
+* where the caller has frozen objects itself (``gc.get_freeze_count()`` not 0: its ``gc.unfreeze``
+  is left to it) or turned automatic collection off;
+* outside a run scope, e.g. ``seqzoo.iter_scores`` (a generator, which may never be finished or
+  closed), or a Kipoi dataloader that keeps its windows: nobody would be sure to unfreeze them.
+
+``gc.unfreeze`` has no finer grain: objects that a caller freezes itself *while* a run that froze is
+going on are unfrozen with the run's at its end.
 """
 from __future__ import annotations
 
@@ -42,8 +50,8 @@ _active = 0
 _saved: tuple | None = None
 _paused = 0
 _was_enabled = False
-_scopes = 0      # run scopes open (threads)
-_froze = False   # this module froze objects that the end of the last run scope unfreezes
+_scopes: list = []   # the run scopes open (threads), a token each
+_owner = None        # the run scope whose freeze is in force (its end unfreezes)
 
 
 @contextmanager
@@ -86,12 +94,13 @@ def paused_gc():
 
 
 def _freeze_for_run() -> None:
-    """(With the lock held, collection about to be turned on.) Inside a run scope, freeze every
-    tracked object, unless the caller has frozen objects of its own."""
-    global _froze
-    if _scopes and (_froze or gc.get_freeze_count() == 0):
-        gc.freeze()
-        _froze = True
+    """(With the lock held, collection about to be turned on.) Freeze every tracked object when one
+    run scope is open, alone, and no freeze is in force but its own."""
+    global _owner
+    if len(_scopes) != 1 or (_owner is None and gc.get_freeze_count()) or _owner not in (None, _scopes[0]):
+        return
+    gc.freeze()
+    _owner = _scopes[0]
 
 
 def in_run_scope(fn):
@@ -105,16 +114,18 @@ def in_run_scope(fn):
 
 @contextmanager
 def run_scope():
-    """A run, from building its windows to its last record: the objects its :func:`paused_gc` blocks
-    leave are frozen until the last overlapping run scope ends (see the module docstring)."""
-    global _scopes, _froze
+    """A run, from building its windows to its last record: when it is the only one going on, the
+    objects its :func:`paused_gc` blocks leave are frozen until it ends (see the module docstring).
+    Only around code that is sure to leave the block (a function call, not a generator)."""
+    global _owner
+    token = object()
     with _lock:
-        _scopes += 1
+        _scopes.append(token)
     try:
         yield
     finally:
         with _lock:
-            _scopes -= 1
-            if _scopes == 0 and _froze:
+            _scopes.remove(token)
+            if _owner is token:
                 gc.unfreeze()
-                _froze = False
+                _owner = None

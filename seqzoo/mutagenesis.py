@@ -23,6 +23,7 @@ the model's note columns (Xpresso: ``halflife_source``, where the half-life feat
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 
@@ -262,8 +263,12 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
 
         _no_region_mode(_specs_of(model))
         parse_region(region)
-        genome = Genome(fasta)  # a region off the FASTA's contigs is refused before the weights load
-        region_window(region, genome, ContigNames(genome.lengths, aliases=chrom_alias, fasta=genome.path))
+        if feature is None and vcf is None and variant is None:  # (else _window names the mix of options)
+            # a region off the FASTA's contigs is refused before the weights load (the alias file's
+            # path made absolute as setup_run makes it, so that messages name it alike)
+            genome = Genome(fasta)
+            alias = os.path.abspath(os.fspath(chrom_alias)) if chrom_alias is not None else None
+            region_window(region, genome, ContigNames(genome.lengths, aliases=alias, fasta=genome.path))
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, warn_inputs=False,
                       **options)

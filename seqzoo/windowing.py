@@ -365,8 +365,9 @@ class FastRowsOf:
 def _rule_spans(rule) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
     """A window rule's spans (``spans()``: forward [start, end) on FASTA contigs that no allele
     outside them can affect) as {contig: (starts, ends)} int64 arrays (``span_arrays()`` where the
-    rule has it); None where the rule has none (every position has a window)."""
-    if hasattr(rule, "span_arrays"):
+    rule has it, unless a subclass overrides ``spans()`` alone); None where the rule has none (every
+    position has a window)."""
+    if _defined_at(type(rule), "span_arrays") <= _defined_at(type(rule), "spans"):  # (not a subclass's own spans())
         return rule.span_arrays()
     spans = rule.spans() if hasattr(rule, "spans") else None
     if spans is None:
@@ -377,6 +378,11 @@ def _rule_spans(rule) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
         starts.append(start)
         ends.append(end)
     return {chrom: (np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for chrom, (a, b) in out.items()}
+
+
+def _defined_at(cls: type, name: str) -> float:
+    """Position in ``cls``'s method resolution order of the class that defines ``name`` (inf: none)."""
+    return next((i for i, k in enumerate(cls.__mro__) if name in k.__dict__), float("inf"))
 
 
 def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -128,3 +128,25 @@ def test_anchored_window_columns_equal_the_window_objects(seed):
     for c, a, b in rule.spans():
         want[c].append((a, b))
     assert {c: list(zip(a.tolist(), b.tolist())) for c, (a, b) in by_arrays.items()} == dict(want)
+
+
+def test_no_windows_and_a_subclass_with_its_own_spans():
+    empty = SegmentIndex.from_columns([], [], [])
+    assert empty._starts == {} and empty._items == {} and empty.overlapping("chr1", 0, 10) == []
+    rule = AnchoredWindowRule(_Genome({"chr1": 100}), [], ("none", "no window"))
+    assert rule.spans() == [] and _rule_spans(rule) == {} and rule.index.overlapping("chr1", 0, 10) == []
+    segs = rule.block_segments()
+    assert segs.chrom == [] and segs.start.size == 0 and segs.usable.size == 0
+
+    class EveryPosition(AnchoredWindowRule):  # a plug-in rule that overrides spans() only
+        def spans(self):
+            return None
+
+    class Narrower(AnchoredWindowRule):
+        def spans(self):
+            return [(c, a + 1, b) for c, a, b in super().spans()]
+
+    windows = [AnchoredWindow("f", "g", "chr1", "+", 10, 20, 5)]
+    assert _rule_spans(EveryPosition(_Genome({"chr1": 100}), windows, ("none", ""))) is None
+    got = _rule_spans(Narrower(_Genome({"chr1": 100}), windows, ("none", "")))
+    assert {c: (a.tolist(), b.tolist()) for c, (a, b) in got.items()} == {"chr1": ([11], [20])}
