@@ -29,8 +29,10 @@ it. Nothing is frozen:
   own end, the others leave the collector as it is);
 * where the caller has frozen objects itself (``gc.get_freeze_count()`` not 0: its ``gc.unfreeze``
   is left to it) or turned automatic collection off;
-* outside a run scope, e.g. ``seqzoo.iter_scores`` (a generator, which may never be finished or
-  closed), or a Kipoi dataloader that keeps its windows: nobody would be sure to unfreeze them.
+* by a build outside any run scope, e.g. ``seqzoo.iter_scores`` (a generator, which may never be
+  finished or closed) or a Kipoi dataloader that keeps its windows: nobody would be sure to unfreeze
+  them. (Such a build that ends while one run is going on alone in another thread is frozen with
+  that run's objects, and unfrozen at that run's end.)
 
 ``gc.unfreeze`` has no finer grain: objects that a caller freezes itself *while* a run that froze is
 going on are unfrozen with the run's at its end.
@@ -97,7 +99,7 @@ def _freeze_for_run() -> None:
     """(With the lock held, collection about to be turned on.) Freeze every tracked object when one
     run scope is open, alone, and no freeze is in force but its own."""
     global _owner
-    if len(_scopes) != 1 or (_owner is None and gc.get_freeze_count()) or _owner not in (None, _scopes[0]):
+    if len(_scopes) != 1 or (_owner is None and gc.get_freeze_count()):  # (_owner: None or that scope)
         return
     gc.freeze()
     _owner = _scopes[0]

@@ -99,15 +99,21 @@ def region_window(region: str, genome, names) -> tuple[str, int, int]:
     return chrom, start, end
 
 
+def check_window_options(feature, region, vcf, variant) -> None:
+    """UsageError unless exactly one window is asked for: ``feature``, ``region``, or ``vcf`` with
+    ``variant`` (``feature`` then picks among the variant's features)."""
+    given = [x is not None for x in (feature if vcf is None else None, region, variant)]
+    if sum(given) != 1 or (vcf is None) != (variant is None):
+        raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
+
+
 def _window(setup, spec, rule, feature, region, vcf, variant):
     """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
     is or None)."""
     from .windows.base import ReferenceWindow
 
     genome, names = setup.windows.genome, setup.windows.names
-    given = [x is not None for x in (feature if vcf is None else None, region, variant)]
-    if sum(given) != 1 or (vcf is None) != (variant is None):
-        raise UsageError("give exactly one of --feature ID, --region chrom:start-end, or --vcf V with --variant ID")
+    check_window_options(feature, region, vcf, variant)
     if region is not None:  # (a model without a region mode was refused by ism before the set-up)
         from .windows.centered import WINDOW
         chrom, start, end = region_window(region, genome, names)
@@ -257,18 +263,18 @@ def ism(model, fasta, gtf=None, *, feature: str | None = None, region: str | Non
     from .api import _specs_of, setup_run
     from .scoring import literal_model, predict_unique
 
+    check_window_options(feature, region, vcf, variant)  # (needs no set-up: before the weights load)
     if region is not None:  # before the set-up (a missing --gtf, the weights), which would complain first
         from .genome.fasta import Genome
         from .genome.names import ContigNames
 
         _no_region_mode(_specs_of(model))
         parse_region(region)
-        if feature is None and vcf is None and variant is None:  # (else _window names the mix of options)
-            # a region off the FASTA's contigs is refused before the weights load (the alias file's
-            # path made absolute as setup_run makes it, so that messages name it alike)
-            genome = Genome(fasta)
-            alias = os.path.abspath(os.fspath(chrom_alias)) if chrom_alias is not None else None
-            region_window(region, genome, ContigNames(genome.lengths, aliases=alias, fasta=genome.path))
+        # a region off the FASTA's contigs is refused before the weights load (the alias file's path
+        # made absolute as setup_run makes it, so that messages name it alike)
+        genome = Genome(fasta)
+        alias = os.path.abspath(os.fspath(chrom_alias)) if chrom_alias is not None else None
+        region_window(region, genome, ContigNames(genome.lengths, aliases=alias, fasta=genome.path))
     setup = setup_run(model, fasta, vcf, gtf, score=True, batch_size=batch_size,
                       device=device, weights=weights, threads=threads, chrom_alias=chrom_alias, warn_inputs=False,
                       **options)

@@ -367,7 +367,8 @@ def _rule_spans(rule) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
     outside them can affect) as {contig: (starts, ends)} int64 arrays (``span_arrays()`` where the
     rule has it, unless a subclass overrides ``spans()`` alone); None where the rule has none (every
     position has a window)."""
-    if _defined_at(type(rule), "span_arrays") <= _defined_at(type(rule), "spans"):  # (not a subclass's own spans())
+    arrays_at = _defined_at(type(rule), "span_arrays")
+    if arrays_at <= _defined_at(type(rule), "spans") and arrays_at != float("inf"):  # (not a subclass's own spans())
         return rule.span_arrays()
     spans = rule.spans() if hasattr(rule, "spans") else None
     if spans is None:

@@ -168,7 +168,11 @@ def test_overlapping_runs_freeze_only_alone_and_the_freeze_ends_with_its_run():
         assert gc.get_freeze_count() == 0
         fourth.__exit__(None, None, None)
         third.__exit__(None, None, None)
-    finally:
+    finally:  # (scopes left open by a failed assertion would mislead the tests after this one)
+        import seqzoo.gc_passes as gc_passes
+
+        gc_passes._scopes.clear()
+        gc_passes._owner = None
         gc.unfreeze()
 
 

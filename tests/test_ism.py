@@ -378,7 +378,7 @@ def test_ism_mistakes_are_named_before_the_work_and_the_variant_is_marked(hal_ta
                                                        r"FASTA contig 1 \(length 60000\)$"):
         seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=absent, region="chr1:10-20")
     with pytest.raises(seqzoo.errors.UsageError, match="^give exactly one of --feature ID, --region"):
-        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=bpnet, region="chr9:100-300", feature="x")
+        seqzoo.ism("BPNet-OSKN", EX / "genome.fa", weights=absent, region="chr9:100-300", feature="x")
     hal = dict(gtf=EX / "annotation.gtf", weights=hal_table, vcf=EX / "variants.vcf")
     with pytest.raises(seqzoo.errors.UsageError, match=r"--variant 'rs999': no allele of .*variants.vcf has this "
                                                        r"variant_id \(its ID column, or chrom:pos:REF>ALT"):

@@ -150,3 +150,16 @@ def test_no_windows_and_a_subclass_with_its_own_spans():
     assert _rule_spans(EveryPosition(_Genome({"chr1": 100}), windows, ("none", ""))) is None
     got = _rule_spans(Narrower(_Genome({"chr1": 100}), windows, ("none", "")))
     assert {c: (a.tolist(), b.tolist()) for c, (a, b) in got.items()} == {"chr1": ([11], [20])}
+
+
+def test_rules_without_span_arrays():
+    class OnlySpans:
+        def spans(self):
+            return [("chr1", 5, 9), ("chr1", 0, 3)]
+
+    class Neither:  # a rule for the per-allele path only: every record takes it
+        pass
+
+    got = _rule_spans(OnlySpans())
+    assert {c: (a.tolist(), b.tolist()) for c, (a, b) in got.items()} == {"chr1": ([5, 0], [9, 3])}
+    assert _rule_spans(Neither()) is None
