@@ -109,11 +109,10 @@ def check_window_options(feature, region, vcf, variant) -> None:
 
 def _window(setup, spec, rule, feature, region, vcf, variant):
     """(the :class:`~seqzoo.windows.base.ReferenceWindow` ISM mutates, the VCF allele whose window it
-    is or None)."""
+    is or None); :func:`ism` has checked that the options ask for exactly one window."""
     from .windows.base import ReferenceWindow
 
     genome, names = setup.windows.genome, setup.windows.names
-    check_window_options(feature, region, vcf, variant)
     if region is not None:  # (a model without a region mode was refused by ism before the set-up)
         from .windows.centered import WINDOW
         chrom, start, end = region_window(region, genome, names)

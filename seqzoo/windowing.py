@@ -26,7 +26,7 @@ from .genome.fasta import Genome, GenomeError, not_a_letter
 from .genome.gtf import ContigMismatchError
 from .genome.names import ContigNames
 from .genome.vcf import RecordBlock, VariantAllele, iter_record_blocks
-from .ragged import run_positions
+from .ragged import rows_by_value, run_positions
 from .table import as_text_column, take_text, text_column, upper_text
 from .windows.base import WindowPair
 
@@ -187,11 +187,7 @@ class FastIndex:
         if self.rule is not None:  # per contig: segments sorted by (start, end), their index, usable?
             segs = self.rule.block_segments()
             self._rank, self._feature, self._indels_overhang = segs.rank, segs.feature, segs.indels_overhang
-            by_chrom: dict[str, list] = {}
-            for i, chrom in enumerate(segs.chrom):
-                by_chrom.setdefault(chrom, []).append(i)
-            for chrom, idx in by_chrom.items():
-                idx = np.asarray(idx, dtype=np.int64)
+            for chrom, idx in rows_by_value(segs.chrom).items():
                 idx = idx[np.lexsort((segs.end[idx], segs.start[idx]))]
                 starts, ends = segs.start[idx], segs.end[idx]
                 self._segments[chrom] = (starts, ends, idx, segs.usable[idx], int((ends - starts).max()))

@@ -7,7 +7,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from seqzoo.genome.gtf import SegmentIndex, rows_by_value
+from seqzoo.genome.gtf import SegmentIndex
+from seqzoo.ragged import rows_by_value
 from seqzoo.windowing import _merge, _rule_spans
 from seqzoo.windows.fixed import AnchoredWindow, AnchoredWindowRule
 

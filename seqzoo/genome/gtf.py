@@ -264,18 +264,6 @@ def distinct_exons(path: Path, tx: Transcript, line_of: dict, what: str, why: st
     return exons
 
 
-def rows_by_value(values: Sequence[str]) -> dict:
-    """{value: int64 array of the rows holding it, ascending} for a column of hashable values
-    (e.g. contig names), values in order of first appearance."""
-    import numpy as np
-
-    code = {v: i for i, v in enumerate(dict.fromkeys(values))}
-    codes = np.fromiter(map(code.__getitem__, values), np.int64, len(values))
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(code) + 1))
-    return {v: order[bounds[i]:bounds[i + 1]] for v, i in code.items()}
-
-
 def _pick(values: Sequence, rows: list[int]) -> list:
     """``[values[i] for i in rows]`` (rows not empty)."""
     return [values[rows[0]]] if len(rows) == 1 else list(operator.itemgetter(*rows)(values))
@@ -305,6 +293,8 @@ class SegmentIndex:
         per contig instead of a sort of tuples); the int objects of ``starts`` and ``ends`` are
         shared, not copied."""
         import numpy as np
+
+        from ..ragged import rows_by_value
 
         self = cls.__new__(cls)
         self._starts, self._items, self._max_len = {}, {}, {}

@@ -22,9 +22,9 @@ import numpy as np
 
 from ..encoding import COMPLEMENT_BYTE, first_non_letter_byte, reverse_complement, reverse_complements
 from ..genome.fasta import Genome, outside_contig
-from ..genome.gtf import SegmentIndex, rows_by_value
+from ..genome.gtf import SegmentIndex
 from ..genome.vcf import VariantAllele
-from ..ragged import run_offsets, run_positions
+from ..ragged import rows_by_value, run_offsets, run_positions
 from ..table import as_text_column, text_column
 from .base import BlockSegments, FeatureSkip, WindowPair
 from .cache import SequenceCache
