@@ -29,6 +29,9 @@ and ratios that hold when other processes keep the machine busy).
 * HAL: 400 genes' donor windows, ~75 records each (benchmarks/hal.py's dataset; all records, half
   of them indels; its SNVs with a draw of its indels as 15% of the records, the Framepool rows' mix;
   and SNVs only); a random stand-in table of the published layout (the real file is not reachable here).
+  Each mix also with ``tsv_process=False``: the TSV text formatted in the run's own process, not in
+  the helper process (:mod:`seqzoo.tsv_process`) that a machine with 2+ usable CPUs uses by default
+  (both sides of every other row use it).
 * Whole-genome density: a 60 Mb genome with 6,000 genes and one SNV per 120 bp (500,000 records,
   ~1% of them in a 5'UTR), Framepool: records/s over the whole run, alleles outside every window
   reported as runs (the default); windows only, also with a tenth of the records given a second ALT.
@@ -358,6 +361,8 @@ def main(argv=None) -> int:
                          ("SNVs", dict(paths, vcf=snvs_only(Path(paths["vcf"]), work / "donor" / "snvs.vcf")))):
             t_inc, t_full, n, _, diff, mon = score_pair("HAL", hal, p, work, repeats)
             add(f"HAL (stand-in table), donor windows, {label}", n, t_inc, t_full, diff, mon)
+            t_inc, t_full, n, _, diff, mon = score_pair("HAL", hal, p, work, repeats, tsv_process=False)
+            add("the same, text formatted in the run's process (tsv_process=False)", n, t_inc, t_full, diff, mon)
     if "genome" in only:
         n_rec = 100_000 if args.quick else 500_000
         paths = whole_genome_dataset(work / "genome", 1_200 if args.quick else 6_000, n_rec)

@@ -13,11 +13,15 @@ the Kipoi dataloaders, ``seqzoo merge`` and the benchmarks all call it.
 model returned by :func:`seqzoo.load_model`, or a ``(name or spec, torch model)`` pair (e.g. a
 model with weights of your own). Options are those of ``seqzoo score`` (as keywords:
 ``chunk_rows``, ``batch_size``, ``device``, ``weights``, ``skipped``, ``resume``, ``chrom_alias`` (a
-UCSC chromAlias file mapping the VCF's, GTF's or BED's contig names onto the FASTA's), and each
-model's options such as Xpresso's ``halflife_file``).
+UCSC chromAlias file mapping the VCF's, GTF's or BED's contig names onto the FASTA's),
+``tsv_process`` (a .tsv/.tsv.gz output's text formatted in a helper process, :mod:`seqzoo.tsv_process`:
+None, the default, where 2+ CPUs are usable; True always; False never), and each model's options
+such as Xpresso's ``halflife_file``).
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import math
 import os
@@ -38,6 +42,7 @@ from .outputs import (VCF_SUFFIXES, TableWriter, check_resume_state, default_out
                       default_summary_path, has_vectors, open_table, parts_dir, table_format)
 from .gc_passes import fewer_gc_passes, in_run_scope
 from .prefetch import prefetch
+from . import tsv_process as tsv_helpers
 from .scoring import ModelsScorer, PairScorer, window_table
 from .spec import ModelSpec
 from .table import Column, Table, kind_of, window_columns
@@ -377,7 +382,7 @@ def windows_vcf(models, fasta, vcf, gtf=None, out=None, **options) -> ScoreResul
 @in_run_scope
 def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: bool = False, chunk_rows: int = 4096,
          io_workers: int = 0, vectors=None, on_chunk=None, command_line: str | None = None,
-         report_outside: str = "runs", **options) -> ScoreResult:
+         report_outside: str = "runs", tsv_process: bool | None = None, **options) -> ScoreResult:
     if out is None:
         if resume:
             raise UsageError("resume=True needs an output path (out=...)")
@@ -408,7 +413,7 @@ def _run(models, fasta, vcf, gtf, out, *, score: bool, skipped=None, resume: boo
             command_line = (f"seqzoo.{'score_vcf' if score else 'windows_vcf'}({', '.join(setup.names)}, fasta={fasta}, "
                             f"vcf={vcf}, gtf={gtf}, out={out})")
         summary = _stream(setup, vcf, out, out_format, skip_path, resume, chunk_rows, io_workers,
-                          "score" if score else "windows", on_chunk, command_line, report_outside)
+                          "score" if score else "windows", on_chunk, command_line, report_outside, tsv_process)
     return ScoreResult(None, summary, None, setup.names)
 
 
@@ -480,7 +485,7 @@ def _fingerprint(command: str, setup: RunSetup, vcf, skip_path) -> dict:
 
 def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume: bool, chunk_rows: int,
             io_workers: int, command: str, on_chunk=None, command_line: str | None = None,
-            report_outside: str = "runs") -> dict:
+            report_outside: str = "runs", tsv_process: bool | None = None) -> dict:
     """Stream the run into ``out`` with progress notes (:mod:`seqzoo.checkpoint`); returns the
     summary dict."""
     from .vcf_output import VcfAnnotator
@@ -518,28 +523,59 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
     noted_at = -math.inf
     sync_failed = False
     completed, stopped, error = False, None, None
+    gzipped = out_format == ".tsv.gz"
+
+    def finish(chunk, table, ticket) -> None:
+        """Write a chunk (rows: preformatted where ``table`` is given), note its state."""
+        nonlocal done, noted, noted_at, sync_failed
+        if table is None:
+            writer.write(chunk.rows, through_record=chunk.last_record)
+        elif table.n:
+            writer.write_text(helper.text(ticket, table, writer.columns, gzipped))
+        skips.write(Table.from_rows([s.as_row() for s in chunk.skips], SKIP_SCHEMA))
+        outside.write(Table.from_rows([r.as_row() for r in chunk.outside], OUTSIDE_SCHEMA))
+        if writer.resumable:
+            sync = time.monotonic() - noted_at >= progress_notes.CHECKPOINT_SECONDS
+            try:
+                state = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
+                         "summary": chunk.summary, "output_state": writer.checkpoint(sync),
+                         "skipped_state": skips.checkpoint(sync), "outside_state": outside.checkpoint(sync),
+                         "open_run": chunk.open_run.as_note() if chunk.open_run else None}
+            except OSError:
+                sync_failed = sync_failed or sync
+                raise
+            done = state
+            if sync:
+                progress.save("running", **done)
+                noted, noted_at = done, time.monotonic()
+        if on_chunk is not None:
+            on_chunk(chunk.last_record)
+
     try:
-        with stop_signals():
-            for chunk in _chunks(setup, vcf, chunk_rows, after, io_workers, report_outside, open_run):
-                writer.write(chunk.rows, through_record=chunk.last_record)
-                skips.write(Table.from_rows([s.as_row() for s in chunk.skips], SKIP_SCHEMA))
-                outside.write(Table.from_rows([r.as_row() for r in chunk.outside], OUTSIDE_SCHEMA))
-                if writer.resumable:
-                    sync = time.monotonic() - noted_at >= progress_notes.CHECKPOINT_SECONDS
-                    try:
-                        state = {"last_record": chunk.last_record, "last_record_at": chunk.last_record_at,
-                                 "summary": chunk.summary, "output_state": writer.checkpoint(sync),
-                                 "skipped_state": skips.checkpoint(sync), "outside_state": outside.checkpoint(sync),
-                                 "open_run": chunk.open_run.as_note() if chunk.open_run else None}
-                    except OSError:
-                        sync_failed = sync_failed or sync
-                        raise
-                    done = state
-                    if sync:
-                        progress.save("running", **done)
-                        noted, noted_at = done, time.monotonic()
-                if on_chunk is not None:
-                    on_chunk(chunk.last_record)
+        # (the chunks' generator is closed however the loop ends: it holds the run's gc setting)
+        with stop_signals(), _tsv_helper(writer, tsv_process) as helper, contextlib.closing(
+                _chunks(setup, vcf, chunk_rows, after, io_workers, report_outside, open_run)) as chunks:
+            # with a helper, a chunk's rows are formatted there while the next chunks are built, and
+            # written after them: ``pending``, the chunks built and not written yet, in order
+            pending: collections.deque = collections.deque()
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except BaseException:  # building a chunk failed or was stopped: the chunks built before are whole
+                    while pending:
+                        finish(*pending.popleft())
+                    raise
+                if helper is None:
+                    finish(chunk, None, None)
+                    continue
+                if len(pending) >= tsv_helpers.DEPTH:
+                    finish(*pending.popleft())
+                table = writer.table(chunk.rows)
+                pending.append((chunk, table, helper.submit(table, writer.columns, gzipped) if table.n else None))
+            while pending:
+                finish(*pending.popleft())
             completed = True
     except Stopped as exc:
         stopped = exc
@@ -584,6 +620,16 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
     summary.check()
     summary_path.write_text(summary.to_json() + "\n")
     return summary.to_dict()
+
+
+def _tsv_helper(writer, tsv_process: bool | None):
+    """A context giving the helper process that formats ``writer``'s TSV text
+    (:mod:`seqzoo.tsv_process`), or None: ``tsv_process`` False, not a .tsv/.tsv.gz table, fewer
+    than two usable CPUs (None: automatic), or no helper free to run."""
+    if tsv_process is False or not isinstance(writer, TableWriter) or not writer.text or (
+            tsv_process is None and tsv_helpers.usable_cpus() < 2):
+        return contextlib.nullcontext(None)
+    return tsv_helpers.checkout()
 
 
 def _note_stop(progress, saved: dict, stopped, error, out, out_format: str, skip_path) -> None:

@@ -69,6 +69,10 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
                    help="1: a background thread reads the VCF/FASTA and builds the next chunks' windows while the "
                         "model scores the current one (helps where reads wait on a slow file system); 0 (default): "
                         "one thread, measured as fast on local disks (window building is <10%% of the run)")
+    p.add_argument("--tsv-process", choices=("auto", "on", "off"), default="auto",
+                   help="a .tsv/.tsv.gz output's text is formatted in a helper process while the next chunks are "
+                        "scored (the same bytes; HAL runs ~1.2-1.3x faster): 'auto' (default) where this process may "
+                        "use 2+ CPUs, 'on' always, 'off' never")
     p.add_argument("--report-outside", choices=("runs", "rows"), default="runs",
                    help="alleles outside every model's features (no window, not a failure): 'runs' (default) lists "
                         "them as runs of consecutive alleles in OUTPUT.outside.tsv, one line per run (a whole-genome "
@@ -271,6 +275,7 @@ def run(args) -> int:
         return run_predict(args)
     bar = _progress_bar(args.quiet)
     kwargs = dict(skipped=args.skipped, resume=args.resume, chunk_rows=args.chunk_rows, io_workers=args.io_workers,
+                  tsv_process={"auto": None, "on": True, "off": False}[args.tsv_process],
                   command_line=args.command_line, report_outside=args.report_outside, chrom_alias=args.chrom_alias,
                   on_chunk=(lambda record: bar.update(record - bar.n)) if bar is not None else None, **_options(args))
     try:

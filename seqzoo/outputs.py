@@ -202,6 +202,17 @@ def tsv_lines(table: Table, names: Sequence[str]) -> str:
     return (row * table.n) % tuple(cells.reshape(-1).tolist())
 
 
+def render_tsv(table: Table, names: Sequence[str], gzipped: bool) -> bytes:
+    """The bytes a TSV (``gzipped``: .tsv.gz, one gzip member) writer puts in its file for ``table``
+    (:func:`tsv_lines`, UTF-8)."""
+    return _tsv_bytes(tsv_lines(table, names), gzipped)
+
+
+def _tsv_bytes(text: str, gzipped: bool) -> bytes:
+    data = text.encode()
+    return gzip.compress(data, compresslevel=6, mtime=0) if gzipped else data
+
+
 # -- writers ------------------------------------------------------------------------------------
 class Hdf5Writer:
     """Rows to HDF5 in Kipoi's layout: ``metadata/<column>`` for the metadata columns and
@@ -360,7 +371,7 @@ class TableWriter:
         else:
             if resume is None:
                 self._fh = open(self.path, "wb")
-                self._put("\t".join(self.columns) + "\n")
+                self._put(_tsv_bytes("\t".join(self.columns) + "\n", self.format == ".tsv.gz"))
             else:
                 check_resume_state(self.path, resume)
                 self._fh = open(self.path, "r+b")
@@ -368,10 +379,18 @@ class TableWriter:
                 self._fh.seek(resume["bytes"])
             self._saved = self._fh.tell()
 
-    def _put(self, text: str) -> None:
-        data = text.encode()
-        self._fh.write(gzip.compress(data, compresslevel=6, mtime=0) if self.format == ".tsv.gz" else data)
+    def _put(self, data: bytes) -> None:
+        self._fh.write(data)
         self._fh.flush()
+
+    @property
+    def text(self) -> bool:
+        """Whether the rows are text (.tsv, .tsv.gz), which :meth:`write_text` takes preformatted."""
+        return self.format != ".parquet"
+
+    def table(self, rows) -> Table:
+        """``rows`` (a Table, or row dicts) as the Table that :meth:`write` writes."""
+        return self._schema.table(rows)
 
     def write(self, rows, through_record: int | None = None) -> None:
         table = self._schema.table(rows)
@@ -382,7 +401,12 @@ class TableWriter:
             pq.write_table(self._arrow(table), str(part_file(self.path, self._n_parts)))
             self._n_parts += 1
         else:
-            self._put(tsv_lines(table, self.columns))
+            self._put(render_tsv(table, self.columns, self.format == ".tsv.gz"))
+
+    def write_text(self, data: bytes) -> None:
+        """Write rows already formatted by :func:`render_tsv` (with this writer's columns and
+        format) as :meth:`write` would."""
+        self._put(data)
 
     # -- Parquet ------------------------------------------------------------------------------
     def _arrow_schema(self):

@@ -1,0 +1,274 @@
+"""Formatting a run's TSV text in a helper process while the next chunks are built and scored.
+
+Writing a chunk's rows as text (:func:`seqzoo.outputs.render_tsv`: a printf of every cell,
+~1.3 us a row of 15 cells) holds the interpreter lock, so a thread cannot overlap it with scoring.
+For models whose scoring is itself Python and numpy (HAL: the text is ~30% of a run), a core that
+would sit idle formats it instead: the run sends chunk k's table to the helper (a pickle, ~0.2 us a
+row), builds and scores the next :data:`DEPTH` chunks meanwhile, then reads chunk k's text back
+and writes it. Rows, files and progress notes are the same as without the helper (``_stream`` in
+:mod:`seqzoo.api`).
+
+The helper is one child per interpreter (``python -c`` running :func:`_serve`), started on first
+use and kept for later runs: its start-up (~0.2 s) is paid once, and until it has said it is
+ready, chunks are formatted in the run's process. It reads framed pickles on stdin and answers on
+stdout. It is not a ``multiprocessing`` child: nothing re-imports the caller's ``__main__``, so a
+script without an ``if __name__ == "__main__"`` guard stays safe. It runs at a lower priority
+(:data:`NICE`), so that it takes a core where one is idle, not a model's torch threads' core, and
+it ignores SIGINT (a Ctrl-C stops the run, which then writes what it has; the helper exits at the
+end of its input).
+
+The text is the same bytes whoever formats it: the helper imports this same seqzoo (this package's
+folder first on its ``sys.path``) and runs the same :func:`~seqzoo.outputs.render_tsv`. A helper
+that cannot start, dies, answers out of turn, or takes longer than :data:`TIMEOUT_SECONDS`, and a
+send or wait cut short by a signal, end its use for this interpreter: that chunk and every later
+one are formatted in-process. A table the helper cannot format is formatted in-process too, where
+the error is raised as without the helper. POSIX only (answers are waited for with ``select``).
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import logging
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+_FRAME = struct.Struct("<Q")  # a frame: its length, then that many bytes (a pickle)
+_READY = b"seqzoo-tsv-helper-ready\n"  # the helper's first words, once it has imported what it needs
+#: the helper's scheduling priority (nice increment): below the run's
+NICE = 10
+#: a helper that has not answered a table after this long is given up (the table formatted here)
+TIMEOUT_SECONDS = 120.0
+#: tables sent and not answered at most: a run writes chunk k after building chunks k + 1 ..
+#: k + DEPTH (chunks differ in work: the second piece of a VCF block cut in two costs little, and
+#: one chunk's time alone may not cover the helper's)
+DEPTH = 2
+#: pipe buffer asked for each way (Linux; capped by /proc/sys/fs/pipe-max-size): a chunk's table
+#: or text fits, so that neither side waits for the other to read it
+PIPE_BYTES = 1 << 20
+
+
+def usable_cpus() -> int:
+    """Logical CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class HelperFailed(Exception):
+    """The helper process stopped, timed out or answered out of turn."""
+
+
+class TsvHelper:
+    """A helper process formatting tables as TSV text: :meth:`submit` a table, later :meth:`text`
+    gives its bytes (the helper's, or formatted here where it could not). Tables are answered in
+    the order sent; one user at a time (see :func:`checkout`)."""
+
+    def __init__(self):
+        package_root = str(Path(__file__).resolve().parent.parent)
+        code = (f"import sys; sys.path[0] = {package_root!r}; "  # (in place of the working folder)
+                "from seqzoo.tsv_process import _serve; sys.exit(_serve())")
+        self.pid = os.getpid()
+        self.broken = False
+        self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      close_fds=True)
+        self._in, self._out = self._proc.stdin, self._proc.stdout.fileno()
+        for fd in (self._in.fileno(), self._out):
+            try:
+                import fcntl
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except (ImportError, AttributeError, OSError):  # not Linux, or above the system's limit: as is
+                pass
+        self._ready = False
+        self._sent = 0  # tickets handed out
+        self._pending: collections.deque[int] = collections.deque()  # sent, not answered yet, in order
+        self.answered = 0  # tables whose text came from the helper
+
+    @property
+    def ready(self) -> bool:
+        """Whether the helper has started (checked without waiting)."""
+        if not self._ready and not self.broken:
+            with self._fail_on_error():
+                if select.select([self._out], [], [], 0)[0]:
+                    if self._read(len(_READY)) != _READY:
+                        raise HelperFailed("it did not start")
+                    self._ready = True
+        return self._ready
+
+    def submit(self, table, names, gzipped: bool) -> int | None:
+        """Send ``table`` (a :class:`seqzoo.table.Table`, columns ``names``; gzip members where
+        ``gzipped``) to be formatted: its ticket, or None where the helper is not ready, broken,
+        :data:`DEPTH` tables behind, or the table cannot be pickled (then format it here)."""
+        if self.broken or len(self._pending) >= DEPTH or not self.ready:
+            return None
+        ticket = self._sent + 1
+        try:
+            frame = pickle.dumps((ticket, table, list(names), gzipped), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - e.g. an object that cannot be pickled: formatted here
+            return None
+        with self._fail_on_error():
+            self._in.write(_FRAME.pack(len(frame)))
+            self._in.write(frame)
+            self._in.flush()
+            self._sent = ticket
+            self._pending.append(ticket)
+            return ticket
+        return None
+
+    def text(self, ticket: int | None, table, names, gzipped: bool) -> bytes:
+        """The bytes of ``table`` (columns ``names``, ``gzipped``) sent as ``ticket``: the helper's
+        answer (waited for), or formatted here (``ticket`` None, or the helper failed)."""
+        from .outputs import render_tsv
+
+        if ticket is not None and ticket in self._pending:
+            while self._pending:  # answers come in order (any before this one are dropped)
+                sent = self._pending.popleft()
+                data = self._answer(sent)
+                if sent == ticket:
+                    if data is not None:
+                        self.answered += 1
+                        return data
+                    break
+        return render_tsv(table, names, gzipped)
+
+    def drop(self) -> None:
+        """Read and drop the answers to tables sent and not asked for (a run stopped before it
+        wrote them), so that the next run's answers are its own."""
+        while self._pending:
+            self._answer(self._pending.popleft())
+
+    def close(self) -> None:
+        """Stop the helper (it exits at the end of its input)."""
+        self.broken = True
+        self._pending.clear()
+        for stream in (self._in, self._proc.stdout):  # (an answer being written then fails in the helper)
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def _answer(self, ticket: int) -> bytes | None:
+        """The helper's answer to ``ticket`` (None: it could not format the table, or failed)."""
+        if self.broken:
+            return None
+        with self._fail_on_error():
+            answered, data = pickle.loads(self._read(_FRAME.unpack(self._read(_FRAME.size))[0]))
+            if answered != ticket:
+                raise HelperFailed(f"it answered table {answered} for table {ticket}")
+            return data
+        return None
+
+    def _read(self, n: int) -> bytes:
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        parts = []
+        while n:
+            if not select.select([self._out], [], [], max(deadline - time.monotonic(), 0))[0]:
+                raise HelperFailed(f"no answer in {TIMEOUT_SECONDS:.0f} s")
+            part = os.read(self._out, min(n, PIPE_BYTES))
+            if not part:
+                raise HelperFailed("it stopped")
+            parts.append(part)
+            n -= len(part)
+        return b"".join(parts)
+
+    @contextlib.contextmanager
+    def _fail_on_error(self):
+        """Within the block, a failure ends the helper's use (logged); a signal's exception (a
+        frame half sent or read) does too, and goes on."""
+        try:
+            yield
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError, HelperFailed) as exc:
+            log.warning("the TSV helper process failed (%s); formatting in this process from now on", exc)
+            self.close()
+        except BaseException:
+            self.close()
+            raise
+
+
+_helper: TsvHelper | None = None
+_failed = False
+_in_use = threading.Lock()  # one run at a time: a second run (another thread) formats in-process
+
+
+@contextlib.contextmanager
+def checkout() -> Iterator[TsvHelper | None]:
+    """This interpreter's helper for one run (started on first use), or None where it cannot run
+    (not POSIX, ``sys.executable`` not a Python), has failed before, or another run holds it."""
+    global _helper, _failed
+    if not _in_use.acquire(blocking=False):
+        yield None
+        return
+    try:
+        if _helper is not None and _helper.pid != os.getpid():  # a forked child: the parent's helper is not ours
+            _helper = None
+        if _helper is not None and _helper.broken:
+            _helper, _failed = None, True
+        if _helper is None and not _failed:
+            if os.name != "posix" or not os.path.basename(sys.executable or "").lower().startswith(("python", "pypy")):
+                _failed = True
+            else:
+                try:
+                    _helper = TsvHelper()
+                except OSError as exc:
+                    log.info("no TSV helper process (%s); formatting in this process", exc)
+                    _failed = True
+        yield _helper
+    finally:
+        if _helper is not None and _helper.pid == os.getpid():
+            _helper.drop()
+        _in_use.release()
+
+
+@atexit.register
+def _stop_helper() -> None:
+    if _helper is not None and _helper.pid == os.getpid() and not _helper.broken:
+        _helper.close()
+
+
+def _serve() -> int:
+    """The helper's loop: framed ``(ticket, table, names, gzipped)`` pickles in, framed ``(ticket,
+    bytes)`` out, or ``(ticket, None)`` where formatting raised (the run formats that table itself
+    and sees the error); ends at the end of its input."""
+    from .outputs import render_tsv
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(NICE)
+    except (AttributeError, OSError):
+        pass
+    src, dst = sys.stdin.buffer, sys.stdout.buffer
+    dst.write(_READY)
+    dst.flush()
+    while True:
+        head = src.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            return 0
+        ticket, table, names, gzipped = pickle.loads(src.read(_FRAME.unpack(head)[0]))
+        try:
+            answer = (ticket, render_tsv(table, names, gzipped))
+        except Exception:  # noqa: BLE001 - the run formats it again and raises there
+            answer = (ticket, None)
+        frame = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            dst.write(_FRAME.pack(len(frame)))
+            dst.write(frame)
+            dst.flush()
+        except BrokenPipeError:  # the run has closed the helper
+            return 0
