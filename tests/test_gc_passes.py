@@ -31,16 +31,16 @@ def test_threshold_raised_during_a_run_and_restored(monkeypatch):
 
 def test_overlapping_runs_in_threads_restore_the_setting():
     old = gc.get_threshold()
+    inside, leave = threading.Barrier(3, timeout=60), threading.Event()
     try:
         gc.set_threshold(700, 10, 10)
-        inside, leave = threading.Barrier(3), threading.Event()
 
         def run():
             with fewer_gc_passes():
                 inside.wait()
-                leave.wait()
+                leave.wait(60)
 
-        threads = [threading.Thread(target=run) for _ in range(2)]
+        threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
         for t in threads:
             t.start()
         inside.wait()
@@ -50,6 +50,7 @@ def test_overlapping_runs_in_threads_restore_the_setting():
             t.join()
         assert gc.get_threshold() == (700, 10, 10)
     finally:
+        leave.set()  # (a failed assertion must not leave the threads waiting: pytest would not exit)
         gc.set_threshold(*old)
 
 
