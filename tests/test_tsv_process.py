@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import signal
 import threading
 import time
@@ -117,17 +118,32 @@ def test_a_helper_that_dies_mid_run_loses_nothing_and_is_not_used_again(data, tm
 
 def test_a_table_the_helper_cannot_format_raises_as_in_process_and_the_helper_goes_on(fresh):
     helper = started_helper()
-    table = Table(2, {"a": text_column(["x", "y"]), "b": np.array([1.5, 2.0])})
+    table = Table(2, {"a": text_column(["x", "y"]), "b": np.array([1.5, 2.0]), "v": np.zeros((2, 3))})
     with tsv_process.checkout() as held:
         assert held is helper
-        ticket = helper.submit(table, ["a", "missing"], False)
+        ticket = helper.submit(table, ["a", "v"], False)  # a 2-d column has no TSV cell
         assert ticket is not None
-        with pytest.raises(KeyError, match="missing"):
-            helper.text(ticket, table, ["a", "missing"], False)
+        with pytest.raises(ValueError, match="could not broadcast"):
+            helper.text(ticket, table, ["a", "v"], False)
         assert not helper.broken
+        assert helper.submit(table, ["a", "missing"], False) is None  # not even sent: formatted (and raising) here
         ticket = helper.submit(table, ["b", "a"], False)
         assert helper.text(ticket, table, ["b", "a"], False) == b"1.5\tx\n2\ty\n"
     assert helper.answered == 1
+
+
+def test_text_columns_travel_joined_unless_a_cell_is_not_plain_text():
+    names = ["s", "nul", "mixed", "n", "empty"]
+    table = Table(3, {"s": text_column(["a", "", "é\tb"]), "nul": text_column(["a\x00b", "c", "d"]),
+                      "mixed": np.array(["a", None, 3], dtype=object), "n": np.array([1, 2, 3]),
+                      "empty": text_column(["", "", ""])}, {"n": np.array([True, False, True])})
+    n, columns, present = tsv_process._packed(table, names)
+    assert (n, columns["s"], columns["empty"]) == (3, "a\x00\x00é\tb", "\x00\x00")
+    assert columns["nul"] is table.columns["nul"] and columns["mixed"] is table.columns["mixed"]
+    back = tsv_process._unpacked(pickle.loads(pickle.dumps((n, columns, present))))
+    for name in names:
+        assert back.columns[name].tolist() == table.columns[name].tolist()
+    assert outputs.render_tsv(back, names, False) == outputs.render_tsv(table, names, False)
 
 
 @pytest.mark.parametrize("where", ["writing", "building"])
