@@ -557,13 +557,18 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                 _chunks(setup, vcf, chunk_rows, after, io_workers, report_outside, open_run)) as chunks:
             # with a helper, a chunk's rows are formatted there while the next chunks are built, and
             # written after them: ``pending``, the chunks built and not written yet, in order
+            # (a chunk's writing failed or was stopped: no later chunk is written; a chunk's building
+            # or sending failed or was stopped: every chunk built before it is written first)
             pending: collections.deque = collections.deque()
             while True:
+                table = None
                 try:
                     chunk = next(chunks)
+                    if helper is not None:
+                        table = writer.table(chunk.rows)
                 except StopIteration:
                     break
-                except BaseException:  # building a chunk failed or was stopped: the chunks built before are whole
+                except BaseException:
                     while pending:
                         finish(*pending.popleft())
                     raise
@@ -572,8 +577,14 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                     continue
                 if len(pending) >= tsv_helpers.DEPTH:
                     finish(*pending.popleft())
-                table = writer.table(chunk.rows)
-                pending.append((chunk, table, helper.submit(table, writer.columns, gzipped) if table.n else None))
+                try:
+                    ticket = helper.submit(table, writer.columns, gzipped) if table.n else None
+                except BaseException:  # (the helper is given up: this chunk is formatted here)
+                    pending.append((chunk, table, None))
+                    while pending:
+                        finish(*pending.popleft())
+                    raise
+                pending.append((chunk, table, ticket))
             while pending:
                 finish(*pending.popleft())
             completed = True

@@ -3,35 +3,42 @@
 Writing a chunk's rows as text (:func:`seqzoo.outputs.render_tsv`: a printf of every cell,
 ~1.3 us a row of 15 cells) holds the interpreter lock, so a thread cannot overlap it with scoring.
 For models whose scoring is itself Python and numpy (HAL: the text is ~30% of a run), a core that
-would sit idle formats it instead: the run sends chunk k's table to the helper (a pickle, ~0.2 us a
-row), builds and scores the next :data:`DEPTH` chunks meanwhile, then reads chunk k's text back
-and writes it. Rows, files and progress notes are the same as without the helper (``_stream`` in
-:mod:`seqzoo.api`).
+would sit idle formats it instead: the run sends chunk k's table to the helper (text columns joined,
+the rest pickled: ~0.1 us a row), builds and scores the next :data:`DEPTH` chunks meanwhile, then
+reads chunk k's text back and writes it. Rows, files and progress notes are the same as without the
+helper (``_stream`` in :mod:`seqzoo.api`).
 
 The helper is one child per interpreter (``python -c`` running :func:`_serve`), started on first
 use and kept for later runs: its start-up (~0.2 s) is paid once, and until it has said it is
-ready, chunks are formatted in the run's process. It reads framed pickles on stdin and answers on
-stdout. It is not a ``multiprocessing`` child: nothing re-imports the caller's ``__main__``, so a
-script without an ``if __name__ == "__main__"`` guard stays safe. It runs at a lower priority
-(:data:`NICE`), so that it takes a core where one is idle, not a model's torch threads' core, and
-it ignores SIGINT (a Ctrl-C stops the run, which then writes what it has; the helper exits at the
-end of its input).
+ready, chunks are formatted in the run's process. It is not a ``multiprocessing`` child: nothing
+re-imports the caller's ``__main__``, so a script without an ``if __name__ == "__main__"`` guard
+stays safe. It runs at a lower priority (:data:`NICE`), so that it takes a core where one is idle,
+not a model's torch threads' core, and it ignores SIGINT (a Ctrl-C stops the run, which then writes
+what it has; the helper exits at the end of its input, quietly).
+
+Neither side waits on the other to read: the helper reads every table as it comes (a thread of its
+own formats and answers them in order), and the run writes tables without blocking (``select``
+with a deadline), so a table or a text larger than the pipe cannot hang them.
 
 The text is the same bytes whoever formats it: the helper imports this same seqzoo (this package's
-folder first on its ``sys.path``) and runs the same :func:`~seqzoo.outputs.render_tsv`. A helper
-that cannot start, dies, answers out of turn, or takes longer than :data:`TIMEOUT_SECONDS`, and a
-send or wait cut short by a signal, end its use for this interpreter: that chunk and every later
-one are formatted in-process. A table the helper cannot format is formatted in-process too, where
-the error is raised as without the helper. POSIX only (answers are waited for with ``select``).
+folder first on its ``sys.path``) and says, when ready, a digest of the files it formats with; a
+helper whose files differ from those this process imported (seqzoo upgraded or edited since) is not
+used. A helper that cannot start, dies, answers out of turn or takes longer than
+:data:`TIMEOUT_SECONDS`, and a send or wait cut short by a signal, end its use for this interpreter:
+that chunk and every later one are formatted in-process. A table the helper cannot format is
+formatted in-process too, where the error is raised as without the helper. POSIX only (``select``
+on pipes).
 """
 from __future__ import annotations
 
 import atexit
 import collections
 import contextlib
+import hashlib
 import logging
 import os
 import pickle
+import queue
 import select
 import signal
 import struct
@@ -45,18 +52,33 @@ from typing import Iterator
 log = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("<Q")  # a frame: its length, then that many bytes (a pickle)
-_READY = b"seqzoo-tsv-helper-ready\n"  # the helper's first words, once it has imported what it needs
+_READY = b"seqzoo-tsv-helper-ready "  # the helper's first words, then the digest of its files and "\n"
 #: the helper's scheduling priority (nice increment): below the run's
 NICE = 10
-#: a helper that has not answered a table after this long is given up (the table formatted here)
+#: a helper that has not taken or answered a table after this long is given up (formatted here)
 TIMEOUT_SECONDS = 120.0
+#: how long a run that stopped waits for answers it will not use, before giving the helper up
+DROP_SECONDS = 10.0
 #: tables sent and not answered at most: a run writes chunk k after building chunks k + 1 ..
 #: k + DEPTH (chunks differ in work: the second piece of a VCF block cut in two costs little, and
 #: one chunk's time alone may not cover the helper's)
 DEPTH = 2
-#: pipe buffer asked for each way (Linux; capped by /proc/sys/fs/pipe-max-size): a chunk's table
-#: or text fits, so that neither side waits for the other to read it
+#: pipe buffer asked for each way (Linux; capped by /proc/sys/fs/pipe-max-size and the user's pipe
+#: quota): a chunk's table or text then fits and crosses in one go (smaller pipes work, in pieces)
 PIPE_BYTES = 1 << 20
+#: the modules whose code makes the text (their files' digest must be the same in the helper)
+_FORMATTING_FILES = ("outputs.py", "table.py", "tsv_process.py")
+
+
+def _files_digest() -> str:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in _FORMATTING_FILES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+_DIGEST = _files_digest()  # (when this process imported seqzoo's output code, with api.py)
 
 
 def usable_cpus() -> int:
@@ -79,18 +101,19 @@ class TsvHelper:
     def __init__(self):
         package_root = str(Path(__file__).resolve().parent.parent)
         code = (f"import sys; sys.path[0] = {package_root!r}; "  # (in place of the working folder)
-                "from seqzoo.tsv_process import _serve; sys.exit(_serve())")
+                "from seqzoo.tsv_process import _serve; _serve()")
         self.pid = os.getpid()
         self.broken = False
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       close_fds=True)
-        self._in, self._out = self._proc.stdin, self._proc.stdout.fileno()
-        for fd in (self._in.fileno(), self._out):
+        self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()
+        for fd in (self._in, self._out):
             try:
                 import fcntl
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-            except (ImportError, AttributeError, OSError):  # not Linux, or above the system's limit: as is
+            except (ImportError, AttributeError, OSError):  # not Linux, or beyond the limits: as it is
                 pass
+        os.set_blocking(self._in, False)  # (writes wait in select, with a deadline)
         self._ready = False
         self._sent = 0  # tickets handed out
         self._pending: collections.deque[int] = collections.deque()  # sent, not answered yet, in order
@@ -98,19 +121,23 @@ class TsvHelper:
 
     @property
     def ready(self) -> bool:
-        """Whether the helper has started (checked without waiting)."""
+        """Whether the helper has started (checked without waiting) with the same formatting code."""
         if not self._ready and not self.broken:
             with self._fail_on_error():
                 if select.select([self._out], [], [], 0)[0]:
-                    if self._read(len(_READY)) != _READY:
+                    line = self._read(len(_READY) + 33)
+                    if not line.startswith(_READY):
                         raise HelperFailed("it did not start")
+                    if line[len(_READY):-1].decode() != _DIGEST:
+                        raise HelperFailed("seqzoo's output code on disk is not the code this process imported "
+                                           "(upgraded or edited since)")
                     self._ready = True
         return self._ready
 
     def submit(self, table, names, gzipped: bool) -> int | None:
         """Send ``table`` (a :class:`seqzoo.table.Table`, columns ``names``; gzip members where
         ``gzipped``) to be formatted: its ticket, or None where the helper is not ready, broken,
-        :data:`DEPTH` tables behind, or the table cannot be pickled (then format it here)."""
+        :data:`DEPTH` tables behind, or the table cannot be packed (then format it here)."""
         if self.broken or len(self._pending) >= DEPTH or not self.ready:
             return None
         ticket = self._sent + 1
@@ -120,9 +147,7 @@ class TsvHelper:
         except Exception:  # noqa: BLE001 - e.g. an object that cannot be pickled: formatted here
             return None
         with self._fail_on_error():
-            self._in.write(_FRAME.pack(len(frame)))
-            self._in.write(frame)
-            self._in.flush()
+            self._write(_FRAME.pack(len(frame)) + frame)
             self._sent = ticket
             self._pending.append(ticket)
             return ticket
@@ -135,8 +160,10 @@ class TsvHelper:
 
         if ticket is not None and ticket in self._pending:
             while self._pending:  # answers come in order (any before this one are dropped)
-                sent = self._pending.popleft()
+                sent = self._pending[0]
                 data = self._answer(sent)
+                if self._pending and self._pending[0] == sent:  # (closed: cleared)
+                    self._pending.popleft()
                 if sent == ticket:
                     if data is not None:
                         self.answered += 1
@@ -146,42 +173,48 @@ class TsvHelper:
 
     def drop(self) -> None:
         """Read and drop the answers to tables sent and not asked for (a run stopped before it
-        wrote them), so that the next run's answers are its own."""
+        wrote them), so that the next run's answers are its own; a helper that does not answer
+        within :data:`DROP_SECONDS` is given up."""
         while self._pending:
-            self._answer(self._pending.popleft())
+            self._answer(self._pending[0], DROP_SECONDS)
+            if self._pending:
+                self._pending.popleft()
 
     def close(self) -> None:
-        """Stop the helper (it exits at the end of its input)."""
+        """Stop the helper: the end of its input, then SIGTERM and SIGKILL if it goes on."""
         self.broken = True
         self._pending.clear()
-        for stream in (self._in, self._proc.stdout):  # (an answer being written then fails in the helper)
+        for stream in (self._proc.stdin, self._proc.stdout):
             try:
                 stream.close()
-            except OSError:
+            except OSError:  # (the input's unflushed bytes: there are none, it is written with os.write)
                 pass
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        for stop in (None, self._proc.terminate, self._proc.kill):
+            if stop is not None:
+                stop()
+            try:
+                self._proc.wait(timeout=2)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
-    def _answer(self, ticket: int) -> bytes | None:
+    def _answer(self, ticket: int, timeout: float = TIMEOUT_SECONDS) -> bytes | None:
         """The helper's answer to ``ticket`` (None: it could not format the table, or failed)."""
         if self.broken:
             return None
         with self._fail_on_error():
-            answered, data = pickle.loads(self._read(_FRAME.unpack(self._read(_FRAME.size))[0]))
+            answered, data = pickle.loads(self._read(_FRAME.unpack(self._read(_FRAME.size, timeout))[0], timeout))
             if answered != ticket:
                 raise HelperFailed(f"it answered table {answered} for table {ticket}")
             return data
         return None
 
-    def _read(self, n: int) -> bytes:
-        deadline = time.monotonic() + TIMEOUT_SECONDS
+    def _read(self, n: int, timeout: float = TIMEOUT_SECONDS) -> bytes:
+        deadline = time.monotonic() + timeout
         parts = []
         while n:
             if not select.select([self._out], [], [], max(deadline - time.monotonic(), 0))[0]:
-                raise HelperFailed(f"no answer in {TIMEOUT_SECONDS:.0f} s")
+                raise HelperFailed(f"no answer in {timeout:.0f} s")
             part = os.read(self._out, min(n, PIPE_BYTES))
             if not part:
                 raise HelperFailed("it stopped")
@@ -189,13 +222,24 @@ class TsvHelper:
             n -= len(part)
         return b"".join(parts)
 
+    def _write(self, data: bytes) -> None:
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        view = memoryview(data)
+        while view:
+            if not select.select([], [self._in], [], max(deadline - time.monotonic(), 0))[1]:
+                raise HelperFailed(f"it took no input in {TIMEOUT_SECONDS:.0f} s")
+            try:
+                view = view[os.write(self._in, view):]
+            except BlockingIOError:
+                continue
+
     @contextlib.contextmanager
     def _fail_on_error(self):
         """Within the block, a failure ends the helper's use (logged); a signal's exception (a
         frame half sent or read) does too, and goes on."""
         try:
             yield
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError, HelperFailed) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the text is formatted here
             log.warning("the TSV helper process failed (%s); formatting in this process from now on", exc)
             self.close()
         except BaseException:
@@ -203,12 +247,7 @@ class TsvHelper:
             raise
 
 
-_helper: TsvHelper | None = None
-_failed = False
-_in_use = threading.Lock()  # one run at a time: a second run (another thread) formats in-process
-
-
-#: between the cells of a text column sent joined (a cell holding it is sent as a pickled object)
+#: between the cells of a text column sent joined (a column with a cell holding it goes pickled)
 _SEP = "\x00"
 
 
@@ -245,6 +284,11 @@ def _unpacked(packed):
     return Table(n, columns, present)
 
 
+_helper: TsvHelper | None = None
+_failed = False
+_in_use = threading.Lock()  # one run at a time: a second run (another thread) formats in-process
+
+
 @contextlib.contextmanager
 def checkout() -> Iterator[TsvHelper | None]:
     """This interpreter's helper for one run (started on first use), or None where it cannot run
@@ -254,8 +298,6 @@ def checkout() -> Iterator[TsvHelper | None]:
         yield None
         return
     try:
-        if _helper is not None and _helper.pid != os.getpid():  # a forked child: the parent's helper is not ours
-            _helper = None
         if _helper is not None and _helper.broken:
             _helper, _failed = None, True
         if _helper is None and not _failed:
@@ -269,21 +311,47 @@ def checkout() -> Iterator[TsvHelper | None]:
                     _failed = True
         yield _helper
     finally:
-        if _helper is not None and _helper.pid == os.getpid():
-            _helper.drop()
-        _in_use.release()
+        try:
+            if _helper is not None:
+                _helper.drop()  # (never raises but for a signal: a failure gives the helper up)
+        finally:
+            _in_use.release()
+
+
+def _forget_in_child() -> None:
+    """After a fork (without exec): the parent's helper is not this process's. Its pipes' copies
+    here are pointed at /dev/null (closing them could close a file that later reuses the number),
+    so that the helper still sees the end of its input when the parent closes it."""
+    global _helper, _in_use
+    if _helper is not None:
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (_helper._in, _helper._out):
+                os.dup2(null, fd)
+            os.close(null)
+        except OSError:
+            pass
+        _helper.broken = True  # (nothing here uses it again: not a process of ours to close)
+        _helper = None
+    _in_use = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 @atexit.register
 def _stop_helper() -> None:
-    if _helper is not None and _helper.pid == os.getpid() and not _helper.broken:
+    if _helper is not None and not _helper.broken:
         _helper.close()
 
 
-def _serve() -> int:
-    """The helper's loop: framed ``(ticket, table, names, gzipped)`` pickles in, framed ``(ticket,
-    bytes)`` out, or ``(ticket, None)`` where formatting raised (the run formats that table itself
-    and sees the error); ends at the end of its input."""
+def _serve() -> None:
+    """The helper's main: framed ``(ticket, packed table, names, gzipped)`` pickles in, framed
+    ``(ticket, bytes)`` out, or ``(ticket, None)`` where formatting raised (the run formats that
+    table itself and sees the error). The main thread reads every table as it comes; a second one
+    formats and answers them in order. Ends (quietly) at the end of its input or when the run
+    closes its answers."""
     from .outputs import render_tsv
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -292,21 +360,39 @@ def _serve() -> int:
     except (AttributeError, OSError):
         pass
     src, dst = sys.stdin.buffer, sys.stdout.buffer
-    dst.write(_READY)
-    dst.flush()
-    while True:
-        head = src.read(_FRAME.size)
-        if len(head) < _FRAME.size:
-            return 0
-        ticket, packed, names, gzipped = pickle.loads(src.read(_FRAME.unpack(head)[0]))
+    tables: queue.SimpleQueue = queue.SimpleQueue()
+
+    def answer() -> None:
         try:
-            answer = (ticket, render_tsv(_unpacked(packed), names, gzipped))
-        except Exception:  # noqa: BLE001 - the run formats it again and raises there
-            answer = (ticket, None)
-        frame = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            dst.write(_FRAME.pack(len(frame)))
-            dst.write(frame)
-            dst.flush()
-        except BrokenPipeError:  # the run has closed the helper
-            return 0
+            while True:
+                item = tables.get()
+                if item is None:
+                    break
+                ticket, packed, names, gzipped = pickle.loads(item)
+                try:
+                    data = render_tsv(_unpacked(packed), names, gzipped)
+                except Exception:  # noqa: BLE001 - the run formats it again and raises there
+                    data = None
+                frame = pickle.dumps((ticket, data), protocol=pickle.HIGHEST_PROTOCOL)
+                dst.write(_FRAME.pack(len(frame)) + frame)
+                dst.flush()
+        except (OSError, ValueError):  # the run closed its end
+            pass
+        os._exit(0)
+
+    try:
+        dst.write(_READY + _DIGEST.encode() + b"\n")
+        dst.flush()
+        threading.Thread(target=answer, daemon=True).start()
+        while True:
+            head = src.read(_FRAME.size)
+            if len(head) < _FRAME.size:
+                break
+            frame = src.read(_FRAME.unpack(head)[0])
+            if len(frame) < _FRAME.unpack(head)[0]:
+                break
+            tables.put(frame)
+    except (OSError, ValueError):
+        os._exit(0)
+    tables.put(None)  # answer what came in full, then exit
+    threading.Event().wait()

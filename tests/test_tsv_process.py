@@ -245,3 +245,95 @@ def test_command_line_option(tmp_path, monkeypatch):
     assert main([*common, "-o", str(tmp_path / "auto.tsv")]) == 0
     assert asked == [1]
     assert (tmp_path / "off.tsv").read_bytes() == (tmp_path / "auto.tsv").read_bytes()
+
+
+def test_a_stop_while_a_chunk_is_sent_writes_every_chunk_built(data, tmp_path, fresh, monkeypatch):
+    helper = started_helper()
+    whole = tmp_path / "whole.tsv"
+    score(data, whole, tsv_process=False)
+    built, original_chunks, original_submit = [], api._chunks, tsv_process.TsvHelper.submit
+
+    def chunks(*args, **kwargs):
+        for chunk in original_chunks(*args, **kwargs):
+            built.append(chunk.last_record)
+            yield chunk
+
+    def submit(self, *args):
+        if len(built) == 4:  # chunks 2 and 3 pending, the 4th built: all three are written
+            raise Stopped(signal.SIGINT)
+        return original_submit(self, *args)
+
+    monkeypatch.setattr(api, "_chunks", chunks)
+    monkeypatch.setattr(tsv_process.TsvHelper, "submit", submit)
+    out = tmp_path / "part.tsv"
+    with pytest.raises(Stopped):
+        score(data, out, tsv_process=True)
+    note = __import__("json").loads((tmp_path / "part.tsv.progress.json").read_text())
+    assert len(built) == 4 and note["last_record"] == built[3]
+    monkeypatch.undo()
+    monkeypatch.setattr(tsv_process, "_helper", helper)
+    monkeypatch.setattr(tsv_process, "_failed", False)
+    score(data, out, tsv_process=True, resume=True)
+    assert md5(out) == md5(whole)
+
+
+def test_tables_and_texts_larger_than_the_pipe_do_not_hang(fresh):
+    """Two tables sent before either answer is read, each (and its text) several times the pipe."""
+    helper = started_helper()
+    rng = np.random.default_rng(0)
+    n = 3000
+    tables = [Table(n, {"seq": text_column(["".join(rng.choice(list("ACGT"), 1500)) for _ in range(n)]),
+                        "x": rng.normal(size=n)}) for _ in range(2)]
+    assert len(outputs.render_tsv(tables[0], ["seq", "x"], False)) > 4 * tsv_process.PIPE_BYTES
+    results = []
+
+    def run():
+        with tsv_process.checkout():
+            tickets = [helper.submit(t, ["seq", "x"], False) for t in tables]
+            results.extend(helper.text(k, t, ["seq", "x"], False) for k, t in zip(tickets, tables))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the run and the helper wait on each other"
+    assert results == [outputs.render_tsv(t, ["seq", "x"], False) for t in tables]
+    assert helper.answered == 2 and not helper.broken
+
+
+def test_a_helper_with_other_formatting_code_is_not_used(data, tmp_path, fresh, monkeypatch, caplog):
+    monkeypatch.setattr(tsv_process, "_DIGEST", "0" * 32)  # as if seqzoo's files changed after the import
+    with tsv_process.checkout() as helper:
+        deadline = time.monotonic() + 60
+        with caplog.at_level(logging.WARNING, logger="seqzoo.tsv_process"):
+            while not helper.broken:
+                assert not helper.ready and time.monotonic() < deadline
+                time.sleep(0.02)
+    assert "output code on disk is not the code this process imported" in caplog.text
+    here, there = tmp_path / "here.tsv", tmp_path / "there.tsv"
+    score(data, here, tsv_process=False)
+    score(data, there, tsv_process=True)
+    assert md5(there) == md5(here)
+
+
+def test_the_helper_ends_quietly_and_a_forked_child_does_not_keep_it(tmp_path, fresh):
+    import os
+    import subprocess
+    import sys
+
+    paths = make_utr_dataset(tmp_path / "utr", seed=2, n_genes=6, variants_per_utr=5)
+    run = subprocess.run([sys.executable, "-m", "seqzoo", "windows", "--model", "Framepool", "--fasta",
+                          str(paths["fasta"]), "--gtf", str(paths["gtf"]), "--vcf", str(paths["vcf"]), "-o",
+                          str(tmp_path / "w.tsv"), "--tsv-process", "on", "-q"], capture_output=True, text=True)
+    assert run.returncode == 0 and "Traceback" not in run.stderr and "Error" not in run.stderr, run.stderr
+    helper = started_helper()
+    child = os.fork()
+    if child == 0:  # holds the parent's file descriptors (pointed at /dev/null after the fork) for 10 s
+        time.sleep(10)
+        os._exit(0)
+    try:
+        t0 = time.monotonic()
+        helper.close()
+        assert time.monotonic() - t0 < 1.5 and helper._proc.returncode == 0  # ended at the end of its input
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
