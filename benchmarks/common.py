@@ -142,13 +142,32 @@ def _machine_busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def _live_children_cpu_seconds() -> float:
+    """CPU seconds of this process's running children (e.g. seqzoo's TSV helper process, which a
+    run keeps; children already waited for are in RUSAGE_CHILDREN instead); 0.0 without /proc."""
+    total, me, tick = 0.0, str(os.getpid()), os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # (state, ppid, ...; utime and stime are fields 14 and 15 of the line)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class CpuMonitor:
-    """Context manager: ``wall`` seconds, this process's CPU seconds and ``foreign_cores``, the
-    average number of cores other processes (and hypervisor steal) used during the block; well
-    above 0 means the timing is contended. None where /proc/stat is missing."""
+    """Context manager: ``wall`` seconds, this process's CPU seconds (with its running children's,
+    such as seqzoo's TSV helper process) and ``foreign_cores``, the average number of cores other
+    processes (and hypervisor steal) used during the block; well above 0 means the timing is
+    contended. None where /proc/stat is missing."""
 
     def __enter__(self):
         self._ru = resource.getrusage(resource.RUSAGE_SELF)
+        self._children = _live_children_cpu_seconds()
         try:
             self._busy = _machine_busy_seconds()
         except (OSError, ValueError, IndexError):
@@ -159,7 +178,8 @@ class CpuMonitor:
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self._t
         ru = resource.getrusage(resource.RUSAGE_SELF)
-        self.self_cpu = (ru.ru_utime - self._ru.ru_utime) + (ru.ru_stime - self._ru.ru_stime)
+        self.self_cpu = ((ru.ru_utime - self._ru.ru_utime) + (ru.ru_stime - self._ru.ru_stime)
+                         + _live_children_cpu_seconds() - self._children)
         self.foreign_cores = None
         if self._busy is not None and self.wall > 0:
             self.foreign_cores = max(0.0, (_machine_busy_seconds() - self._busy - self.self_cpu) / self.wall)

@@ -31,7 +31,8 @@ and ratios that hold when other processes keep the machine busy).
   and SNVs only); a random stand-in table of the published layout (the real file is not reachable here).
   Each mix also with ``tsv_process=False``: the TSV text formatted in the run's own process, not in
   the helper process (:mod:`seqzoo.tsv_process`) that a machine with 2+ usable CPUs uses by default
-  (both sides of every other row use it).
+  (both sides of every other row use it; with ``--cpu-time`` none does, this process's CPU time
+  not counting the helper's).
 * Whole-genome density: a 60 Mb genome with 6,000 genes and one SNV per 120 bp (500,000 records,
   ~1% of them in a 5'UTR), Framepool: records/s over the whole run, alleles outside every window
   reported as runs (the default); windows only, also with a tenth of the records given a second ALT.
@@ -288,8 +289,10 @@ def main(argv=None) -> int:
                     help="seqzoo.reuse_freed_memory() first, as the command line does (see benchmarks/malloc.py)")
     args = ap.parse_args(argv)
     global CLOCK
-    if args.cpu_time:
+    if args.cpu_time:  # (this process's CPU time would not count the TSV helper's: formatted here)
         CLOCK, args.threads = time.process_time, 1
+        from seqzoo import tsv_process
+        tsv_process.usable_cpus = lambda: 1  # automatic: no helper
     torch.set_num_threads(args.threads)
     if args.tune_malloc:
         seqzoo.reuse_freed_memory()
