@@ -560,17 +560,19 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
             # (a chunk's writing failed or was stopped: no later chunk is written; a chunk's building
             # or sending failed or was stopped: every chunk built before it is written first)
             pending: collections.deque = collections.deque()
+
+            def finish_pending() -> None:
+                while pending:
+                    finish(*pending.popleft())
+
             while True:
-                table = None
                 try:
                     chunk = next(chunks)
-                    if helper is not None:
-                        table = writer.table(chunk.rows)
+                    table = writer.table(chunk.rows) if helper is not None else None
                 except StopIteration:
                     break
                 except BaseException:
-                    while pending:
-                        finish(*pending.popleft())
+                    finish_pending()
                     raise
                 if helper is None:
                     finish(chunk, None, None)
@@ -581,12 +583,10 @@ def _stream(setup: RunSetup, vcf, out, out_format: str, skip_path: Path, resume:
                     ticket = helper.submit(table, writer.columns, gzipped) if table.n else None
                 except BaseException:  # (the helper is given up: this chunk is formatted here)
                     pending.append((chunk, table, None))
-                    while pending:
-                        finish(*pending.popleft())
+                    finish_pending()
                     raise
                 pending.append((chunk, table, ticket))
-            while pending:
-                finish(*pending.popleft())
+            finish_pending()
             completed = True
     except Stopped as exc:
         stopped = exc

@@ -102,7 +102,6 @@ class TsvHelper:
         package_root = str(Path(__file__).resolve().parent.parent)
         code = (f"import sys; sys.path[0] = {package_root!r}; "  # (in place of the working folder)
                 "from seqzoo.tsv_process import _serve; _serve()")
-        self.pid = os.getpid()
         self.broken = False
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       close_fds=True)
@@ -160,10 +159,7 @@ class TsvHelper:
 
         if ticket is not None and ticket in self._pending:
             while self._pending:  # answers come in order (any before this one are dropped)
-                sent = self._pending[0]
-                data = self._answer(sent)
-                if self._pending and self._pending[0] == sent:  # (closed: cleared)
-                    self._pending.popleft()
+                sent, data = self._next_answer()
                 if sent == ticket:
                     if data is not None:
                         self.answered += 1
@@ -176,9 +172,7 @@ class TsvHelper:
         wrote them), so that the next run's answers are its own; a helper that does not answer
         within :data:`DROP_SECONDS` is given up."""
         while self._pending:
-            self._answer(self._pending[0], DROP_SECONDS)
-            if self._pending:
-                self._pending.popleft()
+            self._next_answer(DROP_SECONDS)
 
     def close(self) -> None:
         """Stop the helper: the end of its input, then SIGTERM and SIGKILL if it goes on."""
@@ -197,6 +191,15 @@ class TsvHelper:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+    def _next_answer(self, timeout: float = TIMEOUT_SECONDS) -> tuple[int, bytes | None]:
+        """(ticket, answer) of the first table pending, which is then no longer pending (a ticket
+        is taken off only once its answer is read: a signal meanwhile gives the helper up)."""
+        ticket = self._pending[0]
+        data = self._answer(ticket, timeout)
+        if self._pending:  # (a failure closed the helper, which cleared them)
+            self._pending.popleft()
+        return ticket, data
 
     def _answer(self, ticket: int, timeout: float = TIMEOUT_SECONDS) -> bytes | None:
         """The helper's answer to ``ticket`` (None: it could not format the table, or failed)."""
